@@ -1,0 +1,2 @@
+export { SpiffeId } from './spiffe-id';
+export { TrustDomain } from './trust-domain';
