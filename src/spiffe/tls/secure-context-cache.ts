@@ -1,0 +1,56 @@
+import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
+import type { X509SvidSource } from '../sources';
+import type { X509BundleSet } from '../x509/x509-bundle-set';
+import type { X509Svid } from '../x509/x509-svid';
+
+/** What TLS needs from a source: the current SVID and the bundles of every trust domain. */
+export interface X509TlsSource extends X509SvidSource {
+  getX509BundleSet(): X509BundleSet;
+}
+
+export const MIN_TLS_VERSION = 'TLSv1.2';
+
+/**
+ * TLS context material for a source's *current* SVID and bundles. A source hands out new
+ * objects when it rotates, so comparing identities tells when to rebuild: a rotated SVID
+ * is used by the next handshake, with no listener to wire and nothing to restart.
+ */
+export class SecureContextCache {
+  private svid: X509Svid | undefined;
+  private bundles: X509BundleSet | undefined;
+  private context: SecureContext | undefined;
+
+  constructor(private readonly source: X509TlsSource) {}
+
+  /** True when the source has rotated since the context was last built. Throws when there is no SVID. */
+  isStale(): boolean {
+    return this.source.getX509Svid() !== this.svid || this.source.getX509BundleSet() !== this.bundles;
+  }
+
+  /** Options for the current material, marking it as the one in use. */
+  options(): SecureContextOptions {
+    this.svid = this.source.getX509Svid();
+    this.bundles = this.source.getX509BundleSet();
+    this.context = undefined;
+    return contextOptions(this.svid, this.bundles);
+  }
+
+  /** A context for the current material, rebuilt only after a rotation. */
+  get(): SecureContext {
+    if (!this.context || this.isStale()) this.context = createSecureContext(this.options());
+    return this.context;
+  }
+}
+
+/**
+ * `ca` holds the roots of every trust domain so that OpenSSL can complete a handshake;
+ * the SPIFFE check (`verifyPeer`) then re-verifies against the peer's own trust domain.
+ */
+function contextOptions(svid: X509Svid, bundles: X509BundleSet): SecureContextOptions {
+  return {
+    cert: svid.certChainPem(),
+    key: svid.privateKeyPem(),
+    ca: bundles.bundles().map((b) => b.authoritiesPem()),
+    minVersion: MIN_TLS_VERSION,
+  };
+}
