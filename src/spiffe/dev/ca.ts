@@ -27,6 +27,20 @@ export interface LeafOptions extends ValidityOptions {
   ca?: boolean;
   /** KeyUsage bits (`x509.KeyUsageFlags`); `null` leaves the extension out. Default digitalSignature. */
   keyUsage?: number | null;
+  /** Extra extensions, e.g. an unknown critical one. */
+  extensions?: x509.Extension[];
+}
+
+/** What a CA certificate carries. The defaults make a conforming SPIFFE signing certificate. */
+export interface CaOptions extends ValidityOptions {
+  /** basicConstraints cA; default true. */
+  ca?: boolean;
+  /** KeyUsage bits (`x509.KeyUsageFlags`); `null` leaves the extension out. Default keyCertSign | cRLSign. */
+  keyUsage?: number | null;
+  /** basicConstraints pathLenConstraint; default none. */
+  pathLength?: number;
+  /** Extra extensions, e.g. name constraints. */
+  extensions?: x509.Extension[];
 }
 
 export interface IssuedX509Svid {
@@ -54,7 +68,7 @@ export class DevCa {
     readonly root: Buffer,
   ) {}
 
-  static async create(trustDomain: TrustDomain | string, options: ValidityOptions = {}): Promise<DevCa> {
+  static async create(trustDomain: TrustDomain | string, options: CaOptions = {}): Promise<DevCa> {
     const td = typeof trustDomain === 'string' ? TrustDomain.parse(trustDomain) : trustDomain;
     const keys = await generateKeys();
     const cert = await x509.X509CertificateGenerator.createSelfSigned(
@@ -63,7 +77,7 @@ export class DevCa {
         keys,
         signingAlgorithm: ALG,
         ...validity(options),
-        extensions: await caExtensions(td, keys.publicKey, keys.publicKey),
+        extensions: await caExtensions(td, keys.publicKey, keys.publicKey, options),
       },
       crypto,
     );
@@ -72,7 +86,7 @@ export class DevCa {
   }
 
   /** An intermediate CA signed by this one, in the same trust domain. */
-  async createIntermediate(options: ValidityOptions = {}): Promise<DevCa> {
+  async createIntermediate(options: CaOptions = {}): Promise<DevCa> {
     const keys = await generateKeys();
     const cert = await x509.X509CertificateGenerator.create(
       {
@@ -82,7 +96,7 @@ export class DevCa {
         signingKey: this.keys.privateKey,
         signingAlgorithm: ALG,
         ...validity(options),
-        extensions: await caExtensions(this.trustDomain, keys.publicKey, this.keys.publicKey),
+        extensions: await caExtensions(this.trustDomain, keys.publicKey, this.keys.publicKey, options),
       },
       crypto,
     );
@@ -110,6 +124,7 @@ export class DevCa {
     ];
     const keyUsage = options.keyUsage === undefined ? x509.KeyUsageFlags.digitalSignature : options.keyUsage;
     if (keyUsage !== null) extensions.push(new x509.KeyUsagesExtension(keyUsage, true));
+    extensions.push(...(options.extensions ?? []));
 
     const cert = await x509.X509CertificateGenerator.create(
       {
@@ -143,12 +158,14 @@ function validity(options: ValidityOptions): { notBefore: Date; notAfter: Date }
   return { notBefore, notAfter };
 }
 
-async function caExtensions(td: TrustDomain, publicKey: CryptoKey, issuerKey: CryptoKey): Promise<x509.Extension[]> {
+async function caExtensions(td: TrustDomain, publicKey: CryptoKey, issuerKey: CryptoKey, options: CaOptions): Promise<x509.Extension[]> {
+  const keyUsage = options.keyUsage === undefined ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign : options.keyUsage;
   return [
-    new x509.BasicConstraintsExtension(true, undefined, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    new x509.BasicConstraintsExtension(options.ca ?? true, options.pathLength, true),
+    ...(keyUsage === null ? [] : [new x509.KeyUsagesExtension(keyUsage, true)]),
     new x509.SubjectAlternativeNameExtension([{ type: 'url', value: td.idString() }]),
     await x509.SubjectKeyIdentifierExtension.create(publicKey, false, crypto),
     await x509.AuthorityKeyIdentifierExtension.create(issuerKey, false, crypto),
+    ...(options.extensions ?? []),
   ];
 }

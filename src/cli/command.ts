@@ -1,0 +1,22 @@
+/** What a `toolgate` subcommand gets from main: output lines and a stop signal. */
+export interface CliContext {
+  stdout(line: string): void;
+  stderr(line: string): void;
+  /** Aborted on SIGINT/SIGTERM; long-running commands finish cleanly when it fires. */
+  signal: AbortSignal;
+}
+
+export interface CliCommand {
+  name: string;
+  /** One line for `toolgate --help`. */
+  summary: string;
+  /** Full text for `toolgate <command> --help`. */
+  usage: string;
+  /** Resolves to the exit code. Throws `UsageError` for bad arguments (exit 2). */
+  run(argv: string[], context: CliContext): Promise<number>;
+}
+
+/** Bad command-line arguments; the message names the offending flag. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}

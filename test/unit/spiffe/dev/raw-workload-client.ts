@@ -1,0 +1,84 @@
+import * as grpc from '@grpc/grpc-js';
+import { X509Certificate } from 'node:crypto';
+import { WorkloadApiClientConstructor, type WorkloadApiClient } from '../../../../src/spiffe/workload/proto';
+
+/** A bare grpc-js client of the Workload API (no toolgate client code), for testing the server. */
+export function rawClient(address: string): WorkloadApiClient {
+  const target = address.startsWith('tcp://') ? address.slice('tcp://'.length) : address;
+  return new WorkloadApiClientConstructor(target, grpc.credentials.createInsecure());
+}
+
+export function metadataWith(...headerValues: string[]): grpc.Metadata {
+  const md = new grpc.Metadata();
+  for (const v of headerValues) md.add('workload.spiffe.io', v);
+  return md;
+}
+
+/** Buffers a server stream so a test can await its messages and its final status in order. */
+export class StreamReader<T> {
+  private readonly buffered: T[] = [];
+  private failure: grpc.ServiceError | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(readonly stream: grpc.ClientReadableStream<T>) {
+    stream.on('data', (message: T) => {
+      this.buffered.push(message);
+      this.wake?.();
+    });
+    // 'status' also reports a normal end (OK), which raises no 'error'.
+    stream.on('status', (status: grpc.StatusObject) => {
+      this.failure ??= Object.assign(new Error(status.details), status);
+      this.wake?.();
+    });
+    stream.on('error', (err: grpc.ServiceError) => {
+      this.failure ??= err;
+      this.wake?.();
+    });
+  }
+
+  /** The next message; rejects with the stream's error if it ends first. */
+  async next(): Promise<T> {
+    while (this.buffered.length === 0) {
+      if (this.failure) throw this.failure;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+    return this.buffered.shift()!;
+  }
+
+  /** The status the stream ended with (an OK one too); buffered messages are left alone. */
+  async status(): Promise<grpc.ServiceError> {
+    while (this.failure === undefined) await new Promise<void>((resolve) => (this.wake = resolve));
+    return this.failure;
+  }
+
+  get pending(): number {
+    return this.buffered.length;
+  }
+
+  cancel(): void {
+    this.stream.cancel();
+  }
+}
+
+/** A unary call as a promise (grpc-js's callback style). */
+export function unary<Res>(call: (callback: grpc.requestCallback<Res>) => unknown): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    call((err, res) => (err ? reject(err) : resolve(res!)));
+  });
+}
+
+/** Splits concatenated DER certificates (the wire form of x509_svid and bundle). */
+export function splitDer(buf: Buffer): X509Certificate[] {
+  const certs: X509Certificate[] = [];
+  let offset = 0;
+  while (offset < buf.length) {
+    const lenByte = buf[offset + 1];
+    const lenBytes = lenByte & 0x80 ? lenByte & 0x7f : 0;
+    let len = lenBytes ? 0 : lenByte;
+    for (let i = 0; i < lenBytes; i++) len = (len << 8) | buf[offset + 2 + i];
+    const end = offset + 2 + lenBytes + len;
+    certs.push(new X509Certificate(buf.subarray(offset, end)));
+    offset = end;
+  }
+  return certs;
+}
