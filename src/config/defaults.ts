@@ -1,0 +1,15 @@
+/**
+ * Defaults of the optional config keys, in the user's terms. The JSON Schema shows them
+ * as `default` annotations and the resolver applies them, so they are written once.
+ */
+export const DEFAULTS = {
+  listen: '0.0.0.0:8443',
+  admin: '127.0.0.1:9090',
+  maxMessageBytes: 4 * 1024 * 1024,
+  drainTimeoutSeconds: 15,
+  decisionLogDestination: 'stdout',
+  logLevel: 'info',
+} as const;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -1,0 +1,55 @@
+import type { IdentityRule } from '../identity/identity-rule';
+import type { SpiffeId, TrustDomain } from '../spiffe/id';
+import type { LogLevel } from './defaults';
+
+/** A listener address; `host` is unbracketed (`::`, not `[::]`), as `net.listen` wants it. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface UpstreamConfig {
+  /** The Cedar resource `Tool::"<name>"`; unique. */
+  name: string;
+  /** Fully-qualified gRPC service names routed here, e.g. `tools.files.v1.Files`. */
+  services: string[];
+  /** `host:port` as configured (IPv6 bracketed), validated. */
+  address: string;
+  /** The SPIFFE ID the upstream must present. */
+  spiffeId: SpiffeId;
+  /** Absolute paths of existing `.proto` files; empty when payload-aware policy is off. */
+  protos: string[];
+}
+
+/** The config file of architecture §3, validated, with defaults applied and paths absolute. */
+export interface GatewayConfig {
+  spiffe: {
+    /** Workload API address; undefined means `$SPIFFE_ENDPOINT_SOCKET`, read at run time. */
+    endpointSocket?: string;
+    /** Caller trust domains accepted; undefined means the gateway's own, from its SVID. */
+    trustDomains?: TrustDomain[];
+  };
+  listen: HostPort;
+  /** Undefined when the config sets `admin: false`. */
+  admin?: HostPort;
+  /** Absolute path of an existing directory. */
+  policies: string;
+  /** In config order: the first match wins. */
+  identities: IdentityRule[];
+  upstreams: UpstreamConfig[];
+  metadata: {
+    /** Lowercase request header names copied into `context.metadata`. */
+    allow: string[];
+  };
+  limits: {
+    maxMessageBytes: number;
+    /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per caller connection; undefined: Node's default. */
+    maxConcurrentStreams?: number;
+  };
+  drainTimeoutSeconds: number;
+  decisionLog: {
+    /** `'stdout'`, or the absolute path of a file to append to. */
+    destination: string;
+  };
+  logLevel: LogLevel;
+}

@@ -1,0 +1,6 @@
+export { ConfigError, type ConfigIssue } from './config-error';
+export { DEFAULTS, LOG_LEVELS, type LogLevel } from './defaults';
+export type { GatewayConfig, HostPort, UpstreamConfig } from './gateway-config';
+export { loadConfig, parseConfig } from './load-config';
+export { configSchema } from './schema';
+export type { IdentityRule } from '../identity/identity-rule';

@@ -1,0 +1,93 @@
+import { parseEndpointAddress, SOCKET_ENV } from '../spiffe/workload/address';
+import { TrustDomain } from '../spiffe/id';
+import { DEFAULTS, type LogLevel } from './defaults';
+import { existingDirectory, writableFileLocation } from './file-paths';
+import type { GatewayConfig, HostPort } from './gateway-config';
+import { parseHostPort } from './host-port';
+import type { IssueList } from './issue-list';
+import { asRecord, asString, stringItems, type RawRecord } from './raw-value';
+import { resolveIdentities } from './resolve-identities';
+import { resolveMetadataAllow } from './resolve-metadata';
+import { resolveUpstreams } from './resolve-upstreams';
+
+export interface ResolveOptions {
+  /** The config file's folder: relative paths resolve against it. */
+  baseDir: string;
+  /** When given, `$SPIFFE_ENDPOINT_SOCKET` stands in for an absent `spiffe.endpointSocket`. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The checks that need code, after the schema pass: values, files, cross-references.
+ * Defaults are applied and paths made absolute. Every problem goes to `issues`; the
+ * result is undefined when there is any.
+ */
+export function resolveConfig(value: unknown, options: ResolveOptions, issues: IssueList): GatewayConfig | undefined {
+  const raw = asRecord(value);
+  const spiffe = resolveSpiffe(asRecord(raw.spiffe), options.env, issues);
+  const listen = listener('listen', raw.listen ?? DEFAULTS.listen, issues);
+  const admin = raw.admin === false ? undefined : listener('admin', raw.admin ?? DEFAULTS.admin, issues);
+  const policiesPath = asString(raw.policies);
+  const policies = policiesPath === undefined ? undefined : issues.check(['policies'], undefined, () => existingDirectory(policiesPath, options.baseDir));
+  const identities = resolveIdentities(raw.identities, spiffe.trustDomains, issues);
+  const upstreams = resolveUpstreams(raw.upstreams, options.baseDir, issues);
+  const allow = resolveMetadataAllow(asRecord(raw.metadata).allow, issues);
+  const limits = asRecord(raw.limits);
+  const decisionLog = resolveDecisionLog(asRecord(raw.decisionLog), options.baseDir, issues);
+
+  if (issues.size > 0 || !listen || policies === undefined || decisionLog === undefined) return undefined;
+  return {
+    spiffe,
+    listen,
+    ...(admin && { admin }),
+    policies,
+    identities,
+    upstreams,
+    metadata: { allow },
+    limits: {
+      maxMessageBytes: (limits.maxMessageBytes as number | undefined) ?? DEFAULTS.maxMessageBytes,
+      ...(limits.maxConcurrentStreams !== undefined && { maxConcurrentStreams: limits.maxConcurrentStreams as number }),
+    },
+    drainTimeoutSeconds: (raw.drainTimeoutSeconds as number | undefined) ?? DEFAULTS.drainTimeoutSeconds,
+    decisionLog: { destination: decisionLog },
+    logLevel: (raw.logLevel as LogLevel | undefined) ?? DEFAULTS.logLevel,
+  };
+}
+
+function resolveSpiffe(raw: RawRecord, env: NodeJS.ProcessEnv | undefined, issues: IssueList): GatewayConfig['spiffe'] {
+  const spiffe: GatewayConfig['spiffe'] = {};
+  const configured = asString(raw.endpointSocket);
+  // An empty variable is treated as unset, as the Workload API client does.
+  const fromEnv = configured === undefined && !('endpointSocket' in raw) ? env?.[SOCKET_ENV] || undefined : undefined;
+  const endpointSocket = configured ?? fromEnv;
+  if (endpointSocket !== undefined) {
+    const context = `invalid Workload API address ${JSON.stringify(endpointSocket)}${fromEnv ? ` (from $${SOCKET_ENV})` : ''}`;
+    if (issues.check(['spiffe', 'endpointSocket'], context, () => parseEndpointAddress(endpointSocket))) spiffe.endpointSocket = endpointSocket;
+  }
+  if (raw.trustDomains !== undefined) {
+    const names = stringItems(raw.trustDomains);
+    const parsed = names.flatMap(([name, i]) => {
+      const td = issues.check(['spiffe', 'trustDomains', i], `invalid trust domain ${JSON.stringify(name)}`, () => TrustDomain.parse(name));
+      return td ? [td] : [];
+    });
+    // A partial list would make identity rules in the bad entry's domain look unreachable.
+    if (parsed.length === names.length) spiffe.trustDomains = parsed;
+  }
+  return spiffe;
+}
+
+function listener(key: 'listen' | 'admin', value: unknown, issues: IssueList): HostPort | undefined {
+  if (key === 'admin' && value === true) {
+    issues.add([key], 'must be host:port, or false for no admin listener');
+    return undefined;
+  }
+  const address = asString(value);
+  if (address === undefined) return undefined;
+  return issues.check([key], `invalid address ${JSON.stringify(address)}`, () => parseHostPort(address, { allowPortZero: true }));
+}
+
+function resolveDecisionLog(raw: RawRecord, baseDir: string, issues: IssueList): string | undefined {
+  const destination = asString(raw.destination) ?? DEFAULTS.decisionLogDestination;
+  if (destination === 'stdout') return destination;
+  return issues.check(['decisionLog', 'destination'], undefined, () => writableFileLocation(destination, baseDir));
+}

@@ -1,0 +1,71 @@
+import { existingFile } from './file-paths';
+import type { UpstreamConfig } from './gateway-config';
+import { parseHostPort } from './host-port';
+import type { IssueList } from './issue-list';
+import { formatKeyPath, type KeyPath } from './key-path';
+import { asList, asRecord, asString, stringItems } from './raw-value';
+import { parseWorkloadId } from './spiffe-id-value';
+
+/** Services the gateway answers itself on its listener; no upstream may claim them. */
+const GATEWAY_SERVICES = new Set(['grpc.health.v1.Health']);
+
+/**
+ * The `upstreams` list: unique names, each service routed to exactly one upstream, a
+ * valid address and peer SPIFFE ID, and proto files that exist.
+ */
+export function resolveUpstreams(value: unknown, baseDir: string, issues: IssueList): UpstreamConfig[] {
+  const names = new Map<string, KeyPath>();
+  const routes = new Map<string, { name: string | undefined; index: number }>();
+  const upstreams: UpstreamConfig[] = [];
+
+  asList(value).forEach((item, i) => {
+    const path: KeyPath = ['upstreams', i];
+    const raw = asRecord(item);
+    const name = asString(raw.name);
+    if (name !== undefined) {
+      const first = names.get(name);
+      if (first) issues.add([...path, 'name'], `duplicate upstream name ${JSON.stringify(name)} (also ${formatKeyPath(first)})`);
+      else names.set(name, [...path, 'name']);
+    }
+
+    const services = stringItems(raw.services);
+    for (const [service, k] of services) {
+      const servicePath = [...path, 'services', k];
+      const routed = routes.get(service);
+      if (GATEWAY_SERVICES.has(service)) {
+        issues.add(servicePath, `service ${JSON.stringify(service)} is served by the gateway itself`);
+      } else if (routed && routed.index !== i) {
+        // A service listed twice in one upstream is the schema's uniqueItems error.
+        issues.add(
+          servicePath,
+          `service ${JSON.stringify(service)} is routed to two upstreams: ${upstreamName(routed.name, routed.index)} and ${upstreamName(name, i)}`,
+        );
+      } else {
+        routes.set(service, { name, index: i });
+      }
+    }
+
+    const address = asString(raw.address);
+    if (address !== undefined) {
+      issues.check([...path, 'address'], `invalid address ${JSON.stringify(address)}`, () => parseHostPort(address, { allowPortZero: false }));
+    }
+    const spiffeId = asString(raw.spiffeId);
+    const id =
+      spiffeId === undefined
+        ? undefined
+        : issues.check([...path, 'spiffeId'], `invalid SPIFFE ID ${JSON.stringify(spiffeId)}`, () => parseWorkloadId(spiffeId));
+    const protos = stringItems(raw.protos).flatMap(([proto, k]) => {
+      const absolute = issues.check([...path, 'protos', k], undefined, () => existingFile(proto, baseDir));
+      return absolute === undefined ? [] : [absolute];
+    });
+
+    if (name !== undefined && address !== undefined && id) {
+      upstreams.push({ name, services: services.map(([s]) => s), address, spiffeId: id, protos });
+    }
+  });
+  return upstreams;
+}
+
+function upstreamName(name: string | undefined, index: number): string {
+  return name === undefined ? `upstreams[${index}]` : `"${name}" (upstreams[${index}])`;
+}

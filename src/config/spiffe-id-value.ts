@@ -1,0 +1,11 @@
+import { SpiffeId } from '../spiffe/id';
+
+/**
+ * Parses a SPIFFE ID that must name a workload: an X.509-SVID always has a path, so an
+ * ID of a bare trust domain would never match a peer. Throws `Error` with the reason.
+ */
+export function parseWorkloadId(value: string): SpiffeId {
+  const id = SpiffeId.parse(value);
+  if (!id.isWorkload) throw new Error('names a trust domain only; the ID in an SVID always has a path');
+  return id;
+}

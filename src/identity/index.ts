@@ -1,0 +1,5 @@
+export { IdentityError } from './identity-error';
+export { IdentityMapper, type IdentityMapperOptions } from './identity-mapper';
+export { RESERVED_ATTRIBUTES, type AttributeValue, type IdentityRule } from './identity-rule';
+export type { CedarValue, Principal } from './principal';
+export { parseSpiffeIdPrefix } from './spiffe-id-prefix';
