@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 import { UsageError, type CliCommand, type CliContext } from './command';
+import { checkCommand } from './check';
+import { demoCommand } from './demo';
 import { devIdentityCommand } from './dev-identity';
+import { runCommand } from './run';
 
-/** Every `toolgate <command>`; `run` and `check` join this map as they are built. */
-const COMMANDS: ReadonlyMap<string, CliCommand> = new Map([devIdentityCommand].map((c) => [c.name, c]));
+/** Every `toolgate <command>`. */
+const COMMANDS: ReadonlyMap<string, CliCommand> = new Map([runCommand, checkCommand, demoCommand, devIdentityCommand].map((c) => [c.name, c]));
 
 function overview(): string {
   const width = Math.max(...[...COMMANDS.keys()].map((n) => n.length));

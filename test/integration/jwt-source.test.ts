@@ -5,7 +5,7 @@ import { BundleError, JwtSvidError, SourceError, WorkloadApiError } from '../../
 import { validateJwtSvid } from '../../src/spiffe/jwt/validate-jwt-svid';
 import { exponentialBackoff } from '../../src/spiffe/workload/backoff';
 import { JwtSource } from '../../src/spiffe/workload/jwt-source';
-import { ENDPOINT_KINDS, hasSecurityHeader, listenAddress, nextEvent } from './support/workload-fixtures';
+import { ENDPOINT_KINDS, hasSecurityHeader, listenAddress, nextEvent, sleep } from './support/workload-fixtures';
 
 const AGENT = 'spiffe://example.org/agent';
 const OTHER = 'spiffe://example.org/other';
@@ -146,7 +146,7 @@ describe('JwtSource.create', () => {
       message: 'cannot get the first JWT bundles: FetchJWTBundles: UNIMPLEMENTED: unknown service',
       cause: { grpcCode: grpc.status.UNIMPLEMENTED },
     });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
     expect(api.callsTo('FetchJWTBundles')).toHaveLength(1);
   });
 

@@ -4,7 +4,7 @@ import type { DevWorkloadApi } from '../../src/spiffe/dev/workload-api-server';
 import { SourceError, type WorkloadApiError } from '../../src/spiffe/errors';
 import type { X509BundlesResponse } from '../../src/spiffe/workload/proto';
 import { WorkloadApiClient } from '../../src/spiffe/workload/workload-api-client';
-import { ENDPOINT_KINDS, hasSecurityHeader, listenAddress } from './support/workload-fixtures';
+import { ENDPOINT_KINDS, hasSecurityHeader, listenAddress, waitUntil } from './support/workload-fixtures';
 
 const AGENT = 'spiffe://example.org/agent';
 
@@ -64,7 +64,7 @@ describe.each(ENDPOINT_KINDS)('WorkloadApiClient raw calls over %s', (kind) => {
     await new Promise<void>((resolve) => client.watchX509Bundles({ onMessage: () => (resolve(), true), onError: () => undefined }));
     client.close();
     client.close();
-    for (let i = 0; i < 50 && api.callsTo('FetchX509Bundles')[0].code === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil(() => api.callsTo('FetchX509Bundles')[0].code !== undefined);
     expect(api.callsTo('FetchX509Bundles')[0].code).toBe(grpc.status.CANCELLED);
     expect(() => client.watchJwtBundles({ onMessage: () => true, onError: () => undefined })).toThrow(
       new SourceError('workload API client is closed'),

@@ -5,7 +5,7 @@ import { SourceError, WorkloadApiError } from '../../src/spiffe/errors';
 import { exponentialBackoff } from '../../src/spiffe/workload/backoff';
 import type { Outgoing, X509SVIDResponse } from '../../src/spiffe/workload/proto';
 import { X509Source } from '../../src/spiffe/workload/x509-source';
-import { ENDPOINT_KINDS, hasSecurityHeader, listenAddress, nextEvent, rawSvid } from './support/workload-fixtures';
+import { ENDPOINT_KINDS, hasSecurityHeader, listenAddress, nextEvent, rawSvid, sleep } from './support/workload-fixtures';
 
 const AGENT = 'spiffe://example.org/agent';
 const NO_IDENTITY = 'FetchX509SVID: PERMISSION_DENIED: no identity issued';
@@ -91,7 +91,7 @@ describe.each(ENDPOINT_KINDS)('X509Source on PermissionDenied over %s', (kind) =
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     // The failed source cleaned up after itself: no further calls arrive.
     const calls = api.calls.length;
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await sleep(150);
     expect(api.calls.length).toBe(calls);
   });
 });

@@ -3,7 +3,7 @@ import { DevIdentityProvider } from '../../src/spiffe/dev/identity-provider';
 import type { DevWorkloadApi } from '../../src/spiffe/dev/workload-api-server';
 import { BundleError, EndpointAddressError, SourceError } from '../../src/spiffe/errors';
 import { X509Source } from '../../src/spiffe/workload/x509-source';
-import { ENDPOINT_KINDS, hasSecurityHeader, listenAddress, nextEvent, sleep } from './support/workload-fixtures';
+import { ENDPOINT_KINDS, hasSecurityHeader, listenAddress, nextEvent, sleep, waitUntil } from './support/workload-fixtures';
 
 const AGENT = 'spiffe://example.org/agent';
 const OTHER = 'spiffe://example.org/other';
@@ -127,7 +127,7 @@ describe.each(ENDPOINT_KINDS)('X509Source streams SVIDs and bundles over %s', (k
     expect(() => closed.getX509Svids()).toThrow(SourceError);
     expect(() => closed.getX509BundleForTrustDomain('example.org')).toThrow(SourceError);
     expect(() => closed.getX509BundleSet()).toThrow(SourceError);
-    for (let i = 0; i < 50 && api.callsTo('FetchX509SVID')[0].code === undefined; i++) await sleep(10);
+    await waitUntil(() => api.callsTo('FetchX509SVID')[0].code !== undefined);
     expect(api.callsTo('FetchX509SVID')[0].code).toBe(grpc.status.CANCELLED);
 
     // A closed source stays closed: later pushes reach no one, and no reconnect happens.

@@ -13,7 +13,8 @@ export class SpiffeWorld {
 
   private constructor(
     readonly provider: DevIdentityProvider,
-    private readonly dir: string,
+    /** A temp dir removed by `close()`, for sockets and files of the test. */
+    readonly tempDir: string,
   ) {}
 
   static async create(options: Partial<DevIdentityProviderOptions> = {}): Promise<SpiffeWorld> {
@@ -23,7 +24,7 @@ export class SpiffeWorld {
 
   /** An X509Source for a workload that is `id`. */
   async workload(id: string): Promise<X509Source> {
-    const socket = `unix://${join(this.dir, `${this.sources.length}.sock`)}`;
+    const socket = `unix://${join(this.tempDir, `${this.sources.length}.sock`)}`;
     const api = await this.provider.serve(id, socket);
     const source = await X509Source.create({ address: api.address, timeoutMs: 5000 });
     this.sources.push(source);
@@ -33,6 +34,6 @@ export class SpiffeWorld {
   async close(): Promise<void> {
     for (const source of this.sources) source.close();
     await this.provider.close();
-    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.tempDir, { recursive: true, force: true });
   }
 }

@@ -50,6 +50,15 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Polls `condition` every 5 ms; rejects when it still fails after `timeoutMs`. */
+export async function waitUntil(condition: () => boolean, timeoutMs = 1000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${condition}`);
+    await sleep(5);
+  }
+}
+
 /** A raw X509SVID wire entry for an issued SVID, so tests can break one field at a time. */
 export function rawSvid(svid: IssuedX509Svid, bundle: Buffer, hint = '') {
   return { spiffe_id: svid.id, x509_svid: Buffer.concat(svid.certificates), x509_svid_key: svid.privateKey, bundle, hint };

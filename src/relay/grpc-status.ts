@@ -1,0 +1,36 @@
+import { constants, type ServerHttp2Stream } from 'node:http2';
+
+/** gRPC status codes the gateway itself answers with (grpc-js's numbering). */
+export const Status = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  DEADLINE_EXCEEDED: 4,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const;
+export type StatusCode = (typeof Status)[keyof typeof Status];
+
+/**
+ * Ends a call with a gRPC status. Before any response headers this is a trailers-only
+ * response; after them the status goes in the trailers (the stream must have been
+ * responded to with `waitForTrailers`); a closed stream is left alone.
+ */
+export function endWithStatus(stream: ServerHttp2Stream, code: StatusCode, message: string): void {
+  if (stream.closed || stream.destroyed) return;
+  const trailers = { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) };
+  if (!stream.headersSent) {
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });
+  } else {
+    stream.close(constants.NGHTTP2_CANCEL);
+  }
+}
+
+/** Percent-encodes a status message as the gRPC HTTP/2 spec requires. */
+export function encodeGrpcMessage(message: string): string {
+  return encodeURIComponent(message).replace(/%20/g, ' ');
+}

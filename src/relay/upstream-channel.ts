@@ -1,0 +1,81 @@
+import { connect, type ClientHttp2Session } from 'node:http2';
+import { connect as tlsConnect } from 'node:tls';
+import type { SpiffeId } from '../spiffe/id/spiffe-id';
+import { authorizeId } from '../spiffe/tls/authorizer';
+import { mtlsClientOptions } from '../spiffe/tls/mtls-client';
+import type { X509TlsSource } from '../spiffe/tls/secure-context-cache';
+
+const RETIRE_DELAY_MS = 1000;
+
+export interface UpstreamTarget {
+  name: string;
+  /** `host:port` */
+  address: string;
+  /** The identity the upstream must present. */
+  spiffeId: SpiffeId;
+}
+
+/**
+ * One multiplexed HTTP/2 connection to an upstream tool service, over mTLS with the
+ * gateway's current SVID, accepting only the upstream's configured SPIFFE ID. It is
+ * opened on first use and reopened after it closes; `retire()` lets in-flight streams
+ * finish on the old connection while new calls open a fresh one (after an SVID rotation).
+ */
+export class UpstreamChannel {
+  private current: ClientHttp2Session | undefined;
+  private readonly tlsOptions: ReturnType<typeof mtlsClientOptions>;
+  private readonly host: string;
+  private readonly port: number;
+
+  constructor(
+    readonly target: UpstreamTarget,
+    source: X509TlsSource,
+    private readonly onError: (err: Error) => void,
+  ) {
+    this.tlsOptions = mtlsClientOptions(source, authorizeId(target.spiffeId));
+    const { host, port } = splitHostPort(target.address);
+    this.host = host;
+    this.port = port;
+  }
+
+  session(): ClientHttp2Session {
+    const current = this.current;
+    if (current && !current.closed && !current.destroyed) return current;
+    return (this.current = this.open());
+  }
+
+  retire(): void {
+    const current = this.current;
+    this.current = undefined;
+    // Not at once: a stream created earlier in this tick may not have sent its HEADERS
+    // yet, and a GOAWAY sent first would make the upstream refuse it.
+    if (current) setTimeout(() => current.close(), RETIRE_DELAY_MS).unref();
+  }
+
+  close(): void {
+    const current = this.current;
+    this.current = undefined;
+    current?.destroy();
+  }
+
+  private open(): ClientHttp2Session {
+    const session = connect(`https://${this.target.address}`, {
+      createConnection: () => tlsConnect({ ...this.tlsOptions(), host: this.host, port: this.port }),
+    });
+    session.on('error', (err) => this.onError(err));
+    const forget = () => {
+      if (this.current === session) this.current = undefined;
+    };
+    session.on('close', forget);
+    session.on('goaway', forget);
+    // An idle connection must not keep the process alive on shutdown.
+    session.unref();
+    return session;
+  }
+}
+
+export function splitHostPort(address: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(address);
+  if (!m) throw new Error(`invalid upstream address "${address}": expected host:port`);
+  return { host: m[1] ?? m[2], port: Number(m[3]) };
+}

@@ -1,0 +1,29 @@
+import type { ServerHttp2Stream } from 'node:http2';
+import { endWithStatus, Status } from '../relay/grpc-status';
+
+export const HEALTH_SERVICE = 'grpc.health.v1.Health';
+const CHECK = `${HEALTH_SERVICE}/Check`;
+
+// HealthCheckResponse { status = 1 }, gRPC-framed: no compression, 2-byte message.
+const SERVING = Buffer.from([0, 0, 0, 0, 2, 0x08, 1]);
+const NOT_SERVING = Buffer.from([0, 0, 0, 0, 2, 0x08, 2]);
+
+/**
+ * The standard `grpc.health.v1.Health/Check` on the gateway's own listener, answered by
+ * the gateway itself (no policy decision: it reveals only whether the gateway is ready,
+ * and only to an authenticated caller). The requested service name is not consulted:
+ * the gateway reports its own readiness for every name.
+ */
+export function serveHealth(stream: ServerHttp2Stream, action: string, ready: boolean): void {
+  if (action !== CHECK) {
+    endWithStatus(stream, Status.UNIMPLEMENTED, `unknown method ${action}`);
+    return;
+  }
+  stream.resume(); // the request message is not needed; drain it
+  stream.on('end', () => {
+    if (stream.closed) return;
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': '' }));
+    stream.end(ready ? SERVING : NOT_SERVING);
+  });
+}

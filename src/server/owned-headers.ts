@@ -1,0 +1,33 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+
+/**
+ * Headers the gateway owns. Whatever a caller sends under these names is dropped; the
+ * gateway sets its own, so an upstream learns who called only from the gateway.
+ * `authorization` is owned too: a caller's bearer token is for the gateway, not the tool.
+ */
+export const OWNED_PREFIX = 'x-toolgate-';
+export const CALLER_HEADER = 'x-toolgate-caller';
+export const AGENT_HEADER = 'x-toolgate-agent';
+export const DECISION_HEADER = 'x-toolgate-decision-id';
+
+export function isOwnedHeader(name: string): boolean {
+  return name.startsWith(OWNED_PREFIX) || name === 'authorization';
+}
+
+/** The request headers to send upstream: the caller's, less owned ones, plus the gateway's. */
+export function upstreamRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  authority: string,
+  set: Record<string, string>,
+): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const name in incoming) {
+    if (name.charCodeAt(0) === 0x3a /* pseudo-header */ || isOwnedHeader(name)) continue;
+    out[name] = incoming[name];
+  }
+  out[':method'] = 'POST';
+  out[':scheme'] = 'https';
+  out[':path'] = incoming[':path'];
+  out[':authority'] = authority;
+  return Object.assign(out, set);
+}

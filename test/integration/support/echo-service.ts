@@ -1,0 +1,61 @@
+import * as grpc from '@grpc/grpc-js';
+
+const raw = (b: Buffer) => b;
+const method = (name: string, requestStream: boolean, responseStream: boolean) => ({
+  path: `/test.v1.Echo/${name}`,
+  requestStream,
+  responseStream,
+  requestSerialize: raw,
+  requestDeserialize: raw,
+  responseSerialize: raw,
+  responseDeserialize: raw,
+});
+
+/** A test upstream whose methods reveal what reached them: metadata, deadline, cancellation. */
+export const echoService: grpc.ServiceDefinition = {
+  Unary: method('Unary', false, false),
+  Hang: method('Hang', false, false),
+  Stream: method('Stream', true, true),
+};
+export const EchoClient = grpc.makeGenericClientConstructor(echoService, 'Echo');
+
+export interface EchoObservations {
+  metadata: grpc.Metadata[];
+  deadlines: Array<grpc.Deadline>;
+  cancelled: number;
+  received: Buffer[];
+}
+
+export function echoImplementation(seen: EchoObservations): grpc.UntypedServiceImplementation {
+  return {
+    // Echoes the request; sends response metadata and a custom trailer; fails on demand.
+    Unary(call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) {
+      seen.metadata.push(call.metadata);
+      seen.deadlines.push(call.getDeadline());
+      const header = new grpc.Metadata();
+      header.set('x-echo-header', 'from-upstream');
+      call.sendMetadata(header);
+      const trailer = new grpc.Metadata();
+      trailer.set('x-echo-trailer', 'done');
+      if (call.request.toString() === 'fail') {
+        return done({ code: grpc.status.FAILED_PRECONDITION, details: 'upstream says no', metadata: trailer });
+      }
+      done(null, call.request, trailer);
+    },
+    // Never answers: the caller's deadline or cancellation must end it.
+    Hang(call: grpc.ServerUnaryCall<Buffer, Buffer>) {
+      seen.metadata.push(call.metadata);
+      seen.deadlines.push(call.getDeadline());
+      call.on('cancelled', () => seen.cancelled++);
+    },
+    // Echoes every message; counts what arrived.
+    Stream(call: grpc.ServerDuplexStream<Buffer, Buffer>) {
+      call.on('data', (m: Buffer) => {
+        seen.received.push(m);
+        call.write(m);
+      });
+      call.on('end', () => call.end());
+      call.on('cancelled', () => seen.cancelled++);
+    },
+  };
+}
