@@ -56,18 +56,16 @@ export class GatewayMetrics {
     const metrics = this;
     new Gauge({
       name: 'toolgate_svid_expiry_seconds',
-      help: "Seconds until the gateway's own X.509-SVID expires (negative when expired; absent without an SVID).",
+      help: "Seconds until the gateway's own X.509-SVID expires; 0 or less when it has none valid (alert below a few minutes).",
       registers,
       collect() {
-        this.reset();
-        const seconds = metrics.svidExpiry?.();
-        if (seconds !== undefined) this.set(seconds);
+        this.set(Math.min(metrics.svidExpiry?.() ?? 0, Number.MAX_SAFE_INTEGER));
       },
     });
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'toolgate_' });
   }
 
-  /** Where the SVID expiry gauge reads from; `undefined` from the reader means no SVID. */
+  /** Where the SVID expiry gauge reads from; `undefined` from the reader means no SVID (reported as 0). */
   watchSvidExpiry(read: () => number | undefined): void {
     this.svidExpiry = read;
   }

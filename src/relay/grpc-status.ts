@@ -25,6 +25,7 @@ export function endWithStatus(stream: ServerHttp2Stream, code: StatusCode, messa
   const trailers = { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) };
   if (!stream.headersSent) {
     stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });
+    closeUnfinishedRequest(stream);
   } else {
     stream.close(constants.NGHTTP2_CANCEL);
   }
@@ -33,4 +34,17 @@ export function endWithStatus(stream: ServerHttp2Stream, code: StatusCode, messa
 /** Percent-encodes a status message as the gRPC HTTP/2 spec requires. */
 export function encodeGrpcMessage(message: string): string {
   return encodeURIComponent(message).replace(/%20/g, ' ');
+}
+
+/**
+ * After the final status, a caller still sending would hold the stream (and a draining
+ * connection) open: reset it with NO_ERROR, as gRPC servers do, to say the rest of the
+ * request is not wanted. Node sends the status frame first.
+ */
+export function closeUnfinishedRequest(stream: ServerHttp2Stream): void {
+  if (stream.readableEnded || stream.closed) return;
+  stream.close(constants.NGHTTP2_NO_ERROR);
+  // Node destroys the stream only once its readable side has ended: let what the caller
+  // already sent drain away, or a paused stream would stay open for ever.
+  stream.resume();
 }

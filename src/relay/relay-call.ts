@@ -6,7 +6,7 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import { GrpcFrameTracker } from './grpc-frames';
-import { encodeGrpcMessage, endWithStatus, Status, type StatusCode } from './grpc-status';
+import { closeUnfinishedRequest, encodeGrpcMessage, endWithStatus, Status, type StatusCode } from './grpc-status';
 import type { UpstreamChannel } from './upstream-channel';
 
 const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = constants;
@@ -97,6 +97,7 @@ export class RelayCall {
     if (flags & constants.NGHTTP2_FLAG_END_STREAM) {
       // Trailers-only response (typically an error status): relay it as such.
       down.respond(out, { endStream: true });
+      closeUnfinishedRequest(down);
       this.finish({ grpcStatus: grpcStatusOf(headers) });
       return;
     }
@@ -110,6 +111,7 @@ export class RelayCall {
       'grpc-message': 'upstream ended the call without a status',
     };
     this.downstream.sendTrailers(trailers);
+    closeUnfinishedRequest(this.downstream);
     this.finish({ grpcStatus: Number(trailers['grpc-status']) });
   }
 
@@ -142,10 +144,12 @@ function pump(
     from.pipe(to);
     return;
   }
+  let stopped = false;
   from.on('data', (chunk: Buffer) => {
+    if (stopped) return;
     const problem = inspect(chunk);
     if (problem !== undefined) {
-      from.pause();
+      stopped = true;
       onProblem?.(problem);
       return;
     }

@@ -7,7 +7,15 @@ import type { X509TlsSource } from '../spiffe/tls/secure-context-cache';
 import type { VerifiedPeer } from '../spiffe/tls/verify-peer';
 import type { Caller, CallPipeline } from './call-pipeline';
 
-const CALLER = Symbol('toolgate.caller');
+/** Stored on each admitted TLS socket; reachable from its HTTP/2 session's socket proxy. */
+const CONNECTION = Symbol('toolgate.connection');
+
+interface Connection {
+  caller: Caller;
+  socket: TLSSocket;
+}
+
+type AdmittedSocket = TLSSocket & { [CONNECTION]?: Connection };
 
 export interface GatewayListenerOptions {
   maxConcurrentStreams?: number;
@@ -24,27 +32,37 @@ export class GatewayListener {
   private readonly tls: MtlsServer;
   private readonly h2: Http2Server;
   private readonly sessions = new Set<Http2Session>();
+  private draining = false;
+  private onIdle: (() => void) | undefined;
 
   constructor(source: X509TlsSource, acceptCaller: Authorizer, pipeline: CallPipeline, options: GatewayListenerOptions = {}) {
     this.tls = new MtlsServer(source, acceptCaller);
     this.h2 = createServer({ settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 1000 } });
-    this.tls.on('connection', (socket, peer) => {
-      (socket as TLSSocket & { [CALLER]?: Caller })[CALLER] = callerOf(peer);
+    this.tls.on('connection', (socket: AdmittedSocket, peer) => {
+      socket[CONNECTION] = { caller: callerOf(peer), socket };
       this.h2.emit('connection', socket);
     });
     if (options.onRejectedConnection) this.tls.on('rejected', options.onRejectedConnection);
     this.h2.on('session', (session) => {
+      const connection = (session.socket as AdmittedSocket)[CONNECTION];
       this.sessions.add(session);
-      session.on('close', () => this.sessions.delete(session));
+      session.on('close', () => {
+        this.sessions.delete(session);
+        // The session is done with the connection; do not wait for the peer to close it.
+        connection?.socket.destroy();
+        if (this.sessions.size === 0) this.onIdle?.();
+      });
       session.on('error', () => {});
+      // A handshake that finished after the drain began: send GOAWAY at once.
+      if (this.draining) session.close();
     });
     this.h2.on('stream', (stream: ServerHttp2Stream, headers) => {
-      const caller = (stream.session?.socket as (TLSSocket & { [CALLER]?: Caller }) | undefined)?.[CALLER];
-      if (caller === undefined) {
-        stream.close(); // cannot happen for injected connections; fail closed anyway
+      const connection = (stream.session?.socket as AdmittedSocket | undefined)?.[CONNECTION];
+      if (connection === undefined) {
+        stream.close(); // cannot happen for admitted connections; fail closed anyway
         return;
       }
-      pipeline.handle(stream, headers, caller);
+      pipeline.handle(stream, headers, connection.caller);
     });
   }
 
@@ -65,13 +83,16 @@ export class GatewayListener {
    * calls finish), and after `graceMs` cuts whatever is still running.
    */
   async drain(graceMs: number): Promise<void> {
+    this.draining = true;
     const closed = this.tls.close();
+    const idle = new Promise<void>((resolve) => (this.onIdle = resolve));
+    if (this.sessions.size === 0) this.onIdle?.();
     for (const session of this.sessions) session.close();
     const timer = setTimeout(() => {
       for (const session of this.sessions) session.destroy();
     }, graceMs);
     timer.unref();
-    await closed; // the TLS server reports closed once its last connection has ended
+    await Promise.all([closed, idle]);
     clearTimeout(timer);
   }
 }

@@ -102,8 +102,15 @@ export class Gateway {
     return new Gateway(config, source, pipeline, metrics, listener, admin, channels, logger, decisionLog, address, adminAddress);
   }
 
-  /** Drains in-flight calls for up to `graceMs`, then releases everything. */
-  async close(graceMs = this.config.drainTimeoutSeconds * 1000): Promise<void> {
+  private closing: Promise<void> | undefined;
+
+  /** Drains in-flight calls for up to `graceMs`, then releases everything. Idempotent. */
+  close(graceMs = this.config.drainTimeoutSeconds * 1000): Promise<void> {
+    this.closing ??= this.shutdown(graceMs);
+    return this.closing;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
     this.logger.info({ graceMs }, 'draining');
     await this.listener.drain(graceMs);
     for (const channel of this.channels) channel.close();

@@ -27,6 +27,15 @@ export class X509SvidError extends SpiffeError {
   readonly code = 'ERR_X509_SVID';
 }
 
+/**
+ * Malformed DER: certificate framing (`splitDer`) or a certificate that cannot be parsed.
+ * Neutral on purpose, since DER serves both SVIDs and bundles: callers wrap it in
+ * `X509SvidError` or `BundleError` with their own prefix, keeping it as the `cause`.
+ */
+export class DerError extends SpiffeError {
+  readonly code = 'ERR_DER';
+}
+
 /** A bundle (X.509 or JWT) that cannot be parsed, or no bundle for a trust domain. */
 export class BundleError extends SpiffeError {
   readonly code = 'ERR_BUNDLE';

@@ -2,7 +2,7 @@
 export { SpiffeId, TrustDomain } from './id';
 export * from './errors';
 export type { JwtBundleSource, X509BundleSource, X509SvidSource } from './sources';
-export { verifyX509Svid, X509Bundle, X509BundleSet, X509Svid, type VerifiedX509Svid } from './x509';
+export { spiffeIdOfLeaf, verifyX509Svid, X509Bundle, X509BundleSet, X509Svid, type VerifiedX509Svid } from './x509';
 export {
   DEFAULT_LEEWAY_SECONDS,
   JWT_SVID_ALGORITHMS,

@@ -12,7 +12,7 @@ const raw = (b: Buffer) => b;
 describe('the gateway passes metadata, trailers, status, deadlines and cancellation through', () => {
   let world: GatewayWorld;
   let echo: grpc.Client;
-  const seen: EchoObservations = { metadata: [], deadlines: [], cancelled: 0, received: [] };
+  const seen: EchoObservations = { metadata: [], deadlines: [], cancelled: 0, received: [], floodWritten: 0, delayed: 0 };
 
   beforeAll(async () => {
     world = await GatewayWorld.start({

@@ -69,7 +69,7 @@ export class DevCa {
   ) {}
 
   static async create(trustDomain: TrustDomain | string, options: CaOptions = {}): Promise<DevCa> {
-    const td = typeof trustDomain === 'string' ? TrustDomain.parse(trustDomain) : trustDomain;
+    const td = TrustDomain.from(trustDomain);
     const keys = await generateKeys();
     const cert = await x509.X509CertificateGenerator.createSelfSigned(
       {
@@ -88,19 +88,12 @@ export class DevCa {
   /** An intermediate CA signed by this one, in the same trust domain. */
   async createIntermediate(options: CaOptions = {}): Promise<DevCa> {
     const keys = await generateKeys();
-    const cert = await x509.X509CertificateGenerator.create(
-      {
-        subject: caName(this.trustDomain, `intermediate ${this.intermediates.length + 1}`),
-        issuer: new x509.X509Certificate(this.certificate).subject,
-        publicKey: keys.publicKey,
-        signingKey: this.keys.privateKey,
-        signingAlgorithm: ALG,
-        ...validity(options),
-        extensions: await caExtensions(this.trustDomain, keys.publicKey, this.keys.publicKey, options),
-      },
-      crypto,
+    const der = await this.sign(
+      caName(this.trustDomain, `intermediate ${this.intermediates.length + 1}`),
+      keys.publicKey,
+      options,
+      await caExtensions(this.trustDomain, keys.publicKey, this.keys.publicKey, options),
     );
-    const der = Buffer.from(cert.rawData);
     return new DevCa(this.trustDomain, keys, der, [der, ...this.intermediates], this.root);
   }
 
@@ -126,11 +119,18 @@ export class DevCa {
     if (keyUsage !== null) extensions.push(new x509.KeyUsagesExtension(keyUsage, true));
     extensions.push(...(options.extensions ?? []));
 
+    const leaf = await this.sign('O=SPIFFE', keys.publicKey, options, extensions);
+    const privateKey = Buffer.from(await crypto.subtle.exportKey('pkcs8', keys.privateKey));
+    return { id, certificates: [leaf, ...this.intermediates], privateKey };
+  }
+
+  /** A certificate (DER) for `publicKey`, issued by this CA. */
+  private async sign(subject: string, publicKey: CryptoKey, options: ValidityOptions, extensions: x509.Extension[]): Promise<Buffer> {
     const cert = await x509.X509CertificateGenerator.create(
       {
-        subject: 'O=SPIFFE',
+        subject,
         issuer: new x509.X509Certificate(this.certificate).subject,
-        publicKey: keys.publicKey,
+        publicKey,
         signingKey: this.keys.privateKey,
         signingAlgorithm: ALG,
         ...validity(options),
@@ -138,8 +138,7 @@ export class DevCa {
       },
       crypto,
     );
-    const privateKey = Buffer.from(await crypto.subtle.exportKey('pkcs8', keys.privateKey));
-    return { id, certificates: [Buffer.from(cert.rawData), ...this.intermediates], privateKey };
+    return Buffer.from(cert.rawData);
   }
 }
 

@@ -1,9 +1,18 @@
 import * as grpc from '@grpc/grpc-js';
 import { SpiffeId } from '../id/spiffe-id';
-import type { JWTSVIDRequest, JWTSVIDResponse, Outgoing, ValidateJWTSVIDRequest, ValidateJWTSVIDResponse } from '../workload/proto';
+import { JwtBundleSet } from '../jwt/jwt-bundle-set';
+import { validateJwtSvid } from '../jwt/validate-jwt-svid';
+import { parseJwtBundleMap } from '../workload/jwt-bundles-response';
+import type {
+  JWTBundlesResponse,
+  JWTSVIDRequest,
+  JWTSVIDResponse,
+  Outgoing,
+  ValidateJWTSVIDRequest,
+  ValidateJWTSVIDResponse,
+} from '../workload/proto';
+import { objectToStruct } from '../workload/proto-struct';
 import { invalidArgument, NO_IDENTITY, type GrpcFailure } from './grpc-failure';
-import { toProtoStruct } from './proto-struct';
-import { validateJwtSvid } from './validate-jwt-svid';
 
 /** Answers FetchJWTSVID once the request has passed SPIRE's argument checks. */
 export type JwtSvidHandler = (
@@ -29,19 +38,36 @@ export async function answerFetchJwtSvid(request: JWTSVIDRequest, handler: JwtSv
 }
 
 /**
+ * What ValidateJWTSVID verifies against: the JWT bundles being served, parsed once per
+ * update. Served bundles that do not parse (tests push malformed ones on purpose) make it a
+ * failure, answered Internal as SPIRE answers when it cannot build its key store.
+ */
+export type JwtKeyStore = JwtBundleSet | GrpcFailure;
+
+export function jwtKeyStore(response: Outgoing<JWTBundlesResponse> | null): JwtKeyStore {
+  try {
+    return parseJwtBundleMap(response?.bundles ?? {});
+  } catch (err) {
+    return { code: grpc.status.INTERNAL, message: `could not build the JWT key store: ${(err as Error).message}` };
+  }
+}
+
+/**
  * ValidateJWTSVID as SPIRE answers it: InvalidArgument for an empty field and for any
- * validation failure (message = reason). The keys are the JWT bundles being served.
+ * validation failure, with the library's `validateJwtSvid` error text as the message.
+ * The claims come back with `aud` always a list, as SPIRE returns them.
  */
 export async function answerValidateJwtSvid(
   request: ValidateJWTSVIDRequest,
-  jwtBundles: Record<string, Uint8Array | undefined>,
-  nowMs: number,
+  keys: JwtKeyStore,
+  now: Date,
 ): Promise<Outgoing<ValidateJWTSVIDResponse> | GrpcFailure> {
   if (request.audience === '') return invalidArgument('audience must be specified');
   if (request.svid === '') return invalidArgument('svid must be specified');
+  if (!(keys instanceof JwtBundleSet)) return keys;
   try {
-    const { spiffeId, claims } = await validateJwtSvid(request.svid, request.audience, jwtBundles, nowMs);
-    return { spiffe_id: spiffeId, claims: toProtoStruct(claims) };
+    const svid = await validateJwtSvid(request.svid, request.audience, keys, { now });
+    return { spiffe_id: svid.id.toString(), claims: objectToStruct({ ...svid.claims, aud: [...svid.audience] }) };
   } catch (err) {
     return invalidArgument((err as Error).message);
   }

@@ -16,7 +16,7 @@ import {
   type X509SVIDResponse,
 } from '../workload/proto';
 import { isGrpcFailure, NO_IDENTITY, type GrpcFailure } from './grpc-failure';
-import { answerFetchJwtSvid, answerValidateJwtSvid, type JwtSvidHandler } from './jwt-rpcs';
+import { answerFetchJwtSvid, answerValidateJwtSvid, jwtKeyStore, type JwtKeyStore, type JwtSvidHandler } from './jwt-rpcs';
 import { DEFAULT_LISTEN_ADDRESS, parseListenAddress } from './listen-address';
 
 export type { GrpcFailure } from './grpc-failure';
@@ -77,6 +77,8 @@ export class DevWorkloadApi {
   private readonly scripted = new Map<WorkloadApiMethod, GrpcFailure[]>();
   private readonly events = new EventEmitter();
   private jwtSvidHandler: JwtSvidHandler | null = null;
+  /** What ValidateJWTSVID trusts: exactly the JWT bundles being served, parsed once per update. */
+  private jwtKeys: JwtKeyStore = jwtKeyStore(null);
   private bare = false;
   private server: grpc.Server | undefined;
   private uri = '';
@@ -109,6 +111,7 @@ export class DevWorkloadApi {
   /** Also the key set ValidateJWTSVID verifies against. */
   setJwtBundlesResponse(response: Outgoing<JWTBundlesResponse> | null): void {
     this.publish('FetchJWTBundles', response);
+    this.jwtKeys = jwtKeyStore(response);
   }
 
   /** Makes FetchWITSVID implemented (it answers Unimplemented until first called). */
@@ -215,7 +218,7 @@ export class DevWorkloadApi {
       FetchJWTSVID: (call: grpc.ServerUnaryCall<JWTSVIDRequest, unknown>, callback: grpc.sendUnaryData<unknown>) =>
         void this.unary('FetchJWTSVID', call, callback, (req) => answerFetchJwtSvid(req, this.jwtSvidHandler)),
       ValidateJWTSVID: (call: grpc.ServerUnaryCall<ValidateJWTSVIDRequest, unknown>, callback: grpc.sendUnaryData<unknown>) =>
-        void this.unary('ValidateJWTSVID', call, callback, (req) => answerValidateJwtSvid(req, this.jwtKeys(), this.now())),
+        void this.unary('ValidateJWTSVID', call, callback, (req) => answerValidateJwtSvid(req, this.jwtKeys, new Date(this.now()))),
     });
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(listen.bindTarget, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
@@ -305,11 +308,6 @@ export class DevWorkloadApi {
       record.messages = 1;
       callback(null, result);
     }
-  }
-
-  /** ValidateJWTSVID trusts exactly the JWT bundles being served. */
-  private jwtKeys(): Record<string, Uint8Array | undefined> {
-    return (this.topics.get('FetchJWTBundles')!.current as Outgoing<JWTBundlesResponse> | null)?.bundles ?? {};
   }
 }
 

@@ -22,6 +22,11 @@ export class TrustDomain {
     return new TrustDomain(s);
   }
 
+  /** `td` itself, or the trust domain a string names (parsed as by `parse`). */
+  static from(td: TrustDomain | string): TrustDomain {
+    return typeof td === 'string' ? TrustDomain.parse(td) : td;
+  }
+
   /** For callers that have already validated the name byte by byte. */
   static unchecked(name: string): TrustDomain {
     return new TrustDomain(name);

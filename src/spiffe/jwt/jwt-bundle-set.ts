@@ -27,12 +27,12 @@ export class JwtBundleSet implements JwtBundleSource {
 
   /** The bundle of exactly this trust domain, or `undefined`. A string is parsed as a trust domain. */
   get(td: TrustDomain | string): JwtBundle | undefined {
-    return this.#bundles.get(nameOf(td));
+    return this.#bundles.get(TrustDomain.from(td).name);
   }
 
   /** Throws `BundleError` (go-spiffe's message) when the set has no bundle for the trust domain. */
   getJwtBundleForTrustDomain(td: TrustDomain | string): JwtBundle {
-    const name = nameOf(td);
+    const name = TrustDomain.from(td).name;
     const bundle = this.#bundles.get(name);
     if (bundle === undefined) throw new BundleError(`jwtbundle: no JWT bundle for trust domain ${JSON.stringify(name)}`);
     return bundle;
@@ -45,8 +45,4 @@ export class JwtBundleSet implements JwtBundleSource {
   bundles(): JwtBundle[] {
     return [...this.#bundles.values()];
   }
-}
-
-function nameOf(td: TrustDomain | string): string {
-  return typeof td === 'string' ? TrustDomain.parse(td).name : td.name;
 }

@@ -57,7 +57,7 @@ export class JwtBundle {
 
   /** Parses a JWK Set (JSON text or UTF-8 bytes), as received from the Workload API or a bundle endpoint. */
   static parse(trustDomain: TrustDomain | string, jwks: Uint8Array | string): JwtBundle {
-    const td = toTrustDomain(trustDomain);
+    const td = TrustDomain.from(trustDomain);
     let doc: unknown;
     try {
       doc = JSON.parse(typeof jwks === 'string' ? jwks : Buffer.from(jwks.buffer, jwks.byteOffset, jwks.byteLength).toString('utf8'));
@@ -82,7 +82,7 @@ export class JwtBundle {
    * and only its public half kept.
    */
   static fromKeys(trustDomain: TrustDomain | string, keys: ReadonlyMap<string, KeyObject | JWK>): JwtBundle {
-    const td = toTrustDomain(trustDomain);
+    const td = TrustDomain.from(trustDomain);
     const authorities: JwtAuthority[] = [];
     for (const [kid, input] of keys) {
       if (kid === '') throw new BundleError('jwtbundle: keyID cannot be empty');
@@ -118,10 +118,6 @@ export class JwtBundle {
       keys: this.#authorities.map(({ kid, key }) => ({ ...(kid === undefined ? {} : { kid }), ...(key.export({ format: 'jwk' }) as JWK) })),
     };
   }
-}
-
-function toTrustDomain(td: TrustDomain | string): TrustDomain {
-  return typeof td === 'string' ? TrustDomain.parse(td) : td;
 }
 
 /** A usable JWK Set entry, or `undefined` when the entry must be ignored (see `JwtBundle`). */

@@ -30,7 +30,7 @@ export function authorizeOneOf(...expected: Array<SpiffeId | string>): Authorize
 
 /** Any workload of one of these trust domains. */
 export function authorizeMemberOf(...trustDomains: Array<TrustDomain | string>): Authorizer {
-  const allowed = new Set(trustDomains.map((td) => (typeof td === 'string' ? TrustDomain.parse(td) : td).name));
+  const allowed = new Set(trustDomains.map((td) => TrustDomain.from(td).name));
   return (id) => {
     if (!allowed.has(id.trustDomain.name)) {
       throw new AuthorizationError(`unexpected trust domain "${id.trustDomain}"`);

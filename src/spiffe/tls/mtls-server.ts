@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Authorizer } from './authorizer';
 import { peerChain } from './peer-chain';
@@ -27,6 +27,7 @@ export interface MtlsServerEvents {
  *
  * Rotation: before each handshake the listener asks the source whether its SVID or bundles
  * changed, and swaps the server's secure context if so; live connections keep theirs.
+ * While the source has no SVID (withdrawn by the Workload API), new connections are refused.
  */
 export class MtlsServer extends EventEmitter<MtlsServerEvents> {
   private readonly contexts: SecureContextCache;
@@ -47,7 +48,7 @@ export class MtlsServer extends EventEmitter<MtlsServerEvents> {
       handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
     });
     // Runs before tls.Server's own 'connection' listener creates the TLSSocket.
-    this.server.prependListener('connection', () => this.refreshContext());
+    this.server.prependListener('connection', (socket: Socket) => this.beforeHandshake(socket));
     this.server.on('secureConnection', (socket) => this.admit(socket));
     this.server.on('tlsClientError', (err, socket) => this.emit('rejected', err, socket.remoteAddress));
   }
@@ -71,12 +72,16 @@ export class MtlsServer extends EventEmitter<MtlsServerEvents> {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private refreshContext(): void {
+  /**
+   * Before a handshake: picks up a rotation, or refuses the connection when the source
+   * has no SVID (withdrawn). Never serves with an identity the source took back.
+   */
+  private beforeHandshake(socket: Socket): void {
     try {
       if (this.contexts.isStale()) this.server.setSecureContext(this.contexts.options());
-    } catch {
-      // No SVID right now (withdrawn): keep the last context. Peers refuse it once it
-      // expires, so this fails closed; the source reports why it has no SVID.
+    } catch (err) {
+      socket.destroy();
+      this.emit('rejected', err as Error, socket.remoteAddress);
     }
   }
 

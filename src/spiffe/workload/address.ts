@@ -9,6 +9,9 @@ export interface EndpointAddress {
   target: string;
 }
 
+/** Where an endpoint address points: a unix socket path (percent-decoded), or an IP and port. */
+export type EndpointLocation = { kind: 'unix'; path: string } | { kind: 'tcp'; ip: string; ipv6: boolean; port: number };
+
 export const SOCKET_ENV = 'SPIFFE_ENDPOINT_SOCKET';
 
 // RFC 3986 Appendix B, with each component's presence kept apart from its value: an
@@ -27,6 +30,20 @@ const PORT = /^[0-9]{1,5}$/;
  * the extra spec checks come last. The scheme is case-insensitive (RFC 3986 §3.1).
  */
 export function parseEndpointAddress(uri: string): EndpointAddress {
+  const location = parseEndpointLocation(uri);
+  if (location.kind === 'unix') {
+    // grpc-js reads `unix://<authority>/<path>`; an empty authority keeps every path absolute.
+    return { uri, target: `unix://${location.path}` };
+  }
+  // An explicit ipv4:/ipv6: target skips grpc-js's DNS resolver.
+  return { uri, target: location.ipv6 ? `ipv6:[${location.ip}]:${location.port}` : `ipv4:${location.ip}:${location.port}` };
+}
+
+/**
+ * The checks of `parseEndpointAddress`, returning where the address points. `anyPort` also
+ * accepts port 0, which only a server may use (to listen on any free port).
+ */
+export function parseEndpointLocation(uri: string, options: { anyPort?: boolean } = {}): EndpointLocation {
   if (!URI_CHARS.test(uri)) throw fail('workload endpoint socket is not a valid URI: invalid character in URI');
   const parts = URI_PARTS.exec(uri);
   const scheme = parts?.[1]?.toLowerCase();
@@ -39,8 +56,7 @@ export function parseEndpointAddress(uri: string): EndpointAddress {
     query: parts[4],
     fragment: parts[5],
   };
-  const target = scheme === 'unix' ? unixTarget(components) : tcpTarget(components);
-  return { uri, target };
+  return scheme === 'unix' ? unixLocation(components) : tcpLocation(components, options.anyPort ? 0 : 1);
 }
 
 /**
@@ -61,7 +77,7 @@ interface Components {
   fragment: string | undefined;
 }
 
-function unixTarget({ authority, path, query, fragment }: Components): string {
+function unixLocation({ authority, path, query, fragment }: Components): EndpointLocation {
   if (isOpaque(authority, path)) throw fail('workload endpoint unix socket URI must not be opaque');
   if (authority?.includes('@')) throw fail('workload endpoint unix socket URI must not include user info');
   if (!authority && path === '') throw fail('workload endpoint unix socket URI must include a path');
@@ -69,12 +85,10 @@ function unixTarget({ authority, path, query, fragment }: Components): string {
   if (fragment !== undefined) throw fail('workload endpoint unix socket URI must not include a fragment');
   if (authority) throw fail('workload endpoint unix socket URI must not include an authority component');
   if (path === '/') throw fail('workload endpoint unix socket URI must include a path');
-  const socketPath = decodePath(path);
-  // grpc-js reads `unix://<authority>/<path>`; an empty authority keeps every path absolute.
-  return `unix://${socketPath}`;
+  return { kind: 'unix', path: decodePath(path) };
 }
 
-function tcpTarget({ authority, path, query, fragment }: Components): string {
+function tcpLocation({ authority, path, query, fragment }: Components, minPort: number): EndpointLocation {
   if (isOpaque(authority, path)) throw fail('workload endpoint tcp socket URI must not be opaque');
   if (authority?.includes('@')) throw fail('workload endpoint tcp socket URI must not include user info');
   if (!authority) throw fail('workload endpoint tcp socket URI must include a host');
@@ -90,11 +104,10 @@ function tcpTarget({ authority, path, query, fragment }: Components): string {
     throw fail('workload endpoint tcp socket URI host component must be an IP:port');
   }
   if (port === undefined || port === '') throw fail('workload endpoint tcp socket URI host component must include a port');
-  if (!PORT.test(port) || Number(port) < 1 || Number(port) > 65535) {
-    throw fail('workload endpoint tcp socket URI port must be a number from 1 to 65535');
+  if (!PORT.test(port) || Number(port) < minPort || Number(port) > 65535) {
+    throw fail(`workload endpoint tcp socket URI port must be a number from ${minPort} to 65535`);
   }
-  // An explicit ipv4:/ipv6: target skips grpc-js's DNS resolver.
-  return bracketed ? `ipv6:[${ip}]:${Number(port)}` : `ipv4:${ip}:${Number(port)}`;
+  return { kind: 'tcp', ip, ipv6: bracketed, port: Number(port) };
 }
 
 /** No `//` and a path not starting with `/` (`unix:foo`): what go's net/url calls opaque. */

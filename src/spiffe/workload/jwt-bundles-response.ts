@@ -12,7 +12,18 @@ import type { JWTBundlesResponse } from './proto';
  * its own trust domain), so it is rejected too rather than read as "trust nobody".
  */
 export function parseJwtBundlesResponse(message: JWTBundlesResponse): JwtBundleSet {
-  const entries = Object.entries(message.bundles);
-  if (entries.length === 0) throw new BundleError('JWTBundlesResponse: bundles is empty');
-  return new JwtBundleSet(entries.map(([key, jwks]) => JwtBundle.parse(bundleMapTrustDomain(key, 'JWTBundlesResponse bundles'), jwks)));
+  if (Object.keys(message.bundles).length === 0) throw new BundleError('JWTBundlesResponse: bundles is empty');
+  return parseJwtBundleMap(message.bundles);
+}
+
+/**
+ * A Workload API JWT bundle map (`spiffe://td` or bare `td` → JWKS JSON bytes) as a set.
+ * Throws `BundleError` for any bad key or bundle; an entry without a value is left out.
+ */
+export function parseJwtBundleMap(bundles: Readonly<Record<string, Uint8Array | undefined>>): JwtBundleSet {
+  return new JwtBundleSet(
+    Object.entries(bundles).flatMap(([key, jwks]) =>
+      jwks === undefined ? [] : [JwtBundle.parse(bundleMapTrustDomain(key, 'JWTBundlesResponse bundles'), jwks)],
+    ),
+  );
 }

@@ -1,5 +1,4 @@
-import { EventEmitter } from 'node:events';
-import { JwtSvidError, SourceError, type WorkloadApiError } from '../errors';
+import { JwtSvidError } from '../errors';
 import { SpiffeId } from '../id/spiffe-id';
 import type { TrustDomain } from '../id/trust-domain';
 import type { JwtBundle } from '../jwt/jwt-bundle';
@@ -9,16 +8,12 @@ import type { JwtBundleSource } from '../sources';
 import type { BackoffStrategy } from './backoff';
 import { parseJwtBundlesResponse } from './jwt-bundles-response';
 import type { JWTBundlesResponse } from './proto';
-import { DEFAULT_READY_TIMEOUT_MS, ReadyGate } from './ready-gate';
 import { WorkloadApiClient } from './workload-api-client';
+import { WorkloadSource, type ReadyOptions } from './workload-source';
 
-export interface JwtSourceOptions {
+export interface JwtSourceOptions extends ReadyOptions {
   /** Endpoint URI; default `$SPIFFE_ENDPOINT_SOCKET`. */
   address?: string;
-  /** How long `create()` waits for the first bundles; default 10 s; `Infinity` waits for ever. */
-  timeoutMs?: number;
-  /** Gives up waiting in `create()` (rejecting with `SourceError`), e.g. on shutdown. */
-  signal?: AbortSignal;
   /** Reconnect policy of the bundle stream; default `DEFAULT_BACKOFF`. */
   backoff?: BackoffStrategy;
   /** Deadline of each FetchJWTSVID / ValidateJWTSVID call; default 10 s. */
@@ -45,20 +40,17 @@ export interface JwtSourceEvents {
  * reported, and the previous set stays. Stream failures, PermissionDenied included, keep
  * the set (bundles are verification material, not identity) and retry with backoff.
  */
-export class JwtSource extends EventEmitter<JwtSourceEvents> implements JwtBundleSource {
-  readonly #client: WorkloadApiClient;
-  readonly #ready: ReadyGate;
+export class JwtSource extends WorkloadSource<JwtSourceEvents> implements JwtBundleSource {
   #bundles = new JwtBundleSet();
-  #closed = false;
 
-  private constructor(client: WorkloadApiClient, ready: ReadyGate) {
-    super();
-    this.#client = client;
-    this.#ready = ready;
-    client.watchJwtBundles({
-      onMessage: (message) => this.#apply(message),
-      onError: (error, willRetry) => this.#failed(error, willRetry),
-    });
+  private constructor(client: WorkloadApiClient, options: JwtSourceOptions) {
+    super('JwtSource', 'the first JWT bundles', client, options);
+    client.watchJwtBundles(
+      this.handlers(
+        (message: JWTBundlesResponse) => parseJwtBundlesResponse(message),
+        (bundles) => (this.#bundles = bundles),
+      ),
+    );
   }
 
   /**
@@ -68,14 +60,7 @@ export class JwtSource extends EventEmitter<JwtSourceEvents> implements JwtBundl
    */
   static async create(options: JwtSourceOptions = {}): Promise<JwtSource> {
     const client = new WorkloadApiClient({ address: options.address, backoff: options.backoff, callTimeoutMs: options.callTimeoutMs });
-    const source = new JwtSource(client, new ReadyGate(options.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS, 'the first JWT bundles', options.signal));
-    try {
-      await source.#ready.promise;
-    } catch (err) {
-      source.close();
-      throw err;
-    }
-    return source;
+    return new JwtSource(client, options).whenReady();
   }
 
   /** The first JWT-SVID the endpoint returns for these audiences (the default identity). */
@@ -90,12 +75,12 @@ export class JwtSource extends EventEmitter<JwtSourceEvents> implements JwtBundl
    * `JwtSvidError`.
    */
   async fetchJwtSvids(params: JwtSvidParams): Promise<JwtSvid[]> {
-    this.#assertOpen();
+    this.assertOpen();
     const audience = typeof params.audience === 'string' ? [params.audience] : [...params.audience];
     if (audience.length === 0 || audience.includes('')) throw new JwtSvidError('jwtsvid: audience must be specified');
     const wanted = params.spiffeId === undefined ? undefined : SpiffeId.parse(params.spiffeId.toString()).toString();
 
-    const response = await this.#client.fetchJwtSvid({ audience, spiffeId: wanted });
+    const response = await this.client.fetchJwtSvid({ audience, spiffeId: wanted });
     if (response.svids.length === 0) throw new JwtSvidError('FetchJWTSVID returned no JWT-SVIDs');
     return response.svids.map((raw) => {
       const svid = JwtSvid.parseInsecure(raw.svid, audience, raw.hint);
@@ -113,8 +98,8 @@ export class JwtSource extends EventEmitter<JwtSourceEvents> implements JwtBundl
    * `WorkloadApiError` (InvalidArgument) for an invalid token.
    */
   async validateJwtSvidRemote(token: string, audience: string): Promise<JwtSvid> {
-    this.#assertOpen();
-    const { spiffeId } = await this.#client.validateJwtSvid(token, audience);
+    this.assertOpen();
+    const { spiffeId } = await this.client.validateJwtSvid(token, audience);
     const svid = JwtSvid.parseInsecure(token, audience);
     if (svid.id.toString() !== spiffeId) {
       throw new JwtSvidError(`ValidateJWTSVID vouched for "${spiffeId}" but the token names "${svid.id}"`);
@@ -124,53 +109,13 @@ export class JwtSource extends EventEmitter<JwtSourceEvents> implements JwtBundl
 
   /** The bundle of exactly `td`; throws `BundleError` when there is none, `SourceError` when closed. */
   getJwtBundleForTrustDomain(td: TrustDomain | string): JwtBundle {
-    this.#assertOpen();
+    this.assertOpen();
     return this.#bundles.getJwtBundleForTrustDomain(td);
   }
 
   /** All current JWT bundles (a new object after each update). Throws `SourceError` when closed. */
   getJwtBundleSet(): JwtBundleSet {
-    this.#assertOpen();
+    this.assertOpen();
     return this.#bundles;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  /** Stops the stream and closes the connection; getters throw afterwards. Idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#client.close();
-    this.#ready.fail('JwtSource closed before the first JWT bundles arrived');
-  }
-
-  #apply(message: JWTBundlesResponse): boolean {
-    let bundles: JwtBundleSet;
-    try {
-      bundles = parseJwtBundlesResponse(message);
-    } catch (err) {
-      this.#report(err as Error);
-      return false;
-    }
-    this.#bundles = bundles;
-    this.#ready.open();
-    this.emit('update');
-    return true;
-  }
-
-  #failed(error: WorkloadApiError, willRetry: boolean): void {
-    if (!willRetry) this.#ready.failFatal(error);
-    this.#report(error);
-  }
-
-  #report(error: Error): void {
-    if (!this.#ready.settled) this.#ready.note(error);
-    if (this.listenerCount('error') > 0) this.emit('error', error);
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new SourceError('JwtSource is closed');
   }
 }

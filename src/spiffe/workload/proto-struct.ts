@@ -1,13 +1,26 @@
 import type { ProtoStruct, ProtoValue } from './proto';
 
 /**
- * A `google.protobuf.Struct` as proto-loader decodes it (a tree of tagged `Value`s) turned
- * into the plain JSON-like object it stands for, e.g. the claims of `ValidateJWTSVID`.
+ * `google.protobuf.Struct` as proto-loader handles it (a tree of tagged `Value`s, see
+ * `ProtoValue`) and the plain JSON-like object it stands for, in both directions: the
+ * client reads `ValidateJWTSVIDResponse.claims` with `structToObject`, the dev server
+ * writes them with `objectToStruct`.
  */
+
+/** A decoded Struct as a plain object; a missing Struct is an empty object. */
 export function structToObject(struct: ProtoStruct | null | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(struct?.fields ?? {})) out[key] = valueToJs(value);
   return out;
+}
+
+/** A JSON object (e.g. JWT claims) as the Struct to send; `undefined` members are left out, as JSON does. */
+export function objectToStruct(object: Record<string, unknown>): ProtoStruct {
+  const fields: Record<string, ProtoValue> = {};
+  for (const [key, value] of Object.entries(object)) {
+    if (value !== undefined) fields[key] = jsToValue(value);
+  }
+  return { fields };
 }
 
 function valueToJs(value: ProtoValue): unknown {
@@ -26,4 +39,16 @@ function valueToJs(value: ProtoValue): unknown {
       // nullValue, and a Value with no member set (which proto3 JSON also reads as null).
       return null;
   }
+}
+
+function jsToValue(value: unknown): ProtoValue {
+  if (value === null) return { kind: 'nullValue', nullValue: 'NULL_VALUE' };
+  if (typeof value === 'number') return { kind: 'numberValue', numberValue: value };
+  if (typeof value === 'string') return { kind: 'stringValue', stringValue: value };
+  if (typeof value === 'boolean') return { kind: 'boolValue', boolValue: value };
+  // An `undefined` list member becomes null, as JSON.stringify writes it.
+  if (Array.isArray(value)) return { kind: 'listValue', listValue: { values: value.map((v) => jsToValue(v === undefined ? null : v)) } };
+  if (typeof value === 'object') return { kind: 'structValue', structValue: objectToStruct(value as Record<string, unknown>) };
+  // JSON-decoded claims hold nothing else; anything exotic is carried as its string form.
+  return { kind: 'stringValue', stringValue: String(value) };
 }

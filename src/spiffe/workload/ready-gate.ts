@@ -17,7 +17,7 @@ export class ReadyGate {
   /** `timeoutMs` of `Infinity` waits for ever. `what` names the awaited update in messages. */
   constructor(
     timeoutMs: number,
-    private readonly what: string,
+    readonly what: string,
     signal?: AbortSignal,
   ) {
     this.promise = new Promise<void>((resolve, reject) => {

@@ -16,9 +16,9 @@ import {
   type GeneralSubtrees,
   type Name,
 } from '@peculiar/asn1-x509';
-import { X509SvidError } from '../errors';
+import { DerError, X509SvidError } from '../errors';
 import { SpiffeId } from '../id/spiffe-id';
-import { DerError, readDerElement } from './der';
+import { readDerElement } from './der';
 
 export { KeyUsageFlags };
 

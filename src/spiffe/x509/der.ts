@@ -1,12 +1,4 @@
-import { SpiffeError } from '../errors';
-
-/**
- * Malformed DER framing. Neutral on purpose: `splitDer` serves both SVIDs and bundles,
- * so its callers wrap this in `X509SvidError` or `BundleError` with their own prefix.
- */
-export class DerError extends SpiffeError {
-  readonly code = 'ERR_DER';
-}
+import { DerError } from '../errors';
 
 /** One DER element: `buf[start, end)` is the whole element, `buf[contentStart, end)` its content. */
 export interface DerElement {

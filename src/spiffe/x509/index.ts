@@ -1,4 +1,4 @@
-export { DerError, splitDer } from './der';
+export { splitDer } from './der';
 export { spiffeIdOfLeaf, verifyX509Svid, type VerifiedX509Svid } from './verify';
 export { X509Bundle } from './x509-bundle';
 export { X509BundleSet } from './x509-bundle-set';

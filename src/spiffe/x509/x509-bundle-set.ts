@@ -32,15 +32,15 @@ export class X509BundleSet implements X509BundleSource {
 
   /** The bundle of `td` (a name or a `spiffe://` ID), if any. */
   get(td: TrustDomain | string): X509Bundle | undefined {
-    return this.#byName.get(nameOf(td));
+    return this.#byName.get(TrustDomain.from(td).name);
   }
 
   has(td: TrustDomain | string): boolean {
-    return this.#byName.has(nameOf(td));
+    return this.#byName.has(TrustDomain.from(td).name);
   }
 
   getX509BundleForTrustDomain(td: TrustDomain | string): X509Bundle {
-    const name = nameOf(td);
+    const name = TrustDomain.from(td).name;
     const bundle = this.#byName.get(name);
     if (bundle === undefined) throw new BundleError(`no X.509 bundle found for trust domain: "${name}"`);
     return bundle;
@@ -61,8 +61,4 @@ export class X509BundleSet implements X509BundleSource {
   toJSON(): X509Bundle[] {
     return this.bundles();
   }
-}
-
-function nameOf(td: TrustDomain | string): string {
-  return typeof td === 'string' ? TrustDomain.parse(td).name : td.name;
 }

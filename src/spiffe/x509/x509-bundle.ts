@@ -36,7 +36,7 @@ export class X509Bundle {
 
   /** A bundle of the given authorities; exact duplicates are kept once. */
   static fromAuthorities(trustDomain: TrustDomain | string, authorities: Iterable<X509Certificate | Uint8Array>): X509Bundle {
-    const td = typeof trustDomain === 'string' ? TrustDomain.parse(trustDomain) : trustDomain;
+    const td = TrustDomain.from(trustDomain);
     const certs: X509Certificate[] = [];
     const ders = new Set<string>();
     for (const authority of authorities) {

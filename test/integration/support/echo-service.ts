@@ -16,6 +16,8 @@ export const echoService: grpc.ServiceDefinition = {
   Unary: method('Unary', false, false),
   Hang: method('Hang', false, false),
   Stream: method('Stream', true, true),
+  Flood: method('Flood', false, true),
+  Delay: method('Delay', false, false),
 };
 export const EchoClient = grpc.makeGenericClientConstructor(echoService, 'Echo');
 
@@ -24,6 +26,10 @@ export interface EchoObservations {
   deadlines: Array<grpc.Deadline>;
   cancelled: number;
   received: Buffer[];
+  /** Bytes the Flood method managed to hand to its transport. */
+  floodWritten: number;
+  /** Delay calls that reached the upstream. */
+  delayed: number;
 }
 
 export function echoImplementation(seen: EchoObservations): grpc.UntypedServiceImplementation {
@@ -47,6 +53,26 @@ export function echoImplementation(seen: EchoObservations): grpc.UntypedServiceI
       seen.metadata.push(call.metadata);
       seen.deadlines.push(call.getDeadline());
       call.on('cancelled', () => seen.cancelled++);
+    },
+    // Writes 64 KiB messages as fast as the transport takes them (respecting back-pressure),
+    // up to 64 MiB: how far it gets shows how much the path between buffers.
+    Flood(call: grpc.ServerWritableStream<Buffer, Buffer>) {
+      const chunk = Buffer.alloc(64 * 1024, 1);
+      let stopped = false;
+      call.on('cancelled', () => (stopped = true));
+      const pump = () => {
+        while (!stopped && seen.floodWritten < 64 * 1024 * 1024) {
+          seen.floodWritten += chunk.length;
+          if (!call.write(chunk)) return void call.once('drain', pump);
+        }
+        if (!stopped) call.end();
+      };
+      pump();
+    },
+    // Answers after 400 ms: an in-flight call for drain tests.
+    Delay(call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) {
+      seen.delayed++;
+      setTimeout(() => done(null, call.request), 400);
     },
     // Echoes every message; counts what arrived.
     Stream(call: grpc.ServerDuplexStream<Buffer, Buffer>) {

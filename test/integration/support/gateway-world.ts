@@ -8,6 +8,7 @@ import { filesServiceImplementation } from '../../../src/examples/files-service'
 import { FilesClient, filesService } from '../../../src/examples/files-proto';
 import { ToolServer } from '../../../src/examples/tool-server';
 import { Gateway } from '../../../src/server/gateway';
+import type { DevWorkloadApi } from '../../../src/spiffe/dev/workload-api-server';
 import { authorizeId } from '../../../src/spiffe/tls/authorizer';
 import { grpcChannelCredentials } from '../../../src/spiffe/tls/grpc-credentials';
 import type { X509Source } from '../../../src/spiffe/workload/x509-source';
@@ -77,6 +78,8 @@ export class GatewayWorld {
     readonly decisions: CapturedLog,
     /** The files tool's store: tests seed and inspect it. */
     readonly files: Map<string, Buffer>,
+    /** The gateway's own Workload API endpoint, to script its identity. */
+    readonly gatewayApi: DevWorkloadApi,
   ) {}
 
   static async start(options: GatewayWorldOptions = {}): Promise<GatewayWorld> {
@@ -119,7 +122,7 @@ ${options.extraConfig ?? ''}`;
     const capture = new CapturedLog();
     const logger = pino({ level: process.env.TOOLGATE_TEST_LOG ?? 'silent' });
     const gateway = await Gateway.start(config, { logger, decisionLog: capture.logger, svidTimeoutMs: 5000 });
-    return new GatewayWorld(spiffe, tool, gateway, capture, files);
+    return new GatewayWorld(spiffe, tool, gateway, capture, files, gatewayApi);
   }
 
   get target(): string {

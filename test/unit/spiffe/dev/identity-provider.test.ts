@@ -12,7 +12,7 @@ import {
   type WorkloadApiClient,
   type X509SVID,
 } from '../../../../src/spiffe/workload/proto';
-import { rawClient, splitDer, StreamReader, unary } from './raw-workload-client';
+import { certificatesOf, rawClient, StreamReader, unary } from './raw-workload-client';
 
 const A = 'spiffe://example.org/agents/a';
 const B = 'spiffe://example.org/agents/b';
@@ -78,7 +78,7 @@ describe('DevIdentityProvider', () => {
       const stream = new StreamReader(connect(api.address).FetchX509SVID({}, workloadApiMetadata()));
       const svid = (await stream.next()).svids[0];
       stream.cancel();
-      expect(splitDer(svid.x509_svid)).toHaveLength(2);
+      expect(certificatesOf(svid.x509_svid)).toHaveLength(2);
       expectValidSvid(svid, withIntermediate.x509Bundle());
     } finally {
       await withIntermediate.close();
@@ -94,7 +94,7 @@ describe('DevIdentityProvider', () => {
     stream.cancel();
 
     expect(after.spiffe_id).toBe(A);
-    expect(splitDer(after.x509_svid)[0].serialNumber).not.toBe(splitDer(before.x509_svid)[0].serialNumber);
+    expect(certificatesOf(after.x509_svid)[0].serialNumber).not.toBe(certificatesOf(before.x509_svid)[0].serialNumber);
     expect(after.x509_svid_key.equals(before.x509_svid_key)).toBe(false);
     expectValidSvid(after, provider.x509Bundle());
   });
@@ -105,7 +105,7 @@ describe('DevIdentityProvider', () => {
       const api = await rotating.serve(A);
       const stream = new StreamReader(connect(api.address).FetchX509SVID({}, workloadApiMetadata()));
       const serials = new Set<string>();
-      for (let i = 0; i < 3; i++) serials.add(splitDer((await stream.next()).svids[0].x509_svid)[0].serialNumber);
+      for (let i = 0; i < 3; i++) serials.add(certificatesOf((await stream.next()).svids[0].x509_svid)[0].serialNumber);
       expect(serials.size).toBe(3);
       await rotating.close();
       expect((await stream.status()).code).toBe(grpc.status.UNAVAILABLE);
@@ -191,7 +191,7 @@ describe('DevIdentityProvider', () => {
 
       await expect(validate(own.svid, 'other')).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
       const expired = await provider.mintJwtSvid(A, ['svc'], { ttlMs: -120_000 });
-      await expect(validate(expired, 'svc')).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'token has expired' });
+      await expect(validate(expired, 'svc')).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'jwtsvid: token has expired' });
     });
   });
 
@@ -199,22 +199,22 @@ describe('DevIdentityProvider', () => {
     const api = await provider.serve(A);
     const client = connect(api.address);
     const svids = new StreamReader(client.FetchX509SVID({}, workloadApiMetadata()));
-    const oldRoot = splitDer((await svids.next()).svids[0].bundle)[0];
+    const oldRoot = certificatesOf((await svids.next()).svids[0].bundle)[0];
     const oldToken = (await fetchJwt(client, ['svc'])).svids[0].svid;
 
     await provider.rotateCa();
     const rotated = (await svids.next()).svids[0];
-    const roots = splitDer(rotated.bundle);
+    const roots = certificatesOf(rotated.bundle);
     expect(roots).toHaveLength(2);
     expect(roots[0].fingerprint256).toBe(oldRoot.fingerprint256);
-    expect(splitDer(rotated.x509_svid)[0].checkIssued(roots[1])).toBe(true);
+    expect(certificatesOf(rotated.x509_svid)[0].checkIssued(roots[1])).toBe(true);
     expect(provider.jwtBundle().keys).toHaveLength(2);
     const validate = (svid: string) =>
       unary<ValidateJWTSVIDResponse>((cb) => client.ValidateJWTSVID({ audience: 'svc', svid }, workloadApiMetadata(), cb));
     expect((await validate(oldToken)).spiffe_id).toBe(A);
 
     await provider.retirePreviousCas();
-    expect(splitDer((await svids.next()).svids[0].bundle).map((c) => c.fingerprint256)).toEqual([roots[1].fingerprint256]);
+    expect(certificatesOf((await svids.next()).svids[0].bundle).map((c) => c.fingerprint256)).toEqual([roots[1].fingerprint256]);
     svids.cancel();
     await expect(validate(oldToken)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
   });
@@ -228,7 +228,7 @@ describe('DevIdentityProvider', () => {
 
   it('issueX509 passes leaf options through to the trust domain CA, for tests of bad SVIDs', async () => {
     const svid = await provider.issueX509(A, { uris: [A, B] });
-    expect(splitDer(Buffer.concat(svid.certificates))[0].subjectAltName).toBe(`URI:${A}, URI:${B}`);
+    expect(certificatesOf(Buffer.concat(svid.certificates))[0].subjectAltName).toBe(`URI:${A}, URI:${B}`);
     expect(provider.ca('partner.test').trustDomain.name).toBe('partner.test');
   });
 
@@ -244,8 +244,8 @@ describe('DevIdentityProvider', () => {
 
 /** Chain → one of the bundle's roots, leaf flags as the Workload API needs, key matches leaf. */
 function expectValidSvid(svid: X509SVID, bundle: Buffer): void {
-  const chain = splitDer(svid.x509_svid);
-  const roots = splitDer(bundle);
+  const chain = certificatesOf(svid.x509_svid);
+  const roots = certificatesOf(bundle);
   const leaf = chain[0];
   expect(leaf.subjectAltName).toBe(`URI:${svid.spiffe_id}`);
   expect(svid.bundle.equals(bundle)).toBe(true);

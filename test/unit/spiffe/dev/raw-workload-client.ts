@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { X509Certificate } from 'node:crypto';
 import { WorkloadApiClientConstructor, type WorkloadApiClient } from '../../../../src/spiffe/workload/proto';
+import { splitDer } from '../../../../src/spiffe/x509/der';
 
 /** A bare grpc-js client of the Workload API (no toolgate client code), for testing the server. */
 export function rawClient(address: string): WorkloadApiClient {
@@ -67,18 +68,7 @@ export function unary<Res>(call: (callback: grpc.requestCallback<Res>) => unknow
   });
 }
 
-/** Splits concatenated DER certificates (the wire form of x509_svid and bundle). */
-export function splitDer(buf: Buffer): X509Certificate[] {
-  const certs: X509Certificate[] = [];
-  let offset = 0;
-  while (offset < buf.length) {
-    const lenByte = buf[offset + 1];
-    const lenBytes = lenByte & 0x80 ? lenByte & 0x7f : 0;
-    let len = lenBytes ? 0 : lenByte;
-    for (let i = 0; i < lenBytes; i++) len = (len << 8) | buf[offset + 2 + i];
-    const end = offset + 2 + lenBytes + len;
-    certs.push(new X509Certificate(buf.subarray(offset, end)));
-    offset = end;
-  }
-  return certs;
+/** The certificates of a concatenated-DER wire field (`x509_svid`, `bundle`). */
+export function certificatesOf(buf: Buffer): X509Certificate[] {
+  return splitDer(buf).map((der) => new X509Certificate(der));
 }

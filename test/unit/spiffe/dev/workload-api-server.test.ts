@@ -13,6 +13,7 @@ import {
   type WorkloadApiClient,
   type X509SVIDResponse,
 } from '../../../../src/spiffe/workload/proto';
+import { waitUntil } from '../../../integration/support/workload-fixtures';
 import { metadataWith, rawClient, StreamReader, unary } from './raw-workload-client';
 
 const svidResponse = (id: string): X509SVIDResponse => ({
@@ -130,7 +131,7 @@ describe('DevWorkloadApi', () => {
     await reader.next();
     reader.cancel();
     await reader.status();
-    await waitFor(() => api.calls[0].code !== undefined);
+    await waitUntil(() => api.calls[0].code !== undefined);
     const [call] = api.calls;
     expect(call).toMatchObject({ method: 'FetchX509SVID', request: {}, code: grpc.status.CANCELLED, messages: 1 });
     expect(call.metadata['workload.spiffe.io']).toEqual(['true']);
@@ -252,13 +253,15 @@ describe('DevWorkloadApi', () => {
     });
 
     it.each([
-      ['a wrong audience', { aud: 'other' }, {}, 'expected audience in ["svc"] (audience=["other"])'],
-      ['an expired token', { exp: now() - 120 }, {}, 'token has expired'],
-      ['a token without exp', { exp: undefined }, {}, 'token missing exp claim'],
-      ['an unknown kid', {}, { kid: 'nope' }, 'no JWT authority "nope" found for trust domain "example.org"'],
-      ['a foreign trust domain', { sub: 'spiffe://evil.test/a' }, {}, 'no bundle found for trust domain "evil.test"'],
-      ['a non-SPIFFE subject', { sub: 'alice' }, {}, 'token has an invalid subject claim: scheme is missing or invalid'],
-      ['a bad typ', {}, { kid, typ: 'wit+jwt' }, 'token header type not equal to either JWT or JOSE'],
+      ['a wrong audience', { aud: 'other' }, {}, 'jwtsvid: expected audience in ["svc"] (audience=["other"])'],
+      ['an expired token', { exp: now() - 120 }, {}, 'jwtsvid: token has expired'],
+      ['a token not valid yet', { nbf: now() + 120 }, {}, 'jwtsvid: token is not valid yet'],
+      ['a token without exp', { exp: undefined }, {}, 'jwtsvid: token missing exp claim'],
+      ['an unknown kid', {}, { kid: 'nope' }, 'jwtsvid: no JWT authority "nope" found for trust domain "example.org"'],
+      ['a foreign trust domain', { sub: 'spiffe://evil.test/a' }, {}, 'jwtsvid: no bundle found for trust domain "evil.test"'],
+      ['a non-SPIFFE subject', { sub: 'alice' }, {}, 'jwtsvid: token has an invalid subject claim: scheme is missing or invalid'],
+      ['a bad typ', {}, { kid, typ: 'wit+jwt' }, 'jwtsvid: token header type not equal to either JWT or JOSE'],
+      ['an extra header parameter', {}, { kid, typ: 'JWT', jku: 'https://evil.test/keys' }, 'jwtsvid: token header has unexpected parameter "jku"'],
     ])('answers InvalidArgument for %s', async (_case, claims, header, message) => {
       const token = await sign({ sub: 'spiffe://example.org/a', aud: 'svc', exp: now() + 60, ...claims }, { kid, typ: 'JWT', ...header });
       await expect(validate(token)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: message });
@@ -268,8 +271,38 @@ describe('DevWorkloadApi', () => {
       const token = await sign({ sub: 'spiffe://example.org/a', aud: 'svc', exp: now() + 60 });
       const [h, p] = token.split('.');
       const forged = `${h}.${p}.${Buffer.alloc(64, 1).toString('base64url')}`;
-      await expect(validate(forged)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'unable to verify token signature' });
-      await expect(validate('not-a-jwt')).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'unable to parse JWT token' });
+      await expect(validate(forged)).rejects.toMatchObject({
+        code: grpc.status.INVALID_ARGUMENT,
+        details: 'jwtsvid: unable to get claims from token: signature verification failed',
+      });
+      await expect(validate('not-a-jwt')).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'jwtsvid: unable to parse JWT token' });
+    });
+
+    it('verifies against the bundles of the latest update only', async () => {
+      const token = await sign({ sub: 'spiffe://example.org/a', aud: 'svc', exp: now() + 60 });
+      expect((await validate(token)).spiffe_id).toBe('spiffe://example.org/a');
+      const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+      api.setJwtBundlesResponse({ bundles: { 'spiffe://example.org': Buffer.from(JSON.stringify({ keys: [{ ...other.export({ format: 'jwk' }), kid }] })) } });
+      await expect(validate(token)).rejects.toMatchObject({
+        code: grpc.status.INVALID_ARGUMENT,
+        details: 'jwtsvid: unable to get claims from token: signature verification failed',
+      });
+      api.setJwtBundlesResponse(null);
+      await expect(validate(token)).rejects.toMatchObject({
+        code: grpc.status.INVALID_ARGUMENT,
+        details: 'jwtsvid: no bundle found for trust domain "example.org"',
+      });
+    });
+
+    it('answers Internal, as SPIRE does, when the served JWT bundles cannot be parsed', async () => {
+      api.setJwtBundlesResponse({ bundles: { 'spiffe://example.org': Buffer.from('{"keys":') } });
+      const token = await sign({ sub: 'spiffe://example.org/a', aud: 'svc', exp: now() + 60 });
+      await expect(validate(token)).rejects.toMatchObject({
+        code: grpc.status.INTERNAL,
+        details: expect.stringMatching(/^could not build the JWT key store: jwtbundle: unable to parse JWKS: /),
+      });
+      // The argument checks still come first.
+      await expect(validate('')).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'svid must be specified' });
     });
   });
 
@@ -295,7 +328,3 @@ describe('DevWorkloadApi', () => {
     expect(await waiting).toHaveLength(2);
   });
 });
-
-async function waitFor(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
-}

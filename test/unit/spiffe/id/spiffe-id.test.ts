@@ -1,19 +1,11 @@
 import { SpiffeId, TrustDomain } from '../../../../src/spiffe/id';
 import { SpiffeIdError } from '../../../../src/spiffe/errors';
+import { thrown } from '../thrown';
 
 const TD_CHARS = 'trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores';
 const PATH_CHARS = 'path segment characters are limited to letters, numbers, dots, dashes, and underscores';
 
-function parseError(s: string): string {
-  try {
-    SpiffeId.parse(s);
-  } catch (err) {
-    expect(err).toBeInstanceOf(SpiffeIdError);
-    expect((err as SpiffeIdError).code).toBe('ERR_SPIFFE_ID');
-    return (err as Error).message;
-  }
-  throw new Error(`expected ${JSON.stringify(s)} to be rejected`);
-}
+const parseError = (s: string): string => thrown(SpiffeIdError, 'ERR_SPIFFE_ID', () => SpiffeId.parse(s)).message;
 
 describe('SpiffeId.parse', () => {
   it.each([

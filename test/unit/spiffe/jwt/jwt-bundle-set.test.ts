@@ -2,6 +2,7 @@ import { BundleError, SpiffeIdError } from '../../../../src/spiffe/errors';
 import { TrustDomain } from '../../../../src/spiffe/id/trust-domain';
 import { JwtBundle } from '../../../../src/spiffe/jwt/jwt-bundle';
 import { JwtBundleSet } from '../../../../src/spiffe/jwt/jwt-bundle-set';
+import { thrown } from '../thrown';
 
 const a = JwtBundle.parse('a.test', '{"keys":[]}');
 const b = JwtBundle.parse('b.test', '{"keys":[]}');
@@ -22,13 +23,7 @@ describe('JwtBundleSet', () => {
     const set = new JwtBundleSet([a]);
     expect(() => set.getJwtBundleForTrustDomain('b.test')).toThrow(new BundleError('jwtbundle: no JWT bundle for trust domain "b.test"'));
     expect(() => set.getJwtBundleForTrustDomain('spiffe://b.test')).toThrow('jwtbundle: no JWT bundle for trust domain "b.test"');
-    try {
-      new JwtBundleSet().getJwtBundleForTrustDomain(TrustDomain.parse('a.test'));
-      throw new Error('expected a BundleError');
-    } catch (err) {
-      expect(err).toBeInstanceOf(BundleError);
-      expect((err as BundleError).code).toBe('ERR_BUNDLE');
-    }
+    thrown(BundleError, 'ERR_BUNDLE', () => new JwtBundleSet().getJwtBundleForTrustDomain(TrustDomain.parse('a.test')));
   });
 
   it('throws SpiffeIdError for an invalid trust domain string', () => {

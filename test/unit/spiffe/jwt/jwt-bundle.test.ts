@@ -2,6 +2,7 @@ import { createSecretKey, generateKeyPairSync, type KeyObject } from 'node:crypt
 import { BundleError, SpiffeIdError } from '../../../../src/spiffe/errors';
 import { TrustDomain } from '../../../../src/spiffe/id/trust-domain';
 import { JwtBundle } from '../../../../src/spiffe/jwt/jwt-bundle';
+import { thrown } from '../thrown';
 
 const td = TrustDomain.parse('example.org');
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -53,13 +54,7 @@ describe('JwtBundle.parse', () => {
     expect(() => JwtBundle.parse(td, 'not json')).toThrow(/^jwtbundle: unable to parse JWKS: /);
     expect(() => JwtBundle.parse(td, '[]')).toThrow('jwtbundle: unable to parse JWKS: not a JSON object');
     expect(() => JwtBundle.parse(td, '{"keys":{}}')).toThrow('jwtbundle: unable to parse JWKS: "keys" is not an array');
-    try {
-      JwtBundle.parse(td, 'null');
-      throw new Error('expected a BundleError');
-    } catch (err) {
-      expect(err).toBeInstanceOf(BundleError);
-      expect((err as BundleError).code).toBe('ERR_BUNDLE');
-    }
+    expect(thrown(BundleError, 'ERR_BUNDLE', () => JwtBundle.parse(td, 'null')).message).toBe('jwtbundle: unable to parse JWKS: not a JSON object');
   });
 
   it('rejects an invalid trust domain', () => {

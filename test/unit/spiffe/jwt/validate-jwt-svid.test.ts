@@ -4,6 +4,7 @@ import { BundleError, JwtSvidError } from '../../../../src/spiffe/errors';
 import { JwtBundle } from '../../../../src/spiffe/jwt/jwt-bundle';
 import { JwtBundleSet } from '../../../../src/spiffe/jwt/jwt-bundle-set';
 import { validateJwtSvid } from '../../../../src/spiffe/jwt/validate-jwt-svid';
+import { rejection } from '../thrown';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -33,13 +34,7 @@ const token = (extra: JWTPayload = {}, header: Record<string, unknown> = {}) => 
 
 /** Asserts the exact message and the stable code, so that a different failure cannot pass. */
 async function rejects(promise: Promise<unknown>, message: string): Promise<void> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(JwtSvidError);
-  expect((err as JwtSvidError).message).toBe(message);
-  expect((err as JwtSvidError).code).toBe('ERR_JWT_SVID');
+  expect((await rejection(JwtSvidError, 'ERR_JWT_SVID', promise)).message).toBe(message);
 }
 const PARSE = 'jwtsvid: unable to parse JWT token';
 

@@ -1,17 +1,10 @@
 import { EndpointAddressError } from '../../../../src/spiffe/errors';
 import { parseEndpointAddress, resolveEndpointAddress } from '../../../../src/spiffe/workload/address';
+import { thrown } from '../thrown';
 
 const P = 'workload endpoint ';
 
-function errorOf(uri: string): EndpointAddressError {
-  try {
-    parseEndpointAddress(uri);
-  } catch (err) {
-    expect(err).toBeInstanceOf(EndpointAddressError);
-    return err as EndpointAddressError;
-  }
-  throw new Error(`expected ${JSON.stringify(uri)} to be rejected`);
-}
+const errorOf = (uri: string): EndpointAddressError => thrown(EndpointAddressError, 'ERR_ENDPOINT_ADDRESS', () => parseEndpointAddress(uri));
 
 describe('parseEndpointAddress', () => {
   describe('go-spiffe addr_test vectors (same error text)', () => {

@@ -2,8 +2,8 @@ import 'reflect-metadata'; // @peculiar/x509 resolves its ASN.1 schemas through 
 import { X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { DevCa } from '../../../../src/spiffe/dev/ca';
+import { DerError } from '../../../../src/spiffe/errors';
 import { certificateFacts, KeyUsageFlags } from '../../../../src/spiffe/x509/certificate-facts';
-import { DerError } from '../../../../src/spiffe/x509/der';
 import { directory, dns, nameConstraints, unknownExtension, uri } from './extensions';
 
 describe('certificateFacts', () => {

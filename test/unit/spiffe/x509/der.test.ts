@@ -1,6 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { DevCa } from '../../../../src/spiffe/dev/ca';
-import { DerError, readDerElement, splitDer } from '../../../../src/spiffe/x509/der';
+import { DerError } from '../../../../src/spiffe/errors';
+import { readDerElement, splitDer } from '../../../../src/spiffe/x509/der';
+import { thrown } from '../thrown';
 
 describe('splitDer', () => {
   let chain: Buffer[];
@@ -42,14 +44,7 @@ describe('splitDer', () => {
     ['a truncated long-form length', () => Buffer.from([0x30, 0x82, 0x01]), /^truncated DER length at offset 0$/],
     ['a length wider than four bytes', () => Buffer.from([0x30, 0x85, 1, 0, 0, 0, 0]), /^DER length too large at offset 0$/],
   ])('rejects %s with DerError', (_name, input, message) => {
-    const run = () => splitDer(input());
-    expect(run).toThrow(DerError);
-    expect(run).toThrow(message);
-    try {
-      run();
-    } catch (err) {
-      expect((err as DerError).code).toBe('ERR_DER');
-    }
+    expect(thrown(DerError, 'ERR_DER', () => splitDer(input())).message).toMatch(message);
   });
 
   it('reads short- and long-form headers', () => {

@@ -7,6 +7,7 @@ import type { X509BundleSource } from '../../../../src/spiffe/sources';
 import { spiffeIdOfLeaf, verifyX509Svid } from '../../../../src/spiffe/x509/verify';
 import { X509Bundle } from '../../../../src/spiffe/x509/x509-bundle';
 import { X509BundleSet } from '../../../../src/spiffe/x509/x509-bundle-set';
+import { thrown } from '../thrown';
 import { directory, dns, email, nameConstraints, unknownExtension, uri } from './extensions';
 
 const { digitalSignature, keyEncipherment, keyCertSign, cRLSign } = x509.KeyUsageFlags;
@@ -18,16 +19,7 @@ const RFC3339 = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ';
 
 const bundlesOf = (...cas: DevCa[]): X509BundleSet => new X509BundleSet(cas.map((ca) => X509Bundle.parseDer(ca.trustDomain, ca.bundle())));
 
-function failure(run: () => unknown): string {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(X509SvidError);
-    expect((err as X509SvidError).code).toBe('ERR_X509_SVID');
-    return (err as Error).message;
-  }
-  throw new Error('expected verification to fail');
-}
+const failure = (run: () => unknown): string => thrown(X509SvidError, 'ERR_X509_SVID', run).message;
 
 /** The reason Go reports when every candidate issuer was rejected. */
 const hinted = (reason: string): RegExp =>
@@ -198,15 +190,9 @@ describe('verifyX509Svid', () => {
         },
       };
       const svid = await root.issue(ID);
-      let caught: unknown;
-      try {
-        verifyX509Svid(svid.certificates, source);
-      } catch (err) {
-        caught = err;
-      }
-      expect(caught).toBeInstanceOf(X509SvidError);
-      expect((caught as Error).message).toBe('x509svid: could not get X509 bundle: source closed while asking for example.org');
-      expect((caught as Error).cause).toBeInstanceOf(BundleError);
+      const caught = thrown(X509SvidError, 'ERR_X509_SVID', () => verifyX509Svid(svid.certificates, source));
+      expect(caught.message).toBe('x509svid: could not get X509 bundle: source closed while asking for example.org');
+      expect(caught.cause).toBeInstanceOf(BundleError);
     });
   });
 

@@ -5,6 +5,7 @@ import * as x509 from '@peculiar/x509';
 import { DevCa, type IssuedX509Svid } from '../../../../src/spiffe/dev/ca';
 import { X509SvidError } from '../../../../src/spiffe/errors';
 import { X509Svid } from '../../../../src/spiffe/x509/x509-svid';
+import { thrown } from '../thrown';
 
 const { digitalSignature, keyEncipherment, keyCertSign, cRLSign } = x509.KeyUsageFlags;
 const ID = 'spiffe://example.org/agents/bot';
@@ -13,16 +14,7 @@ function parse(svid: IssuedX509Svid, key: Uint8Array = svid.privateKey): X509Svi
   return X509Svid.parseRaw(Buffer.concat(svid.certificates), key, 'internal');
 }
 
-function parseError(run: () => unknown): X509SvidError {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(X509SvidError);
-    expect((err as X509SvidError).code).toBe('ERR_X509_SVID');
-    return err as X509SvidError;
-  }
-  throw new Error('expected X509SvidError');
-}
+const parseError = (run: () => unknown): X509SvidError => thrown(X509SvidError, 'ERR_X509_SVID', run);
 
 describe('X509Svid.parseRaw', () => {
   let root: DevCa;

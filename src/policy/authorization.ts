@@ -1,0 +1,49 @@
+import type { CedarValue } from './cedar-value';
+import type { EntityJson } from './cedar';
+import type { Principal } from './principal';
+
+/** One call to authorize, in the terms of architecture §4. */
+export interface AuthorizationRequest {
+  principal: Principal;
+  /** `"<package.Service>/<Method>"`; Cedar `Action::"<action>"`, a member of `Action::"<package.Service>"`. */
+  action: string;
+  /** The upstream's name; Cedar `Tool::"<resource>"`. */
+  resource: string;
+  /** `peer`, `metadata`, later `request` and `task`. */
+  context: Readonly<Record<string, CedarValue>>;
+}
+
+export interface Decision {
+  readonly allow: boolean;
+  /**
+   * The policies that determined the decision: the satisfied permits of an allow, the
+   * satisfied forbids of a deny (empty when no permit applied), or the policies that
+   * failed to evaluate when an error denied.
+   */
+  readonly policies: readonly string[];
+  /** Why evaluation failed, one message per error; non-empty means the call was denied for it. */
+  readonly errors: readonly string[];
+  readonly evaluationMicros: number;
+  /** Taken from the engine's decision cache rather than evaluated. */
+  readonly cached: boolean;
+}
+
+/** What `PolicyEngine.explain` adds: exactly what Cedar was given, and all it said. */
+export interface Explanation extends Decision {
+  /** The policy set's hash. */
+  readonly policySet: string;
+  /** The Cedar request as sent, after attributes no policy reads were left out; undefined when none was sent. */
+  readonly input:
+    | {
+        readonly principal: EntityJson['uid'];
+        readonly action: EntityJson['uid'];
+        readonly resource: EntityJson['uid'];
+        readonly context: Readonly<Record<string, CedarValue>>;
+        readonly entities: readonly EntityJson[];
+      }
+    | undefined;
+  /** Cedar's own verdict before fail-closed handling; undefined when Cedar gave none. */
+  readonly cedarDecision: 'allow' | 'deny' | undefined;
+  /** Every policy that was satisfied, even when an error overrode the decision. */
+  readonly satisfied: readonly string[];
+}

@@ -1,0 +1,53 @@
+import type { AttributeUsage } from './attribute-usage';
+import type { EntityJson } from './cedar';
+import type { CedarValue } from './cedar-value';
+import type { Principal } from './principal';
+
+type Context = Readonly<Record<string, CedarValue>>;
+
+/**
+ * The principal's entity: `Agent::"<id>"` or `Workload::"<id>"` with its attributes, and
+ * `AgentGroup` parents. Group entities themselves are not sent: Cedar resolves `in` from
+ * the parents list alone, and groups have no attributes.
+ */
+export function principalEntity(principal: Principal, usage: AttributeUsage): EntityJson {
+  return {
+    uid: { type: principal.type, id: principal.id },
+    attrs: keepRead(principal.attrs, usage.names) as Record<string, CedarValue> as EntityJson['attrs'],
+    parents: principal.groups.map((id) => ({ type: 'AgentGroup', id })),
+  };
+}
+
+/**
+ * `Action::"pkg.Service/Method"` as a member of `Action::"pkg.Service"`, so that
+ * `action in Action::"pkg.Service"` holds without a schema. The service entity is not sent
+ * (Cedar only needs the parent link). Undefined for an action that names no service.
+ */
+export function actionEntity(action: string): EntityJson | undefined {
+  const slash = action.lastIndexOf('/');
+  if (slash <= 0 || slash === action.length - 1) return undefined;
+  return { uid: { type: 'Action', id: action }, attrs: {}, parents: [{ type: 'Action', id: action.slice(0, slash) }] };
+}
+
+/** The context without top-level keys no policy reads (see attribute-usage.ts). */
+export function contextToSend(context: Context, usage: AttributeUsage): Context {
+  return usage.wholeContext ? context : keepRead(context, usage.names);
+}
+
+/** `record` without the keys not in `names`; the same object when nothing is dropped. */
+function keepRead(record: Context, names: ReadonlySet<string> | undefined): Context {
+  if (names === undefined) return record;
+  let kept: Record<string, CedarValue> | undefined;
+  const keys = Object.keys(record);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    if (names.has(key)) {
+      if (kept !== undefined) kept[key] = record[key] as CedarValue;
+    } else if (kept === undefined) {
+      // First dropped key: copy what came before it, then keep copying selectively.
+      kept = {};
+      for (let j = 0; j < i; j++) kept[keys[j] as string] = record[keys[j] as string] as CedarValue;
+    }
+  }
+  return kept ?? record;
+}

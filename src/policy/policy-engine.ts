@@ -1,0 +1,190 @@
+import type { AttributeUsage } from './attribute-usage';
+import type { AuthorizationRequest, Decision, Explanation } from './authorization';
+import { statefulIsAuthorized, type AuthorizationAnswer, type EntityJson, type StatefulAuthorizationCall } from './cedar';
+import { actionEntity, contextToSend, principalEntity } from './entities';
+import { LruCache } from './lru-cache';
+import type { PolicySet } from './policy-set';
+import type { Principal } from './principal';
+
+export interface PolicyEngineOptions {
+  /** Most decisions remembered; 0 turns the decision cache off. Default 10 000. */
+  cacheSize?: number;
+  /** A monotonic clock in milliseconds, for `evaluationMicros`. Default `performance.now`. */
+  now?: () => number;
+}
+
+const DEFAULT_CACHE_SIZE = 10_000;
+/** Keys longer than this (a large context, e.g. a decoded payload) are not cached, which bounds the cache's memory. */
+const MAX_KEY_LENGTH = 4096;
+/** Action entities kept; actions come from the route table, so this only guards against misuse. */
+const MAX_ACTIONS = 10_000;
+
+/** The part of a decision that is a function of the Cedar input, and so can be reused. */
+type Verdict = Pick<Decision, 'allow' | 'policies' | 'errors'>;
+
+interface Prepared {
+  call: StatefulAuthorizationCall;
+  /** The context as sent (`call.context`, typed as the caller's values). */
+  context: AuthorizationRequest['context'];
+  /** The principal entity's JSON: the principal's part of the cache key. */
+  principalKey: string;
+}
+
+interface Evaluated {
+  verdict: Verdict;
+  answer: AuthorizationAnswer | undefined;
+}
+
+/**
+ * Decides calls against one PolicySet with `statefulIsAuthorized` on the set's preparsed
+ * policies. Default deny, and fail closed: an exception from cedar-wasm, a `failure` answer,
+ * or any policy evaluation error denies. (Cedar skips a policy that errors, so an erroring
+ * forbid would otherwise let a permit through.) `authorize` never throws.
+ *
+ * The gateway calls this on every RPC, and most of a decision's cost is marshalling the
+ * request between JS and wasm, so the engine marshals as little as it can:
+ * - per Principal object (a WeakMap), the principal entity is built and stringified once;
+ *   per action string, the action entity; attributes no policy reads are left out
+ *   (attribute-usage.ts);
+ * - a decision cache. Cedar evaluation is a pure function of (policies, entities, request):
+ *   no clock, no randomness, no I/O. An engine has one immutable policy set, the entities are
+ *   the principal's entity plus one derived from the action string, and the key holds the
+ *   principal entity's JSON, the action, the resource and the JSON of the context as sent.
+ *   cedar-wasm's glue marshals its argument with JSON.stringify, so equal keys mean byte-equal
+ *   Cedar input, hence the same answer. The principal's content, not just its id, is in the
+ *   key, so a reloaded identity config with new attributes or groups cannot hit an old entry;
+ *   attributes no policy reads are not, so requests differing only in those share an entry.
+ *   A new policy set means a new engine and an empty cache. Only answers from Cedar are
+ *   cached; an exception from the wasm call is not.
+ */
+export class PolicyEngine {
+  private readonly usage: AttributeUsage;
+  private readonly now: () => number;
+  private readonly cache: LruCache<Verdict>;
+  private readonly principals = new WeakMap<Principal, { entity: EntityJson; key: string }>();
+  private readonly actions = new Map<string, EntityJson>();
+
+  constructor(
+    readonly set: PolicySet,
+    options: PolicyEngineOptions = {},
+  ) {
+    this.usage = set.attributeUsage;
+    this.now = options.now ?? (() => performance.now());
+    this.cache = new LruCache(options.cacheSize ?? DEFAULT_CACHE_SIZE);
+  }
+
+  authorize(req: AuthorizationRequest): Decision {
+    const started = this.now();
+    try {
+      const prepared = this.prepare(req);
+      if (typeof prepared === 'string') return this.decided(started, deny([prepared]), false);
+      const key = this.cache.capacity > 0 ? cacheKey(req, prepared) : undefined;
+      const hit = key === undefined ? undefined : this.cache.get(key);
+      if (hit !== undefined) return this.decided(started, hit, true);
+      const { verdict, answer } = evaluate(prepared.call);
+      if (key !== undefined && answer !== undefined) this.cache.set(key, verdict);
+      return this.decided(started, verdict, false);
+    } catch (err) {
+      return this.decided(started, deny([`authorization failed: ${(err as Error).message}`]), false);
+    }
+  }
+
+  /** Like `authorize`, always evaluated (the cache is neither read nor filled), with Cedar's input and full answer. */
+  explain(req: AuthorizationRequest): Explanation {
+    const started = this.now();
+    const prepared = this.prepare(req);
+    if (typeof prepared === 'string') {
+      return { ...this.decided(started, deny([prepared]), false), policySet: this.set.hash, input: undefined, cedarDecision: undefined, satisfied: [] };
+    }
+    const { verdict, answer } = evaluate(prepared.call);
+    const { principal, action, resource, entities } = prepared.call;
+    const context = prepared.context;
+    const response = answer?.type === 'success' ? answer.response : undefined;
+    return {
+      ...this.decided(started, verdict, false),
+      policySet: this.set.hash,
+      input: { principal, action, resource, context, entities },
+      cedarDecision: response?.decision,
+      satisfied: response?.diagnostics.reason ?? [],
+    };
+  }
+
+  private prepare(req: AuthorizationRequest): Prepared | string {
+    const action = this.actionEntity(req.action);
+    if (action === undefined) return `malformed action "${req.action}": expected "<package.Service>/<Method>"`;
+    const principal = this.principalEntity(req.principal);
+    const context = contextToSend(req.context, this.usage);
+    return {
+      principalKey: principal.key,
+      context,
+      call: {
+        principal: principal.entity.uid,
+        action: action.uid,
+        resource: { type: 'Tool', id: req.resource },
+        context: context as StatefulAuthorizationCall['context'],
+        preparsedPolicySetId: this.set.cedarId,
+        entities: [principal.entity, action],
+      },
+    };
+  }
+
+  private principalEntity(principal: Principal): { entity: EntityJson; key: string } {
+    let prepared = this.principals.get(principal);
+    if (prepared === undefined) {
+      const entity = principalEntity(principal, this.usage);
+      prepared = { entity, key: JSON.stringify(entity) };
+      this.principals.set(principal, prepared);
+    }
+    return prepared;
+  }
+
+  private actionEntity(action: string): EntityJson | undefined {
+    let entity = this.actions.get(action);
+    if (entity === undefined) {
+      entity = actionEntity(action);
+      if (entity !== undefined && this.actions.size < MAX_ACTIONS) this.actions.set(action, entity);
+    }
+    return entity;
+  }
+
+  private decided(started: number, verdict: Verdict, cached: boolean): Decision {
+    const evaluationMicros = Math.round((this.now() - started) * 10_000) / 10;
+    return { allow: verdict.allow, policies: verdict.policies, errors: verdict.errors, evaluationMicros, cached };
+  }
+}
+
+/**
+ * JSON texts are self-delimiting, so concatenating them is unambiguous. Undefined when the
+ * key would be too long to be worth keeping.
+ */
+function cacheKey(req: AuthorizationRequest, prepared: Prepared): string | undefined {
+  const key = prepared.principalKey + JSON.stringify(req.action) + JSON.stringify(req.resource) + JSON.stringify(prepared.context);
+  return key.length <= MAX_KEY_LENGTH ? key : undefined;
+}
+
+function evaluate(call: StatefulAuthorizationCall): Evaluated {
+  let answer: AuthorizationAnswer;
+  try {
+    answer = statefulIsAuthorized(call);
+  } catch (err) {
+    return { verdict: deny([`cedar-wasm threw: ${(err as Error).message}`]), answer: undefined };
+  }
+  return { verdict: verdictOf(answer), answer };
+}
+
+function verdictOf(answer: AuthorizationAnswer): Verdict {
+  if (answer.type === 'failure') return deny(answer.errors.map((e) => `cedar: ${e.message}`));
+  const { decision, diagnostics } = answer.response;
+  if (diagnostics.errors.length > 0) {
+    return Object.freeze({
+      allow: false,
+      policies: Object.freeze([...new Set(diagnostics.errors.map((e) => e.policyId))]),
+      errors: Object.freeze(diagnostics.errors.map((e) => `policy "${e.policyId}": ${e.error.message}`)),
+    });
+  }
+  return Object.freeze({ allow: decision === 'allow', policies: Object.freeze(diagnostics.reason), errors: Object.freeze([]) });
+}
+
+function deny(errors: string[]): Verdict {
+  return Object.freeze({ allow: false, policies: Object.freeze([]), errors: Object.freeze(errors) });
+}
