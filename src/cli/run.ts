@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { loadConfig } from '../config/load-config';
+import { assertWasmInliningGuard } from '../policy/v8-guard';
 import { Gateway } from '../server/gateway';
 import type { CliCommand } from './command';
 import { parseConfigFlag } from './config-flag';
@@ -21,6 +22,8 @@ export const runCommand: CliCommand = {
       context.stdout(USAGE);
       return 0;
     }
+    // Never serve without the guard against V8's wasm-inlining abort (see v8-guard.ts).
+    assertWasmInliningGuard();
     const config = loadConfig(file);
     const gateway = await Gateway.start(config, { signal: context.signal });
     if (!context.signal.aborted) await once(context.signal, 'abort');

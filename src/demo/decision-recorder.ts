@@ -11,7 +11,7 @@ export interface DecisionLine {
   [key: string]: unknown;
 }
 
-/** A decision log kept in memory, so the demo can explain each call from its evidence. */
+/** A log kept in memory (pino JSON lines, parsed), so the demo can explain each call from its evidence. */
 export class DecisionRecorder {
   readonly lines: DecisionLine[] = [];
   readonly logger: Logger = pino(

@@ -2,7 +2,6 @@ import * as grpc from '@grpc/grpc-js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import pino from 'pino';
 import { loadConfig } from '../config/load-config';
 import { filesServiceImplementation } from '../examples/files-service';
 import { FilesClient, filesService } from '../examples/files-proto';
@@ -58,7 +57,8 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
       upstreams: base.upstreams.map((u) => ({ ...u, address: tool.target })),
     };
     const decisions = new DecisionRecorder();
-    const gateway = await Gateway.start(config, { logger: pino({ level: 'silent' }), decisionLog: decisions.logger, svidTimeoutMs: 10_000 });
+    const operations = new DecisionRecorder();
+    const gateway = await Gateway.start(config, { logger: operations.logger, decisionLog: decisions.logger, svidTimeoutMs: 10_000 });
     closers.push(() => gateway.close(1000));
 
     print('toolgate demo: every tool call is authenticated by SPIFFE ID and authorized by Cedar before it happens');
@@ -67,7 +67,8 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
     print(`  gateway     ${GATEWAY} at 127.0.0.1:${gateway.address.port}, policies ${config.policies} (set ${gateway.pipeline.current.policyHash})`);
     print('');
 
-    const target = `127.0.0.1:${gateway.address.port}`;
+    // By name, as agents would: a TLS client must not send an IP address as SNI.
+    const target = `localhost:${gateway.address.port}`;
     const clientFor = async (id: string): Promise<Files> => {
       const client = new FilesClient(target, grpcChannelCredentials(await workload(id), authorizeId(GATEWAY))) as Files;
       closers.push(() => client.close());
@@ -78,11 +79,15 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
     let step = 0;
     const scene = async (title: string, call: () => Promise<string>) => {
       const mark = decisions.lines.length;
+      const opsMark = operations.lines.length;
       print(`${++step}. ${title}`);
-      const outcome = await call().catch((err: grpc.ServiceError) => `${grpc.status[err.code] ?? err.code}: ${err.details}`);
+      const outcome = await call().catch((err: grpc.ServiceError) => `${grpc.status[err.code] ?? err.code}: ${firstSentence(err.details)}`);
       print(`   result    ${outcome}`);
       for (const line of decisions.since(mark)) print(`   evidence  ${explain(line)}`);
-      if (decisions.since(mark).length === 0) print('   evidence  no decision: the connection was refused at the TLS handshake');
+      if (decisions.since(mark).length === 0) {
+        const refused = operations.since(opsMark).find((l) => l.msg === 'connection refused');
+        print(`   evidence  no decision: the gateway refused the connection after the TLS handshake (${refused?.reason ?? 'no reason logged'})`);
+      }
       print('');
     };
 
@@ -112,6 +117,10 @@ function explain(line: DecisionLine): string {
   if (line.decision === 'allow') return `decision ${line.decisionId}: ALLOW ${who} ${line.action}, by policy ${line.policies?.join(', ')}`;
   const why = line.reason ?? (line.policies?.length ? `forbidden by ${line.policies.join(', ')}` : 'no policy permits it (default deny)');
   return `decision ${line.decisionId}: DENY ${who} ${line.action}: ${why}`;
+}
+
+function firstSentence(text: string): string {
+  return text.split(/\.\s/)[0];
 }
 
 function unary(client: Files, method: string, request: object): Promise<unknown> {

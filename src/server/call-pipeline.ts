@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { IdentityMapper } from '../identity/identity-mapper';
-import type { Principal } from '../identity/principal';
+import type { Principal } from '../policy/principal';
 import type { Logger } from '../observability/logger';
 import type { GatewayMetrics } from '../observability/metrics';
 import type { PolicyEngine } from '../policy/policy-engine';

@@ -267,8 +267,19 @@ export class DevIdentityProvider {
         x509_svid_key: s.privateKey,
         bundle: this.authority(SpiffeId.parse(s.id).trustDomain.name).x509Bundle(),
       })),
-      federated_bundles: this.bundleMap([...this.federated], (a) => a.x509Bundle()),
+      federated_bundles: this.bundleMap(this.federatedFor(endpoint), (a) => a.x509Bundle()),
     };
+  }
+
+  /**
+   * Federation is a star around the own trust domain: its workloads trust every enabled
+   * federated trust domain, and a federated trust domain's workloads trust the own one
+   * (while enabled), not each other.
+   */
+  private federatedFor(endpoint: Endpoint): string[] {
+    const home = endpoint.ids[0]?.trustDomain.name ?? this.trustDomain.name;
+    if (home === this.trustDomain.name) return [...this.federated];
+    return this.federated.has(home) ? [this.trustDomain.name] : [];
   }
 
   private x509BundlesResponse(): Outgoing<X509BundlesResponse> {

@@ -1,0 +1,53 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { main } from '../../../src/cli/main';
+
+const EXAMPLE = resolve(__dirname, '../../../examples/toolgate.yaml');
+
+async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { stdout: (l) => out.push(l), stderr: (l) => err.push(l), signal: new AbortController().signal });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('toolgate check and run', () => {
+  it('check accepts the example config and its policies', async () => {
+    const { code, out } = await cli(['check', '--config', EXAMPLE]);
+    expect(code).toBe(0);
+    expect(out).toMatch(/OK \(2 identity rules, 1 upstreams, 5 policies in set [0-9a-f]{12}\)/);
+  });
+
+  it.each(['check', 'run'])('%s exits 1 naming the bad key of a bad config', async (command) => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-cli-'));
+    const file = join(dir, 'toolgate.yaml');
+    writeFileSync(file, `policies: ${resolve(__dirname, '../../../policies')}\nupstreams:\n  - name: files\n    services: [tools.files.v1.Files]\n    address: 127.0.0.1:7001\n    spiffeId: spiffe://Example.org/tools/files\nlisten: 127.0.0.1:0\nbogus: 1\n`);
+    const { code, err } = await cli([command, '--config', file]);
+    expect(code).toBe(1);
+    expect(err).toContain('upstreams[0].spiffeId');
+    expect(err).toContain('bogus');
+  });
+
+  it('check exits 1 naming the policy of a policy set that does not validate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-cli-'));
+    const policies = join(dir, 'policies');
+    mkdirSync(policies);
+    writeFileSync(join(policies, 'schema.cedarschema'), 'entity Agent { spiffeId: String }; entity Tool; action "x" appliesTo { principal: Agent, resource: Tool };');
+    writeFileSync(join(policies, 'p.cedar'), '@id("reads-nothing") permit (principal, action, resource) when { principal.nonexistent == 1 };');
+    writeFileSync(
+      join(dir, 'toolgate.yaml'),
+      'policies: ./policies\nupstreams:\n  - { name: files, services: [tools.files.v1.Files], address: 127.0.0.1:7001, spiffeId: spiffe://example.org/tools/files }\n',
+    );
+    const { code, err } = await cli(['check', '--config', join(dir, 'toolgate.yaml')]);
+    expect(code).toBe(1);
+    expect(err).toContain('reads-nothing');
+    expect(err).toContain('nonexistent');
+  });
+
+  it('run without --config is a usage error (exit 2)', async () => {
+    const { code, err } = await cli(['run']);
+    expect(code).toBe(2);
+    expect(err).toContain('--config FILE is required');
+  });
+});
