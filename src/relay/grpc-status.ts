@@ -25,7 +25,7 @@ export function endWithStatus(stream: ServerHttp2Stream, code: StatusCode, messa
   const trailers = { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) };
   if (!stream.headersSent) {
     stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });
-    closeUnfinishedRequest(stream);
+    closeUnfinishedRequest(stream, 'response');
   } else {
     stream.close(constants.NGHTTP2_CANCEL);
   }
@@ -39,12 +39,17 @@ export function encodeGrpcMessage(message: string): string {
 /**
  * After the final status, a caller still sending would hold the stream (and a draining
  * connection) open: reset it with NO_ERROR, as gRPC servers do, to say the rest of the
- * request is not wanted. Node sends the status frame first.
+ * request is not wanted, and let what it already sent drain away (Node destroys a stream
+ * only once its readable side has ended). Node flushes a trailers-only response before a
+ * reset submitted in the same tick, but trailers sent with `sendTrailers` only once the
+ * event loop turns: a reset before then would discard them.
  */
-export function closeUnfinishedRequest(stream: ServerHttp2Stream): void {
-  if (stream.readableEnded || stream.closed) return;
-  stream.close(constants.NGHTTP2_NO_ERROR);
-  // Node destroys the stream only once its readable side has ended: let what the caller
-  // already sent drain away, or a paused stream would stay open for ever.
-  stream.resume();
+export function closeUnfinishedRequest(stream: ServerHttp2Stream, after: 'response' | 'trailers'): void {
+  const reset = () => {
+    if (stream.readableEnded || stream.destroyed) return;
+    if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
+    stream.resume();
+  };
+  if (after === 'response') reset();
+  else setImmediate(reset);
 }

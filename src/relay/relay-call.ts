@@ -5,7 +5,7 @@ import {
   type OutgoingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
-import { GrpcFrameTracker } from './grpc-frames';
+import { GrpcFrameReader, type GrpcMessage } from './grpc-frames';
 import { closeUnfinishedRequest, encodeGrpcMessage, endWithStatus, Status, type StatusCode } from './grpc-status';
 import type { UpstreamChannel } from './upstream-channel';
 
@@ -26,51 +26,85 @@ export interface RelayOutcome {
   upstreamError?: boolean;
 }
 
+/** Why the gateway ends a call: what the caller sees, and the reason for the log. */
+export interface Denial {
+  code: StatusCode;
+  message: string;
+  reason: string;
+}
+
 /**
- * Relays one gRPC call between a caller's stream and a new stream on an upstream
- * connection: headers, each message's bytes as they arrive (never re-encoded), trailers,
- * status, cancellation both ways, and flow control (each side is paused while the other
- * cannot take more, so a slow reader never makes the gateway buffer without bound).
+ * Decides each request message before it is relayed (payload-aware policy). The upstream
+ * call is opened only once the first message is admitted, and a denied message is never
+ * sent: the upstream sees a cancel instead.
+ */
+export interface MessageGate {
+  admit(message: GrpcMessage, index: number): Denial | undefined;
+  /** A request stream that ended without any message. */
+  admitEmpty(): Denial | undefined;
+}
+
+/**
+ * Relays one gRPC call between a caller's stream and a stream on an upstream connection:
+ * headers, each message's bytes (never re-encoded), trailers, status, cancellation both
+ * ways, and flow control (each side is paused while the other cannot take more, so a slow
+ * reader never makes the gateway buffer without bound).
  */
 export class RelayCall {
   private upstream: ClientHttp2Stream | undefined;
   private trailers: OutgoingHttpHeaders | undefined;
   private ended = false;
-  private readonly requestFrames: GrpcFrameTracker;
 
   constructor(
     private readonly downstream: ServerHttp2Stream,
+    private readonly channel: UpstreamChannel,
+    private readonly headers: OutgoingHttpHeaders,
     private readonly options: RelayOptions,
-  ) {
-    this.requestFrames = new GrpcFrameTracker(options.maxMessageBytes);
+  ) {}
+
+  /** Relays every message as it arrives (the call was authorized as a whole). */
+  start(): void {
+    const up = this.open();
+    if (!up) return;
+    const reader = new GrpcFrameReader(this.options.maxMessageBytes);
+    this.forwardRequest((chunk) => {
+      const problem = reader.push(chunk);
+      if (problem !== undefined) return this.tooLarge(problem);
+      return up.write(chunk);
+    }, () => up.end());
   }
 
-  start(channel: UpstreamChannel, headers: OutgoingHttpHeaders): void {
-    const down = this.downstream;
-    let up: ClientHttp2Stream;
-    try {
-      up = channel.session().request(headers);
-    } catch (err) {
-      this.fail(Status.UNAVAILABLE, 'upstream unavailable', `upstream request failed: ${(err as Error).message}`, true);
-      return;
-    }
-    this.upstream = up;
-
-    up.on('response', (responseHeaders, flags) => this.onResponse(responseHeaders, flags));
-    up.on('trailers', (trailers) => (this.trailers = withoutPseudo(trailers)));
-    down.on('wantTrailers', () => this.sendTrailers());
-    pump(down, up, (chunk) => this.requestFrames.push(chunk), (problem) =>
-      this.fail(Status.RESOURCE_EXHAUSTED, problem, problem),
-    );
-
-    up.on('error', () => {}); // reported through 'close' below
-    down.on('error', () => {});
-    up.on('close', () => this.onUpstreamClose(up));
-    down.on('close', () => {
-      // The caller went away or reset: cancel the upstream call too.
-      if (!up.closed) up.close(NGHTTP2_CANCEL);
-      if (!this.ended) this.finish({ grpcStatus: undefined, reason: 'cancelled by caller' });
+  /** Relays each request message only once `gate` admits it. */
+  startGated(gate: MessageGate): void {
+    let index = 0;
+    let stopped = false;
+    const reader = new GrpcFrameReader(this.options.maxMessageBytes, (message) => {
+      if (stopped) return;
+      const denial = gate.admit(message, index++);
+      const up = denial ? undefined : (this.upstream ?? this.open());
+      if (!up) {
+        stopped = true;
+        if (denial) this.fail(denial.code, denial.message, denial.reason);
+        return;
+      }
+      if (!up.write(message.frame)) this.downstream.pause();
     });
+    this.forwardRequest(
+      (chunk) => {
+        const problem = reader.push(chunk);
+        if (problem !== undefined) return this.tooLarge(problem);
+        return !stopped;
+      },
+      () => {
+        if (stopped || this.ended) return;
+        if (!reader.atBoundary) return this.fail(Status.INTERNAL, 'truncated request message', 'request stream ended inside a message');
+        if (index === 0) {
+          const denial = gate.admitEmpty();
+          if (denial) return this.fail(denial.code, denial.message, denial.reason);
+        }
+        (this.upstream ?? this.open())?.end();
+      },
+    );
   }
 
   /** Ends the call with `code` whatever state it is in, cancelling the upstream side. */
@@ -89,7 +123,53 @@ export class RelayCall {
     this.finish({ grpcStatus: code, reason, upstreamError });
   }
 
-  private onResponse(headers: IncomingHttpHeaders, flags: number): void {
+  /**
+   * Feeds the caller's bytes to `write` (false: pause until the upstream drains; the
+   * upstream's 'drain' resumes) and calls `end` when the caller half-closes.
+   */
+  private forwardRequest(write: (chunk: Buffer) => boolean, end: () => void): void {
+    const down = this.downstream;
+    down.on('data', (chunk: Buffer) => {
+      if (this.ended) return;
+      // `write` may end the call (a limit, a denial): then the stream must keep draining.
+      if (!write(chunk) && !this.ended) down.pause();
+    });
+    down.on('end', () => {
+      if (!this.ended) end();
+    });
+    down.on('error', () => {});
+    down.on('close', () => {
+      // The caller went away or reset: cancel the upstream call too.
+      if (this.upstream && !this.upstream.closed) this.upstream.close(NGHTTP2_CANCEL);
+      if (!this.ended) this.finish({ grpcStatus: undefined, reason: 'cancelled by caller' });
+    });
+  }
+
+  private tooLarge(problem: string): false {
+    this.fail(Status.RESOURCE_EXHAUSTED, problem, problem);
+    return false;
+  }
+
+  /** Opens the upstream stream; undefined (and the call failed) when that is impossible. */
+  private open(): ClientHttp2Stream | undefined {
+    let up: ClientHttp2Stream;
+    try {
+      up = this.channel.session().request(this.headers);
+    } catch (err) {
+      this.fail(Status.UNAVAILABLE, 'upstream unavailable', `upstream request failed: ${(err as Error).message}`, true);
+      return undefined;
+    }
+    this.upstream = up;
+    up.on('response', (responseHeaders, flags) => this.onResponse(up, responseHeaders, flags));
+    up.on('trailers', (trailers) => (this.trailers = withoutPseudo(trailers)));
+    up.on('drain', () => this.downstream.resume());
+    up.on('error', () => {}); // reported through 'close' below
+    up.on('close', () => this.onUpstreamClose(up));
+    this.downstream.on('wantTrailers', () => this.sendTrailers());
+    return up;
+  }
+
+  private onResponse(up: ClientHttp2Stream, headers: IncomingHttpHeaders, flags: number): void {
     const down = this.downstream;
     if (down.closed || this.ended) return;
     const out = withoutPseudo(headers);
@@ -97,12 +177,12 @@ export class RelayCall {
     if (flags & constants.NGHTTP2_FLAG_END_STREAM) {
       // Trailers-only response (typically an error status): relay it as such.
       down.respond(out, { endStream: true });
-      closeUnfinishedRequest(down);
+      closeUnfinishedRequest(down, 'response');
       this.finish({ grpcStatus: grpcStatusOf(headers) });
       return;
     }
     down.respond(out, { waitForTrailers: true });
-    pump(this.upstream!, down);
+    up.pipe(down);
   }
 
   private sendTrailers(): void {
@@ -111,7 +191,7 @@ export class RelayCall {
       'grpc-message': 'upstream ended the call without a status',
     };
     this.downstream.sendTrailers(trailers);
-    closeUnfinishedRequest(this.downstream);
+    closeUnfinishedRequest(this.downstream, 'trailers');
     this.finish({ grpcStatus: Number(trailers['grpc-status']) });
   }
 
@@ -128,37 +208,6 @@ export class RelayCall {
     this.ended = true;
     this.options.onEnd(outcome);
   }
-}
-
-/**
- * Moves bytes from `from` to `to` with back-pressure, optionally inspecting each chunk
- * first (`inspect` returns a problem to stop the flow). Ends `to` when `from` ends.
- */
-function pump(
-  from: ServerHttp2Stream | ClientHttp2Stream,
-  to: ServerHttp2Stream | ClientHttp2Stream,
-  inspect?: (chunk: Buffer) => string | undefined,
-  onProblem?: (problem: string) => void,
-): void {
-  if (!inspect) {
-    from.pipe(to);
-    return;
-  }
-  let stopped = false;
-  from.on('data', (chunk: Buffer) => {
-    if (stopped) return;
-    const problem = inspect(chunk);
-    if (problem !== undefined) {
-      stopped = true;
-      onProblem?.(problem);
-      return;
-    }
-    if (!to.write(chunk)) from.pause();
-  });
-  to.on('drain', () => from.resume());
-  from.on('end', () => {
-    if (!to.writableEnded && !to.destroyed) to.end();
-  });
 }
 
 function withoutPseudo(headers: IncomingHttpHeaders): OutgoingHttpHeaders {

@@ -3,10 +3,14 @@ import type { IdentityMapper } from '../identity/identity-mapper';
 import type { Principal } from '../policy/principal';
 import type { Logger } from '../observability/logger';
 import type { GatewayMetrics } from '../observability/metrics';
+import type { Decision } from '../policy/authorization';
+import type { CedarValue } from '../policy/cedar-value';
 import type { PolicyEngine } from '../policy/policy-engine';
 import { parseGrpcPath } from '../relay/grpc-path';
 import { endWithStatus, Status, type StatusCode } from '../relay/grpc-status';
-import { RelayCall } from '../relay/relay-call';
+import { decompress } from '../relay/decompress';
+import { decodeRequest } from '../relay/proto-json';
+import { RelayCall, type Denial } from '../relay/relay-call';
 import type { SpiffeId } from '../spiffe/id/spiffe-id';
 import { HEALTH_SERVICE, serveHealth } from './health-service';
 import { AGENT_HEADER, CALLER_HEADER, DECISION_HEADER, upstreamRequestHeaders } from './owned-headers';
@@ -91,48 +95,84 @@ export class CallPipeline {
       return;
     }
 
-    const decision = state.engine.authorize({
-      principal,
-      action: method.action,
-      resource: route.target.name,
-      context: { peer: caller.peer, metadata: this.metadata(headers) },
+    const owned: Record<string, string> = { [CALLER_HEADER]: caller.peer.spiffeId, [DECISION_HEADER]: decisionId };
+    if (principal.type === 'Agent') owned[AGENT_HEADER] = principal.id;
+    const upstreamHeaders = upstreamRequestHeaders(headers, route.target.address, owned);
+    const relay = new RelayCall(stream, route, upstreamHeaders, {
+      maxMessageBytes: this.options.maxMessageBytes,
+      onEnd: (outcome) => {
+        this.options.metrics.callSeconds.labels(String(outcome.grpcStatus ?? 'reset')).observe((performance.now() - started) / 1000);
+        if (outcome.upstreamError) {
+          this.options.metrics.upstreamErrors.labels(route.target.name).inc();
+          this.options.logger.warn({ decisionId, upstream: route.target.name, reason: outcome.reason }, 'upstream call failed');
+        }
+      },
     });
-    const decidedIn = performance.now() - started;
+    const call: CallFacts = { state, principal, caller, action: method.action, resource: route.target.name, metadata: this.metadata(headers), started };
+
+    const info = route.methods?.get(method.action);
+    if (info === undefined) {
+      // No protos for this method: one decision for the whole call, on its headers.
+      const denial = this.decide(call, decisionId, undefined);
+      if (denial) endWithStatus(stream, denial.code, denial.message);
+      else relay.start();
+      return;
+    }
+    // Payload-aware: each request message is decided on its own content before it is
+    // relayed; the upstream call opens with the first admitted message.
+    const encoding = headers['grpc-encoding'];
+    relay.startGated({
+      admit: (message, index) => {
+        const id = index === 0 ? decisionId : this.options.nextDecisionId();
+        if (index === 0) upstreamHeaders[DECISION_HEADER] = id;
+        let request: Record<string, CedarValue>;
+        try {
+          request = decodeRequest(info.requestType, decompress(message, encoding, this.options.maxMessageBytes));
+        } catch (err) {
+          return this.decide(call, id, { reason: (err as Error).message, index });
+        }
+        return this.decide(call, id, { request, index: info.requestStream ? index : undefined });
+      },
+      admitEmpty: () => this.decide(call, decisionId, undefined),
+    });
+  }
+
+  /**
+   * Authorizes one call (or one message of it), logs the decision, and returns the denial
+   * to send, or undefined to proceed. With `payload.reason` the message could not be read
+   * and is denied without asking Cedar.
+   */
+  private decide(call: CallFacts, decisionId: string, payload: PayloadFacts | undefined): Denial | undefined {
+    const { state, principal, action, resource } = call;
+    const context: Record<string, CedarValue> = { peer: call.caller.peer, metadata: call.metadata };
+    if (payload?.request) context.request = payload.request;
+    if (payload?.index !== undefined) context.stream = { index: payload.index };
+    const decision: Pick<Decision, 'allow' | 'policies' | 'errors' | 'evaluationMicros' | 'cached'> = payload?.reason
+      ? { allow: false, policies: [], errors: [], evaluationMicros: 0, cached: false }
+      : state.engine.authorize({ principal, action, resource, context });
     this.options.decisionLog.info({
       decisionId,
-      caller: caller.peer.spiffeId,
+      caller: call.caller.peer.spiffeId,
       principal: label(principal),
-      action: method.action,
-      resource: route.target.name,
+      action,
+      resource,
+      ...(payload?.index !== undefined && { message: payload.index }),
       decision: decision.allow ? 'allow' : 'deny',
       policies: decision.policies,
       errors: decision.errors,
+      ...(payload?.reason !== undefined && { reason: payload.reason }),
       evalUs: Math.round(decision.evaluationMicros),
       cached: decision.cached,
       policySet: state.policyHash,
     });
     const metrics = this.options.metrics;
-    metrics.decisionSeconds.observe(decidedIn / 1000);
-    if (!decision.allow) {
-      metrics.denied.inc();
-      endWithStatus(stream, Status.PERMISSION_DENIED, `permission denied (decision ${decisionId})`);
-      return;
+    metrics.decisionSeconds.observe((performance.now() - call.started) / 1000);
+    if (decision.allow) {
+      metrics.allowed.inc();
+      return undefined;
     }
-    metrics.allowed.inc();
-
-    const relay = new RelayCall(stream, {
-      maxMessageBytes: this.options.maxMessageBytes,
-      onEnd: (outcome) => {
-        metrics.callSeconds.labels(String(outcome.grpcStatus ?? 'reset')).observe((performance.now() - started) / 1000);
-        if (outcome.upstreamError) {
-          metrics.upstreamErrors.labels(route.target.name).inc();
-          this.options.logger.warn({ decisionId, upstream: route.target.name, reason: outcome.reason }, 'upstream call failed');
-        }
-      },
-    });
-    const owned: Record<string, string> = { [CALLER_HEADER]: caller.peer.spiffeId, [DECISION_HEADER]: decisionId };
-    if (principal.type === 'Agent') owned[AGENT_HEADER] = principal.id;
-    relay.start(route, upstreamRequestHeaders(headers, route.target.address, owned));
+    metrics.denied.inc();
+    return { code: Status.PERMISSION_DENIED, message: `permission denied (decision ${decisionId})`, reason: payload?.reason ?? 'denied by policy' };
   }
 
   private metadata(headers: IncomingHttpHeaders): Record<string, string> {
@@ -155,6 +195,26 @@ export class CallPipeline {
     this.options.metrics.decisionSeconds.observe((performance.now() - started) / 1000);
     endWithStatus(stream, code, `${callerMessage} (decision ${record.decisionId})`);
   }
+}
+
+/** What every decision of one call shares. */
+interface CallFacts {
+  state: GatewayState;
+  principal: Principal;
+  caller: Caller;
+  action: string;
+  resource: string;
+  metadata: Record<string, string>;
+  started: number;
+}
+
+/** The request message a decision is about, for payload-aware methods. */
+interface PayloadFacts {
+  request?: Record<string, CedarValue>;
+  /** The message's position, for client- and bidi-streaming methods. */
+  index?: number;
+  /** Why the message could not be read (it is then denied). */
+  reason?: string;
 }
 
 interface DenialRecord {

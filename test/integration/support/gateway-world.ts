@@ -3,15 +3,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { parseConfig } from '../../../src/config/load-config';
+import { loadConfig } from '../../../src/config/load-config';
 import { filesServiceImplementation } from '../../../src/examples/files-service';
-import { FilesClient, filesService } from '../../../src/examples/files-proto';
+import { FILES_PROTO_PATH, FilesClient, filesService } from '../../../src/examples/files-proto';
 import { ToolServer } from '../../../src/examples/tool-server';
 import { Gateway } from '../../../src/server/gateway';
 import type { DevWorkloadApi } from '../../../src/spiffe/dev/workload-api-server';
 import { authorizeId } from '../../../src/spiffe/tls/authorizer';
 import { grpcChannelCredentials } from '../../../src/spiffe/tls/grpc-credentials';
 import type { X509Source } from '../../../src/spiffe/workload/x509-source';
+import { ConfigMapVolume } from './config-map-volume';
 import { SpiffeWorld } from './spiffe-world';
 
 export const GATEWAY_ID = 'spiffe://example.org/toolgate';
@@ -34,18 +35,24 @@ permit (principal in AgentGroup::"ci", action in Action::"tools.files.v1.Files",
 `,
 };
 
-/** Decision log lines, parsed, as the gateway wrote them. */
+/** Log lines, parsed, as the gateway wrote them. */
 export class CapturedLog {
   readonly lines: Array<Record<string, unknown>> = [];
-  readonly logger = pino(
-    { base: null },
-    new Writable({
-      write: (chunk: Buffer, _enc, done) => {
-        for (const line of chunk.toString().split('\n')) if (line) this.lines.push(JSON.parse(line));
-        done();
-      },
-    }),
-  );
+  readonly logger;
+
+  /** `echo` also writes each line to stderr, to watch a test run. */
+  constructor(level = 'info', echo = false) {
+    this.logger = pino(
+      { base: null, level },
+      new Writable({
+        write: (chunk: Buffer, _enc, done) => {
+          if (echo) process.stderr.write(chunk);
+          for (const line of chunk.toString().split('\n')) if (line) this.lines.push(JSON.parse(line));
+          done();
+        },
+      }),
+    );
+  }
 
   byDecisionId(id: string): Record<string, unknown> | undefined {
     return this.lines.find((l) => l.decisionId === id);
@@ -58,8 +65,12 @@ export interface GatewayWorldOptions {
   extraConfig?: string;
   /** The SPIFFE ID the files upstream must present, per the config. */
   filesUpstreamId?: string;
+  /** Give the files upstream its protos, turning on payload-aware policy. */
+  protos?: boolean;
   /** Services added to the files upstream beside tools.files.v1.Files. */
   upstreamServices?: Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation, string]>;
+  /** Mount the policies as a Kubernetes ConfigMap volume does (see ConfigMapVolume), not as plain files. */
+  configMapPolicies?: boolean;
 }
 
 /**
@@ -80,6 +91,10 @@ export class GatewayWorld {
     readonly files: Map<string, Buffer>,
     /** The gateway's own Workload API endpoint, to script its identity. */
     readonly gatewayApi: DevWorkloadApi,
+    /** The operational log (reloads, upstream failures), parsed; echoed when $TOOLGATE_TEST_LOG is set. */
+    readonly operations: CapturedLog,
+    /** The policy folder as a ConfigMap volume, with `configMapPolicies`. */
+    readonly policyVolume: ConfigMapVolume | undefined,
   ) {}
 
   static async start(options: GatewayWorldOptions = {}): Promise<GatewayWorld> {
@@ -94,8 +109,12 @@ export class GatewayWorld {
     const tool = await ToolServer.start(toolSource, authorizeId(GATEWAY_ID), services);
 
     const policyDir = join(dir, 'policies');
-    mkdirSync(policyDir);
-    for (const [name, text] of Object.entries(options.policies ?? POLICIES)) writeFileSync(join(policyDir, name), text);
+    const policies = options.policies ?? POLICIES;
+    const policyVolume = options.configMapPolicies ? ConfigMapVolume.create(policyDir, policies) : undefined;
+    if (!policyVolume) {
+      mkdirSync(policyDir);
+      for (const [name, text] of Object.entries(policies)) writeFileSync(join(policyDir, name), text);
+    }
     const gatewayApi = await spiffe.provider.serve(GATEWAY_ID, `unix://${join(dir, 'gateway.sock')}`);
     const extraServices = (options.upstreamServices ?? []).map(([, , name]) => `, ${name}`).join('');
     const yaml = `
@@ -117,12 +136,34 @@ upstreams:
     services: [tools.files.v1.Files${extraServices}]
     address: ${tool.target}
     spiffeId: ${options.filesUpstreamId ?? FILES_ID}
-${options.extraConfig ?? ''}`;
-    const config = parseConfig(yaml, dir, 'toolgate.yaml');
+${options.protos ? `    protos: [${FILES_PROTO_PATH}]\n` : ''}${options.extraConfig ?? ''}`;
+    // Through a file, as `toolgate run` does, so that the gateway can reload it.
+    const configFile = join(dir, 'toolgate.yaml');
+    writeFileSync(configFile, yaml);
+    const config = loadConfig(configFile);
     const capture = new CapturedLog();
-    const logger = pino({ level: process.env.TOOLGATE_TEST_LOG ?? 'silent' });
-    const gateway = await Gateway.start(config, { logger, decisionLog: capture.logger, svidTimeoutMs: 5000 });
-    return new GatewayWorld(spiffe, tool, gateway, capture, files, gatewayApi);
+    const operations = new CapturedLog(process.env.TOOLGATE_TEST_LOG ?? 'info', process.env.TOOLGATE_TEST_LOG !== undefined);
+    const gateway = await Gateway.start(config, { logger: operations.logger, decisionLog: capture.logger, svidTimeoutMs: 5000, configFile });
+    return new GatewayWorld(spiffe, tool, gateway, capture, files, gatewayApi, operations, policyVolume);
+  }
+
+  /** The gateway's config file. */
+  get configFile(): string {
+    return join(this.spiffe.tempDir, 'toolgate.yaml');
+  }
+
+  /** The gateway's policy folder (`policies: ./policies`). */
+  get policyDir(): string {
+    return join(this.spiffe.tempDir, 'policies');
+  }
+
+  /** The value of one series of a counter or gauge of the gateway, e.g. `toolgate_policy_reload_total`, `{ result: 'failure' }`. */
+  async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const metric = this.gateway.metrics.registry.getSingleMetric(name);
+    if (metric === undefined) throw new Error(`no metric ${name}`);
+    const { values } = await metric.get();
+    const series = values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
+    return series?.value ?? 0;
   }
 
   get target(): string {
