@@ -15,9 +15,16 @@ export interface LoggerOptions {
   base?: Record<string, unknown>;
 }
 
+/** Lines wait at most this long in memory before they are written. */
+const FLUSH_INTERVAL_MS = 100;
+/** Bytes gathered before a write, so that a busy gateway makes one write per batch of lines. */
+const BATCH_BYTES = 4096;
+
 /**
- * A pino logger writing asynchronously (the decision log is on every call's path; a
- * synchronous write per line would put a syscall there). Call `flush()` before exit.
+ * A pino logger writing asynchronously and in batches: the decision log is on every
+ * call's path, and a write per line cost ~30 µs of CPU per call (measured in bench/).
+ * Lines are written once 4 KiB have gathered or after 100 ms, whichever comes first, so
+ * a crash can lose at most the last 100 ms. Call `flush()` before a clean exit.
  *
  * pino exits the process when it cannot open a file destination, so the file is opened
  * here first, and a failure is thrown as an error that names the path.
@@ -26,7 +33,14 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const dest = options.destination ?? 'stdout';
   const fd = STANDARD_STREAMS[dest];
   if (fd === undefined) assertWritable(dest);
-  const stream = pino.destination({ dest: fd ?? dest, sync: false });
+  const stream = pino.destination({ dest: fd ?? dest, sync: false, minLength: BATCH_BYTES });
+  setInterval(() => {
+    try {
+      stream.flush();
+    } catch {
+      // not open yet: the next tick of the interval writes
+    }
+  }, FLUSH_INTERVAL_MS).unref();
   return pino(
     {
       level: options.level ?? 'info',

@@ -17,6 +17,12 @@ export class GatewayMetrics {
   readonly callSeconds: Histogram<'grpc_status'>;
   readonly upstreamErrors: Counter<'upstream'>;
   readonly rejectedConnections: Counter;
+  private readonly reloads: Counter<'result'>;
+  readonly reloadSucceeded;
+  readonly reloadFailed;
+  readonly lastReloadSuccessful: Gauge;
+  private readonly policySetInfo: Gauge<'policy_set' | 'shadow_set'>;
+  readonly shadowDisagreements: Counter<'shadow_decision'>;
   private svidExpiry: (() => number | undefined) | undefined;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -53,6 +59,33 @@ export class GatewayMetrics {
       help: 'Connections refused at or after the TLS handshake (no valid SVID, untrusted or unauthorized ID).',
       registers,
     });
+    this.reloads = new Counter({
+      name: 'toolgate_policy_reload_total',
+      help: 'Reloads of the config and policies, by result; a failed reload leaves the last good set serving.',
+      labelNames: ['result'],
+      registers,
+    });
+    // Bound now, so that both series exist (at 0) from the start and rate() works on them.
+    this.reloadSucceeded = this.reloads.labels('success');
+    this.reloadFailed = this.reloads.labels('failure');
+    this.lastReloadSuccessful = new Gauge({
+      name: 'toolgate_policy_last_reload_successful',
+      help: '1 when the last reload (or the start) succeeded; 0 while the files on disk are refused and the last good set serves (alert on 0).',
+      registers,
+    });
+    this.lastReloadSuccessful.set(1);
+    this.policySetInfo = new Gauge({
+      name: 'toolgate_policy_set_info',
+      help: 'Always 1; labels name the policy set in force (the decision log\'s policySet) and the shadow set ("" for none).',
+      labelNames: ['policy_set', 'shadow_set'],
+      registers,
+    });
+    this.shadowDisagreements = new Counter({
+      name: 'toolgate_shadow_disagreements_total',
+      help: 'Decisions the shadow (candidate) policy set would have made otherwise, by what it would have decided; never applied.',
+      labelNames: ['shadow_decision'],
+      registers,
+    });
     const metrics = this;
     new Gauge({
       name: 'toolgate_svid_expiry_seconds',
@@ -63,6 +96,12 @@ export class GatewayMetrics {
       },
     });
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'toolgate_' });
+  }
+
+  /** Names the policy sets now in force in `toolgate_policy_set_info`. */
+  setPolicySets(policySet: string, shadowSet: string | undefined): void {
+    this.policySetInfo.reset();
+    this.policySetInfo.labels(policySet, shadowSet ?? '').set(1);
   }
 
   /** Where the SVID expiry gauge reads from; `undefined` from the reader means no SVID (reported as 0). */
