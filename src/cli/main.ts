@@ -3,10 +3,11 @@ import { UsageError, type CliCommand, type CliContext } from './command';
 import { checkCommand } from './check';
 import { demoCommand } from './demo';
 import { devIdentityCommand } from './dev-identity';
+import { policyCommand } from './policy';
 import { runCommand } from './run';
 
 /** Every `toolgate <command>`. */
-const COMMANDS: ReadonlyMap<string, CliCommand> = new Map([runCommand, checkCommand, demoCommand, devIdentityCommand].map((c) => [c.name, c]));
+const COMMANDS: ReadonlyMap<string, CliCommand> = new Map([runCommand, checkCommand, policyCommand, demoCommand, devIdentityCommand].map((c) => [c.name, c]));
 
 function overview(): string {
   const width = Math.max(...[...COMMANDS.keys()].map((n) => n.length));

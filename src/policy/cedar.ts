@@ -4,9 +4,11 @@ import './v8-guard';
 
 export {
   checkParsePolicySet,
+  checkParseSchema,
   policySetTextToParts,
   policyToJson,
   preparsePolicySet,
+  schemaToJson,
   statefulIsAuthorized,
   validate,
 } from '@cedar-policy/cedar-wasm/nodejs';

@@ -1,12 +1,13 @@
-import * as protobuf from 'protobufjs';
+import type * as protobuf from 'protobufjs';
+import { findService, loadProtoRoot, methodsOf } from '../policy/proto-files';
 
 /** What the gateway knows of one gRPC method from an upstream's protos. */
 export interface MethodInfo {
   /** `package.Service/Method`, the Cedar action id. */
   action: string;
   requestType: protobuf.Type;
+  /** Client-streaming or bidi: each message is decided with `context.stream.index`. */
   requestStream: boolean;
-  responseStream: boolean;
 }
 
 export class ProtoLoadError extends Error {
@@ -15,8 +16,10 @@ export class ProtoLoadError extends Error {
 
 /**
  * The methods of an upstream's services, read from its `.proto` files once at start (and
- * on reload): what makes payload-aware policy possible. Every service routed to the
- * upstream must be defined in its protos, so a typo cannot silently turn payload checks off.
+ * on reload): what makes payload-aware policy possible. The files are read exactly as the
+ * schema generator reads them (src/policy/proto-files.ts), so that the decoded requests
+ * and the generated schema agree. Every service routed to the upstream must be defined in
+ * its protos, so a typo cannot silently turn payload checks off.
  */
 export class MethodCatalog {
   private constructor(private readonly methods: ReadonlyMap<string, MethodInfo>) {}
@@ -24,25 +27,18 @@ export class MethodCatalog {
   static load(upstream: string, protoFiles: readonly string[], services: readonly string[]): MethodCatalog {
     let root: protobuf.Root;
     try {
-      root = new protobuf.Root().loadSync([...protoFiles], { keepCase: false });
-      root.resolveAll();
+      root = loadProtoRoot(protoFiles);
     } catch (err) {
       throw new ProtoLoadError(`upstream "${upstream}": cannot load protos: ${(err as Error).message}`);
     }
     const methods = new Map<string, MethodInfo>();
     for (const name of services) {
-      const service = root.lookup(name);
-      if (!(service instanceof protobuf.Service)) {
+      const service = findService(root, name);
+      if (!service) {
         throw new ProtoLoadError(`upstream "${upstream}": service ${name} is not defined in its protos (${protoFiles.join(', ')})`);
       }
-      for (const method of service.methodsArray) {
-        const action = `${name}/${method.name}`;
-        methods.set(action, {
-          action,
-          requestType: method.resolvedRequestType!,
-          requestStream: method.requestStream === true,
-          responseStream: method.responseStream === true,
-        });
+      for (const m of methodsOf(service, name)) {
+        methods.set(m.action, { action: m.action, requestType: m.input, requestStream: m.clientStreaming });
       }
     }
     return new MethodCatalog(methods);
@@ -50,9 +46,5 @@ export class MethodCatalog {
 
   get(action: string): MethodInfo | undefined {
     return this.methods.get(action);
-  }
-
-  get size(): number {
-    return this.methods.size;
   }
 }

@@ -1,13 +1,22 @@
 import { join } from 'node:path';
-import { PolicyEngine, PolicySet } from '../../../src/policy';
+import { PolicyEngine, PolicySet, type CedarValue } from '../../../src/policy';
 import { agent, LIST, READ, request, SYNC, workload, WRITE } from './fixtures';
+
+/** A decoded message per method, as the gateway puts it in `context.request` (and `context.stream` for client streams). */
+const MESSAGES: Record<string, Record<string, CedarValue>> = {
+  [READ]: { request: { path: '/reports/q3.md', maxBytes: 0 } },
+  [LIST]: { request: { path: '/reports' } },
+  [WRITE]: { request: { path: '/reports/q4.md', data: '' }, stream: { index: 0 } },
+  [SYNC]: { request: { path: '/reports/q3.md', op: 'OP_STAT' }, stream: { index: 0 } },
+};
 
 /** policies/: the example schema validates the example policies in strict mode, and they decide as documented. */
 describe('example policies', () => {
   const set = PolicySet.loadDirectory(join(__dirname, '../../../policies'));
   const engine = new PolicyEngine(set);
   const decide = (...args: Parameters<typeof request>) => {
-    const d = engine.authorize(request(...args));
+    const call = request(...args);
+    const d = engine.authorize({ ...call, context: { ...call.context, ...MESSAGES[call.action] } });
     return { allow: d.allow, policies: d.policies, errors: d.errors };
   };
   const allowed = (id: string) => ({ allow: true, policies: [id], errors: [] });
@@ -19,7 +28,7 @@ describe('example policies', () => {
   it('loads with the schema, every policy named by @id', () => {
     expect(set.schema).toBeDefined();
     expect(set.warnings).toEqual([]);
-    expect(set.ids).toEqual(['researchers-read-files', 'researchers-sync-for-a-task', 'ci-uses-files', 'workloads-never-write', 'sandbox-tier-read-only']);
+    expect(set.ids).toEqual(['researchers-read-files', 'researchers-sync-for-a-task', 'ci-uses-files', 'workloads-never-write', 'sandbox-tier-read-only', 'no-reading-secrets']);
   });
 
   it('lets researchers read, and sync only for a task', () => {
@@ -40,6 +49,15 @@ describe('example policies', () => {
     const sandboxed = agent('build-sandbox', ['ci'], { tier: 'sandbox' });
     expect(decide(sandboxed, READ)).toEqual(allowed('ci-uses-files'));
     expect(decide(sandboxed, WRITE)).toEqual(denied('sandbox-tier-read-only'));
+  });
+
+  it('lets nobody read under /secrets/', () => {
+    const secret = { request: { path: '/secrets/api-key', maxBytes: 0 } };
+    for (const caller of [researcher, ci]) {
+      const call = request(caller, READ);
+      const d = engine.authorize({ ...call, context: { ...call.context, ...secret } });
+      expect([d.allow, d.policies, d.errors]).toEqual([false, ['no-reading-secrets'], []]);
+    }
   });
 
   it('never lets an unmapped workload change files, and permits it nothing else', () => {

@@ -17,7 +17,7 @@ describe('decodeRequest: the proto3 JSON mapping, as Cedar values', () => {
       encode({
         text: 'hi',
         small: 42,
-        huge: '18446744073709551615',
+        huge: '9007199254740991',
         ratio: 0.25,
         flag: true,
         blob: Buffer.from('abc'),
@@ -29,13 +29,15 @@ describe('decodeRequest: the proto3 JSON mapping, as Cedar values', () => {
         wrapped: { value: 7 },
         extra: { fields: { k: { stringValue: 'v' }, n: { numberValue: 1.5 } } },
         packed: [1, 2, 3],
+        foo_1bar: 'x',
+        renamed: 'y',
       }),
     );
     expect(decoded).toEqual({
       text: 'hi',
-      small: 42, // a Long: exact in JavaScript
-      huge: '18446744073709551615', // beyond 2^53: a string
-      ratio: '0.25', // Cedar has no floats
+      small: 42, // a Long
+      huge: 9007199254740991, // the largest integer Cedar receives exactly
+      // ratio: left out, Cedar has no floats
       flag: true,
       blob: 'YWJj', // base64
       color: 'COLOR_RED', // enum name
@@ -44,18 +46,30 @@ describe('decodeRequest: the proto3 JSON mapping, as Cedar values', () => {
         { name: 'a', scores: [] },
         { name: 'b', scores: [3] },
       ],
-      counts: { x: 1 },
+      counts: [{ key: 'x', value: 1 }], // a map: a set of { key, value }
       at: '2023-11-14T22:13:20.500Z',
       wrapped: 7,
-      extra: { k: 'v', n: '1.5' },
+      // extra: left out, free-form JSON has no Cedar type
       packed: [1, 2, 3],
+      foo1bar: 'x', // protoc's JSON name, not protobufjs's foo_1bar
+      otherName: 'y', // json_name option
     });
   });
 
   it('fills defaults for absent scalar fields and leaves absent messages out', () => {
     expect(decodeRequest(type, new Uint8Array())).toEqual({
-      text: '', small: 0, huge: 0, ratio: '0', flag: false, blob: '', color: 'COLOR_UNSPECIFIED', items: [], counts: {}, packed: [],
+      text: '', small: 0, huge: 0, flag: false, blob: '', color: 'COLOR_UNSPECIFIED', items: [], counts: [], packed: [], foo1bar: '', otherName: '',
     });
+  });
+
+  it('refuses a 64-bit value Cedar cannot receive exactly, rather than let a policy compare a string', () => {
+    expect(() => decodeRequest(type, encode({ huge: '9007199254740992' }))).toThrow(
+      'field huge: 9007199254740992 is beyond the integers Cedar receives exactly (±(2^53 - 1))',
+    );
+  });
+
+  it('renders an enum number the proto does not know as its digits', () => {
+    expect(decodeRequest(type, Uint8Array.from([0x38, 0x07])).color).toBe('7');
   });
 
   it.each([
@@ -67,8 +81,8 @@ describe('decodeRequest: the proto3 JSON mapping, as Cedar values', () => {
     expect(() => decodeRequest(type, Uint8Array.from(bytes))).toThrow(new MessageDecodeError(`cannot decode test.mapping.v1.Everything: ${problem}`));
   });
 
-  it('refuses map keys that Cedar would read as an entity or extension', () => {
-    expect(() => decodeRequest(type, encode({ counts: { __entity: 1 } }))).toThrow('a map key "__entity" cannot be given to Cedar');
+  it('keeps map keys as data: a key named like a Cedar escape is just a string', () => {
+    expect(decodeRequest(type, encode({ counts: { __entity: 1 } })).counts).toEqual([{ key: '__entity', value: 1 }]);
   });
 
   it('needs every routed service to be in the protos', () => {

@@ -1,0 +1,47 @@
+import type { PolicyEngine } from './policy-engine';
+import type { PolicyTestCase } from './policy-test-file';
+import { buildRequest, type RequestConfig } from './policy-test-request';
+
+export interface PolicyTestResult {
+  readonly name: string;
+  /** Why the case failed; undefined when it passed. */
+  readonly failure?: string;
+}
+
+/**
+ * Decides each case with `engine` exactly as the gateway would decide the call (the same
+ * request building, the same fail-closed engine) and compares with what the case expects.
+ * A case also fails when evaluation reports errors, even if the decision matches: an
+ * expected deny that only came from an error (a field the case left out, a broken policy)
+ * proves nothing about the policies.
+ */
+export function runPolicyTests(cases: readonly PolicyTestCase[], engine: PolicyEngine, config: RequestConfig): PolicyTestResult[] {
+  return cases.map((testCase) => ({ name: testCase.name, ...check(testCase, engine, config) }));
+}
+
+function check(testCase: PolicyTestCase, engine: PolicyEngine, config: RequestConfig): { failure?: string } {
+  let request;
+  try {
+    request = buildRequest(testCase, config);
+  } catch (err) {
+    return { failure: `cannot build the request: ${(err as Error).message}` };
+  }
+  const decision = engine.explain(request);
+  const got = decision.allow ? 'allow' : 'deny';
+  if (decision.errors.length > 0) return { failure: `expected ${testCase.expect}, got ${got} with errors: ${decision.errors.join('; ')}` };
+  if (got !== testCase.expect) return { failure: `expected ${testCase.expect}, got ${got} (policies: ${list(decision.policies)})` };
+  const expected = testCase.policies;
+  if (expected !== undefined && !sameMembers(expected, decision.policies)) {
+    return { failure: `expected ${got} by policies ${list(expected)}, got ${got} by ${list(decision.policies)}` };
+  }
+  return {};
+}
+
+function list(ids: readonly string[]): string {
+  return ids.length === 0 ? 'none' : ids.join(', ');
+}
+
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  const set = new Set(a);
+  return set.size === new Set(b).size && b.every((id) => set.has(id));
+}
