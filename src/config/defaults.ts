@@ -9,6 +9,8 @@ export const DEFAULTS = {
   drainTimeoutSeconds: 15,
   decisionLogDestination: 'stdout',
   logLevel: 'info',
+  reloadWatch: true,
+  reloadDebounceMs: 300,
 } as const;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

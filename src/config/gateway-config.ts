@@ -34,6 +34,11 @@ export interface GatewayConfig {
   admin?: HostPort;
   /** Absolute path of an existing directory. */
   policies: string;
+  /**
+   * Absolute path of an existing directory of candidate (shadow) policies. Undefined: the
+   * policy loader uses `<policies>/shadow` when that folder exists, looked up at every load.
+   */
+  shadowPolicies?: string;
   /** In config order: the first match wins. */
   identities: IdentityRule[];
   upstreams: UpstreamConfig[];
@@ -52,4 +57,10 @@ export interface GatewayConfig {
     destination: string;
   };
   logLevel: LogLevel;
+  reload: {
+    /** Reload on change of the config file or a policy folder; SIGHUP reloads either way. */
+    watch: boolean;
+    /** Quiet time after the last change before reloading. */
+    debounceMs: number;
+  };
 }

@@ -29,11 +29,14 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
   const admin = raw.admin === false ? undefined : listener('admin', raw.admin ?? DEFAULTS.admin, issues);
   const policiesPath = asString(raw.policies);
   const policies = policiesPath === undefined ? undefined : issues.check(['policies'], undefined, () => existingDirectory(policiesPath, options.baseDir));
+  const shadowPath = asString(raw.shadowPolicies);
+  const shadowPolicies = shadowPath === undefined ? undefined : issues.check(['shadowPolicies'], undefined, () => existingDirectory(shadowPath, options.baseDir));
   const identities = resolveIdentities(raw.identities, spiffe.trustDomains, issues);
   const upstreams = resolveUpstreams(raw.upstreams, options.baseDir, issues);
   const allow = resolveMetadataAllow(asRecord(raw.metadata).allow, issues);
   const limits = asRecord(raw.limits);
   const decisionLog = resolveDecisionLog(asRecord(raw.decisionLog), options.baseDir, issues);
+  const reload = asRecord(raw.reload);
 
   if (issues.size > 0 || !listen || policies === undefined || decisionLog === undefined) return undefined;
   return {
@@ -41,6 +44,7 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
     listen,
     ...(admin && { admin }),
     policies,
+    ...(shadowPolicies !== undefined && { shadowPolicies }),
     identities,
     upstreams,
     metadata: { allow },
@@ -51,6 +55,10 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
     drainTimeoutSeconds: (raw.drainTimeoutSeconds as number | undefined) ?? DEFAULTS.drainTimeoutSeconds,
     decisionLog: { destination: decisionLog },
     logLevel: (raw.logLevel as LogLevel | undefined) ?? DEFAULTS.logLevel,
+    reload: {
+      watch: (reload.watch as boolean | undefined) ?? DEFAULTS.reloadWatch,
+      debounceMs: (reload.debounceMs as number | undefined) ?? DEFAULTS.reloadDebounceMs,
+    },
   };
 }
 

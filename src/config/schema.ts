@@ -115,6 +115,7 @@ export const configSchema = {
       description: 'host:port of the admin HTTP listener, or false for none.',
     },
     policies: path,
+    shadowPolicies: { ...path, description: 'A folder of candidate policies evaluated beside the live ones; default: <policies>/shadow when it exists.' },
     identities: { type: ['array', 'null'], default: [], items: identityRule },
     upstreams: { type: 'array', minItems: 1, items: upstream },
     metadata: {
@@ -150,5 +151,22 @@ export const configSchema = {
       },
     },
     logLevel: { type: 'string', enum: [...LOG_LEVELS], default: DEFAULTS.logLevel },
+    reload: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      properties: {
+        watch: {
+          type: 'boolean',
+          default: DEFAULTS.reloadWatch,
+          description: 'Reload when the config file or a policy folder changes (SIGHUP always reloads).',
+        },
+        debounceMs: {
+          type: 'integer',
+          minimum: 0,
+          default: DEFAULTS.reloadDebounceMs,
+          description: 'Quiet time after the last change before reloading, so that a burst of writes is read once.',
+        },
+      },
+    },
   },
 };

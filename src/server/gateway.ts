@@ -4,8 +4,8 @@ import { IdentityMapper } from '../identity/identity-mapper';
 import { AdminServer } from '../observability/admin-server';
 import { createLogger, type Logger } from '../observability/logger';
 import { GatewayMetrics } from '../observability/metrics';
-import { PolicyEngine } from '../policy/policy-engine';
-import { PolicySet } from '../policy/policy-set';
+import { loadPolicies, policyFolders } from '../policy/policy-store';
+import { ReloadWatcher } from '../policy/reload-watcher';
 import { UpstreamChannel } from '../relay/upstream-channel';
 import type { TrustDomain } from '../spiffe/id/trust-domain';
 import { authorizeMemberOf } from '../spiffe/tls/authorizer';
@@ -13,6 +13,8 @@ import { X509Source } from '../spiffe/workload/x509-source';
 import { CallPipeline, type GatewayState } from './call-pipeline';
 import { decisionIdGenerator } from './decision-id';
 import { GatewayListener } from './gateway-listener';
+import { GatewayReloader, watchPlan, type ReloadOutcome } from './gateway-reloader';
+import { shadowReporting } from './shadow-disagreements';
 
 export interface StartOptions {
   /** Operational log (not the decision log). Default: pino on stderr at the config's level. */
@@ -23,15 +25,21 @@ export interface StartOptions {
   svidTimeoutMs?: number;
   /** Aborts a start that is still waiting for the first SVID. */
   signal?: AbortSignal;
+  /**
+   * The file `config` was loaded from: a reload re-reads it, and it is watched. Without it
+   * the config is fixed and a reload re-reads the policy folders only.
+   */
+  configFile?: string;
 }
 
 /**
  * A running gateway: the Workload API source, the gRPC listener, the upstream
- * connections and the admin endpoint, assembled from a validated config.
+ * connections and the admin endpoint, assembled from a validated config; and the reload
+ * of its config and policies, on `reload()` and, when `reload.watch` is on, on changes to
+ * their files.
  */
 export class Gateway {
   private constructor(
-    readonly config: GatewayConfig,
     readonly source: X509Source,
     readonly pipeline: CallPipeline,
     readonly metrics: GatewayMetrics,
@@ -42,6 +50,8 @@ export class Gateway {
     private readonly decisionLog: Logger,
     readonly address: AddressInfo,
     readonly adminAddress: AddressInfo | undefined,
+    private readonly reloader: GatewayReloader,
+    private readonly watcher: ReloadWatcher,
   ) {}
 
   static async start(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
@@ -49,8 +59,19 @@ export class Gateway {
     const decisionLog = options.decisionLog ?? createLogger({ destination: config.decisionLog.destination, base: { log: 'decision' } });
     const metrics = new GatewayMetrics({ defaultMetrics: true });
 
-    // Policies first: a bad set must stop the start before anything listens.
-    const policies = PolicySet.loadDirectory(config.policies);
+    // Policies first: a bad set (live or shadow) must stop the start before anything listens.
+    const shadow = shadowReporting(decisionLog, logger, metrics);
+    const policies = loadPolicies(policyFolders(config.policies, config.shadowPolicies), shadow);
+    // Watching starts now, so that a change while waiting for the SVID below is not missed:
+    // it is remembered and reloaded once the gateway is up.
+    let gateway: Gateway | undefined;
+    let changedDuringStart = false;
+    const watcher = new ReloadWatcher({
+      onChange: () => (gateway ? gateway.reload('files changed') : (changedDuringStart = true)),
+      onError: (folder, err) => logger.warn({ folder, err: err.message }, 'cannot watch for changes; SIGHUP still reloads'),
+    });
+    watcher.update(watchPlan(options.configFile, config, policies.folders));
+
     let source: X509Source | undefined;
     const admin = config.admin ? new AdminServer(metrics.registry, () => (source ? readiness(source) : 'waiting for the first X.509-SVID')) : undefined;
     const adminAddress = admin ? await admin.listen(config.admin!.port, config.admin!.host) : undefined;
@@ -58,6 +79,7 @@ export class Gateway {
     try {
       source = await X509Source.create({ address: config.spiffe.endpointSocket, timeoutMs: options.svidTimeoutMs ?? Infinity, signal: options.signal });
     } catch (err) {
+      watcher.close();
       await admin?.close();
       throw err;
     }
@@ -74,8 +96,8 @@ export class Gateway {
 
     const state: GatewayState = {
       identities: new IdentityMapper(config.identities, { trustDomains }),
-      engine: new PolicyEngine(policies),
-      policyHash: policies.hash,
+      engine: policies.engine,
+      policyHash: policies.live.hash,
       routes: new Map(config.upstreams.flatMap((u, i) => u.services.map((service) => [service, channels[i]] as const))),
     };
     const pipeline = new CallPipeline(state, {
@@ -94,12 +116,50 @@ export class Gateway {
         logger.info({ remote, reason: err.message }, 'connection refused');
       },
     });
+    const reloader = new GatewayReloader(config, policies, {
+      configFile: options.configFile,
+      pipeline,
+      trustDomains,
+      logger,
+      metrics,
+      shadow,
+      // A logger passed in is the caller's: its level is theirs to set.
+      ...(options.logger === undefined && { setLogLevel: (level: string) => (logger.level = level) }),
+    });
     const address = await listener.listen(config.listen.port, config.listen.host);
     logger.info(
-      { listen: address, admin: adminAddress, spiffeId: source.getX509Svid().id.toString(), trustDomains: trustDomains.map(String), policySet: policies.hash, policies: policies.size },
+      {
+        listen: address,
+        admin: adminAddress,
+        spiffeId: source.getX509Svid().id.toString(),
+        trustDomains: trustDomains.map(String),
+        policySet: policies.live.hash,
+        policies: policies.live.size,
+        shadowSet: policies.shadow?.hash,
+        watching: watcher.folders,
+      },
       'toolgate is serving',
     );
-    return new Gateway(config, source, pipeline, metrics, listener, admin, channels, logger, decisionLog, address, adminAddress);
+    gateway = new Gateway(source, pipeline, metrics, listener, admin, channels, logger, decisionLog, address, adminAddress, reloader, watcher);
+    if (changedDuringStart) gateway.reload('files changed during start');
+    return gateway;
+  }
+
+  /** The config in force: the last one loaded without error, restart-only keys as at start. */
+  get config(): GatewayConfig {
+    return this.reloader.config;
+  }
+
+  /**
+   * Re-reads the config file (when the gateway has one) and the policy folders, and puts
+   * them in force between calls if all of it is valid; otherwise logs and counts the
+   * failure and keeps serving the last good. SIGHUP calls this. Never throws.
+   */
+  reload(reason = 'requested'): ReloadOutcome {
+    const outcome = this.reloader.reload(reason);
+    // Folders, their targets (a ConfigMap swap) or the watch settings may have changed.
+    if (!this.closing) this.watcher.update(this.reloader.watchPlan());
+    return outcome;
   }
 
   private closing: Promise<void> | undefined;
@@ -111,6 +171,7 @@ export class Gateway {
   }
 
   private async shutdown(graceMs: number): Promise<void> {
+    this.watcher.close();
     this.logger.info({ graceMs }, 'draining');
     await this.listener.drain(graceMs);
     for (const channel of this.channels) channel.close();

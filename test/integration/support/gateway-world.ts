@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { loadConfig } from '../../../src/config/load-config';
@@ -14,6 +14,7 @@ import { grpcChannelCredentials } from '../../../src/spiffe/tls/grpc-credentials
 import type { X509Source } from '../../../src/spiffe/workload/x509-source';
 import { ConfigMapVolume } from './config-map-volume';
 import { SpiffeWorld } from './spiffe-world';
+import { waitUntil } from './workload-fixtures';
 
 export const GATEWAY_ID = 'spiffe://example.org/toolgate';
 export const FILES_ID = 'spiffe://example.org/tools/files';
@@ -113,7 +114,11 @@ export class GatewayWorld {
     const policyVolume = options.configMapPolicies ? ConfigMapVolume.create(policyDir, policies) : undefined;
     if (!policyVolume) {
       mkdirSync(policyDir);
-      for (const [name, text] of Object.entries(policies)) writeFileSync(join(policyDir, name), text);
+      for (const [name, text] of Object.entries(policies)) {
+        // A name may have a folder: `shadow/candidate.cedar`.
+        mkdirSync(dirname(join(policyDir, name)), { recursive: true });
+        writeFileSync(join(policyDir, name), text);
+      }
     }
     const gatewayApi = await spiffe.provider.serve(GATEWAY_ID, `unix://${join(dir, 'gateway.sock')}`);
     const extraServices = (options.upstreamServices ?? []).map(([, , name]) => `, ${name}`).join('');
@@ -155,6 +160,20 @@ ${options.protos ? `    protos: [${FILES_PROTO_PATH}]\n` : ''}${options.extraCon
   /** The gateway's policy folder (`policies: ./policies`). */
   get policyDir(): string {
     return join(this.spiffe.tempDir, 'policies');
+  }
+
+  /**
+   * Resolves with the operational log line of the first reload (done or refused) logged
+   * after this call; call it before making the change.
+   */
+  async nextReload(timeoutMs = 5000): Promise<Record<string, unknown>> {
+    const seen = this.reloadLines().length;
+    await waitUntil(() => this.reloadLines().length > seen, timeoutMs);
+    return this.reloadLines()[seen]!;
+  }
+
+  private reloadLines(): Array<Record<string, unknown>> {
+    return this.operations.lines.filter((l) => typeof l.msg === 'string' && /^(reloaded|reload refused)/.test(l.msg));
   }
 
   /** The value of one series of a counter or gauge of the gateway, e.g. `toolgate_policy_reload_total`, `{ result: 'failure' }`. */

@@ -46,6 +46,7 @@ describe('loadConfig', () => {
       drainTimeoutSeconds: 15,
       decisionLog: { destination: 'stdout' },
       logLevel: 'info',
+      reload: { watch: true, debounceMs: 300 },
     });
   });
 

@@ -1,0 +1,56 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { GatewayConfig } from '../config/gateway-config';
+
+/**
+ * How each config key takes effect. `live`: a reload applies it. `restart`: it is bound at
+ * start and a reload keeps the running value, because applying it means re-creating what
+ * calls are using: the listeners and their TLS peer check (`listen`, `admin`, `spiffe`),
+ * the upstream connections and routes (`upstreams`), the call pipeline's options
+ * (`metadata`, `limits`), the decision log's file (`decisionLog`).
+ *
+ * A `Record` over every key, so that a new config key does not compile until it is
+ * classified here.
+ */
+const APPLIES: Readonly<Record<keyof GatewayConfig, 'live' | 'restart'>> = {
+  policies: 'live',
+  shadowPolicies: 'live',
+  identities: 'live',
+  logLevel: 'live',
+  drainTimeoutSeconds: 'live',
+  reload: 'live',
+  spiffe: 'restart',
+  listen: 'restart',
+  admin: 'restart',
+  upstreams: 'restart',
+  metadata: 'restart',
+  limits: 'restart',
+  decisionLog: 'restart',
+};
+
+export interface ConfigChanges {
+  /** The config to run with: the new one, with every restart key at its running value. */
+  readonly config: GatewayConfig;
+  /** Live keys whose value changed: applied. */
+  readonly applied: readonly string[];
+  /** Restart keys whose value changed: not applied until the gateway restarts. */
+  readonly restartNeeded: readonly string[];
+}
+
+/** What of `next` a reload can apply to a gateway running `running`. */
+export function reloadableConfig(running: GatewayConfig, next: GatewayConfig): ConfigChanges {
+  const config: Record<string, unknown> = { ...next };
+  const applied: string[] = [];
+  const restartNeeded: string[] = [];
+  for (const [key, applies] of Object.entries(APPLIES) as Array<[keyof GatewayConfig, 'live' | 'restart']>) {
+    if (isDeepStrictEqual(running[key], next[key])) continue;
+    if (applies === 'live') {
+      applied.push(key);
+      continue;
+    }
+    restartNeeded.push(key);
+    // Optional keys (`admin`) stay absent when they were absent.
+    if (running[key] === undefined) delete config[key];
+    else config[key] = running[key];
+  }
+  return { config: config as unknown as GatewayConfig, applied, restartNeeded };
+}
