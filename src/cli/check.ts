@@ -1,13 +1,14 @@
 import { loadConfig } from '../config/load-config';
-import { PolicySet } from '../policy/policy-set';
+import { loadPolicies, policyFolders } from '../policy/policy-store';
+import { MethodCatalog } from '../relay/method-catalog';
 import type { CliCommand } from './command';
 import { parseConfigFlag } from './config-flag';
 
 const USAGE = `Usage: toolgate check --config FILE
 
-Validates the config file and the policy set it names (parse, schema validation), as
-\`toolgate run\` would at start, without connecting to anything. Exits 0 when both are
-valid, 1 with every problem listed otherwise.`;
+Validates the config file, the policy sets it names (live and shadow: parse, schema
+validation) and the upstreams' protos, as \`toolgate run\` would at start, without
+connecting to anything. Exits 0 when all are valid, 1 with the problems listed otherwise.`;
 
 export const checkCommand: CliCommand = {
   name: 'check',
@@ -20,10 +21,13 @@ export const checkCommand: CliCommand = {
       return 0;
     }
     const config = loadConfig(file);
-    const policies = PolicySet.loadDirectory(config.policies);
+    // Nothing is decided here, so shadow disagreements and errors have nowhere to go.
+    const { live, shadow } = loadPolicies(policyFolders(config.policies, config.shadowPolicies), { onDisagreement: () => {}, onError: () => {} });
+    for (const u of config.upstreams) if (u.protos.length > 0) MethodCatalog.load(u.name, u.protos, u.services);
+    const shadowNote = shadow ? `, ${shadow.size} shadow policies in set ${shadow.hash}` : '';
     context.stdout(
       `${file}: OK (${config.identities.length} identity rules, ${config.upstreams.length} upstreams, ` +
-        `${policies.size} policies in set ${policies.hash})`,
+        `${live.size} policies in set ${live.hash}${shadowNote})`,
     );
     return 0;
   },
