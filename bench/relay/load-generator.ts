@@ -1,0 +1,191 @@
+import * as grpc from '@grpc/grpc-js';
+import { TASK_HEADER } from './deployment';
+import { PING_PONG_PATH, raw, UNARY_PATH } from './echo-service';
+import type { LatencyRecorder } from './latency-recorder';
+
+export interface Workload {
+  name: string;
+  title: string;
+  kind: 'unary' | 'stream';
+  mode: 'closed' | 'open';
+}
+
+export interface LoadOptions {
+  request: Buffer;
+  /** Closed loop: calls (unary) or streams (each with one message in flight) in flight. Open loop: streams used. */
+  concurrency: number;
+  /** Open loop: calls or stream messages per second. */
+  rate: number;
+  /** The x-task-id header of each unary call, or of each stream when it opens. */
+  taskId: () => string;
+}
+
+/** Open loop: calls not sent while this many are outstanding (the target cannot keep up). */
+const MAX_OUTSTANDING = 2000;
+const STOP_TIMEOUT_MS = 10_000;
+
+/**
+ * Drives one workload against one grpc-js client until `stop()`. Latencies are recorded,
+ * and errors counted, only for calls (or stream messages) that complete while `measuring`
+ * is true; a message's latency runs from its write to its answer.
+ */
+export class LoadRun {
+  measuring = false;
+  private stopping = false;
+  private outstanding = 0;
+  private readonly streams: grpc.ClientDuplexStream<Buffer, Buffer>[] = [];
+  private readonly idle: Array<() => void> = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly client: grpc.Client,
+    readonly workload: Workload,
+    private readonly options: LoadOptions,
+    /** Shared by the rounds of one workload and topology. */
+    readonly recorder: LatencyRecorder,
+  ) {
+    const { kind, mode } = workload;
+    if (kind === 'unary' && mode === 'closed') for (let i = 0; i < options.concurrency; i++) this.unaryLoop();
+    if (kind === 'unary' && mode === 'open') this.schedule(() => this.unaryOnce(() => {}));
+    if (kind === 'stream' && mode === 'closed') for (let i = 0; i < options.concurrency; i++) this.pingPong(true);
+    if (kind === 'stream' && mode === 'open') {
+      const queues = Array.from({ length: options.concurrency }, () => this.pingPong(false));
+      let next = 0;
+      this.schedule(() => queues[next++ % queues.length]!());
+    }
+  }
+
+  /** Stops sending, and resolves when every outstanding call and stream has finished. */
+  stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    for (const stream of this.streams) if (this.outstandingOn(stream) === 0) stream.end();
+    return new Promise<void>((resolve) => {
+      const timeout = setTimeout(() => {
+        for (const s of this.streams) s.cancel();
+        resolve();
+      }, STOP_TIMEOUT_MS);
+      this.whenIdle(() => {
+        clearTimeout(timeout);
+        resolve();
+      });
+    });
+  }
+
+  private whenIdle(fn: () => void): void {
+    if (this.outstanding === 0) fn();
+    else this.idle.push(fn);
+  }
+
+  private settled(): void {
+    if (--this.outstanding === 0) for (const fn of this.idle.splice(0)) fn();
+  }
+
+  private metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    md.set(TASK_HEADER, this.options.taskId());
+    return md;
+  }
+
+  private unaryLoop(): void {
+    if (this.stopping) return;
+    this.unaryOnce(() => this.unaryLoop());
+  }
+
+  private unaryOnce(then: () => void): void {
+    this.outstanding++;
+    const t0 = performance.now();
+    this.client.makeUnaryRequest(UNARY_PATH, raw, raw, this.options.request, this.metadata(), (err) => {
+      if (this.measuring) {
+        if (err) this.recorder.errors++;
+        else this.recorder.record(performance.now() - t0);
+      }
+      this.settled();
+      then();
+    });
+  }
+
+  /** Fires `send` at `rate` per second, on schedule (catching up after a late timer). */
+  private schedule(send: () => void): void {
+    const interval = 1000 / this.options.rate;
+    let next = performance.now();
+    const tick = (): void => {
+      if (this.stopping) return;
+      const now = performance.now();
+      while (next <= now) {
+        next += interval;
+        if (this.outstanding >= MAX_OUTSTANDING) {
+          if (this.measuring) this.recorder.dropped++;
+          continue;
+        }
+        send();
+      }
+      this.timer = setTimeout(tick, Math.max(0, next - performance.now()));
+    };
+    tick();
+  }
+
+  private readonly pending = new WeakMap<object, number[]>();
+  private readonly failed = new WeakSet<object>();
+
+  private outstandingOn(stream: object): number {
+    return this.pending.get(stream)?.length ?? 0;
+  }
+
+  /**
+   * Opens a bidi stream. Closed loop: one message in flight, the next written when the
+   * answer arrives. Open loop: returns a function that writes one message now.
+   */
+  private pingPong(closedLoop: boolean): () => void {
+    let stream = this.openStream(closedLoop);
+    const write = (): void => {
+      if (this.failed.has(stream)) stream = this.openStream(closedLoop); // after a failed stream
+      this.outstanding++;
+      this.pending.get(stream)!.push(performance.now());
+      stream.write(this.options.request);
+    };
+    if (closedLoop) write();
+    return write;
+  }
+
+  private openStream(closedLoop: boolean): grpc.ClientDuplexStream<Buffer, Buffer> {
+    const stream = this.client.makeBidiStreamRequest(
+      PING_PONG_PATH,
+      raw,
+      raw,
+      this.metadata(),
+    );
+    const sent: number[] = [];
+    this.pending.set(stream, sent);
+    this.streams.push(stream);
+    stream.on('data', () => {
+      const t0 = sent.shift()!;
+      if (this.measuring) this.recorder.record(performance.now() - t0);
+      if (this.stopping) {
+        if (sent.length === 0) stream.end();
+      } else if (closedLoop) {
+        this.outstanding++;
+        sent.push(performance.now());
+        stream.write(this.options.request);
+      }
+      this.settled();
+    });
+    const fail = (): void => {
+      if (this.failed.has(stream)) return;
+      this.failed.add(stream);
+      for (let i = sent.length; i > 0; i--) {
+        if (this.measuring) this.recorder.errors++;
+        this.settled();
+      }
+      sent.length = 0;
+      if (closedLoop && !this.stopping) this.pingPongAgain();
+    };
+    stream.on('error', fail);
+    stream.on('status', (status: grpc.StatusObject) => status.code === grpc.status.OK || fail());
+    return stream;
+  }
+
+  private pingPongAgain(): void {
+    setTimeout(() => this.stopping || this.pingPong(true), 10);
+  }
+}

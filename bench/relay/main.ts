@@ -1,0 +1,187 @@
+import * as grpc from '@grpc/grpc-js';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+
+const APPENDIX_MARKER = '<!-- appendix: kept when the relay bench rewrites this file -->';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DevIdentityProvider } from '../../src/spiffe/dev/identity-provider';
+import { authorizeId } from '../../src/spiffe/tls/authorizer';
+import { grpcChannelCredentials } from '../../src/spiffe/tls/grpc-credentials';
+import { X509Source } from '../../src/spiffe/workload/x509-source';
+import { BenchChild } from './bench-child';
+import { CLIENT_ID, FORWARDER_ID, GATEWAY_ID, TRUST_DOMAIN, UPSTREAM_ID, writeGatewayDeployment } from './deployment';
+import type { Workload } from './load-generator';
+import { median, type PhaseResult } from './phase-result';
+import { checkCall, idleCost, Phase, warmUp, type Topology } from './phase-runner';
+import { summarizeProfiles, type ProfileInput } from './profile-summary';
+import { consoleReport, markdownReport } from './report';
+import { readSettings } from './settings';
+
+/** bench/, from bench/dist/bench/relay. */
+const BENCH_DIR = resolve(__dirname, '../../..');
+const V8_GUARD = '--no-turbo-inline-js-wasm-calls';
+
+const WORKLOADS: Workload[] = [
+  { name: 'unary-closed', title: 'Unary 1 KB ↔ 1 KB, closed loop', kind: 'unary', mode: 'closed' },
+  { name: 'unary-open', title: 'Unary 1 KB ↔ 1 KB, open loop (fixed rate)', kind: 'unary', mode: 'open' },
+  { name: 'stream-closed', title: 'Bidi stream ping-pong 1 KB, closed loop (per message)', kind: 'stream', mode: 'closed' },
+  { name: 'stream-open', title: 'Bidi stream ping-pong 1 KB, open loop (fixed rate, per message)', kind: 'stream', mode: 'open' },
+];
+
+async function main(): Promise<void> {
+  const settings = readSettings();
+  const started = performance.now();
+  const info = { date: new Date().toISOString(), cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', node: process.version, loadAverage: loadavg() };
+  const dir = mkdtempSync(join(tmpdir(), 'toolgate-bench-'));
+  const provider = await DevIdentityProvider.create({ trustDomain: TRUST_DOMAIN });
+  const socket = async (id: string, name: string) => (await provider.serve(id, `unix://${join(dir, `${name}.sock`)}`)).address;
+  const children: BenchChild[] = [];
+  const sources: X509Source[] = [];
+  const clients: grpc.Client[] = [];
+  try {
+    log(`bench: ${info.cpus} cores, node ${info.node}; ${settings.rounds} rounds of ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per topology and workload`);
+    const upstream = await BenchChild.start('upstream', 'upstream-process.js', {
+      env: {
+        SPIFFE_ENDPOINT_SOCKET: await socket(UPSTREAM_ID, 'upstream'),
+        BENCH_PAYLOAD_BYTES: String(settings.payloadBytes),
+        BENCH_UPSTREAM_PEERS: [CLIENT_ID, FORWARDER_ID, GATEWAY_ID].join(','),
+      },
+    });
+    children.push(upstream);
+    const upstreamAddress = `127.0.0.1:${upstream.port}`;
+    const deployment = writeGatewayDeployment(dir, upstreamAddress);
+    const [forwarder, gateway] = await Promise.all([
+      BenchChild.start('forwarder', 'bare-forwarder.js', {
+        env: { SPIFFE_ENDPOINT_SOCKET: await socket(FORWARDER_ID, 'forwarder'), BENCH_UPSTREAM_ADDRESS: upstreamAddress, BENCH_UPSTREAM_ID: UPSTREAM_ID },
+        execArgv: [V8_GUARD],
+      }),
+      BenchChild.start('toolgate', 'gateway-process.js', {
+        env: { SPIFFE_ENDPOINT_SOCKET: await socket(GATEWAY_ID, 'gateway'), BENCH_GATEWAY_CONFIG: deployment.configFile },
+        execArgv: [V8_GUARD],
+      }),
+    ]);
+    children.push(forwarder, gateway);
+    log(`upstream pid ${upstream.pid}, forwarder pid ${forwarder.pid}, toolgate pid ${gateway.pid} (${deployment.policies} policies)`);
+
+    const source = await X509Source.create({ address: await socket(CLIENT_ID, 'client'), timeoutMs: 10_000 });
+    sources.push(source);
+    const client = (port: number, serverId: string) => {
+      const c = new grpc.Client(`127.0.0.1:${port}`, grpcChannelCredentials(source, authorizeId(serverId)));
+      clients.push(c);
+      return c;
+    };
+    const gatewayClient = client(gateway.port, GATEWAY_ID);
+    let task = 0;
+    const all: Topology[] = [
+      { name: 'direct', client: client(upstream.port, UPSTREAM_ID), middle: undefined, taskId: () => 'task-bench', unaryOnly: false },
+      { name: 'forwarder', client: client(forwarder.port, FORWARDER_ID), middle: forwarder, taskId: () => 'task-bench', unaryOnly: false },
+      { name: 'toolgate', client: gatewayClient, middle: gateway, taskId: () => 'task-bench', unaryOnly: false },
+      { name: 'toolgate-uncached', client: gatewayClient, middle: gateway, taskId: () => `task-${++task}`, unaryOnly: true },
+    ];
+    const topologies = all.filter((t) => settings.topologies?.includes(t.name) ?? true);
+    for (const t of topologies) await checkCall(t);
+
+    for (const t of topologies) if (t.name !== 'toolgate-uncached') await warmUp(t, settings, 3 * settings.warmupSeconds);
+    const idle = await idleCost([forwarder, gateway], settings.idleSeconds);
+    for (const [name, cost] of idle) log(`idle ${name}: ${cost.microsPerSecond.toFixed(0)} µs CPU per second, RSS ${cost.rssMb.toFixed(0)} MB`);
+
+    const workloads = WORKLOADS.filter((w) => settings.workloads?.includes(w.name) ?? true);
+    const profileDir = join(BENCH_DIR, 'profiles');
+    if (settings.profile) mkdirSync(profileDir, { recursive: true });
+    const results: PhaseResult[] = [];
+    const profiles: ProfileInput[] = [];
+    for (const workload of workloads) {
+      const phases = topologies.filter((t) => !(t.unaryOnly && workload.kind !== 'unary')).map((t) => new Phase(workload, t, settings.rate));
+      for (let round = 1; round <= settings.rounds; round++) {
+        for (const phase of phases) {
+          const t = phase.topology;
+          const file = settings.profile && t.middle ? join(profileDir, `${t.name}-${workload.name}.cpuprofile`) : undefined;
+          // Later rounds find connections open and code warm: a shorter warm-up (streams are reopened).
+          await phase.round(upstream, settings, round === 1 ? settings.warmupSeconds : settings.warmupSeconds / 2, file);
+        }
+      }
+      for (const phase of phases) {
+        const result = phase.result();
+        results.push(result);
+        const t = phase.topology;
+        if (settings.profile && result.middle) {
+          profiles.push({
+            file: join(profileDir, `${t.name}-${workload.name}.cpuprofile`),
+            calls: result.calls,
+            cpuMicrosPerCall: result.middle.cpuMicrosPerCall,
+            foreignCores: result.foreignCores,
+            label: `${t.name}, ${workload.title}`,
+          });
+        }
+        log(
+          `  ${workload.name.padEnd(13)} ${t.name.padEnd(17)} ${result.callsPerSecond.toFixed(0).padStart(6)} calls/s  p50 ${result.latency.p50.toFixed(2)} ms  p99 ${result.latency.p99.toFixed(2)} ms` +
+            (result.middle ? `  middle ${result.middle.cpuMicrosPerCall.toFixed(0)} µs/call` : '') +
+            (result.errors ? `  ${result.errors} errors` : '') +
+            `  (other load ${result.foreignCores.toFixed(2)} cores)`,
+        );
+      }
+    }
+    await sleep(500); // let pino's async destination flush
+    const decisionSummary = summarizeDecisionLog(deployment.decisionLog);
+    console.log(consoleReport(results));
+    console.log(`\n${decisionSummary}`);
+    const runInfo = { ...info, totalSeconds: (performance.now() - started) / 1000, policies: deployment.policies, decisionLog: deployment.decisionLog, settings, idle };
+    if (settings.writeResults) {
+      // Sections after the appendix marker come from other benches (policy scale): keep them.
+      const previous = existsSync(join(BENCH_DIR, 'RESULTS.md')) ? readFileSync(join(BENCH_DIR, 'RESULTS.md'), 'utf8') : '';
+      const appendix = previous.includes(APPENDIX_MARKER) ? previous.slice(previous.indexOf(APPENDIX_MARKER)) : '';
+      writeFileSync(join(BENCH_DIR, 'RESULTS.md'), `${markdownReport(results, runInfo, decisionSummary).trimEnd()}\n\n${appendix}`);
+      log(`wrote ${join(BENCH_DIR, 'RESULTS.md')}`);
+    }
+    if (profiles.length > 0) {
+      const summary = summarizeProfiles(profiles, runInfo);
+      console.log(summary.text);
+      writeFileSync(join(BENCH_DIR, 'PROFILE.md'), summary.markdown);
+      log(`wrote ${join(BENCH_DIR, 'PROFILE.md')} (profiles in ${profileDir})`);
+    }
+  } finally {
+    for (const c of clients) c.close();
+    for (const s of sources) s.close();
+    await Promise.all(children.map((c) => c.stop()));
+    await provider.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function summarizeDecisionLog(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return `Decision log: could not read ${file}: ${(err as Error).message}`;
+  }
+  let lines = 0;
+  let allow = 0;
+  const evalUs: { cached: number[]; evaluated: number[] } = { cached: [], evaluated: [] };
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    lines++;
+    const entry = JSON.parse(line) as { decision?: string; cached?: boolean; evalUs?: number };
+    if (entry.decision === 'allow') allow++;
+    if (typeof entry.evalUs === 'number') (entry.cached ? evalUs.cached : evalUs.evaluated).push(entry.evalUs);
+  }
+  const m = (v: number[]) => median(v).toFixed(0);
+  return (
+    `Decision log after the run: ${lines} lines (${allow} allow, ${lines - allow} deny; ${evalUs.cached.length} served from the decision cache), ` +
+    `${(text.length / lines).toFixed(0)} bytes per line; median evalUs (the engine's own wall-clock timing): ` +
+    `${m(evalUs.evaluated)} µs evaluated by Cedar, ${m(evalUs.cached)} µs from the cache.`
+  );
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

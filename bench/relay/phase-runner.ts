@@ -1,0 +1,128 @@
+import * as grpc from '@grpc/grpc-js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BenchChild } from './bench-child';
+import { TASK_HEADER } from './deployment';
+import { payload, raw, UNARY_PATH } from './echo-service';
+import { LatencyRecorder } from './latency-recorder';
+import { LoadRun, type Workload } from './load-generator';
+import { CostAccumulator, machineBusyMicros, selfSample, type PhaseResult } from './phase-result';
+import type { BenchSettings } from './settings';
+
+export interface Topology {
+  name: string;
+  client: grpc.Client;
+  /** The forwarder or gateway process; none for direct. */
+  middle: BenchChild | undefined;
+  taskId: () => string;
+  /** Only meaningful for unary calls (a stream is authorized once). */
+  unaryOnly: boolean;
+}
+
+/** Everything measured for one workload against one topology, over its rounds. */
+export class Phase {
+  readonly recorder = new LatencyRecorder();
+  private readonly middle = new CostAccumulator();
+  private readonly upstream = new CostAccumulator();
+  private readonly client = new CostAccumulator();
+  private seconds = 0;
+  private calls = 0;
+  private foreignMicros = 0;
+
+  constructor(
+    readonly workload: Workload,
+    readonly topology: Topology,
+    private readonly rate: number,
+  ) {}
+
+  /**
+   * One round: warm up, then measure one window. CPU of the middle and the upstream is read
+   * over IPC at the window's edges; the client's (this process) directly.
+   */
+  async round(upstream: BenchChild, s: BenchSettings, warmupSeconds: number, profileFile?: string): Promise<void> {
+    const t = this.topology;
+    const before = this.recorder.count;
+    const run = new LoadRun(t.client, this.workload, { request: payload(s.payloadBytes), concurrency: s.concurrency, rate: s.rate, taskId: t.taskId }, this.recorder);
+    await sleep(warmupSeconds * 1000);
+    if (profileFile) await t.middle!.startProfile(s.profileIntervalMicros);
+    const [m0, u0] = await Promise.all([t.middle?.sample(), upstream.sample()]);
+    const c0 = selfSample();
+    const busy0 = machineBusyMicros();
+    const t0 = performance.now();
+    run.measuring = true;
+    await sleep(s.durationSeconds * 1000);
+    run.measuring = false;
+    const seconds = (performance.now() - t0) / 1000;
+    const busy1 = machineBusyMicros();
+    const c1 = selfSample();
+    const [m1, u1] = await Promise.all([t.middle?.sample(), upstream.sample()]);
+    if (profileFile) await t.middle!.stopProfile(profileFile);
+    await run.stop();
+
+    const calls = this.recorder.count - before;
+    this.calls += calls;
+    this.seconds += seconds;
+    const ours0 = this.middle.cpuMicros + this.upstream.cpuMicros + this.client.cpuMicros;
+    if (m0 && m1) this.middle.add(m0, m1, calls, seconds);
+    this.upstream.add(u0, u1, calls, seconds);
+    this.client.add(c0, c1, calls, seconds);
+    const ours = this.middle.cpuMicros + this.upstream.cpuMicros + this.client.cpuMicros - ours0;
+    this.foreignMicros += Math.max(0, busy1 - busy0 - ours);
+  }
+
+  result(): PhaseResult {
+    return {
+      workload: this.workload,
+      topology: this.topology.name,
+      seconds: this.seconds,
+      calls: this.calls,
+      callsPerSecond: this.calls / this.seconds,
+      rate: this.rate,
+      latency: this.recorder.summary(),
+      errors: this.recorder.errors,
+      dropped: this.recorder.dropped,
+      middle: this.topology.middle ? this.middle.cost() : undefined,
+      upstream: this.upstream.cost(),
+      client: this.client.cost(),
+      foreignCores: this.foreignMicros / 1e6 / this.seconds,
+    };
+  }
+}
+
+/** Waits for the connection, then one call must succeed (e.g. toolgate must allow it). */
+export async function checkCall(t: Topology): Promise<void> {
+  await new Promise<void>((resolve, reject) => t.client.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())));
+  const md = new grpc.Metadata();
+  md.set(TASK_HEADER, t.taskId());
+  await new Promise<void>((resolve, reject) =>
+    t.client.makeUnaryRequest(UNARY_PATH, raw, raw, payload(16), md, (err) =>
+      err ? reject(new Error(`${t.name}: the check call failed: ${err.message}`)) : resolve(),
+    ),
+  );
+}
+
+/** Unmeasured closed-loop unary load, so that the first measured phase does not pay for JIT and lazy setup. */
+export async function warmUp(t: Topology, s: BenchSettings, seconds: number): Promise<void> {
+  const workload: Workload = { name: 'warm-up', title: 'warm-up', kind: 'unary', mode: 'closed' };
+  const run = new LoadRun(t.client, workload, { request: payload(s.payloadBytes), concurrency: s.concurrency, rate: s.rate, taskId: t.taskId }, new LatencyRecorder());
+  await sleep(seconds * 1000);
+  await run.stop();
+}
+
+export interface IdleCost {
+  /** CPU with no load at all (timers, metrics collection, the probe), µs per second. */
+  microsPerSecond: number;
+  rssMb: number;
+}
+
+/** What each child costs with no load, after the warm-up. */
+export async function idleCost(children: readonly BenchChild[], seconds: number): Promise<Map<string, IdleCost>> {
+  const before = await Promise.all(children.map((c) => c.sample()));
+  await sleep(seconds * 1000);
+  const after = await Promise.all(children.map((c) => c.sample()));
+  return new Map(
+    children.map((c, i) => {
+      const used = after[i]!.cpu.user + after[i]!.cpu.system - before[i]!.cpu.user - before[i]!.cpu.system;
+      return [c.name, { microsPerSecond: used / seconds, rssMb: after[i]!.rss / 2 ** 20 }];
+    }),
+  );
+}

@@ -1,0 +1,187 @@
+import type { Workload } from './load-generator';
+import type { PhaseResult } from './phase-result';
+import type { IdleCost } from './phase-runner';
+import type { BenchSettings } from './settings';
+
+export interface RunInfo {
+  date: string;
+  cpus: number;
+  cpuModel: string;
+  node: string;
+  loadAverage: readonly number[];
+  totalSeconds: number;
+  policies: number;
+  decisionLog: string;
+  settings: BenchSettings;
+  /** Each middle's CPU and RSS with no load, after the warm-up. */
+  idle: ReadonlyMap<string, IdleCost>;
+}
+
+export const TOPOLOGY_NOTES: Record<string, string> = {
+  direct: 'client → upstream (mTLS)',
+  forwarder: 'client → bare node:http2 forwarder → upstream (mTLS both sides, bytes piped, no auth)',
+  toolgate: 'client → toolgate → upstream (Cedar + decision log on; same principal/action/context on every call, so decisions come from the decision cache after the first)',
+  'toolgate-uncached': 'as toolgate, but every unary call carries a new x-task-id, which a policy reads: every decision is a Cedar evaluation (cache miss)',
+};
+
+const f = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+const ratio = (a: number | undefined, b: number | undefined): string =>
+  a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? '–' : `${(a / b).toFixed(2)}×`;
+
+const COLUMNS = ['topology', 'calls/s', 'p50 ms', 'p90 ms', 'p99 ms', 'middle CPU µs/call (median)', '(rounds)', '(pooled)', '(user/sys)', 'middle cores', 'middle RSS MB (peak)', 'upstream CPU µs/call', 'client CPU µs/call', 'other load (cores)', 'errors'];
+
+function row(r: PhaseResult): string[] {
+  const m = r.middle;
+  return [
+    r.topology,
+    r.workload.mode === 'open' && r.callsPerSecond < 0.95 * r.rate ? `${f(r.callsPerSecond)} (saturated)` : f(r.callsPerSecond),
+    f(r.latency.p50, 2),
+    f(r.latency.p90, 2),
+    f(r.latency.p99, 2),
+    m ? f(m.cpuMicrosPerCall) : '–',
+    m ? m.roundMicrosPerCall.map((v) => f(v)).join(', ') : '–',
+    m ? f(m.pooledMicrosPerCall) : '–',
+    m ? `${f(m.userMicrosPerCall)}/${f(m.systemMicrosPerCall)}` : '–',
+    m ? f(m.cores, 2) : '–',
+    m ? `${f(m.rssMb)} (${f(m.peakRssMb)})` : '–',
+    f(r.upstream.cpuMicrosPerCall),
+    f(r.client.cpuMicrosPerCall),
+    f(r.foreignCores, 2),
+    r.dropped > 0 ? `${r.errors} (+${r.dropped} not sent)` : String(r.errors),
+  ];
+}
+
+export function workloadsOf(results: readonly PhaseResult[]): Workload[] {
+  return [...new Map(results.map((r) => [r.workload.name, r.workload])).values()];
+}
+
+/** The ratios the issue asks for, per workload. */
+export function ratios(rs: readonly PhaseResult[]): Array<[string, string]> {
+  const by = (t: string) => rs.find((r) => r.topology === t);
+  const d = by('direct');
+  const fw = by('forwarder');
+  const out: Array<[string, string]> = [];
+  for (const t of ['toolgate', 'toolgate-uncached']) {
+    const g = by(t);
+    if (!g) continue;
+    out.push([`${t} CPU/call ÷ forwarder CPU/call (target ≤ 1.30×)`, ratio(g.middle?.cpuMicrosPerCall, fw?.middle?.cpuMicrosPerCall)]);
+    if (g.middle && fw?.middle) out.push([`${t} CPU/call − forwarder CPU/call`, `${f(g.middle.cpuMicrosPerCall - fw.middle.cpuMicrosPerCall)} µs`]);
+    out.push([`${t} p50 ÷ direct p50`, ratio(g.latency.p50, d?.latency.p50)]);
+    out.push([`${t} p99 ÷ direct p99`, ratio(g.latency.p99, d?.latency.p99)]);
+    out.push([`${t} p50 ÷ forwarder p50`, ratio(g.latency.p50, fw?.latency.p50)]);
+    if (g.workload.mode === 'closed') out.push([`${t} calls/s ÷ direct calls/s`, ratio(g.callsPerSecond, d?.callsPerSecond)]);
+  }
+  out.push(['forwarder p50 ÷ direct p50', ratio(fw?.latency.p50, d?.latency.p50)]);
+  out.push(['forwarder p99 ÷ direct p99', ratio(fw?.latency.p99, d?.latency.p99)]);
+  if (fw?.workload.mode === 'closed') out.push(['forwarder calls/s ÷ direct calls/s', ratio(fw.callsPerSecond, d?.callsPerSecond)]);
+  return out;
+}
+
+export function consoleReport(results: readonly PhaseResult[]): string {
+  const lines: string[] = [];
+  for (const w of workloadsOf(results)) {
+    const rs = results.filter((r) => r.workload.name === w.name);
+    lines.push('', `${w.title}`);
+    const table = [COLUMNS, ...rs.map(row)];
+    const widths = COLUMNS.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+    for (const r of table) lines.push('  ' + r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+    for (const [k, v] of ratios(rs)) lines.push(`    ${k}: ${v}`);
+  }
+  return lines.join('\n');
+}
+
+function mdTable(header: string[], rows: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+export function markdownReport(results: readonly PhaseResult[], info: RunInfo, decisionLogSummary: string): string {
+  const s = info.settings;
+  const idle = (name: string) => info.idle.get(name)?.microsPerSecond ?? NaN;
+  const idleRss = (name: string) => info.idle.get(name)?.rssMb ?? NaN;
+  const workloads = workloadsOf(results);
+  const foreign = results.reduce((sum, r) => sum + r.foreignCores * r.seconds, 0) / results.reduce((sum, r) => sum + r.seconds, 0);
+  const headline = workloads.map((w) => {
+    const rs = results.filter((r) => r.workload.name === w.name);
+    const get = (label: string) => ratios(rs).find(([k]) => k.startsWith(label))?.[1] ?? '–';
+    return [w.title, get('toolgate CPU/call ÷'), get('toolgate-uncached CPU/call ÷'), get('toolgate p50 ÷ direct'), get('toolgate p99 ÷ direct'), get('forwarder p50 ÷ direct')];
+  });
+  const sections = workloads.map((w) => {
+    const rs = results.filter((r) => r.workload.name === w.name);
+    return `### ${w.title}
+
+${mdTable(COLUMNS, rs.map(row))}
+
+${ratios(rs).map(([k, v]) => `- ${k}: **${v}**`).join('\n')}`;
+  });
+  return `# Relay overhead: direct vs bare forwarder vs toolgate
+
+Generated by \`npm run bench\` (bench/relay/). **One run on a noisy ${info.cpus}-core machine**: the
+load client, the middle process and the upstream share ${info.cpus} cores, so treat differences under
+~10–15% as noise and rerun before drawing conclusions. Ratios are computed within this run, where
+all topologies saw the same machine state (the phases of each workload run back to back).
+
+## Machine
+
+- date: ${info.date}
+- cores (nproc): ${info.cpus} × ${info.cpuModel}
+- node: ${info.node}
+- load average at start: ${info.loadAverage.map((l) => l.toFixed(2)).join(', ')}
+- other work on the machine during the measured windows: ${f(foreign, 2)} cores on average (of ${info.cpus})
+- whole bench run: ${f(info.totalSeconds)} s
+
+## Headline
+
+${mdTable(['workload', 'toolgate CPU ÷ forwarder (target ≤ 1.30×)', 'uncached toolgate CPU ÷ forwarder', 'toolgate p50 ÷ direct', 'toolgate p99 ÷ direct', 'forwarder p50 ÷ direct'], headline)}
+
+## Method
+
+- Topologies, measured in the same run:
+${Object.entries(TOPOLOGY_NOTES).map(([k, v]) => `  - **${k}**: ${v}`).join('\n')}
+- Processes: a dev SPIFFE identity provider in the parent serves each process its own Workload API
+  socket (real X.509-SVIDs, trust domain example.org). The upstream (grpc-js server, raw Buffer
+  (de)serializers, fixed ${s.payloadBytes}-byte answer) and each middle process (the bare forwarder,
+  bench/relay/bare-forwarder.ts, and toolgate, started as \`toolgate run\` does: loadConfig +
+  Gateway.start) run in their own child processes (child_process.fork). Both middles run with
+  \`--no-turbo-inline-js-wasm-calls\`. The load client (grpc-js, raw Buffer (de)serializers, one
+  HTTP/2 connection per topology) runs in the parent.
+- toolgate: ${info.policies} Cedar policies (permits for groups, agents and actions; forbids that
+  every call is checked against; policies read principal attributes, \`context.peer\` and
+  \`context.metadata["x-task-id"]\`), identity mapping with 10 rules, metadata allow-list
+  [x-task-id], admin/metrics listener on, decision log ON to a file (pino, async), log level warn.
+  ${decisionLogSummary}
+- Workloads: ${s.payloadBytes}-byte requests and responses. Unary = one call; stream = bidi
+  ping-pong, each answered message counted as a call. Closed loop: ${s.concurrency} calls (or
+  ${s.concurrency} streams with one message each) in flight. Open loop: ${s.rate} calls (messages)/s on
+  schedule, spread over ${s.concurrency} streams for the stream workload.
+- Rounds: for each workload, ${s.rounds} rounds; each round runs every topology once, one after
+  the other (${s.warmupSeconds} s of load to warm up in the first round, ${s.warmupSeconds / 2} s in later
+  ones — connections, streams opened — then a ${s.durationSeconds} s measured window). CPU/call is the
+  **median over rounds** of each round's CPU/call (the "(rounds)" column lists them, which shows the
+  noise; "(pooled)" is total CPU ÷ total calls); throughput and latency percentiles pool the rounds.
+  Before the first workload every topology got ${3 * s.warmupSeconds} s of unmeasured unary load (JIT,
+  lazy setup).
+- Latency: per call, from write to answer, in the parent, for calls completing in a window (sorted
+  samples, nearest-rank percentiles). In the open loop it is measured from the actual write (the
+  client timer's lateness is not included). CPU: the middle process's \`process.cpuUsage()\`
+  (user + system, all threads) read over IPC at the window's edges, divided by the calls answered
+  in the window; RSS from \`process.memoryUsage.rss()\` at the end of the last window (peak of a
+  100 ms poll during the windows in parentheses). Upstream and client CPU likewise. "other load":
+  cores busy on the machine outside the bench's processes during the windows (/proc/stat via
+  os.cpus()) — other work on this shared machine, i.e. noise.
+- Idle CPU with no load: forwarder ${f(idle('forwarder'))} µs/s, toolgate ${f(idle('toolgate'))} µs/s (timers,
+  prom-client default metrics, the bench probe's 100 ms RSS poll). At ${s.rate} calls/s that is
+  ${f(idle('forwarder') / s.rate)} and ${f(idle('toolgate') / s.rate)} µs of each open-loop call's CPU. At low rates each call
+  also pays for its own event-loop wake-ups and syscalls, which closed-loop load batches, so
+  open-loop CPU/call is higher than closed-loop CPU/call for every topology. RSS with no load after
+  the warm-up: forwarder ${f(idleRss('forwarder'))} MB, toolgate ${f(idleRss('toolgate'))} MB.
+- An open-loop cell marked "saturated" did not reach 95% of the target rate: the machine could not
+  keep up, and its latencies are queueing, not service time.
+- Env knobs: BENCH_WARMUP_S, BENCH_DURATION_S, BENCH_CONCURRENCY, BENCH_RATE, BENCH_PAYLOAD_BYTES,
+  BENCH_WORKLOADS, BENCH_TOPOLOGIES, BENCH_ROUNDS, BENCH_IDLE_S. \`npm run bench:profile\` profiles the middles instead
+  (bench/PROFILE.md).
+
+## Results
+
+${sections.join('\n\n')}
+`;
+}

@@ -1,0 +1,31 @@
+import type * as grpc from '@grpc/grpc-js';
+import { ToolServer } from '../../src/examples/tool-server';
+import { authorizeOneOf } from '../../src/spiffe/tls/authorizer';
+import { X509Source } from '../../src/spiffe/workload/x509-source';
+import { requireEnv, runChild } from './child-probe';
+import { echoServiceDefinition, payload } from './echo-service';
+
+/**
+ * Child process: the upstream tool service of every topology. A grpc-js server over
+ * SPIFFE mTLS (the same ToolServer the examples use) answering `bench.v1.Echo` with a
+ * fixed response of BENCH_PAYLOAD_BYTES, and accepting only the client, the forwarder
+ * and the gateway (BENCH_UPSTREAM_PEERS, comma-separated SPIFFE IDs).
+ * Its Workload API endpoint is SPIFFE_ENDPOINT_SOCKET.
+ */
+async function main(): Promise<number> {
+  const response = payload(Number(requireEnv('BENCH_PAYLOAD_BYTES')), 7);
+  const peers = requireEnv('BENCH_UPSTREAM_PEERS').split(',');
+  const source = await X509Source.create({ timeoutMs: 10_000 });
+  const implementation: grpc.UntypedServiceImplementation = {
+    Unary: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, response),
+    PingPong: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+      call.on('data', () => call.write(response));
+      call.on('end', () => call.end());
+      call.on('error', () => {});
+    },
+  };
+  const server = await ToolServer.start(source, authorizeOneOf(...peers), [[echoServiceDefinition, implementation]]);
+  return server.address.port;
+}
+
+runChild(main);
