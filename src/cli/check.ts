@@ -2,24 +2,21 @@ import { loadConfig } from '../config/load-config';
 import { loadPolicies, policyFolders } from '../policy/policy-store';
 import { MethodCatalog } from '../relay/method-catalog';
 import type { CliCommand } from './command';
-import { parseConfigFlag } from './config-flag';
+import { CONFIG_FLAG, parseFlags, required } from './flags';
 
 const USAGE = `Usage: toolgate check --config FILE
 
 Validates the config file, the policy sets it names (live and shadow: parse, schema
 validation) and the upstreams' protos, as \`toolgate run\` would at start, without
-connecting to anything. Exits 0 when all are valid, 1 with the problems listed otherwise.`;
+connecting to anything: an upstream's server reflection is asked at start only. Exits 0
+when all are valid, 1 with the problems listed otherwise.`;
 
 export const checkCommand: CliCommand = {
   name: 'check',
   summary: 'validate a config file and its policies, then exit',
   usage: USAGE,
   async run(argv, context) {
-    const { config: file, help } = parseConfigFlag(argv, USAGE);
-    if (help) {
-      context.stdout(USAGE);
-      return 0;
-    }
+    const file = required(parseFlags(argv, CONFIG_FLAG).values.config, 'config', USAGE);
     const config = loadConfig(file);
     // Nothing is decided here, so shadow disagreements and errors have nowhere to go.
     const { live, shadow } = loadPolicies(policyFolders(config.policies, config.shadowPolicies), { onDisagreement: () => {}, onError: () => {} });

@@ -3,6 +3,7 @@ import { UsageError, type CliCommand, type CliContext } from './command';
 import { checkCommand } from './check';
 import { demoCommand } from './demo';
 import { devIdentityCommand } from './dev-identity';
+import { wantsHelp } from './flags';
 import { policyCommand } from './policy';
 import { runCommand } from './run';
 
@@ -26,6 +27,10 @@ export async function main(argv: string[], context: CliContext): Promise<number>
   if (command === undefined) {
     context.stderr(name === undefined ? overview() : `toolgate: unknown command "${name}"\n\n${overview()}`);
     return 2;
+  }
+  if (command.name !== 'policy' && wantsHelp(rest)) {
+    context.stdout(command.usage);
+    return 0;
   }
   try {
     return await command.run(rest, context);

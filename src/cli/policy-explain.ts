@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config';
 import type { AuthorizationRequest, Explanation } from '../policy/authorization';
 import { PolicyEngine } from '../policy/policy-engine';
@@ -7,6 +6,7 @@ import { principalSpecOf } from '../policy/policy-test-principal';
 import { buildRequest, type RequestSpec } from '../policy/policy-test-request';
 import { toCedarRecord } from '../policy/policy-test-value';
 import { UsageError, type CliCommand } from './command';
+import { parseFlags, required } from './flags';
 
 const USAGE = `Usage: toolgate policy explain --config FILE --principal P --action A [options]
 
@@ -35,7 +35,6 @@ const OPTIONS = {
   context: { type: 'string' },
   policies: { type: 'string' },
   json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const policyExplainCommand: CliCommand = {
@@ -43,18 +42,9 @@ export const policyExplainCommand: CliCommand = {
   summary: 'decide one request and show why',
   usage: USAGE,
   async run(argv, context) {
-    let values;
-    try {
-      ({ values } = parseArgs({ args: argv, options: OPTIONS }));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    if (values.help) {
-      context.stdout(USAGE);
-      return 0;
-    }
-    for (const flag of ['config', 'principal', 'action'] as const) if (!values[flag]) throw new UsageError(`--${flag} is required\n\n${USAGE}`);
-    const config = loadConfig(values.config as string);
+    const { values } = parseFlags(argv, OPTIONS);
+    for (const flag of ['principal', 'action'] as const) required(values[flag], flag, USAGE);
+    const config = loadConfig(required(values.config, 'config', USAGE));
     const request = buildRequest(requestSpec(values), config);
     const explanation = new PolicyEngine(PolicySet.loadDirectory(values.policies ?? config.policies), { cacheSize: 0 }).explain(request);
     const lines = values.json ? [JSON.stringify(explanation, null, 2)] : describe(explanation, request);
@@ -63,7 +53,7 @@ export const policyExplainCommand: CliCommand = {
   },
 };
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+type Values = ReturnType<typeof parseFlags<typeof OPTIONS>>['values'];
 
 function requestSpec(values: Values): RequestSpec {
   const authn = values.authn;

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config';
 import { generateSchema } from '../policy/schema-generator';
-import { UsageError, type CliCommand } from './command';
+import type { CliCommand } from './command';
+import { CONFIG_FLAG, parseFlags, required } from './flags';
 
 const USAGE = `Usage: toolgate policy schema --config FILE [--out FILE]
 
@@ -17,18 +17,8 @@ export const policySchemaCommand: CliCommand = {
   summary: 'generate the Cedar schema from the config and its protos',
   usage: USAGE,
   async run(argv, context) {
-    let values;
-    try {
-      ({ values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, out: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } } }));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    if (values.help) {
-      context.stdout(USAGE);
-      return 0;
-    }
-    if (!values.config) throw new UsageError(`--config FILE is required\n\n${USAGE}`);
-    const schema = generateSchema(loadConfig(values.config));
+    const { values } = parseFlags(argv, { ...CONFIG_FLAG, out: { type: 'string', short: 'o' } });
+    const schema = generateSchema(loadConfig(required(values.config, 'config', USAGE)));
     if (values.out === undefined) {
       context.stdout(schema.trimEnd());
     } else {

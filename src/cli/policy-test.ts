@@ -1,10 +1,10 @@
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config';
 import { PolicyEngine } from '../policy/policy-engine';
 import { PolicySet } from '../policy/policy-set';
 import { readPolicyTestFile } from '../policy/policy-test-file';
 import { runPolicyTests, type PolicyTestResult } from '../policy/policy-test-runner';
 import { UsageError, type CliCommand } from './command';
+import { CONFIG_FLAG, parseFlags } from './flags';
 
 const USAGE = `Usage: toolgate policy test FILE [--config FILE] [--policies DIR]
 
@@ -31,21 +31,7 @@ export const policyTestCommand: CliCommand = {
   summary: 'run policy test cases (YAML) and report each',
   usage: USAGE,
   async run(argv, context) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        options: { config: { type: 'string', short: 'c' }, policies: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-        allowPositionals: true,
-      });
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    const { values, positionals } = parsed;
-    if (values.help) {
-      context.stdout(USAGE);
-      return 0;
-    }
+    const { values, positionals } = parseFlags(argv, { ...CONFIG_FLAG, policies: { type: 'string' } });
     if (positionals.length !== 1) throw new UsageError(`expected one test FILE, got ${positionals.length}\n\n${USAGE}`);
     const tests = readPolicyTestFile(positionals[0] as string);
     const configFile = values.config ?? tests.config;

@@ -1,12 +1,12 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config';
 import { PolicyError } from '../policy/errors';
 import { PolicySet } from '../policy/policy-set';
 import { sameSchema } from '../policy/schema-drift';
 import { generateSchema, SchemaGenerationError, type SchemaSource } from '../policy/schema-generator';
-import { UsageError, type CliCommand } from './command';
+import type { CliCommand } from './command';
+import { CONFIG_FLAG, parseFlags, required } from './flags';
 
 const USAGE = `Usage: toolgate policy validate --config FILE [--policies DIR]
 
@@ -20,18 +20,9 @@ export const policyValidateCommand: CliCommand = {
   summary: 'parse the policies and validate them against the schema',
   usage: USAGE,
   async run(argv, context) {
-    let values;
-    try {
-      ({ values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, policies: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    if (values.help) {
-      context.stdout(USAGE);
-      return 0;
-    }
-    if (!values.config) throw new UsageError(`--config FILE is required\n\n${USAGE}`);
-    const config = loadConfig(values.config);
+    const { values } = parseFlags(argv, { ...CONFIG_FLAG, policies: { type: 'string' } });
+    const configFile = required(values.config, 'config', USAGE);
+    const config = loadConfig(configFile);
     const dir = values.policies ?? config.policies;
     let set: PolicySet;
     try {
@@ -43,7 +34,7 @@ export const policyValidateCommand: CliCommand = {
       context.stdout(`${dir}: ${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}`);
       return 1;
     }
-    for (const warning of [...set.warnings, ...schemaWarnings(set, dir, config, values.config)]) context.stdout(`warning: ${warning}`);
+    for (const warning of [...set.warnings, ...schemaWarnings(set, dir, config, configFile)]) context.stdout(`warning: ${warning}`);
     context.stdout(`${dir}: ${set.size} policies ${set.schema === undefined ? 'parsed' : 'valid against the schema'} (set ${set.hash})`);
     return 0;
   },

@@ -1,4 +1,5 @@
 import { UsageError, type CliCommand } from './command';
+import { wantsHelp } from './flags';
 import { policyExplainCommand } from './policy-explain';
 import { policySchemaCommand } from './policy-schema';
 import { policyTestCommand } from './policy-test';
@@ -28,6 +29,10 @@ export const policyCommand: CliCommand = {
     }
     const sub = name === undefined ? undefined : SUBCOMMANDS.get(name);
     if (sub === undefined) throw new UsageError(`${name === undefined ? 'a subcommand is required' : `unknown subcommand "${name}"`}\n\n${USAGE}`);
+    if (wantsHelp(rest)) {
+      context.stdout(sub.usage);
+      return 0;
+    }
     return sub.run(rest, context);
   },
 };

@@ -3,7 +3,7 @@ import { loadConfig } from '../config/load-config';
 import { assertWasmInliningGuard } from '../policy/v8-guard';
 import { Gateway } from '../server/gateway';
 import type { CliCommand } from './command';
-import { parseConfigFlag } from './config-flag';
+import { CONFIG_FLAG, parseFlags, required } from './flags';
 
 const USAGE = `Usage: toolgate run --config FILE
 
@@ -19,11 +19,7 @@ export const runCommand: CliCommand = {
   summary: 'run the gateway',
   usage: USAGE,
   async run(argv, context) {
-    const { config: file, help } = parseConfigFlag(argv, USAGE);
-    if (help) {
-      context.stdout(USAGE);
-      return 0;
-    }
+    const file = required(parseFlags(argv, CONFIG_FLAG).values.config, 'config', USAGE);
     // Never serve without the guard against V8's wasm-inlining abort (see v8-guard.ts).
     assertWasmInliningGuard();
     const config = loadConfig(file);

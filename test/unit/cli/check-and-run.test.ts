@@ -48,6 +48,6 @@ describe('toolgate check and run', () => {
   it('run without --config is a usage error (exit 2)', async () => {
     const { code, err } = await cli(['run']);
     expect(code).toBe(2);
-    expect(err).toContain('--config FILE is required');
+    expect(err).toContain('--config is required');
   });
 });

@@ -59,7 +59,7 @@ describe('toolgate policy schema', () => {
     const { code, err } = await cli(['policy', 'schema', '--config', config]);
     expect(code).toBe(1);
     expect(err).toContain('upstreams[0] ("files") has no protos');
-    expect(await cli(['policy', 'schema'])).toMatchObject({ code: 2, err: expect.stringContaining('--config FILE is required') });
+    expect(await cli(['policy', 'schema'])).toMatchObject({ code: 2, err: expect.stringContaining('--config is required') });
   });
 });
 
