@@ -1,23 +1,15 @@
 import * as grpc from '@grpc/grpc-js';
-import { echoImplementation, EchoClient, echoService, type EchoObservations } from './support/echo-service';
-import { GatewayWorld, POLICIES, RESEARCH_BOT } from './support/gateway-world';
+import { EchoClient, raw, startEchoWorld, type EchoObservations } from './support/echo-service';
+import { type GatewayWorld, RESEARCH_BOT } from './support/gateway-world';
 import { sleep } from './support/workload-fixtures';
-
-const raw = (b: Buffer) => b;
-const ECHO_POLICY = `permit (principal in AgentGroup::"researchers", action in Action::"test.v1.Echo", resource == Tool::"files");`;
 
 describe('flow control, message size limit, and drain on shutdown', () => {
   let world: GatewayWorld;
   let echo: grpc.Client;
-  const seen: EchoObservations = { metadata: [], deadlines: [], cancelled: 0, received: [], floodWritten: 0, delayed: 0 };
+  let seen: EchoObservations;
 
   beforeAll(async () => {
-    world = await GatewayWorld.start({
-      policies: { ...POLICIES, 'echo.cedar': ECHO_POLICY },
-      upstreamServices: [[echoService, echoImplementation(seen), 'test.v1.Echo']],
-      extraConfig: 'limits:\n  maxMessageBytes: 65536\n',
-    });
-    echo = world.client(EchoClient, await world.spiffe.workload(RESEARCH_BOT));
+    ({ world, echo, seen } = await startEchoWorld('limits:\n  maxMessageBytes: 65536\n'));
   });
   afterAll(() => world.close());
 

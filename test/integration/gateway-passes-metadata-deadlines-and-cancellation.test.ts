@@ -1,25 +1,15 @@
 import * as grpc from '@grpc/grpc-js';
-import { echoImplementation, EchoClient, echoService, type EchoObservations } from './support/echo-service';
-import { GATEWAY_ID, GatewayWorld, POLICIES, RESEARCH_BOT } from './support/gateway-world';
+import { raw, startEchoWorld, type EchoObservations } from './support/echo-service';
+import { GATEWAY_ID, type GatewayWorld, RESEARCH_BOT } from './support/gateway-world';
 import { sleep } from './support/workload-fixtures';
-
-const ECHO_POLICY = `
-@id("researchers-echo")
-permit (principal in AgentGroup::"researchers", action in Action::"test.v1.Echo", resource == Tool::"files");
-`;
-const raw = (b: Buffer) => b;
 
 describe('the gateway passes metadata, trailers, status, deadlines and cancellation through', () => {
   let world: GatewayWorld;
   let echo: grpc.Client;
-  const seen: EchoObservations = { metadata: [], deadlines: [], cancelled: 0, received: [], floodWritten: 0, delayed: 0 };
+  let seen: EchoObservations;
 
   beforeAll(async () => {
-    world = await GatewayWorld.start({
-      policies: { ...POLICIES, 'echo.cedar': ECHO_POLICY },
-      upstreamServices: [[echoService, echoImplementation(seen), 'test.v1.Echo']],
-    });
-    echo = world.client(EchoClient, await world.spiffe.workload(RESEARCH_BOT));
+    ({ world, echo, seen } = await startEchoWorld());
   });
   afterAll(() => world.close());
 

@@ -1,6 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
+import { GatewayWorld, POLICIES, RESEARCH_BOT } from './gateway-world';
 
-const raw = (b: Buffer) => b;
+/** Pass-through (de)serializer for raw calls on the echo service. */
+export const raw = (b: Buffer): Buffer => b;
+
 const method = (name: string, requestStream: boolean, responseStream: boolean) => ({
   path: `/test.v1.Echo/${name}`,
   requestStream,
@@ -84,4 +87,25 @@ export function echoImplementation(seen: EchoObservations): grpc.UntypedServiceI
       call.on('cancelled', () => seen.cancelled++);
     },
   };
+}
+
+const ECHO_POLICY = `
+@id("researchers-echo")
+permit (principal in AgentGroup::"researchers", action in Action::"test.v1.Echo", resource == Tool::"files");
+`;
+
+
+/**
+ * A deployment whose files upstream also serves the echo service, a research-bot client of
+ * it through the gateway, and what the upstream observed.
+ */
+export async function startEchoWorld(extraConfig = ''): Promise<{ world: GatewayWorld; echo: grpc.Client; seen: EchoObservations }> {
+  const seen: EchoObservations = { metadata: [], deadlines: [], cancelled: 0, received: [], floodWritten: 0, delayed: 0 };
+  const world = await GatewayWorld.start({
+    policies: { ...POLICIES, 'echo.cedar': ECHO_POLICY },
+    upstreamServices: [[echoService, echoImplementation(seen), 'test.v1.Echo']],
+    extraConfig,
+  });
+  const echo = world.client(EchoClient, await world.spiffe.workload(RESEARCH_BOT));
+  return { world, echo, seen };
 }

@@ -68,6 +68,10 @@ export interface GatewayWorldOptions {
   filesUpstreamId?: string;
   /** Give the files upstream its protos, turning on payload-aware policy. */
   protos?: boolean;
+  /** Set `reflection: true` on the files upstream: its descriptors come from its server reflection. */
+  reflection?: boolean;
+  /** Services the files tool also serves but the gateway does not route (server reflection). */
+  unroutedServices?: Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation]>;
   /** Services added to the files upstream beside tools.files.v1.Files. */
   upstreamServices?: Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation, string]>;
   /** Mount the policies as a Kubernetes ConfigMap volume does (see ConfigMapVolume), not as plain files. */
@@ -106,6 +110,7 @@ export class GatewayWorld {
     const services: Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation]> = [
       [filesService, filesServiceImplementation(files)],
       ...(options.upstreamServices ?? []).map(([d, i]) => [d, i] as [grpc.ServiceDefinition, grpc.UntypedServiceImplementation]),
+      ...(options.unroutedServices ?? []),
     ];
     const tool = await ToolServer.start(toolSource, authorizeId(GATEWAY_ID), services);
 
@@ -141,14 +146,22 @@ upstreams:
     services: [tools.files.v1.Files${extraServices}]
     address: ${tool.target}
     spiffeId: ${options.filesUpstreamId ?? FILES_ID}
-${options.protos ? `    protos: [${FILES_PROTO_PATH}]\n` : ''}${options.extraConfig ?? ''}`;
+${options.protos ? `    protos: [${FILES_PROTO_PATH}]\n` : ''}${options.reflection ? '    reflection: true\n' : ''}${options.extraConfig ?? ''}`;
     // Through a file, as `toolgate run` does, so that the gateway can reload it.
     const configFile = join(dir, 'toolgate.yaml');
     writeFileSync(configFile, yaml);
     const config = loadConfig(configFile);
     const capture = new CapturedLog();
     const operations = new CapturedLog(process.env.TOOLGATE_TEST_LOG ?? 'info', process.env.TOOLGATE_TEST_LOG !== undefined);
-    const gateway = await Gateway.start(config, { logger: operations.logger, decisionLog: capture.logger, svidTimeoutMs: 5000, configFile });
+    let gateway: Gateway;
+    try {
+      gateway = await Gateway.start(config, { logger: operations.logger, decisionLog: capture.logger, svidTimeoutMs: 5000, configFile });
+    } catch (err) {
+      // A test of a refused start must not leak the world it built.
+      await tool.close();
+      await spiffe.close();
+      throw err;
+    }
     return new GatewayWorld(spiffe, tool, gateway, capture, files, gatewayApi, operations, policyVolume);
   }
 

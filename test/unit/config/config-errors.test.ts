@@ -53,6 +53,13 @@ describe('config errors name the file, line and key path', () => {
     expect(errors(`policies: toolgate.yaml\n${UPSTREAM}`)).toEqual([`toolgate.yaml:1: policies: not a directory: ${FIXTURES}/toolgate.yaml`]);
   });
 
+  it('an upstream with both protos and reflection: which descriptors policy sees must not be a guess', () => {
+    expect(errors(`policies: policies\n${UPSTREAM}    protos: [proto/examples/files.proto]\n    reflection: true\n`)).toEqual([
+      'toolgate.yaml:8: upstreams[0].reflection: set either protos or reflection, not both',
+    ]);
+    expect(errors(`policies: policies\n${UPSTREAM}    reflection: yes\n`)[0]).toMatch(/^toolgate\.yaml:7: upstreams\[0\]\.reflection: /);
+  });
+
   it('wrong types, missing required keys and out-of-range values', () => {
     expect(
       errors(`listen: 8443

@@ -39,6 +39,7 @@ describe('loadConfig', () => {
           address: '127.0.0.1:7001',
           spiffeId: SpiffeId.parse('spiffe://example.org/tools/files'),
           protos: [join(FIXTURES, 'proto/examples/files.proto')],
+          reflection: false,
         },
       ],
       metadata: { allow: [] },

@@ -23,7 +23,7 @@ function protos(files: Record<string, string>): Record<string, string> {
 }
 
 function upstream(name: string, services: string[], files: string[]): UpstreamConfig {
-  return { name, services, address: '127.0.0.1:7001', spiffeId: SpiffeId.parse(`spiffe://example.org/tools/${name}`), protos: files };
+  return { name, services, address: '127.0.0.1:7001', spiffeId: SpiffeId.parse(`spiffe://example.org/tools/${name}`), protos: files, reflection: false };
 }
 
 function source(upstreams: UpstreamConfig[], overrides: Partial<SchemaSource> = {}): SchemaSource {
