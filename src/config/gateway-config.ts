@@ -19,6 +19,11 @@ export interface UpstreamConfig {
   spiffeId: SpiffeId;
   /** Absolute paths of existing `.proto` files; empty when payload-aware policy is off. */
   protos: string[];
+  /**
+   * Read the services' descriptors from the upstream's gRPC server reflection at start,
+   * for payload-aware policy without protos; never set together with `protos`.
+   */
+  reflection: boolean;
 }
 
 /** The config file of architecture §3, validated, with defaults applied and paths absolute. */

@@ -11,7 +11,7 @@ const GATEWAY_SERVICES = new Set(['grpc.health.v1.Health']);
 
 /**
  * The `upstreams` list: unique names, each service routed to exactly one upstream, a
- * valid address and peer SPIFFE ID, and proto files that exist.
+ * valid address and peer SPIFFE ID, and proto files that exist (or reflection, not both).
  */
 export function resolveUpstreams(value: unknown, baseDir: string, issues: IssueList): UpstreamConfig[] {
   const names = new Map<string, KeyPath>();
@@ -59,8 +59,14 @@ export function resolveUpstreams(value: unknown, baseDir: string, issues: IssueL
       return absolute === undefined ? [] : [absolute];
     });
 
+    // Two sources of descriptors could disagree; which one policy sees must not be a guess.
+    const reflection = raw.reflection === true;
+    if (reflection && stringItems(raw.protos).length > 0) {
+      issues.add([...path, 'reflection'], 'set either protos or reflection, not both');
+    }
+
     if (name !== undefined && address !== undefined && id) {
-      upstreams.push({ name, services: services.map(([s]) => s), address, spiffeId: id, protos });
+      upstreams.push({ name, services: services.map(([s]) => s), address, spiffeId: id, protos, reflection });
     }
   });
   return upstreams;

@@ -81,6 +81,7 @@ const upstream = {
     address: hostPort,
     spiffeId,
     protos: { type: ['array', 'null'], uniqueItems: true, default: [], items: path },
+    reflection: { type: ['boolean', 'null'], default: false },
   },
 };
 

@@ -26,6 +26,16 @@ export interface Decision {
   readonly evaluationMicros: number;
   /** Taken from the engine's decision cache rather than evaluated. */
   readonly cached: boolean;
+  /** Set when a shadow (candidate) set would have decided otherwise; never applied. */
+  readonly shadow?: ShadowVerdict;
+}
+
+/** What the shadow set would have decided, for the decision log. */
+export interface ShadowVerdict {
+  readonly decision: 'allow' | 'deny';
+  readonly policies: readonly string[];
+  readonly errors: readonly string[];
+  readonly policySet: string;
 }
 
 /** What `PolicyEngine.explain` adds: exactly what Cedar was given, and all it said. */

@@ -83,6 +83,11 @@ export function generateSchema(config: SchemaSource): string {
 /** Each routed service's methods, from the upstream's protos; problems name the config key. */
 function upstreamMethods(upstream: UpstreamConfig, index: number, problems: string[]): [string, ProtoMethod[]][] {
   const at = `upstreams[${index}] ("${upstream.name}")`;
+  if (upstream.protos.length === 0 && upstream.reflection) {
+    // The generator runs offline: it does not connect to upstreams to ask them.
+    problems.push(`${at} uses server reflection, which is read at gateway start only: to generate the schema, list its .proto files under protos`);
+    return [];
+  }
   if (upstream.protos.length === 0) {
     problems.push(`${at} has no protos: its methods, and so its actions, cannot be known; list its .proto files under protos`);
     return [];

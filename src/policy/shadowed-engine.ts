@@ -27,7 +27,8 @@ export interface ShadowedEngineOptions extends PolicyEngineOptions {
  * knowing: shadow evaluation needs no change on the per-call path.
  *
  * Nothing on the shadow side can reach the decision: the live decision is made first and
- * returned as is, and everything after it is caught. The shadow evaluation runs inline,
+ * returned as is (annotated with the shadow verdict when they disagree, for the decision
+ * log), and everything after it is caught. The shadow evaluation runs inline,
  * so it adds its time to each call's decision latency (its own decision cache keeps that
  * small for repeated requests); it is not deferred because a deferred queue would need
  * its own bound and would report disagreements out of order with the decision log.
@@ -49,12 +50,14 @@ export class ShadowedEngine extends PolicyEngine {
     const live = super.authorize(req);
     try {
       const shadow = this.shadowEngine.authorize(req);
-      if (shadow.allow !== live.allow) {
-        this.shadowOptions.onDisagreement({ request: req, live, livePolicySet: this.set.hash, shadow, shadowPolicySet: this.shadowSet.hash });
-      }
+      if (shadow.allow === live.allow) return live;
+      this.shadowOptions.onDisagreement({ request: req, live, livePolicySet: this.set.hash, shadow, shadowPolicySet: this.shadowSet.hash });
+      // The live decision, annotated so that its own log line carries the disagreement.
+      const verdict = { decision: shadow.allow ? 'allow' : 'deny', policies: shadow.policies, errors: shadow.errors, policySet: this.shadowSet.hash } as const;
+      return { ...live, shadow: verdict };
     } catch (err) {
       this.shadowOptions.onError(err);
+      return live;
     }
-    return live;
   }
 }

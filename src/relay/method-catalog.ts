@@ -15,11 +15,13 @@ export class ProtoLoadError extends Error {
 }
 
 /**
- * The methods of an upstream's services, read from its `.proto` files once at start (and
- * on reload): what makes payload-aware policy possible. The files are read exactly as the
- * schema generator reads them (src/policy/proto-files.ts), so that the decoded requests
- * and the generated schema agree. Every service routed to the upstream must be defined in
- * its protos, so a typo cannot silently turn payload checks off.
+ * The methods of an upstream's services, read once at start (and on reload) from its
+ * `.proto` files or, with `reflection: true`, from the descriptors it serves: what makes
+ * payload-aware policy possible. Files are read exactly as the schema generator reads
+ * them (src/policy/proto-files.ts), and reflected descriptors with the same semantics
+ * (src/relay/descriptor-root.ts), so that the decoded requests and the generated schema
+ * agree. Every service routed to the upstream must be defined, so a typo cannot silently
+ * turn payload checks off.
  */
 export class MethodCatalog {
   private constructor(private readonly methods: ReadonlyMap<string, MethodInfo>) {}
@@ -31,11 +33,19 @@ export class MethodCatalog {
     } catch (err) {
       throw new ProtoLoadError(`upstream "${upstream}": cannot load protos: ${(err as Error).message}`);
     }
+    return MethodCatalog.fromRoot(upstream, root, services, `its protos (${protoFiles.join(', ')})`);
+  }
+
+  /**
+   * The catalog of `services` as `root` defines them; `source` says where the root came
+   * from (`its protos (a.proto)`), for the error when a service is missing.
+   */
+  static fromRoot(upstream: string, root: protobuf.Root, services: readonly string[], source: string): MethodCatalog {
     const methods = new Map<string, MethodInfo>();
     for (const name of services) {
       const service = findService(root, name);
       if (!service) {
-        throw new ProtoLoadError(`upstream "${upstream}": service ${name} is not defined in its protos (${protoFiles.join(', ')})`);
+        throw new ProtoLoadError(`upstream "${upstream}": service ${name} is not defined in ${source}`);
       }
       for (const m of methodsOf(service, name)) {
         methods.set(m.action, { action: m.action, requestType: m.input, requestStream: m.clientStreaming });

@@ -4,7 +4,7 @@ import type { SpiffeId } from '../spiffe/id/spiffe-id';
 import { authorizeId } from '../spiffe/tls/authorizer';
 import { mtlsClientOptions } from '../spiffe/tls/mtls-client';
 import type { X509TlsSource } from '../spiffe/tls/secure-context-cache';
-import { MethodCatalog } from './method-catalog';
+import type { MethodCatalog } from './method-catalog';
 
 const RETIRE_DELAY_MS = 1000;
 
@@ -16,20 +16,17 @@ export interface UpstreamTarget {
   spiffeId: SpiffeId;
   /** gRPC services routed here. */
   services: readonly string[];
-  /** `.proto` files describing them; when given, policy sees each request's payload. */
-  protos: readonly string[];
 }
 
 /**
- * An upstream tool service: what it serves (its method catalog, when it has protos) and
+ * An upstream tool service: what it serves (its method catalog, when its protos or its
+ * server reflection describe it; see upstream-catalog.ts) and
  * one multiplexed HTTP/2 connection to it, over mTLS with the
  * gateway's current SVID, accepting only the upstream's configured SPIFFE ID. It is
  * opened on first use and reopened after it closes; `retire()` lets in-flight streams
  * finish on the old connection while new calls open a fresh one (after an SVID rotation).
  */
 export class UpstreamChannel {
-  /** The upstream's methods, from its protos; undefined when it has none. */
-  readonly methods: MethodCatalog | undefined;
   private current: ClientHttp2Session | undefined;
   private readonly tlsOptions: ReturnType<typeof mtlsClientOptions>;
   private readonly host: string;
@@ -37,10 +34,11 @@ export class UpstreamChannel {
 
   constructor(
     readonly target: UpstreamTarget,
+    /** The upstream's methods; undefined when nothing describes them (decisions on headers only). */
+    readonly methods: MethodCatalog | undefined,
     source: X509TlsSource,
     private readonly onError: (err: Error) => void,
   ) {
-    this.methods = target.protos.length > 0 ? MethodCatalog.load(target.name, target.protos, target.services) : undefined;
     this.tlsOptions = mtlsClientOptions(source, authorizeId(target.spiffeId));
     const { host, port } = splitHostPort(target.address);
     this.host = host;

@@ -147,7 +147,7 @@ export class CallPipeline {
     const context: Record<string, CedarValue> = { peer: call.caller.peer, metadata: call.metadata };
     if (payload?.request) context.request = payload.request;
     if (payload?.index !== undefined) context.stream = { index: payload.index };
-    const decision: Pick<Decision, 'allow' | 'policies' | 'errors' | 'evaluationMicros' | 'cached'> = payload?.reason
+    const decision: Pick<Decision, 'allow' | 'policies' | 'errors' | 'evaluationMicros' | 'cached' | 'shadow'> = payload?.reason
       ? { allow: false, policies: [], errors: [], evaluationMicros: 0, cached: false }
       : state.engine.authorize({ principal, action, resource, context });
     this.options.decisionLog.info({
@@ -161,6 +161,7 @@ export class CallPipeline {
       policies: decision.policies,
       errors: decision.errors,
       ...(payload?.reason !== undefined && { reason: payload.reason }),
+      ...(decision.shadow && { shadow: decision.shadow }),
       evalUs: Math.round(decision.evaluationMicros),
       cached: decision.cached,
       policySet: state.policyHash,

@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '../observability/logger';
 import { GatewayMetrics } from '../observability/metrics';
 import { loadPolicies, policyFolders } from '../policy/policy-store';
 import { ReloadWatcher } from '../policy/reload-watcher';
+import { upstreamCatalog } from '../relay/upstream-catalog';
 import { UpstreamChannel } from '../relay/upstream-channel';
 import type { TrustDomain } from '../spiffe/id/trust-domain';
 import { authorizeMemberOf } from '../spiffe/tls/authorizer';
@@ -60,7 +61,7 @@ export class Gateway {
     const metrics = new GatewayMetrics({ defaultMetrics: true });
 
     // Policies first: a bad set (live or shadow) must stop the start before anything listens.
-    const shadow = shadowReporting(decisionLog, logger, metrics);
+    const shadow = shadowReporting(logger, metrics);
     const policies = loadPolicies(policyFolders(config.policies, config.shadowPolicies), shadow);
     // Watching starts now, so that a change while waiting for the SVID below is not missed:
     // it is remembered and reloaded once the gateway is up.
@@ -90,7 +91,17 @@ export class Gateway {
     const own = source.getX509Svid().id.trustDomain;
     const trustDomains: TrustDomain[] = config.spiffe.trustDomains ?? [own];
     const onUpstreamError = (name: string) => (err: Error) => logger.warn({ upstream: name, err: err.message }, 'upstream connection failed');
-    const channels = config.upstreams.map((u) => new UpstreamChannel(u, source!, onUpstreamError(u.name)));
+    let catalogs;
+    try {
+      // Before anything listens: an upstream whose reflection fails stops the start (fail closed).
+      catalogs = await Promise.all(config.upstreams.map((u) => upstreamCatalog(u, source!)));
+    } catch (err) {
+      watcher.close();
+      await admin?.close();
+      source.close();
+      throw err;
+    }
+    const channels = config.upstreams.map((u, i) => new UpstreamChannel(u, catalogs[i], source!, onUpstreamError(u.name)));
     // A rotated SVID is used by new upstream connections; old ones finish their calls.
     source.on('update', () => channels.forEach((c) => c.retire()));
 

@@ -45,11 +45,18 @@ describe('payload-aware policy for an upstream described by its gRPC server refl
   });
 });
 
-describe('an upstream configured for reflection that does not serve it', () => {
-  it('makes the gateway refuse to start, naming the upstream and the reason', async () => {
+describe('a reflection upstream that cannot be read refuses the start (fail closed)', () => {
+  it('when it does not serve reflection: the error names the upstream and the reason', async () => {
     await expect(GatewayWorld.start({ policies: POLICIES, reflection: true })).rejects.toThrow(
       /^upstream "files": server reflection failed: UNIMPLEMENTED: /,
     );
+  });
+
+  it('asks only the upstream of the configured SPIFFE ID: another identity fails the start', async () => {
+    const reflection = reflectionService(servedFiles([FILES_PROTO_PATH]));
+    await expect(
+      GatewayWorld.start({ policies: POLICIES, reflection: true, unroutedServices: [reflection], filesUpstreamId: 'spiffe://example.org/tools/impostor-check' }),
+    ).rejects.toThrow(/^upstream "files": server reflection failed: UNAVAILABLE: /);
   });
 
   it('refuses to start when the upstream does not know a routed service', async () => {

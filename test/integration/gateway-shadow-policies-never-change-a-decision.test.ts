@@ -43,7 +43,7 @@ describe('shadow policies: a candidate set evaluated beside the live one, report
   let world: GatewayWorld;
   let bot: grpc.Client;
   const shadowFile = () => join(world.policyDir, 'shadow', 'candidate.cedar');
-  const disagreements = () => world.decisions.lines.filter((l) => l.event === 'shadow-disagreement');
+  const disagreements = () => world.decisions.lines.filter((l) => l.shadow !== undefined);
   const disagreementCount = (shadowDecision: 'allow' | 'deny') => world.metric('toolgate_shadow_disagreements_total', { shadow_decision: shadowDecision });
 
   beforeAll(async () => {

@@ -122,6 +122,11 @@ logLevel: debug
     });
   });
 
+  it('reads an upstream\'s reflection switch', () => {
+    expect(parse(`${MINIMAL}    reflection: true\n`).upstreams[0]).toMatchObject({ protos: [], reflection: true });
+    expect(parse(`${MINIMAL}    reflection:\n`).upstreams[0]).toMatchObject({ reflection: false });
+  });
+
   it('takes an empty section or list (its contents commented out) as its default', () => {
     const config = parse(`${MINIMAL}    protos:
 spiffe:
