@@ -114,11 +114,14 @@ function fetchOver(client: grpc.Client, method: string, symbols: readonly string
       }
       const protos = answer.file_descriptor_response?.file_descriptor_proto;
       if (!protos) return fail(new ServerReflectionError(`${describe(asking)}: the answer has no file descriptors`));
-      const decoded = protos.map((bytes) => {
-        const file = descriptor.FileDescriptorProto.decode(bytes) as unknown as { name: string; dependency: string[] };
-        files.set(file.name, bytes);
-        return file;
-      });
+      let decoded: Array<{ name: string; dependency: string[] }>;
+      try {
+        decoded = protos.map((bytes) => descriptor.FileDescriptorProto.decode(bytes) as unknown as { name: string; dependency: string[] });
+      } catch (err) {
+        // Thrown in an event handler it would take the process down: reject instead.
+        return fail(new ServerReflectionError(`${describe(asking)}: a file descriptor does not decode: ${(err as Error).message}`));
+      }
+      decoded.forEach((file, i) => files.set(file.name, protos[i]!));
       for (const dep of decoded.flatMap((file) => file.dependency)) {
         if (files.has(dep) || askedFiles.has(dep)) continue;
         askedFiles.add(dep);
