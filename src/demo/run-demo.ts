@@ -43,7 +43,11 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
       return source;
     };
 
-    const files = new Map([['/reports/q3.md', Buffer.from('Q3 revenue grew 12%.')], ['/reports/q4-draft.md', Buffer.from('TBD')]]);
+    const files = new Map([
+      ['/reports/q3.md', Buffer.from('Q3 revenue grew 12%.')],
+      ['/reports/q4-draft.md', Buffer.from('TBD')],
+      ['/secrets/api-key', Buffer.from('sk-live-not-for-agents')],
+    ]);
     const tool = await ToolServer.start(await workload(FILES), authorizeId(GATEWAY), [[filesService, filesServiceImplementation(files)]]);
     closers.push(() => tool.close());
 
@@ -94,6 +98,9 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
     await scene('research-bot reads /reports/q3.md (unary)', () =>
       unary(bot, 'readFile', { path: '/reports/q3.md' }).then((r) => `OK "${(r as { content: Buffer }).content}"`),
     );
+    await scene('research-bot reads /secrets/api-key (a policy on the call\'s arguments)', () =>
+      unary(bot, 'readFile', { path: '/secrets/api-key' }).then((r) => `OK "${(r as { content: Buffer }).content}"`),
+    );
     await scene('research-bot lists /reports (server streaming)', () =>
       stream(bot.listDir({ path: '/reports' }) as grpc.ClientReadableStream<{ name: string }>).then((e) => `OK ${e.map((x) => x.name).join(', ')}`),
     );
@@ -114,9 +121,10 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
 
 function explain(line: DecisionLine): string {
   const who = line.principal ?? line.caller;
-  if (line.decision === 'allow') return `decision ${line.decisionId}: ALLOW ${who} ${line.action}, by policy ${line.policies?.join(', ')}`;
-  const why = line.reason ?? (line.policies?.length ? `forbidden by ${line.policies.join(', ')}` : 'no policy permits it (default deny)');
-  return `decision ${line.decisionId}: DENY ${who} ${line.action}: ${why}`;
+  const id = typeof line.message === 'number' ? `${line.decisionId} (message ${line.message})` : line.decisionId;
+  if (line.decision === 'allow') return `decision ${id}: ALLOW ${who} ${line.action}, by policy ${line.policies?.join(', ')}`;
+  const why = line.policies?.length ? `forbidden by ${line.policies.join(', ')}` : (line.reason ?? 'no policy permits it (default deny)');
+  return `decision ${id}: DENY ${who} ${line.action}: ${why}`;
 }
 
 function firstSentence(text: string): string {
