@@ -104,6 +104,18 @@ export class GatewayMetrics {
     this.policySetInfo.labels(policySet, shadowSet ?? '').set(1);
   }
 
+  private readonly callSecondsByStatus = new Map<number | undefined, { observe(seconds: number): void }>();
+
+  /** Records a relayed call's duration under its final status (label children bound once per status). */
+  observeCall(grpcStatus: number | undefined, seconds: number): void {
+    let child = this.callSecondsByStatus.get(grpcStatus);
+    if (!child) {
+      child = this.callSeconds.labels(String(grpcStatus ?? 'reset'));
+      this.callSecondsByStatus.set(grpcStatus, child);
+    }
+    child.observe(seconds);
+  }
+
   /** Where the SVID expiry gauge reads from; `undefined` from the reader means no SVID (reported as 0). */
   watchSvidExpiry(read: () => number | undefined): void {
     this.svidExpiry = read;

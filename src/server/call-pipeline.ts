@@ -81,17 +81,17 @@ export class CallPipeline {
     const state = this.state;
     const decisionId = this.options.nextDecisionId();
     const route = state.routes.get(method.service);
-    const denial = { decisionId, caller: caller.peer.spiffeId, action: method.action, resource: route?.target.name, started };
+    const before = () => ({ decisionId, caller: caller.peer.spiffeId, action: method.action, resource: route?.target.name, started });
     let principal: Principal;
     try {
       principal = state.identities.resolve(caller.id);
     } catch (err) {
-      this.deny(stream, Status.UNAUTHENTICATED, 'unauthenticated', { ...denial, reason: (err as Error).message });
+      this.deny(stream, Status.UNAUTHENTICATED, 'unauthenticated', { ...before(), reason: (err as Error).message });
       return;
     }
     if (route === undefined) {
       const reason = `no upstream serves ${method.service}`;
-      this.deny(stream, Status.UNIMPLEMENTED, `unknown service ${method.service}`, { ...denial, principal: label(principal), reason });
+      this.deny(stream, Status.UNIMPLEMENTED, `unknown service ${method.service}`, { ...before(), principal: label(principal), reason });
       return;
     }
 
@@ -101,7 +101,7 @@ export class CallPipeline {
     const relay = new RelayCall(stream, route, upstreamHeaders, {
       maxMessageBytes: this.options.maxMessageBytes,
       onEnd: (outcome) => {
-        this.options.metrics.callSeconds.labels(String(outcome.grpcStatus ?? 'reset')).observe((performance.now() - started) / 1000);
+        this.options.metrics.observeCall(outcome.grpcStatus, (performance.now() - started) / 1000);
         if (outcome.upstreamError) {
           this.options.metrics.upstreamErrors.labels(route.target.name).inc();
           this.options.logger.warn({ decisionId, upstream: route.target.name, reason: outcome.reason }, 'upstream call failed');
