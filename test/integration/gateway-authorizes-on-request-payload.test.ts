@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { GatewayWorld, RESEARCH_BOT, unaryCall } from './support/gateway-world';
+import { GatewayWorld, RESEARCH_BOT } from './support/gateway-world';
+import { expectReadFileDecidedByArguments } from './support/payload-checks';
 import { nextEvent } from './support/workload-fixtures';
 
 const POLICIES = {
@@ -30,18 +31,7 @@ describe('payload-aware and per-message authorization', () => {
   afterAll(() => world.close());
 
   it('allows and denies the same method by a request field: a path prefix and a numeric limit', async () => {
-    const bot = await world.agent(RESEARCH_BOT);
-    const ok = await unaryCall<{ content: Buffer }>(bot, 'readFile', { path: '/public/a.txt', maxBytes: 6 });
-    expect(ok.content.toString()).toBe('public');
-    await expect(unaryCall(bot, 'readFile', { path: '/secrets/key.txt', maxBytes: 6 })).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
-    await expect(unaryCall(bot, 'readFile', { path: '/public/a.txt', maxBytes: 5000 })).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
-
-    const lines = world.decisions.lines.filter((l) => l.action === 'tools.files.v1.Files/ReadFile');
-    expect(lines.map((l) => [l.decision, l.policies])).toEqual([
-      ['allow', ['read-public-small']],
-      ['deny', []],
-      ['deny', []],
-    ]);
+    await expectReadFileDecidedByArguments(world, 'read-public-small');
   });
 
   it('denies a request message that does not decode', async () => {
