@@ -1,0 +1,72 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import Ajv from 'ajv';
+import { parse } from 'yaml';
+import { configSchema } from '../../../src/config/schema';
+
+/* Shared by the deploy tests: the chart's files, Helm's value merging, the schema validator. */
+
+export const ROOT = resolve(__dirname, '../../..');
+export const CHART = join(ROOT, 'deploy/helm/toolgate');
+export const SCHEMA_FILE = join(CHART, 'values.schema.json');
+
+export type Values = Record<string, unknown>;
+
+export function readYaml(file: string): unknown {
+  return parse(readFileSync(file, 'utf8'), { uniqueKeys: true, prettyErrors: true });
+}
+
+export function defaultValues(): Values {
+  return readYaml(join(CHART, 'values.yaml')) as Values;
+}
+
+/** The documented example values files, by file name. */
+export function examples(): Array<[string, Values]> {
+  const dir = join(CHART, 'examples');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => [f, readYaml(join(dir, f)) as Values]);
+}
+
+export function isMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Helm's coalescing of user values over the chart's: maps merge key by key, anything else
+ * (lists included) replaces, and a null removes the key.
+ */
+export function mergeValues(base: Values, over: Values): Values {
+  const out: Values = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === null) delete out[key];
+    else if (isMap(value) && isMap(out[key])) out[key] = mergeValues(out[key] as Values, value);
+    else out[key] = value;
+  }
+  return out;
+}
+
+/** The `config` section of values.schema.json: the gateway's own schema, without its header. */
+export function expectedConfigSchema(): Record<string, unknown> {
+  const { $schema: _s, title: _t, ...rest } = JSON.parse(JSON.stringify(configSchema)) as Record<string, unknown>;
+  return { ...rest, description: 'The gateway config file (docs/config.md), rendered as-is. Generated from configSchema (src/config/schema.ts).' };
+}
+
+export function valuesSchema(): Record<string, unknown> {
+  return JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as Record<string, unknown>;
+}
+
+export function compileValuesSchema(): ReturnType<Ajv['compile']> {
+  // Helm validates with draft-07 semantics; union types ("type": ["array", "null"]) are
+  // standard JSON Schema, ajv only wants them allowed explicitly.
+  return new Ajv({ allErrors: true, allowUnionTypes: true, strict: false }).compile(valuesSchema());
+}
+
+/** Every path to a leaf of `value`: scalars, and empty maps and lists. */
+export function leafPaths(value: unknown, prefix: string[] = []): string[][] {
+  if (isMap(value) && Object.keys(value).length > 0) {
+    return Object.entries(value).flatMap(([k, v]) => leafPaths(v, [...prefix, k]));
+  }
+  return [prefix];
+}

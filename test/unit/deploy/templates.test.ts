@@ -1,0 +1,140 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { CHART, defaultValues, isMap, leafPaths } from './chart';
+
+/*
+ * No Helm binary here, so the templates are checked statically:
+ *
+ * - `.Values` paths. The extractor is a regex over every template for `.Values.a.b.c`
+ *   (`$.Values...` included). Limits, by design of the templates rather than of the
+ *   extractor: inside `with .Values.x` / `range ... := .Values.x` the templates only use the
+ *   whole `.` (toYaml, quote) or the range variables, never `.y` relative to it, so using
+ *   `.Values.x` counts as using every value under x (that is how `config`, passed to toYaml
+ *   whole, covers the config file's keys). `index .Values "k"`, `.Values` passed whole to a
+ *   helper, or `tpl` strings would escape the extractor; the templates use none of them, and
+ *   the test below fails on `with` blocks reading a relative `.field`.
+ * - Go-template delimiters and blocks balance, and the static YAML skeleton of each manifest
+ *   (template actions stripped crudely) parses.
+ */
+
+const TEMPLATES = join(CHART, 'templates');
+const templateFiles = readdirSync(TEMPLATES).sort();
+const sources = new Map(templateFiles.map((f) => [f, readFileSync(join(TEMPLATES, f), 'utf8')]));
+
+function valuePathsUsed(): Map<string, string[]> {
+  const used = new Map<string, string[]>();
+  for (const [file, text] of sources) {
+    for (const m of text.matchAll(/\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)/g)) {
+      const path = m[1]!.slice(1);
+      used.set(path, [...(used.get(path) ?? []), file]);
+    }
+  }
+  return used;
+}
+
+function lookup(values: unknown, path: string[]): boolean {
+  let node = values;
+  for (const key of path) {
+    if (!isMap(node) || !(key in node)) return false;
+    node = node[key];
+  }
+  return true;
+}
+
+describe('chart templates', () => {
+  const values = defaultValues();
+  const used = valuePathsUsed();
+
+  it('only use .Values paths that values.yaml defines', () => {
+    const missing = [...used].filter(([path]) => !lookup(values, path.split('.'))).map(([path, files]) => `${path} (${files.join(', ')})`);
+    expect(missing).toEqual([]);
+  });
+
+  it('use every value values.yaml defines', () => {
+    const usedPaths = [...used.keys()];
+    const unused = leafPaths(values)
+      .map((p) => p.join('.'))
+      .filter((leaf) => !usedPaths.some((u) => leaf === u || leaf.startsWith(`${u}.`)));
+    expect(unused).toEqual([]);
+  });
+
+  it('documents every value with a ## @param comment', () => {
+    const text = readFileSync(join(CHART, 'values.yaml'), 'utf8');
+    const documented = [...text.matchAll(/^\s*## @param (\S+)/gm)].map((m) => m[1]!);
+    const undocumented = leafPaths(values)
+      .map((p) => p.join('.'))
+      .filter((leaf) => !documented.some((d) => leaf === d || leaf.startsWith(`${d}.`)));
+    expect(undocumented).toEqual([]);
+    const stale = documented.filter((d) => !lookup(values, d.split('.')));
+    expect(stale).toEqual([]);
+  });
+
+  it.each(templateFiles)('%s: balanced {{ }} and blocks, no relative field inside a with on .Values', (file) => {
+    const text = sources.get(file)!;
+    expect(text.split('{{').length).toBe(text.split('}}').length);
+    const actions = [...text.matchAll(/\{\{-?\s*([\s\S]*?)\s*-?\}\}/g)].map((m) => m[1]!);
+    const opens = actions.filter((a) => /^(if|with|range|define|block)\b/.test(a)).length;
+    const ends = actions.filter((a) => /^end\b/.test(a)).length;
+    expect(ends).toBe(opens);
+    // Inside `with .Values...`, only `.` itself may be read (see the limits above).
+    let depth = 0;
+    const withValues: number[] = [];
+    for (const a of actions) {
+      if (/^(if|with|range|define|block)\b/.test(a)) {
+        depth += 1;
+        if (/^with\s+\$?\.Values\./.test(a)) withValues.push(depth);
+      } else if (/^end\b/.test(a)) {
+        if (withValues.at(-1) === depth) withValues.pop();
+        depth -= 1;
+      } else if (withValues.length > 0) {
+        expect(a).not.toMatch(/(^|[\s(|])\.[A-Za-z]/);
+      }
+    }
+  });
+
+  it.each(templateFiles.filter((f) => f.endsWith('.yaml')))('%s: its YAML skeleton parses', (file) => {
+    // Lines that are only template actions go; inline actions become a placeholder scalar
+    // (numbered: both branches of an if may hold the same key).
+    let n = 0;
+    const skeleton = sources
+      .get(file)!
+      .replace(/\{\{-?\s*\/\*[\s\S]*?\*\/\s*-?\}\}/g, '')
+      .split('\n')
+      .filter((line) => !/^\s*\{\{.*\}\}\s*$/.test(line))
+      .map((line) => line.replace(/\{\{.*?\}\}/g, () => `X${(n += 1)}`))
+      .join('\n');
+    for (const doc of parseAllDocuments(skeleton)) expect(doc.errors.map((e) => e.message)).toEqual([]);
+  });
+
+  it('rolls the pods on a config change but not on a policy change (hot reload)', () => {
+    const deployment = sources.get('deployment.yaml')!;
+    expect(deployment).toMatch(/checksum\/config: \{\{ include \(print \$\.Template\.BasePath "\/configmap-config\.yaml"\) \. \| sha256sum \}\}/);
+    expect(deployment).not.toMatch(/checksum\/policies|configmap-policies\.yaml/);
+  });
+
+  it('renders the config from .Values.config as it is', () => {
+    expect(sources.get('configmap-config.yaml')).toMatch(/toolgate\.yaml: \|\n\s+\{\{- toYaml \.Values\.config \| nindent 4 \}\}/);
+  });
+
+  it('feeds the Workload API mount and SPIFFE_ENDPOINT_SOCKET from one helper', () => {
+    const deployment = sources.get('deployment.yaml')!;
+    expect(deployment).toContain('value: {{ include "toolgate.workloadApi.socket" . | quote }}');
+    expect(deployment).toContain('mountPath: {{ include "toolgate.workloadApi.dir" . }}');
+    expect(sources.get('_helpers.tpl')).toMatch(/define "toolgate\.workloadApi\.socket"[\s\S]*include "toolgate\.workloadApi\.dir"/);
+  });
+
+  it('hardens the pod by default', () => {
+    expect(values.podSecurityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(values.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(values.resources).toMatchObject({ requests: { cpu: expect.any(String), memory: expect.any(String) }, limits: { memory: expect.any(String) } });
+    expect(values.workloadApi).toMatchObject({ type: 'csi', csiDriver: 'csi.spiffe.io' });
+    expect(sources.get('deployment.yaml')).toMatch(/csi:\n\s+driver: \{\{ \.Values\.workloadApi\.csiDriver \}\}\n\s+readOnly: true/);
+  });
+});

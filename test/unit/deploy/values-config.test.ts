@@ -1,0 +1,91 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { main } from '../../../src/cli/main';
+import { parseConfig } from '../../../src/config/load-config';
+import { CHART, defaultValues, examples, isMap, mergeValues, ROOT, type Values } from './chart';
+
+/*
+ * The `config` of the default values and of each example, rendered as YAML as the chart's
+ * ConfigMap does (toYaml), is accepted by the gateway's own loader and by `toolgate check`
+ * (policies parsed and validated against their schema, protos loaded), in a temp folder
+ * laid out like the pod: the absolute mount paths (/etc/toolgate/...) are re-rooted under it,
+ * the policy folder holds `policies.files` (or the chart's files/example-policies when that
+ * is empty, as configmap-policies.yaml does) and the protos folder `protos.files`. Where a
+ * values file names an existing ConfigMap instead, its documented source stands in:
+ * policies/ and proto/examples/ of this repository (see examples/existing-configmaps.yaml).
+ * The chart's own render-time rules (the `fail`s in _helpers.tpl) are mirrored here too.
+ */
+
+const MOUNT_ROOT = '/etc/toolgate/';
+const cases: Array<[string, Values]> = [['values.yaml (defaults)', defaultValues()], ...examples().map(([name, ex]): [string, Values] => [name, mergeValues(defaultValues(), ex)])];
+
+function reroot(value: unknown, root: string): unknown {
+  if (typeof value === 'string' && value.startsWith(MOUNT_ROOT)) return join(root, value);
+  if (Array.isArray(value)) return value.map((v) => reroot(v, root));
+  if (isMap(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reroot(v, root)]));
+  return value;
+}
+
+function writeFolder(dir: string, files: unknown, fallback: string, pick: (f: string) => boolean): void {
+  mkdirSync(dir, { recursive: true });
+  if (isMap(files) && Object.keys(files).length > 0) {
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), String(content));
+  } else {
+    for (const f of readdirSync(fallback).filter(pick)) copyFileSync(join(fallback, f), join(dir, f));
+  }
+}
+
+async function check(file: string): Promise<{ code: number; out: string }> {
+  const lines: string[] = [];
+  const code = await main(['check', '--config', file], { stdout: (l) => lines.push(l), stderr: (l) => lines.push(l), signal: new AbortController().signal });
+  return { code, out: lines.join('\n') };
+}
+
+describe('the config in the chart values', () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  it.each(cases)('%s: is accepted by parseConfig and `toolgate check`', async (_name, values) => {
+    const root = mkdtempSync(join(tmpdir(), 'tg-helm-'));
+    dirs.push(root);
+    const policies = values.policies as Values;
+    const protos = values.protos as Values;
+    // policies.files; else the chart's example set (files/example-policies); with an
+    // existing ConfigMap, the repository's policies/ it is documented to be made from.
+    const policySource = policies.existingConfigMap ? join(ROOT, 'policies') : join(CHART, 'files/example-policies');
+    writeFolder(join(root, policies.mountPath as string), policies.existingConfigMap ? {} : policies.files, policySource, (f) => /\.(cedar|cedarschema)$/.test(f));
+    if (protos.existingConfigMap || Object.keys(protos.files as Values).length > 0) {
+      writeFolder(join(root, protos.mountPath as string), protos.existingConfigMap ? {} : protos.files, join(ROOT, 'proto/examples'), (f) => f.endsWith('.proto'));
+    }
+    const configDir = join(root, MOUNT_ROOT, 'config');
+    mkdirSync(configDir, { recursive: true });
+    const text = stringify(reroot(values.config, root));
+    const file = join(configDir, 'toolgate.yaml');
+    writeFileSync(file, text);
+
+    expect(() => parseConfig(text, configDir, 'toolgate.yaml')).not.toThrow();
+    const { code, out } = await check(file);
+    expect(out).toMatch(/OK \(/);
+    expect(code).toBe(0);
+  });
+
+  it.each(cases)("%s: follows the chart's rules on top of the config file's", (_name, values) => {
+    const config = values.config as Values;
+    // admin on all interfaces (kubelet probes and scrapes use the pod IP).
+    expect(config.admin).toMatch(/^(0\.0\.0\.0|\[::\]):\d+$/);
+    // SIGKILL must not cut the drain.
+    const drain = (config.drainTimeoutSeconds as number | undefined) ?? 15;
+    expect(values.terminationGracePeriodSeconds as number).toBeGreaterThan(drain);
+    // The policy folder is the mounted ConfigMap, the protos are in the mounted one.
+    expect(config.policies).toBe((values.policies as Values).mountPath);
+    for (const u of config.upstreams as Values[]) {
+      for (const p of (u.protos as string[] | undefined) ?? []) expect(p.startsWith(`${(values.protos as Values).mountPath}/`)).toBe(true);
+    }
+    // The chart sets $SPIFFE_ENDPOINT_SOCKET; the examples do not override it.
+    expect((config.spiffe as Values | undefined)?.endpointSocket).toBeUndefined();
+    // decisionLog on a read-only root filesystem: stdout only.
+    expect(((config.decisionLog as Values | undefined)?.destination as string | undefined) ?? 'stdout').toBe('stdout');
+  });
+});
