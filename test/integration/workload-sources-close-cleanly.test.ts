@@ -10,8 +10,9 @@ function liveResources(): string[] {
   return process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').sort();
 }
 
+/** Waits up to 3 s (teardown is asynchronous, and slower on a loaded machine) for the handles to match. */
 async function settlesTo(expected: string[]): Promise<string[]> {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 300; i++) {
     if (JSON.stringify(liveResources()) === JSON.stringify(expected)) break;
     await sleep(10);
   }
