@@ -1,0 +1,105 @@
+import { budgetKeysOf, taskAllows, type Task, type TaskUsage } from './task';
+import { TaskError } from './task-errors';
+import type { ConsumeResult, TaskSnapshot, TaskStore } from './task-store';
+
+export interface MemoryTaskStoreOptions {
+  /** The longest a task may live, in seconds (config); a longer task is refused with `ERR_TASK_TTL`. */
+  readonly maxTtlSeconds: number;
+  /** How long an expired task stays for `get` before `prune` drops it, in seconds. Default 300. */
+  readonly retainSeconds?: number;
+}
+
+interface Entry {
+  task: Task;
+  callsUsed: number;
+  readonly perMethod: Map<string, number>;
+  readonly leases: Set<string>;
+}
+
+/**
+ * Tasks in this process's memory. `consume` is atomic because it runs to completion without
+ * awaiting: nothing else can run between its checks and its counting.
+ */
+export class MemoryTaskStore implements TaskStore {
+  readonly #tasks = new Map<string, Entry>();
+  readonly #maxTtlMs: number;
+  readonly #retainMs: number;
+  #nextLease = 0;
+
+  constructor(options: MemoryTaskStoreOptions) {
+    if (!Number.isSafeInteger(options.maxTtlSeconds) || options.maxTtlSeconds <= 0) {
+      throw new TaskError('ERR_TASK_TTL', `maxTtlSeconds must be a positive whole number, not ${options.maxTtlSeconds}`);
+    }
+    this.#maxTtlMs = options.maxTtlSeconds * 1000;
+    this.#retainMs = (options.retainSeconds ?? 300) * 1000;
+  }
+
+  /** Tasks held, ended and expired ones included. */
+  get size(): number {
+    return this.#tasks.size;
+  }
+
+  async begin(task: Task): Promise<void> {
+    const lifetime = task.expiresAt.getTime() - task.createdAt.getTime();
+    if (!(lifetime > 0)) throw new TaskError('ERR_TASK_TTL', 'a task must expire after it begins');
+    if (lifetime > this.#maxTtlMs) {
+      throw new TaskError('ERR_TASK_TTL', `task lifetime ${Math.ceil(lifetime / 1000)}s exceeds the cap of ${this.#maxTtlMs / 1000}s`);
+    }
+    if (this.#tasks.has(task.id)) throw new TaskError('ERR_TASK_INVALID', 'a task with this id exists');
+    this.#tasks.set(task.id, { task, callsUsed: 0, perMethod: new Map(), leases: new Set() });
+  }
+
+  async get(id: string): Promise<TaskSnapshot | undefined> {
+    const entry = this.#tasks.get(id);
+    return entry === undefined ? undefined : { task: entry.task, usage: usageOf(entry) };
+  }
+
+  async end(id: string, now: Date): Promise<Task | undefined> {
+    const entry = this.#tasks.get(id);
+    if (entry === undefined) return undefined;
+    if (entry.task.endedAt === undefined) entry.task = { ...entry.task, endedAt: new Date(now.getTime()) };
+    return entry.task;
+  }
+
+  async consume(id: string, action: string, now: Date): Promise<ConsumeResult> {
+    const entry = this.#tasks.get(id);
+    if (entry === undefined) return { ok: false, reason: 'not-found' };
+    const { task } = entry;
+    if (task.endedAt !== undefined) return { ok: false, reason: 'ended' };
+    if (now.getTime() >= task.expiresAt.getTime()) return { ok: false, reason: 'expired' };
+    if (!taskAllows(task, action)) return { ok: false, reason: 'tool' };
+    const { budget } = task;
+    if (budget.calls !== undefined && entry.callsUsed >= budget.calls) return { ok: false, reason: 'budget' };
+    const keys = budgetKeysOf(budget, action);
+    for (const key of keys) {
+      if ((entry.perMethod.get(key) ?? 0) >= budget.perMethod![key]!) return { ok: false, reason: 'per-method', key };
+    }
+    if (budget.maxConcurrent !== undefined && entry.leases.size >= budget.maxConcurrent) return { ok: false, reason: 'concurrency' };
+
+    entry.callsUsed++;
+    for (const key of keys) entry.perMethod.set(key, (entry.perMethod.get(key) ?? 0) + 1);
+    const lease = String(++this.#nextLease);
+    entry.leases.add(lease);
+    return { ok: true, usage: usageOf(entry), lease };
+  }
+
+  async release(id: string, lease: string): Promise<void> {
+    this.#tasks.get(id)?.leases.delete(lease);
+  }
+
+  /** Drops tasks that expired more than `retainSeconds` before `now`. Returns how many. */
+  prune(now: Date): number {
+    let dropped = 0;
+    for (const [id, entry] of this.#tasks) {
+      if (now.getTime() - entry.task.expiresAt.getTime() > this.#retainMs) {
+        this.#tasks.delete(id);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+}
+
+function usageOf(entry: Entry): TaskUsage {
+  return { callsUsed: entry.callsUsed, perMethod: Object.fromEntries(entry.perMethod), inFlight: entry.leases.size };
+}
