@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { IdentityMapper } from '../identity/identity-mapper';
 import type { Principal } from '../policy/principal';
 import type { Logger } from '../observability/logger';
@@ -95,36 +95,36 @@ export class CallPipeline {
       return;
     }
 
+    const call: CallFacts = { state, principal, caller, action: method.action, resource: route.target.name, metadata: this.metadata(headers), started };
     const owned: Record<string, string> = { [CALLER_HEADER]: caller.peer.spiffeId, [DECISION_HEADER]: decisionId };
     if (principal.type === 'Agent') owned[AGENT_HEADER] = principal.id;
-    const upstreamHeaders = upstreamRequestHeaders(headers, route.target.address, owned);
-    const relay = new RelayCall(stream, route, upstreamHeaders, {
-      maxMessageBytes: this.options.maxMessageBytes,
-      onEnd: (outcome) => {
-        this.options.metrics.observeCall(outcome.grpcStatus, (performance.now() - started) / 1000);
-        if (outcome.upstreamError) {
-          this.options.metrics.upstreamErrors.labels(route.target.name).inc();
-          this.options.logger.warn({ decisionId, upstream: route.target.name, reason: outcome.reason }, 'upstream call failed');
-        }
-      },
-    });
-    const call: CallFacts = { state, principal, caller, action: method.action, resource: route.target.name, metadata: this.metadata(headers), started };
+    // Built only for a call that will be relayed: a denied call costs no header copy.
+    const relayTo = (upstreamHeaders: OutgoingHttpHeaders) =>
+      new RelayCall(stream, route, upstreamHeaders, {
+        maxMessageBytes: this.options.maxMessageBytes,
+        onEnd: (outcome) => {
+          this.options.metrics.observeCall(outcome.grpcStatus, (performance.now() - started) / 1000);
+          if (outcome.upstreamError) {
+            this.options.metrics.upstreamErrors.labels(route.target.name).inc();
+            this.options.logger.warn({ decisionId, upstream: route.target.name, reason: outcome.reason }, 'upstream call failed');
+          }
+        },
+      });
 
     const info = route.methods?.get(method.action);
     if (info === undefined) {
       // No protos for this method: one decision for the whole call, on its headers.
       const denial = this.decide(call, decisionId, undefined);
       if (denial) endWithStatus(stream, denial.code, denial.message);
-      else relay.start();
+      else relayTo(upstreamRequestHeaders(headers, route.target.address, owned)).start();
       return;
     }
     // Payload-aware: each request message is decided on its own content before it is
     // relayed; the upstream call opens with the first admitted message.
     const encoding = headers['grpc-encoding'];
-    relay.startGated({
+    relayTo(upstreamRequestHeaders(headers, route.target.address, owned)).startGated({
       admit: (message, index) => {
         const id = index === 0 ? decisionId : this.options.nextDecisionId();
-        if (index === 0) upstreamHeaders[DECISION_HEADER] = id;
         let request: Record<string, CedarValue>;
         try {
           request = decodeRequest(info.requestType, decompress(message, encoding, this.options.maxMessageBytes));
