@@ -77,11 +77,15 @@ export class Gateway {
     const admin = config.admin ? new AdminServer(metrics.registry, () => (source ? readiness(source) : 'waiting for the first X.509-SVID')) : undefined;
     const adminAddress = admin ? await admin.listen(config.admin!.port, config.admin!.host) : undefined;
 
+    let catalogs;
     try {
       source = await X509Source.create({ address: config.spiffe.endpointSocket, timeoutMs: options.svidTimeoutMs ?? Infinity, signal: options.signal });
+      // Before anything listens: an upstream whose reflection fails stops the start (fail closed).
+      catalogs = await Promise.all(config.upstreams.map((u) => upstreamCatalog(u, source!)));
     } catch (err) {
       watcher.close();
       await admin?.close();
+      source?.close();
       throw err;
     }
     source.on('error', (err) => logger.warn({ err: err.message }, 'workload API'));
@@ -91,16 +95,6 @@ export class Gateway {
     const own = source.getX509Svid().id.trustDomain;
     const trustDomains: TrustDomain[] = config.spiffe.trustDomains ?? [own];
     const onUpstreamError = (name: string) => (err: Error) => logger.warn({ upstream: name, err: err.message }, 'upstream connection failed');
-    let catalogs;
-    try {
-      // Before anything listens: an upstream whose reflection fails stops the start (fail closed).
-      catalogs = await Promise.all(config.upstreams.map((u) => upstreamCatalog(u, source!)));
-    } catch (err) {
-      watcher.close();
-      await admin?.close();
-      source.close();
-      throw err;
-    }
     const channels = config.upstreams.map((u, i) => new UpstreamChannel(u, catalogs[i], source!, onUpstreamError(u.name)));
     // A rotated SVID is used by new upstream connections; old ones finish their calls.
     source.on('update', () => channels.forEach((c) => c.retire()));
