@@ -16,11 +16,17 @@ import { HEALTH_SERVICE, serveHealth } from './health-service';
 import { AGENT_HEADER, CALLER_HEADER, DECISION_HEADER, upstreamRequestHeaders } from './owned-headers';
 import type { RouteTable } from './route-table';
 
-/** An authenticated connection's caller, computed once per connection. */
+/**
+ * How the caller proved its identity: an X.509-SVID on the mTLS listener, or a bearer
+ * token on the token listener (a JWT-SVID, or an OIDC workload token from a configured issuer).
+ */
+export type CallerAuthn = 'x509-svid' | 'jwt-svid' | 'oidc';
+
+/** An authenticated caller: once per connection for mTLS, once per token for bearer callers. */
 export interface Caller {
   id: SpiffeId;
   /** `context.peer` for every call on the connection. */
-  peer: { spiffeId: string; trustDomain: string; authn: 'x509-svid' | 'jwt-svid' };
+  peer: { spiffeId: string; trustDomain: string; authn: CallerAuthn };
 }
 
 /** What the pipeline decides with; replaced as a whole when config or policies reload. */

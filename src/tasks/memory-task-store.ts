@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { budgetKeysOf, taskAllows, type Task, type TaskUsage } from './task';
 import { TaskError } from './task-errors';
 import type { ConsumeResult, TaskSnapshot, TaskStore } from './task-store';
@@ -24,6 +25,7 @@ export class MemoryTaskStore implements TaskStore {
   readonly #tasks = new Map<string, Entry>();
   readonly #maxTtlMs: number;
   readonly #retainMs: number;
+  readonly #ended = new EventEmitter<{ ended: [id: string] }>();
   #nextLease = 0;
 
   constructor(options: MemoryTaskStoreOptions) {
@@ -57,7 +59,10 @@ export class MemoryTaskStore implements TaskStore {
   async end(id: string, now: Date): Promise<Task | undefined> {
     const entry = this.#tasks.get(id);
     if (entry === undefined) return undefined;
-    if (entry.task.endedAt === undefined) entry.task = { ...entry.task, endedAt: new Date(now.getTime()) };
+    if (entry.task.endedAt === undefined) {
+      entry.task = { ...entry.task, endedAt: new Date(now.getTime()) };
+      this.#ended.emit('ended', id);
+    }
     return entry.task;
   }
 
@@ -85,6 +90,15 @@ export class MemoryTaskStore implements TaskStore {
 
   async release(id: string, lease: string): Promise<void> {
     this.#tasks.get(id)?.leases.delete(lease);
+  }
+
+  onEnded(listener: (id: string) => void): () => void {
+    this.#ended.on('ended', listener);
+    return () => this.#ended.off('ended', listener);
+  }
+
+  async close(): Promise<void> {
+    this.#ended.removeAllListeners();
   }
 
   /** Drops tasks that expired more than `retainSeconds` before `now`. Returns how many. */

@@ -69,6 +69,16 @@ export interface TaskStore {
 
   /** Frees the concurrency slot `lease` holds. Idempotent; unknown tasks and leases are ignored. */
   release(id: string, lease: string): Promise<void>;
+
+  /**
+   * Calls `listener` with the id of every task ended from now on, by this process or (for a
+   * shared store) by another replica, so that the task's open streams here are cancelled.
+   * Returns a function that removes the listener.
+   */
+  onEnded(listener: (id: string) => void): () => void;
+
+  /** Releases connections and timers. The store is unusable afterwards. */
+  close(): Promise<void>;
 }
 
 /**
