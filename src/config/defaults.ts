@@ -11,6 +11,11 @@ export const DEFAULTS = {
   logLevel: 'info',
   reloadWatch: true,
   reloadDebounceMs: 300,
+  taskMaxTtlSeconds: 3600,
+  keyRotateSeconds: 86_400,
+  upstreamTokenTtlSeconds: 60,
+  redisKeyPrefix: 'toolgate:',
+  workloadJwtSvid: true,
 } as const;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -26,6 +26,20 @@ export interface UpstreamConfig {
   reflection: boolean;
 }
 
+/** An OIDC issuer whose tokens the gateway verifies: by `iss`, `aud`, and its JWKS. */
+export interface OidcIssuerConfig {
+  issuer: string;
+  audience: string;
+  /** Exactly one of these: an https URL (http only on loopback), or an absolute file path. */
+  jwksUri?: string;
+  jwksFile?: string;
+}
+
+/** A workload-token issuer: `sub` becomes `spiffe://<trustDomain>/<sub, ':' as '/'>`. */
+export interface OidcWorkloadIssuerConfig extends OidcIssuerConfig {
+  trustDomain: TrustDomain;
+}
+
 /** The config file of architecture §3, validated, with defaults applied and paths absolute. */
 export interface GatewayConfig {
   spiffe: {
@@ -55,7 +69,38 @@ export interface GatewayConfig {
     maxMessageBytes: number;
     /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per caller connection; undefined: Node's default. */
     maxConcurrentStreams?: number;
+    /** Per-agent token bucket on every call; undefined: no rate limit. */
+    agentRate?: { perSecond: number; burst: number };
   };
+  tasks: {
+    /** The longest TTL BeginTask may ask for. */
+    maxTtlSeconds: number;
+  };
+  credentials: {
+    /** Absolute path of an EC P-256 private JWK shared by replicas; undefined: generated at start. */
+    signingKeyFile?: string;
+    /** How often a generated signing key is replaced. */
+    rotateSeconds: number;
+    /** Lifetime of the per-call upstream JWT, at most 60 s (and never past the task's end). */
+    upstreamTokenTtlSeconds: number;
+  };
+  /** Where tasks, revocations and counters live: this process's memory, or a shared Redis. */
+  state: {
+    redis?: {
+      /** `redis://`, `rediss://` or `unix://` URL; may hold a password, so it is never logged. */
+      url: string;
+      keyPrefix: string;
+    };
+  };
+  /** The token listener, for callers that cannot present an X.509-SVID; undefined: none. */
+  workloadTokens?: {
+    listen: HostPort;
+    /** Accept JWT-SVIDs whose audience is the gateway's SPIFFE ID. */
+    jwtSvid: boolean;
+    oidc: OidcWorkloadIssuerConfig[];
+  };
+  /** The OIDC issuer of on-behalf-of user tokens (`x-toolgate-on-behalf-of`); undefined: not accepted. */
+  onBehalfOf?: OidcIssuerConfig;
   drainTimeoutSeconds: number;
   decisionLog: {
     /** `'stdout'`, or the absolute path of a file to append to. */

@@ -6,9 +6,11 @@ import type { GatewayConfig, HostPort } from './gateway-config';
 import { parseHostPort } from './host-port';
 import type { IssueList } from './issue-list';
 import { asRecord, asString, stringItems, type RawRecord } from './raw-value';
+import { resolveCredentials, resolveState } from './resolve-credentials';
 import { resolveIdentities } from './resolve-identities';
 import { resolveMetadataAllow } from './resolve-metadata';
 import { resolveUpstreams } from './resolve-upstreams';
+import { resolveOidcIssuer, resolveWorkloadTokens } from './resolve-workload-tokens';
 
 export interface ResolveOptions {
   /** The config file's folder: relative paths resolve against it. */
@@ -37,6 +39,10 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
   const limits = asRecord(raw.limits);
   const decisionLog = resolveDecisionLog(asRecord(raw.decisionLog), options.baseDir, issues);
   const reload = asRecord(raw.reload);
+  const credentials = resolveCredentials(asRecord(raw.tasks), asRecord(raw.credentials), options.baseDir, issues);
+  const state = resolveState(asRecord(raw.state), options.env ?? process.env, issues);
+  const workloadTokens = resolveWorkloadTokens(raw.workloadTokens, options.baseDir, issues);
+  const onBehalfOf = raw.onBehalfOf == null ? undefined : resolveOidcIssuer(asRecord(raw.onBehalfOf), ['onBehalfOf'], options.baseDir, issues);
 
   if (issues.size > 0 || !listen || policies === undefined || decisionLog === undefined) return undefined;
   return {
@@ -51,7 +57,12 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
     limits: {
       maxMessageBytes: (limits.maxMessageBytes as number | undefined) ?? DEFAULTS.maxMessageBytes,
       ...(limits.maxConcurrentStreams !== undefined && { maxConcurrentStreams: limits.maxConcurrentStreams as number }),
+      ...(limits.agentRate != null && { agentRate: limits.agentRate as { perSecond: number; burst: number } }),
     },
+    ...credentials,
+    state,
+    ...(workloadTokens && { workloadTokens }),
+    ...(onBehalfOf && { onBehalfOf }),
     drainTimeoutSeconds: (raw.drainTimeoutSeconds as number | undefined) ?? DEFAULTS.drainTimeoutSeconds,
     decisionLog: { destination: decisionLog },
     logLevel: (raw.logLevel as LogLevel | undefined) ?? DEFAULTS.logLevel,

@@ -85,6 +85,15 @@ const upstream = {
   },
 };
 
+const oidcIssuer = {
+  issuer: { type: 'string', minLength: 1, description: 'The exact `iss` of the tokens.' },
+  audience: { type: 'string', minLength: 1, description: 'The `aud` the tokens must carry.' },
+  jwksUri: { type: 'string', minLength: 1, description: "The issuer's JWKS URL: https, or http on loopback only." },
+  jwksFile: { ...path, description: "A file holding the issuer's JWKS (instead of jwksUri)." },
+};
+
+const positiveInteger = { type: 'integer', minimum: 1 };
+
 export const configSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'toolgate config',
@@ -141,7 +150,88 @@ export const configSchema = {
       properties: {
         maxMessageBytes: { type: 'integer', minimum: 1, default: DEFAULTS.maxMessageBytes },
         maxConcurrentStreams: { type: 'integer', minimum: 1 },
+        agentRate: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['perSecond', 'burst'],
+          description: 'A token bucket per agent (per principal) on every call; exceeding it gives RESOURCE_EXHAUSTED.',
+          properties: {
+            perSecond: { type: 'number', exclusiveMinimum: 0, description: 'Tokens added per second.' },
+            burst: { ...positiveInteger, description: 'Bucket size: calls allowed at once after a quiet period.' },
+          },
+        },
       },
+    },
+    tasks: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      properties: {
+        maxTtlSeconds: { ...positiveInteger, default: DEFAULTS.taskMaxTtlSeconds, description: 'The longest TTL BeginTask may ask for.' },
+      },
+    },
+    credentials: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      properties: {
+        signingKeyFile: {
+          ...path,
+          description: 'An EC P-256 private JWK (`toolgate signing-key` makes one), e.g. from a Secret shared by replicas. Default: generated at start.',
+        },
+        rotateSeconds: { ...positiveInteger, default: DEFAULTS.keyRotateSeconds, description: 'How often a generated signing key is replaced.' },
+        upstreamTokenTtlSeconds: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 60,
+          default: DEFAULTS.upstreamTokenTtlSeconds,
+          description: "Lifetime of the per-call JWT sent to upstreams; never past the task's end.",
+        },
+      },
+    },
+    state: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      properties: {
+        redis: {
+          type: 'object',
+          additionalProperties: false,
+          description: 'Share tasks, revocations and counters between replicas in Redis; exactly one of url and urlEnv.',
+          properties: {
+            url: { type: 'string', minLength: 1, description: 'redis://host:port/db, rediss://… or unix:///path.sock.' },
+            urlEnv: { type: 'string', minLength: 1, description: 'The environment variable holding the URL (keeps a password out of the file).' },
+            keyPrefix: { type: 'string', default: DEFAULTS.redisKeyPrefix },
+          },
+        },
+      },
+    },
+    workloadTokens: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['listen'],
+      description: 'A second listener for callers that cannot present an X.509-SVID: TLS, and a JWT-SVID or OIDC token per call.',
+      properties: {
+        listen: hostPort,
+        jwtSvid: { type: 'boolean', default: DEFAULTS.workloadJwtSvid, description: "Accept JWT-SVIDs whose audience is the gateway's SPIFFE ID." },
+        oidc: {
+          type: ['array', 'null'],
+          default: [],
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['issuer', 'audience', 'trustDomain'],
+            properties: {
+              ...oidcIssuer,
+              trustDomain: { type: 'string', description: "The trust domain of the callers' SPIFFE IDs: spiffe://<trustDomain>/<sub with ':' as '/'>." },
+            },
+          },
+        },
+      },
+    },
+    onBehalfOf: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['issuer', 'audience'],
+      description: 'The OIDC issuer of user tokens sent as x-toolgate-on-behalf-of, exposed as context.onBehalfOf.',
+      properties: oidcIssuer,
     },
     drainTimeoutSeconds: { type: 'number', minimum: 0, default: DEFAULTS.drainTimeoutSeconds },
     decisionLog: {

@@ -6,7 +6,8 @@ import type { GatewayConfig } from '../config/gateway-config';
  * start and a reload keeps the running value, because applying it means re-creating what
  * calls are using: the listeners and their TLS peer check (`listen`, `admin`, `spiffe`),
  * the upstream connections and routes (`upstreams`), the call pipeline's options
- * (`metadata`, `limits`), the decision log's file (`decisionLog`).
+ * (`metadata`, `limits`), the decision log's file (`decisionLog`), the task store, signing
+ * keys and token listener (`tasks`, `credentials`, `state`, `workloadTokens`, `onBehalfOf`).
  *
  * A `Record` over every key, so that a new config key does not compile until it is
  * classified here.
@@ -25,6 +26,13 @@ const APPLIES: Readonly<Record<keyof GatewayConfig, 'live' | 'restart'>> = {
   metadata: 'restart',
   limits: 'restart',
   decisionLog: 'restart',
+  // Bound into the task store, the key ring and the token listener at start. A reload does
+  // re-read the signing key file itself (a rotated Secret), just not a new path.
+  tasks: 'restart',
+  credentials: 'restart',
+  state: 'restart',
+  workloadTokens: 'restart',
+  onBehalfOf: 'restart',
 };
 
 export interface ConfigChanges {

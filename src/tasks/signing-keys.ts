@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { KeyObject, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Clock } from './task';
@@ -43,6 +43,8 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
  */
 export class SigningKeys {
   #currentPrivate: CryptoKey;
+  /** `#currentPrivate` as a node:crypto KeyObject, made on first use and dropped on rotation. */
+  #currentKeyObject: { readonly kid: string; readonly key: KeyObject } | undefined;
   #current: RingKey;
   readonly #previous: RingKey[] = [];
   readonly #retainMs: number;
@@ -97,12 +99,25 @@ export class SigningKeys {
     this.#previous.push(old);
     this.#current = ringKey;
     this.#currentPrivate = privateKey;
+    this.#currentKeyObject = undefined;
     return ringKey.kid;
   }
 
   /** The current key, for signing. Internal to the task layer: never log its result. */
   signingKey(): { readonly kid: string; readonly key: CryptoKey } {
     return { kid: this.#current.kid, key: this.#currentPrivate };
+  }
+
+  /**
+   * The current key as a node:crypto `KeyObject`, for synchronous signing on the hot path
+   * (call tokens). Made once per key and cached until the next rotation; never log it.
+   */
+  signingKeyObject(): { readonly kid: string; readonly key: KeyObject } {
+    const cached = this.#currentKeyObject;
+    if (cached !== undefined && cached.kid === this.#current.kid) return cached;
+    const fresh = { kid: this.#current.kid, key: KeyObject.from(this.#currentPrivate) };
+    this.#currentKeyObject = fresh;
+    return fresh;
   }
 
   /** The public key `kid` names, if the ring still holds it at the clock's time. */

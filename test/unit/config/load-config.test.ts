@@ -48,6 +48,9 @@ describe('loadConfig', () => {
       decisionLog: { destination: 'stdout' },
       logLevel: 'info',
       reload: { watch: true, debounceMs: 300 },
+      tasks: { maxTtlSeconds: 3600 },
+      credentials: { rotateSeconds: 86400, upstreamTokenTtlSeconds: 60 },
+      state: {},
     });
   });
 
