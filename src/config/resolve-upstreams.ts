@@ -1,3 +1,4 @@
+import { GATEWAY_RESOURCE, TASKS_SERVICE } from '../tasks/tasks-api';
 import { existingFile } from './file-paths';
 import type { UpstreamConfig } from './gateway-config';
 import { parseHostPort } from './host-port';
@@ -7,7 +8,7 @@ import { asList, asRecord, asString, stringItems } from './raw-value';
 import { parseWorkloadId } from './spiffe-id-value';
 
 /** Services the gateway answers itself on its listener; no upstream may claim them. */
-const GATEWAY_SERVICES = new Set(['grpc.health.v1.Health']);
+const GATEWAY_SERVICES = new Set(['grpc.health.v1.Health', TASKS_SERVICE]);
 
 /**
  * The `upstreams` list: unique names, each service routed to exactly one upstream, a
@@ -22,6 +23,7 @@ export function resolveUpstreams(value: unknown, baseDir: string, issues: IssueL
     const path: KeyPath = ['upstreams', i];
     const raw = asRecord(item);
     const name = asString(raw.name);
+    if (name === GATEWAY_RESOURCE) issues.add([...path, 'name'], `upstream name "${GATEWAY_RESOURCE}" is reserved for the gateway's own services (Tool::"${GATEWAY_RESOURCE}")`);
     if (name !== undefined) {
       const first = names.get(name);
       if (first) issues.add([...path, 'name'], `duplicate upstream name ${JSON.stringify(name)} (also ${formatKeyPath(first)})`);

@@ -3,6 +3,7 @@ import type { GatewayConfig, UpstreamConfig } from '../config/gateway-config';
 import { checkParseSchema } from './cedar';
 import { findService, loadProtoRoot, methodsOf, type ProtoMethod } from './proto-files';
 import { MessageTypes, RECURSION_DEPTH, type MessageDeclaration } from './proto-types';
+import { BEGIN_TASK, GATEWAY_RESOURCE, TASKS_PROTO_PATH, TASKS_SERVICE } from '../tasks/tasks-api';
 import { principalDeclarations } from './schema-principals';
 import { cedarString, named, record, renderType, STRING, type OmittedAttribute, type SchemaAttribute } from './schema-text';
 
@@ -33,7 +34,8 @@ const HEADER = `// The Cedar schema of toolgate's model (architecture §4), gene
 // test \`has\` first. Floating-point and free-form (Struct, Value, Any) fields have no Cedar
 // type and are left out; a recursive message is written out ${RECURSION_DEPTH} levels deep.`;
 
-const CONTEXT_TYPES = `// \`context.peer\`: how the caller authenticated; \`authn\` is "x509-svid" or "jwt-svid".
+const CONTEXT_TYPES = `// \`context.peer\`: how the caller authenticated; \`authn\` is "x509-svid" (mTLS), or
+// "jwt-svid" or "oidc" (a bearer workload token on the token listener).
 type Peer = {
   spiffeId: String,
   trustDomain: String,
@@ -44,7 +46,39 @@ type Peer = {
 // authorized on its own: the message's 0-based position in the stream.
 type Stream = {
   index: Long,
+};
+
+// \`context.task\`: the task whose token (\`x-toolgate-task\`) the call carries, with its usage
+// counted with this call. Calls outside its tools, and calls after it ended or expired, never
+// reach policy. \`callsRemaining\` is 9007199254740991 for a task without a call budget.
+type Task = {
+  id: String,
+  intent: String,
+  tools: Set<String>,
+  ageSeconds: Long,
+  remainingSeconds: Long,
+  callsUsed: Long,
+  callsRemaining: Long,
+};
+
+// \`context.rate\`: whole tokens left in the agent's rate-limit bucket after this call, when
+// limits.agentRate is configured.
+type Rate = {
+  remaining: Long,
+};
+
+// \`context.onBehalfOf\`: the user of a verified on-behalf-of token (\`x-toolgate-on-behalf-of\`).
+type OnBehalfOf = {
+  issuer: String,
+  subject: String,
 };`;
+
+/** What every call may carry beside its peer and metadata, when it does. */
+const OPTIONAL_CONTEXT: SchemaAttribute[] = [
+  { name: 'task', type: named('Task'), required: false },
+  { name: 'rate', type: named('Rate'), required: false },
+  { name: 'onBehalfOf', type: named('OnBehalfOf'), required: false },
+];
 
 /**
  * The Cedar schema (human-readable syntax) for a config: the principal entity types from
@@ -60,6 +94,7 @@ export function generateSchema(config: SchemaSource): string {
   const problems: string[] = [];
   const messages = new MessageTypes();
   const services: string[] = [];
+  services.push(gatewayActions(messages));
   config.upstreams.forEach((upstream, i) => {
     for (const [service, methods] of upstreamMethods(upstream, i, problems)) services.push(serviceActions(service, upstream.name, methods, messages));
   });
@@ -68,7 +103,7 @@ export function generateSchema(config: SchemaSource): string {
   const text = `${[
     HEADER,
     principals,
-    `// An upstream tool service, by its \`name\` in the config.\nentity Tool enum [${config.upstreams.map((u) => cedarString(u.name)).join(', ')}];`,
+    `// An upstream tool service, by its \`name\` in the config; "${GATEWAY_RESOURCE}" is the gateway's own Tasks service.\nentity Tool enum [${[GATEWAY_RESOURCE, ...config.upstreams.map((u) => u.name)].map(cedarString).join(', ')}];`,
     CONTEXT_TYPES,
     metadataType(config.metadata.allow),
     ...services,
@@ -113,13 +148,25 @@ function metadataType(allow: readonly string[]): string {
   return `// \`context.metadata\`: the request headers of the config's metadata.allow, when sent.\ntype Metadata = ${renderType(headers)};`;
 }
 
+/**
+ * The gateway's own action: beginning a task, decided with the BeginTaskRequest as
+ * `context.request` (EndTask and GetTask need no policy: a caller always may end or read
+ * its own tasks). A task's call does not count a task token on the Tasks service.
+ */
+function gatewayActions(messages: MessageTypes): string {
+  const service = findService(loadProtoRoot([TASKS_PROTO_PATH]), TASKS_SERVICE)!;
+  const begin = methodsOf(service, TASKS_SERVICE).filter((m) => m.action === BEGIN_TASK);
+  return serviceActions(TASKS_SERVICE, `the gateway itself, resource Tool::"${GATEWAY_RESOURCE}"`, begin, messages, false);
+}
+
 /** The service's action group and one action per method. */
-function serviceActions(service: string, upstream: string, methods: readonly ProtoMethod[], messages: MessageTypes): string {
-  const blocks = [`// ${service}, routed to upstream "${upstream}".\naction ${cedarString(service)};`];
+function serviceActions(service: string, servedBy: string, methods: readonly ProtoMethod[], messages: MessageTypes, relayed = true): string {
+  const blocks = [`// ${service}, ${relayed ? `routed to upstream "${servedBy}"` : `served by ${servedBy}`}.\naction ${cedarString(service)};`];
   for (const method of methods) {
     const attributes: SchemaAttribute[] = [
       { name: 'peer', type: named('Peer'), required: true },
       { name: 'metadata', type: named('Metadata'), required: true },
+      ...OPTIONAL_CONTEXT.filter((a) => relayed || a.name !== 'task'),
     ];
     const omitted: OmittedAttribute[] = [];
     const request = messages.requestType(method.input);

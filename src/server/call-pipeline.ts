@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { IdentityMapper } from '../identity/identity-mapper';
 import type { Principal } from '../policy/principal';
 import type { Logger } from '../observability/logger';
@@ -12,9 +12,15 @@ import { decompress } from '../relay/decompress';
 import { decodeRequest } from '../relay/proto-json';
 import { RelayCall, type Denial } from '../relay/relay-call';
 import type { SpiffeId } from '../spiffe/id/spiffe-id';
+import { TaskError, type TaskErrorCode } from '../tasks/task-errors';
+import type { Admission, CallGuard, OnBehalfOf, Refusal } from './call-guard';
 import { HEALTH_SERVICE, serveHealth } from './health-service';
-import { AGENT_HEADER, CALLER_HEADER, DECISION_HEADER, upstreamRequestHeaders } from './owned-headers';
+import type { OpenTaskCalls } from './open-task-calls';
+import { AGENT_HEADER, AUTHORIZATION_HEADER, CALLER_HEADER, DECISION_HEADER, TASK_ID_HEADER, upstreamRequestHeaders } from './owned-headers';
 import type { RouteTable } from './route-table';
+import { BEGIN_TASK, END_TASK, GATEWAY_RESOURCE, GET_TASK, TASKS_SERVICE } from '../tasks/tasks-api';
+import type { TasksService } from './tasks-service';
+import { readUnaryRequest, respondUnary } from './unary-call';
 
 /**
  * How the caller proved its identity: an X.509-SVID on the mTLS listener, or a bearer
@@ -48,7 +54,29 @@ export interface CallPipelineOptions {
   metadataAllow: readonly string[];
   maxMessageBytes: number;
   isReady: () => boolean;
+  /** On-behalf-of tokens, task tokens, rate limits and budgets, checked before policy. */
+  guard: CallGuard;
+  /** The Tasks service on the gateway's own listener. */
+  tasks: TasksService;
+  /** Open calls by task, cut when their task ends or expires. */
+  openTasks: OpenTaskCalls;
+  /** Mints the per-call JWT for the upstream (`authorization: Bearer`). */
+  upstreamToken: (facts: UpstreamTokenFacts) => string;
 }
+
+/** What the per-call upstream JWT says: who called what, for which task and user. */
+export interface UpstreamTokenFacts {
+  caller: string;
+  /** The agent name, when the caller maps to one. */
+  agent?: string;
+  /** The upstream's SPIFFE ID: the token's audience. */
+  audience: string;
+  action: string;
+  task?: { id: string; expiresAt: Date };
+  onBehalfOf?: OnBehalfOf;
+}
+
+const NO_ADMISSION: Admission = Object.freeze({});
 
 const EMPTY_METADATA = Object.freeze({});
 
@@ -86,6 +114,10 @@ export class CallPipeline {
 
     const state = this.state;
     const decisionId = this.options.nextDecisionId();
+    if (method.service === TASKS_SERVICE) {
+      this.serveTasks(stream, headers, caller, method.action, decisionId, started);
+      return;
+    }
     const route = state.routes.get(method.service);
     const before = () => ({ decisionId, caller: caller.peer.spiffeId, action: method.action, resource: route?.target.name, started });
     let principal: Principal;
@@ -101,34 +133,42 @@ export class CallPipeline {
       return;
     }
 
-    const call: CallFacts = { state, principal, caller, action: method.action, resource: route.target.name, metadata: this.metadata(headers), started };
-    const owned: Record<string, string> = { [CALLER_HEADER]: caller.peer.spiffeId, [DECISION_HEADER]: decisionId };
-    if (principal.type === 'Agent') owned[AGENT_HEADER] = principal.id;
-    // Built only for a call that will be relayed: a denied call costs no header copy.
-    const relayTo = (upstreamHeaders: OutgoingHttpHeaders) =>
-      new RelayCall(stream, route, upstreamHeaders, {
-        maxMessageBytes: this.options.maxMessageBytes,
-        onEnd: (outcome) => {
-          this.options.metrics.observeCall(outcome.grpcStatus, (performance.now() - started) / 1000);
-          if (outcome.upstreamError) {
-            this.options.metrics.upstreamErrors.labels(route.target.name).inc();
-            this.options.logger.warn({ decisionId, upstream: route.target.name, reason: outcome.reason }, 'upstream call failed');
-          }
-        },
-      });
+    const call: CallFacts = { state, principal, caller, action: method.action, resource: route.target.name, metadata: this.metadata(headers), started, admission: NO_ADMISSION };
+    const guard = this.options.guard;
+    if (!guard.applies(headers)) {
+      this.authorizeAndRelay(stream, headers, call, route, decisionId);
+      return;
+    }
+    guard.admit(headers, caller.peer.spiffeId, label(principal), method.action).then(
+      (admission) => {
+        if (isRefusal(admission)) return this.refuse(stream, admission, { ...before(), principal: label(principal) });
+        // The caller may have gone while the guard waited: give back what was counted.
+        if (stream.closed || stream.destroyed) return admission.task?.release();
+        this.authorizeAndRelay(stream, headers, { ...call, admission }, route, decisionId);
+      },
+      (err: Error) => this.refuse(stream, { refused: true, code: Status.INTERNAL, reason: `guard failed: ${err.message}` }, { ...before(), principal: label(principal) }),
+    );
+  }
 
-    const info = route.methods?.get(method.action);
+  /** Decides the call (or, payload-aware, each of its messages) and relays what is permitted. */
+  private authorizeAndRelay(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, call: CallFacts, route: Route, decisionId: string): void {
+    const { task } = call.admission;
+    const info = route.methods?.get(call.action);
     if (info === undefined) {
       // No protos for this method: one decision for the whole call, on its headers.
       const denial = this.decide(call, decisionId, undefined);
-      if (denial) endWithStatus(stream, denial.code, denial.message);
-      else relayTo(upstreamRequestHeaders(headers, route.target.address, owned)).start();
+      if (denial) {
+        task?.release();
+        endWithStatus(stream, denial.code, denial.message);
+      } else {
+        this.relayTo(stream, headers, call, route, decisionId).start();
+      }
       return;
     }
     // Payload-aware: each request message is decided on its own content before it is
     // relayed; the upstream call opens with the first admitted message.
     const encoding = headers['grpc-encoding'];
-    relayTo(upstreamRequestHeaders(headers, route.target.address, owned)).startGated({
+    this.relayTo(stream, headers, call, route, decisionId).startGated({
       admit: (message, index) => {
         const id = index === 0 ? decisionId : this.options.nextDecisionId();
         let request: Record<string, CedarValue>;
@@ -144,6 +184,103 @@ export class CallPipeline {
   }
 
   /**
+   * The relay for a call that will be relayed (a denied call costs no header copy and no
+   * token): the gateway's own headers and per-call JWT, and, for a task's call, its slot
+   * released and its registration for cancellation undone when it ends.
+   */
+  private relayTo(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, call: CallFacts, route: Route, decisionId: string): RelayCall {
+    const { caller, principal, admission } = call;
+    const { task, onBehalfOf } = admission;
+    const owned: Record<string, string> = { [CALLER_HEADER]: caller.peer.spiffeId, [DECISION_HEADER]: decisionId };
+    if (principal.type === 'Agent') owned[AGENT_HEADER] = principal.id;
+    if (task) owned[TASK_ID_HEADER] = task.id;
+    owned[AUTHORIZATION_HEADER] = `Bearer ${this.options.upstreamToken({
+      caller: caller.peer.spiffeId,
+      ...(principal.type === 'Agent' && { agent: principal.id }),
+      audience: route.target.spiffeId.toString(),
+      action: call.action,
+      ...(task && { task: { id: task.id, expiresAt: task.expiresAt } }),
+      ...(onBehalfOf && { onBehalfOf }),
+    })}`;
+    let untrack: (() => void) | undefined;
+    const relay = new RelayCall(stream, route, upstreamRequestHeaders(headers, route.target.address, owned), {
+      maxMessageBytes: this.options.maxMessageBytes,
+      onEnd: (outcome) => {
+        untrack?.();
+        task?.release();
+        this.options.metrics.observeCall(outcome.grpcStatus, (performance.now() - call.started) / 1000);
+        if (outcome.upstreamError) {
+          this.options.metrics.upstreamErrors.labels(route.target.name).inc();
+          this.options.logger.warn({ decisionId, upstream: route.target.name, reason: outcome.reason }, 'upstream call failed');
+        }
+      },
+    });
+    if (task) {
+      untrack = this.options.openTasks.add(task.id, task.expiresAt, (reason) => {
+        this.options.decisionLog.info({ decisionId, caller: caller.peer.spiffeId, action: call.action, task: task.id, decision: 'cut', reason });
+        relay.fail(Status.PERMISSION_DENIED, `permission denied (decision ${decisionId})`, reason);
+      });
+    }
+    return relay;
+  }
+
+  /**
+   * `toolgate.v1.Tasks` on the gateway's own listener. BeginTask is a Cedar decision on
+   * `Tool::"toolgate"` with the request in `context.request`; EndTask and GetTask need no
+   * policy: a caller may always end or read its own tasks, and only its own.
+   */
+  private serveTasks(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, caller: Caller, action: string, decisionId: string, started: number): void {
+    const state = this.state;
+    const before = { decisionId, caller: caller.peer.spiffeId, action, resource: GATEWAY_RESOURCE, started };
+    if (action !== BEGIN_TASK && action !== END_TASK && action !== GET_TASK) {
+      this.deny(stream, Status.UNIMPLEMENTED, `unknown method ${action}`, { ...before, reason: 'no such method' });
+      return;
+    }
+    let principal: Principal;
+    try {
+      principal = state.identities.resolve(caller.id);
+    } catch (err) {
+      this.deny(stream, Status.UNAUTHENTICATED, 'unauthenticated', { ...before, reason: (err as Error).message });
+      return;
+    }
+    const tasks = this.options.tasks;
+    const owner = caller.peer.spiffeId;
+    const fail = (code: StatusCode, reason: string) => this.refuse(stream, { refused: true, code, reason }, { ...before, principal: label(principal) });
+    const serve = async (): Promise<void> => {
+      const admission = this.options.guard.applies(headers) ? await this.options.guard.admit(headers, owner, label(principal), action, false) : NO_ADMISSION;
+      if (isRefusal(admission)) return this.refuse(stream, admission, { ...before, principal: label(principal) });
+      const message = await readUnaryRequest(stream, this.options.maxMessageBytes).catch((err: Error) => {
+        fail(Status.INTERNAL, err.message);
+        return undefined;
+      });
+      if (message === undefined) return;
+      if (action === BEGIN_TASK) {
+        const call: CallFacts = { state, principal, caller, action, resource: GATEWAY_RESOURCE, metadata: this.metadata(headers), started, admission };
+        let request: Record<string, CedarValue>;
+        try {
+          request = decodeRequest(tasks.proto.beginRequest, message);
+        } catch (err) {
+          const denial = this.decide(call, decisionId, { reason: (err as Error).message });
+          return endWithStatus(stream, denial!.code, denial!.message);
+        }
+        const denial = this.decide(call, decisionId, { request });
+        if (denial) return endWithStatus(stream, denial.code, denial.message);
+        const { task, response } = await tasks.begin(owner, request);
+        this.options.decisionLog.info({ decisionId, caller: owner, principal: label(principal), action, task: task.id, event: 'task begun', expiresAt: task.expiresAt.toISOString() });
+        return respondUnary(stream, response);
+      }
+      const taskId = tasks.taskIdOf(message);
+      const response = action === END_TASK ? await tasks.end(owner, taskId) : await tasks.get(owner, taskId);
+      this.options.decisionLog.info({ decisionId, caller: owner, principal: label(principal), action, task: taskId, decision: 'allow', reason: 'own task' });
+      respondUnary(stream, response);
+    };
+    serve().catch((err: Error) => {
+      const code = err instanceof TaskError ? TASK_ERROR_STATUS[err.code] : Status.UNAVAILABLE;
+      fail(code, err instanceof TaskError ? `${err.code}: ${err.message}` : `task store unavailable: ${err.message}`);
+    });
+  }
+
+  /**
    * Authorizes one call (or one message of it), logs the decision, and returns the denial
    * to send, or undefined to proceed. With `payload.reason` the message could not be read
    * and is denied without asking Cedar.
@@ -151,6 +288,10 @@ export class CallPipeline {
   private decide(call: CallFacts, decisionId: string, payload: PayloadFacts | undefined): Denial | undefined {
     const { state, principal, action, resource } = call;
     const context: Record<string, CedarValue> = { peer: call.caller.peer, metadata: call.metadata };
+    const { task, rate, onBehalfOf } = call.admission;
+    if (task) context.task = task.context;
+    if (rate) context.rate = rate;
+    if (onBehalfOf) context.onBehalfOf = { issuer: onBehalfOf.issuer, subject: onBehalfOf.subject };
     if (payload?.request) context.request = payload.request;
     if (payload?.index !== undefined) context.stream = { index: payload.index };
     const decision: Pick<Decision, 'allow' | 'policies' | 'errors' | 'evaluationMicros' | 'cached' | 'shadow'> = payload?.reason
@@ -163,6 +304,8 @@ export class CallPipeline {
       action,
       resource,
       ...(payload?.index !== undefined && { message: payload.index }),
+      ...(task && { task: task.id }),
+      ...(onBehalfOf && { onBehalfOf: onBehalfOf.subject }),
       decision: decision.allow ? 'allow' : 'deny',
       policies: decision.policies,
       errors: decision.errors,
@@ -194,6 +337,12 @@ export class CallPipeline {
     return out;
   }
 
+  /** Ends a call the guard (or the Tasks service) refused before or instead of policy. */
+  private refuse(stream: ServerHttp2Stream, refusal: Refusal, record: Omit<DenialRecord, 'reason'>): void {
+    const message = refusal.code === Status.RESOURCE_EXHAUSTED ? 'resource exhausted' : refusal.code === Status.PERMISSION_DENIED ? 'permission denied' : 'refused';
+    this.deny(stream, refusal.code, message, { ...record, reason: refusal.reason, ...(refusal.taskId !== undefined && { task: refusal.taskId }) });
+  }
+
   /** Ends a call that never reached policy (no identity, no route) and logs why. */
   private deny(stream: ServerHttp2Stream, code: StatusCode, callerMessage: string, record: DenialRecord): void {
     const { started, ...fields } = record;
@@ -213,6 +362,8 @@ interface CallFacts {
   resource: string;
   metadata: Record<string, string>;
   started: number;
+  /** What the guard admitted the call with: its task, rate and on-behalf-of user. */
+  admission: Admission;
 }
 
 /** The request message a decision is about, for payload-aware methods. */
@@ -231,7 +382,27 @@ interface DenialRecord {
   action: string;
   resource: string | undefined;
   reason: string;
+  task?: string;
   started: number;
+}
+
+type Route = NonNullable<ReturnType<RouteTable['get']>>;
+
+/** The status a refused Tasks request gets, by the task layer's error code. */
+const TASK_ERROR_STATUS: Record<TaskErrorCode, StatusCode> = {
+  ERR_TASK_TOKEN: Status.PERMISSION_DENIED,
+  ERR_TASK_ENDED: Status.PERMISSION_DENIED,
+  ERR_TASK_EXPIRED: Status.PERMISSION_DENIED,
+  ERR_TASK_BUDGET: Status.RESOURCE_EXHAUSTED,
+  ERR_TASK_TTL: Status.INVALID_ARGUMENT,
+  ERR_TASK_NOT_FOUND: Status.NOT_FOUND,
+  ERR_TASK_TOOL: Status.PERMISSION_DENIED,
+  ERR_TASK_INVALID: Status.INVALID_ARGUMENT,
+  ERR_TASK_KEY: Status.INTERNAL,
+};
+
+function isRefusal(result: Admission | Refusal): result is Refusal {
+  return 'refused' in result;
 }
 
 /** `Agent::"name"`: the principal as Cedar names it. */

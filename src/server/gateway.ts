@@ -11,7 +11,15 @@ import { UpstreamChannel } from '../relay/upstream-channel';
 import type { TrustDomain } from '../spiffe/id/trust-domain';
 import { authorizeMemberOf } from '../spiffe/tls/authorizer';
 import { X509Source } from '../spiffe/workload/x509-source';
+import { jwksHandler, JWKS_PATH } from '../credentials/jwks-route';
+import { KeyRing } from '../credentials/key-ring';
+import { mintCallToken } from '../credentials/call-token';
+import { TaskTokenVerifier } from '../tasks/task-token-verifier';
+import { CallGuard } from './call-guard';
 import { CallPipeline, type GatewayState } from './call-pipeline';
+import { OpenTaskCalls } from './open-task-calls';
+import { openSharedState, type SharedState } from './shared-state';
+import { TasksService } from './tasks-service';
 import { decisionIdGenerator } from './decision-id';
 import { GatewayListener } from './gateway-listener';
 import { GatewayReloader, watchPlan, type ReloadOutcome } from './gateway-reloader';
@@ -53,6 +61,7 @@ export class Gateway {
     readonly adminAddress: AddressInfo | undefined,
     private readonly reloader: GatewayReloader,
     private readonly watcher: ReloadWatcher,
+    private readonly credentials: Credentials,
   ) {}
 
   static async start(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
@@ -78,7 +87,17 @@ export class Gateway {
     const adminAddress = admin ? await admin.listen(config.admin!.port, config.admin!.host) : undefined;
 
     let catalogs;
+    let shared: SharedState | undefined;
+    let ring: KeyRing | undefined;
     try {
+      // Keys and task state before the SVID wait: a bad key file or an unreachable Redis stops the start.
+      ring = await KeyRing.create({
+        ...(config.credentials.signingKeyFile !== undefined && { signingKeyFile: config.credentials.signingKeyFile }),
+        rotateSeconds: config.credentials.rotateSeconds,
+        // A retired key verifies what it signed for as long as that can live: a task token.
+        retainSeconds: config.tasks.maxTtlSeconds + KEY_RETAIN_MARGIN_SECONDS,
+      });
+      shared = await openSharedState(config);
       source = await X509Source.create({ address: config.spiffe.endpointSocket, timeoutMs: options.svidTimeoutMs ?? Infinity, signal: options.signal });
       // Before anything listens: an upstream whose reflection fails stops the start (fail closed).
       catalogs = await Promise.all(config.upstreams.map((u) => upstreamCatalog(u, source!)));
@@ -86,8 +105,12 @@ export class Gateway {
       watcher.close();
       await admin?.close();
       source?.close();
+      ring?.close();
+      await shared?.close();
       throw err;
     }
+    const keys = ring.keys;
+    admin?.route(JWKS_PATH, jwksHandler(keys));
     source.on('error', (err) => logger.warn({ err: err.message }, 'workload API'));
     source.on('withdrawn', (err) => logger.error({ err: err.message }, 'X.509-SVID withdrawn: refusing new connections'));
     metrics.watchSvidExpiry(() => svidExpirySeconds(source!));
@@ -105,6 +128,11 @@ export class Gateway {
       policyHash: policies.live.hash,
       routes: new Map(config.upstreams.flatMap((u, i) => u.services.map((service) => [service, channels[i]] as const))),
     };
+    let gatewayId = source.getX509Svid().id.toString();
+    source.on('update', () => (gatewayId = source!.getX509Svid().id.toString()));
+    const { store, rateLimiter } = shared;
+    const openTasks = new OpenTaskCalls(store);
+    const upstreamTokenTtl = config.credentials.upstreamTokenTtlSeconds;
     const pipeline = new CallPipeline(state, {
       decisionLog,
       logger,
@@ -113,6 +141,26 @@ export class Gateway {
       metadataAllow: config.metadata.allow,
       maxMessageBytes: config.limits.maxMessageBytes,
       isReady: () => readiness(source!) === undefined,
+      guard: new CallGuard({
+        store,
+        tokens: new TaskTokenVerifier(keys, Date.now),
+        ...(rateLimiter && { rateLimiter }),
+        clock: Date.now,
+        onReleaseError: (err) => logger.warn({ err: err.message }, 'task store: cannot release a call slot'),
+      }),
+      tasks: new TasksService({ store, keys, clock: Date.now, maxTtlSeconds: config.tasks.maxTtlSeconds }),
+      openTasks,
+      upstreamToken: (facts) =>
+        mintCallToken(keys, {
+          issuer: gatewayId,
+          subject: facts.caller,
+          audience: facts.audience,
+          scope: facts.action,
+          ...(facts.agent !== undefined && { agent: facts.agent }),
+          ...(facts.task && { taskId: facts.task.id, taskExpiresAt: facts.task.expiresAt }),
+          ...(facts.onBehalfOf && { onBehalfOf: facts.onBehalfOf }),
+          ttlSeconds: upstreamTokenTtl,
+        }),
     });
     const listener = new GatewayListener(source, authorizeMemberOf(...trustDomains), pipeline, {
       maxConcurrentStreams: config.limits.maxConcurrentStreams,
@@ -140,12 +188,15 @@ export class Gateway {
         trustDomains: trustDomains.map(String),
         policySet: policies.live.hash,
         policies: policies.live.size,
+        taskState: shared.kind,
+        signingKey: keys.currentKid,
         shadowSet: policies.shadow?.hash,
         watching: watcher.folders,
       },
       'toolgate is serving',
     );
-    gateway = new Gateway(source, pipeline, metrics, listener, admin, channels, logger, decisionLog, address, adminAddress, reloader, watcher);
+    const credentials: Credentials = { ring, shared, openTasks };
+    gateway = new Gateway(source, pipeline, metrics, listener, admin, channels, logger, decisionLog, address, adminAddress, reloader, watcher, credentials);
     if (changedDuringStart) gateway.reload('files changed during start');
     return gateway;
   }
@@ -162,6 +213,11 @@ export class Gateway {
    */
   reload(reason = 'requested'): ReloadOutcome {
     const outcome = this.reloader.reload(reason);
+    // A mounted key Secret may have been rotated: follow it (a bad file keeps the current key).
+    this.credentials.ring.reloadFile().then(
+      (rotated) => rotated && this.logger.info({ signingKey: this.credentials.ring.keys.currentKid }, 'signing key rotated from its file'),
+      (err: Error) => this.logger.error({ err: err.message }, 'signing key file not reloaded; keeping the current key'),
+    );
     // Folders, their targets (a ConfigMap swap) or the watch settings may have changed.
     if (!this.closing) this.watcher.update(this.reloader.watchPlan());
     return outcome;
@@ -180,11 +236,24 @@ export class Gateway {
     this.logger.info({ graceMs }, 'draining');
     await this.listener.drain(graceMs);
     for (const channel of this.channels) channel.close();
+    this.credentials.openTasks.close();
+    this.credentials.ring.close();
+    await this.credentials.shared.close();
     await this.admin?.close();
     this.source.close();
     this.decisionLog.flush();
     this.logger.flush();
   }
+}
+
+/** Beyond the task TTL cap, how long a retired signing key still verifies (token leeway, clock skew). */
+const KEY_RETAIN_MARGIN_SECONDS = 120;
+
+/** The signing keys, the task state and the calls open under tasks: closed with the gateway. */
+interface Credentials {
+  readonly ring: KeyRing;
+  readonly shared: SharedState;
+  readonly openTasks: OpenTaskCalls;
 }
 
 /** Why the gateway cannot serve right now, or undefined when it can. */

@@ -9,9 +9,17 @@ export const OWNED_PREFIX = 'x-toolgate-';
 export const CALLER_HEADER = 'x-toolgate-caller';
 export const AGENT_HEADER = 'x-toolgate-agent';
 export const DECISION_HEADER = 'x-toolgate-decision-id';
+/** The caller's bearer token is for the gateway; the upstream's is the gateway's per-call JWT. */
+export const AUTHORIZATION_HEADER = 'authorization';
+/** The caller's task token (from BeginTask); for the gateway only, never relayed. */
+export const TASK_HEADER = 'x-toolgate-task';
+/** A user token (OIDC) the agent acts for; for the gateway only, never relayed. */
+export const ON_BEHALF_OF_HEADER = 'x-toolgate-on-behalf-of';
+/** The task id a relayed call belongs to, set by the gateway for the upstream. */
+export const TASK_ID_HEADER = 'x-toolgate-task-id';
 
 export function isOwnedHeader(name: string): boolean {
-  return name.startsWith(OWNED_PREFIX) || name === 'authorization';
+  return name.startsWith(OWNED_PREFIX) || name === AUTHORIZATION_HEADER;
 }
 
 /** The request headers to send upstream: the caller's, less owned ones, plus the gateway's. */

@@ -17,6 +17,8 @@ export interface TaskTokenClaims {
   readonly ownerSpiffeId: string;
   readonly intent?: string;
   readonly tools: readonly string[];
+  /** The task's total call budget (`calls`), when it has one. */
+  readonly callBudget?: number;
   readonly issuedAt: Date;
   readonly expiresAt: Date;
 }
@@ -24,12 +26,14 @@ export interface TaskTokenClaims {
 /**
  * A compact ES256 JWT for `task`, signed with the ring's current key: `iss` 'toolgate',
  * `sub` the owner's SPIFFE ID, `jti` the task id, `exp` the task's expiry, `iat` the ring's
- * clock, `tools`, and `intent` when not empty. The token is a bearer secret: never log it.
+ * clock, `tools`, `intent` when not empty, and `calls` (the total call budget) when set:
+ * with them a replica builds `context.task` without reading the task back from the store. The token is a bearer secret: never log it.
  */
 export async function mintTaskToken(keys: SigningKeys, task: Task): Promise<string> {
   const { kid, key } = keys.signingKey();
   const claims: JWTPayload = { tools: [...task.tools] };
   if (task.intent !== '') claims.intent = task.intent;
+  if (task.budget.calls !== undefined) claims.calls = task.budget.calls;
   return new SignJWT(claims)
     .setProtectedHeader({ alg: SIGNING_ALGORITHM, typ: TASK_TOKEN_TYPE, kid })
     .setIssuer(TASK_TOKEN_ISSUER)
@@ -86,7 +90,7 @@ function refusal(err: unknown): TaskError {
 }
 
 function claimsOf(payload: JWTPayload): TaskTokenClaims {
-  const { jti, sub, exp, iat, tools, intent } = payload;
+  const { jti, sub, exp, iat, tools, intent, calls } = payload;
   if (typeof jti !== 'string' || jti === '' || typeof sub !== 'string' || typeof exp !== 'number' || typeof iat !== 'number') {
     throw new TaskError('ERR_TASK_TOKEN', 'task token refused: missing or malformed claims');
   }
@@ -94,11 +98,13 @@ function claimsOf(payload: JWTPayload): TaskTokenClaims {
     throw new TaskError('ERR_TASK_TOKEN', 'task token refused: malformed "tools" claim');
   }
   if (intent !== undefined && typeof intent !== 'string') throw new TaskError('ERR_TASK_TOKEN', 'task token refused: malformed "intent" claim');
+  if (calls !== undefined && !Number.isSafeInteger(calls)) throw new TaskError('ERR_TASK_TOKEN', 'task token refused: malformed "calls" claim');
   return {
     taskId: jti,
     ownerSpiffeId: sub,
     ...(intent === undefined ? {} : { intent }),
     tools,
+    ...(calls !== undefined && { callBudget: calls as number }),
     issuedAt: new Date(iat * 1000),
     expiresAt: new Date(exp * 1000),
   };

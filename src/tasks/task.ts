@@ -93,7 +93,7 @@ export function budgetKeysOf(budget: TaskBudget, action: string): string[] {
 }
 
 /** The Cedar `context.task` record of `task` at `now`, given its `usage`. */
-export function taskContext(task: Task, now: Date, usage: Pick<TaskUsage, 'callsUsed'>): TaskContext {
+export function taskContext(task: Omit<Task, 'ownerSpiffeId' | 'endedAt'>, now: Date, usage: Pick<TaskUsage, 'callsUsed'>): TaskContext {
   const nowMs = now.getTime();
   const calls = task.budget.calls;
   return {

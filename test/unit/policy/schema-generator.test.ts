@@ -116,7 +116,7 @@ describe('generateSchema', () => {
     expect(schema).toContain('entity AgentGroup enum ["researchers", "ci"];');
     expect(schema).toContain('entity Agent in [AgentGroup] {\n  spiffeId: String,\n  trustDomain: String,\n  team?: String,\n  tier?: String,\n  attributes: MappingAttributes,\n};');
     expect(schema).toContain('entity Workload {\n  spiffeId: String,\n  trustDomain: String,\n  path: String,\n};');
-    expect(schema).toContain('entity Tool enum ["files"];');
+    expect(schema).toContain('entity Tool enum ["toolgate", "files"];');
     expect(schema).toContain('type Metadata = {\n  "x-task-id"?: String,\n};');
     expect(schema).toContain('action "tools.files.v1.Files";');
     for (const method of ['ReadFile', 'ListDir', 'WriteFile', 'Sync']) {
@@ -126,6 +126,21 @@ describe('generateSchema', () => {
     expect(schema).toContain('    request: tools::files::v1::WriteFileChunk,\n    stream: Stream,\n  },');
     expect(schema).toContain('  type ReadFileRequest = {\n    path: String,\n    maxBytes: Long,\n  };');
     expect(schema).toContain('  type SyncRequest = {\n    path: String,\n    op: String,\n  };');
+  });
+
+  it('declares the gateway\'s BeginTask action on Tool::"toolgate", and the optional task, rate and on-behalf-of contexts', () => {
+    const schema = generateSchema(EXAMPLE);
+    const begin = schema.slice(schema.indexOf('action "toolgate.v1.Tasks/BeginTask"'), schema.indexOf('};', schema.indexOf('action "toolgate.v1.Tasks/BeginTask"')));
+    expect(begin).toContain('in ["toolgate.v1.Tasks"] appliesTo');
+    expect(begin).toContain('request: toolgate::v1::BeginTaskRequest,');
+    expect(begin).toContain('rate?: Rate,');
+    expect(begin).not.toContain('task?:'); // a task token does not count on the Tasks service
+    expect(schema).toContain('  type BeginTaskRequest = {\n    intent: String,\n    tools: Set<String>,\n    ttlSeconds: Long,');
+    const read = schema.slice(schema.indexOf('action "tools.files.v1.Files/ReadFile"'), schema.indexOf('};', schema.indexOf('action "tools.files.v1.Files/ReadFile"')));
+    expect(read).toContain('task?: Task,');
+    expect(read).toContain('onBehalfOf?: OnBehalfOf,');
+    expect(schema).toContain('type Task = {\n  id: String,\n  intent: String,\n  tools: Set<String>,');
+    expect(schema.match(/action "toolgate\.v1\.Tasks\/(EndTask|GetTask)"/)).toBeNull();
   });
 
   it('types request messages in the proto3 JSON mapping', () => {
@@ -207,7 +222,7 @@ describe('generateSchema', () => {
       source([upstream('store', ['demo.v1.Store'], [files['store.proto'] as string]), upstream('geo', ['other.Geo'], [files['other.proto'] as string])]),
     );
     expect(schema.match(/type Region = /g)).toHaveLength(1);
-    expect(schema).toContain('entity Tool enum ["store", "geo"];');
+    expect(schema).toContain('entity Tool enum ["toolgate", "store", "geo"];');
     expect(schema).toContain('    request: common::Region,\n');
   });
 

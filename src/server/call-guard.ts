@@ -1,0 +1,157 @@
+import type { IncomingHttpHeaders } from 'node:http2';
+import type { RateLimiter } from '../limits/rate-limiter';
+import { Status, type StatusCode } from '../relay/grpc-status';
+import { taskContext, type Clock, type TaskContext } from '../tasks/task';
+import { consumeRefusalError, type TaskStore } from '../tasks/task-store';
+import type { TaskTokenClaims } from '../tasks/task-token';
+import type { TaskTokenVerifier } from '../tasks/task-token-verifier';
+import { ON_BEHALF_OF_HEADER, TASK_HEADER } from './owned-headers';
+
+/** The user an agent acts for, from a verified on-behalf-of token: `context.onBehalfOf`. */
+export interface OnBehalfOf {
+  readonly issuer: string;
+  readonly subject: string;
+}
+
+/** Verifies on-behalf-of user tokens (one configured OIDC issuer). */
+export interface OnBehalfOfVerifier {
+  verify(token: string): Promise<OnBehalfOf>;
+}
+
+/** A call admitted with a task: counted against it, holding one of its concurrency slots. */
+export interface AdmittedTask {
+  readonly id: string;
+  readonly expiresAt: Date;
+  /** `context.task`, usage counted with this call. */
+  readonly context: TaskContext;
+  /** Frees the call's concurrency slot; call once, when the call ends. */
+  readonly release: () => void;
+}
+
+/** What a call brings to its decision beyond who calls what. */
+export interface Admission {
+  readonly task?: AdmittedTask;
+  /** `context.rate`: whole tokens left in the agent's bucket after this call. */
+  readonly rate?: { readonly remaining: number };
+  readonly onBehalfOf?: OnBehalfOf;
+}
+
+/** A call refused before policy: the status the caller sees, and the reason for the log. */
+export interface Refusal {
+  readonly refused: true;
+  readonly code: StatusCode;
+  readonly reason: string;
+  /** The task the call named, when the refusal is about it. */
+  readonly taskId?: string;
+}
+
+export interface CallGuardOptions {
+  readonly store: TaskStore;
+  readonly tokens: TaskTokenVerifier;
+  readonly rateLimiter?: RateLimiter;
+  readonly onBehalfOf?: OnBehalfOfVerifier;
+  readonly clock: Clock;
+  /** Store failures (Redis down) are logged by the caller; this is only for released leases. */
+  readonly onReleaseError?: (err: Error) => void;
+}
+
+/**
+ * What is checked before policy, in order: the on-behalf-of user token, the task token
+ * (bound to the caller's SPIFFE ID), the agent's rate limit, and the task's state and
+ * budget, counted atomically in the store. Any failure refuses the call (fail closed):
+ * budgets and rates with RESOURCE_EXHAUSTED, a bad user token with UNAUTHENTICATED, the
+ * store unreachable with UNAVAILABLE, anything else about the task with PERMISSION_DENIED.
+ */
+export class CallGuard {
+  constructor(private readonly options: CallGuardOptions) {}
+
+  /** Whether `admit` has anything to do for a call with these headers; when not, the call stays synchronous. */
+  applies(headers: IncomingHttpHeaders): boolean {
+    return this.options.rateLimiter !== undefined || headers[TASK_HEADER] !== undefined || headers[ON_BEHALF_OF_HEADER] !== undefined;
+  }
+
+  /**
+   * Admits a call of `action` by `callerSpiffeId` (rate-limited per `agentKey`), or refuses it.
+   * With `countsTask` false (the gateway's own Tasks service) a task token is not consulted.
+   */
+  async admit(headers: IncomingHttpHeaders, callerSpiffeId: string, agentKey: string, action: string, countsTask = true): Promise<Admission | Refusal> {
+    const { options } = this;
+    const admission: { task?: AdmittedTask; rate?: { remaining: number }; onBehalfOf?: OnBehalfOf } = {};
+
+    const userToken = single(headers[ON_BEHALF_OF_HEADER]);
+    if (userToken !== undefined) {
+      if (options.onBehalfOf === undefined) return refuse(Status.UNAUTHENTICATED, 'on-behalf-of token sent, but no onBehalfOf issuer is configured');
+      try {
+        admission.onBehalfOf = await options.onBehalfOf.verify(userToken);
+      } catch (err) {
+        return refuse(Status.UNAUTHENTICATED, `on-behalf-of token refused: ${(err as Error).message}`);
+      }
+    }
+
+    const taskToken = countsTask ? single(headers[TASK_HEADER]) : undefined;
+    let claims: TaskTokenClaims | undefined;
+    if (taskToken !== undefined) {
+      try {
+        claims = await options.tokens.verify(taskToken, callerSpiffeId);
+      } catch (err) {
+        return refuse(Status.PERMISSION_DENIED, (err as Error).message);
+      }
+    }
+
+    const taskId = claims?.taskId;
+    if (options.rateLimiter !== undefined) {
+      let result;
+      try {
+        result = await options.rateLimiter.take(agentKey, new Date(options.clock()));
+      } catch (err) {
+        return refuse(Status.UNAVAILABLE, `rate limiter unavailable: ${(err as Error).message}`, taskId);
+      }
+      if (!result.ok) return refuse(Status.RESOURCE_EXHAUSTED, `rate limit of ${agentKey} exceeded`, taskId);
+      admission.rate = { remaining: result.remaining };
+    }
+
+    if (claims !== undefined) {
+      const task = await this.consume(claims, action);
+      if ('refused' in task) return task;
+      admission.task = task;
+    }
+    return admission;
+  }
+
+  /** Counts the call against the task in the store; `context.task` comes from the verified token and the new usage. */
+  private async consume(claims: TaskTokenClaims, action: string): Promise<AdmittedTask | Refusal> {
+    const { store, clock } = this.options;
+    const id = claims.taskId;
+    const now = new Date(clock());
+    let result;
+    try {
+      result = await store.consume(id, action, now);
+    } catch (err) {
+      return refuse(Status.UNAVAILABLE, `task store unavailable: ${(err as Error).message}`, id);
+    }
+    if (!result.ok) {
+      const error = consumeRefusalError(result);
+      return refuse(error.code === 'ERR_TASK_BUDGET' ? Status.RESOURCE_EXHAUSTED : Status.PERMISSION_DENIED, error.message, id);
+    }
+    const lease = result.lease;
+    const release = () => void store.release(id, lease).catch((err: Error) => this.options.onReleaseError?.(err));
+    const task = {
+      id,
+      intent: claims.intent ?? '',
+      tools: claims.tools,
+      createdAt: claims.issuedAt,
+      expiresAt: claims.expiresAt,
+      budget: claims.callBudget === undefined ? {} : { calls: claims.callBudget },
+    };
+    return { id, expiresAt: claims.expiresAt, context: taskContext(task, now, result.usage), release };
+  }
+}
+
+function refuse(code: StatusCode, reason: string, taskId?: string): Refusal {
+  return { refused: true, code, reason, ...(taskId !== undefined && { taskId }) };
+}
+
+/** A header sent once; a repeated one is refused as absent would be unsafe, so it counts as its first value. */
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,55 @@
+import type { GatewayConfig } from '../config/gateway-config';
+import { MemoryRateLimiter } from '../limits/memory-rate-limiter';
+import type { RateLimiter } from '../limits/rate-limiter';
+import { RedisRateLimiter } from '../limits/redis-rate-limiter';
+import { MemoryTaskStore } from '../tasks/memory-task-store';
+import { RedisTaskStore } from '../tasks/redis-task-store';
+import type { TaskStore } from '../tasks/task-store';
+
+/** Where tasks, their ends and counters live, for this replica alone or shared by all. */
+export interface SharedState {
+  readonly store: TaskStore;
+  readonly rateLimiter?: RateLimiter;
+  readonly kind: 'memory' | 'redis';
+  close(): Promise<void>;
+}
+
+/**
+ * The task store and the agent rate limiter from `state` and `limits.agentRate`: in this
+ * process's memory, or in the configured Redis, which must answer at start (the gateway
+ * does not start on state it cannot reach).
+ */
+export async function openSharedState(config: Pick<GatewayConfig, 'state' | 'tasks' | 'limits'>): Promise<SharedState> {
+  const { redis } = config.state;
+  const bucket = config.limits.agentRate && { ratePerSecond: config.limits.agentRate.perSecond, burst: config.limits.agentRate.burst };
+  if (redis === undefined) {
+    const store = new MemoryTaskStore({ maxTtlSeconds: config.tasks.maxTtlSeconds });
+    const prune = setInterval(() => store.prune(new Date()), 60_000);
+    prune.unref();
+    return {
+      store,
+      ...(bucket && { rateLimiter: new MemoryRateLimiter(bucket) }),
+      kind: 'memory',
+      close: async () => {
+        clearInterval(prune);
+        await store.close();
+      },
+    };
+  }
+  const store = await RedisTaskStore.connect({ url: redis.url, keyPrefix: redis.keyPrefix, maxTtlSeconds: config.tasks.maxTtlSeconds });
+  let rateLimiter: RateLimiter | undefined;
+  try {
+    rateLimiter = bucket && (await RedisRateLimiter.connect({ url: redis.url, bucket, keyPrefix: redis.keyPrefix }));
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return {
+    store,
+    ...(rateLimiter && { rateLimiter }),
+    kind: 'redis',
+    close: async () => {
+      await Promise.all([store.close(), rateLimiter?.close()]);
+    },
+  };
+}
