@@ -6,9 +6,10 @@ import { devIdentityCommand } from './dev-identity';
 import { wantsHelp } from './flags';
 import { policyCommand } from './policy';
 import { runCommand } from './run';
+import { signingKeyCommand } from './signing-key';
 
 /** Every `toolgate <command>`. */
-const COMMANDS: ReadonlyMap<string, CliCommand> = new Map([runCommand, checkCommand, policyCommand, demoCommand, devIdentityCommand].map((c) => [c.name, c]));
+const COMMANDS: ReadonlyMap<string, CliCommand> = new Map([runCommand, checkCommand, policyCommand, demoCommand, devIdentityCommand, signingKeyCommand].map((c) => [c.name, c]));
 
 function overview(): string {
   const width = Math.max(...[...COMMANDS.keys()].map((n) => n.length));

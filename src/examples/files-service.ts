@@ -1,5 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { AGENT_HEADER, CALLER_HEADER } from '../server/owned-headers';
+import { callTokenClaims, requireCallTokens, type CallTokenVerifier, type VerifiedCallClaims } from './call-token-verifier';
+import { filesService } from './files-proto';
 
 interface DirEntry {
   name: string;
@@ -7,21 +9,43 @@ interface DirEntry {
   size: number;
 }
 
+export interface FilesServiceOptions {
+  /** Verify the gateway's call token on every call (see `requireCallTokens`); refuse calls without one. */
+  readonly callTokens?: CallTokenVerifier;
+  /** With `callTokens`: each call's verified claims are pushed here, for demos and tests. */
+  readonly verified?: VerifiedCallClaims[];
+}
+
 /**
  * The example tool service behind the gateway: an in-memory file store with one method
- * per gRPC call type. It trusts the gateway's headers for who the caller is (the gateway
- * is the only peer its mTLS listener accepts) and says so in its answers.
+ * per gRPC call type. Without `callTokens` it trusts the gateway's headers for who the
+ * caller is (the gateway is the only peer its mTLS listener accepts); with it, only a
+ * verified call token says so, and ReadFile's trailers echo its `sub` and `task_id`
+ * (`x-call-token-sub`, `x-call-token-task`).
  */
-export function filesServiceImplementation(files = new Map<string, Buffer>()): grpc.UntypedServiceImplementation {
-  const calledBy = (md: grpc.Metadata) => String(md.get(AGENT_HEADER)[0] ?? md.get(CALLER_HEADER)[0] ?? 'unknown');
+export function filesServiceImplementation(files = new Map<string, Buffer>(), options: FilesServiceOptions = {}): grpc.UntypedServiceImplementation {
+  const verifying = options.callTokens !== undefined;
+  const calledBy = (call: { metadata: grpc.Metadata }) => {
+    if (verifying) {
+      const claims = callTokenClaims(call);
+      return claims?.agent ?? claims?.subject ?? 'unknown';
+    }
+    const md = call.metadata;
+    return String(md.get(AGENT_HEADER)[0] ?? md.get(CALLER_HEADER)[0] ?? 'unknown');
+  };
 
-  return {
+  const implementation: grpc.UntypedServiceImplementation = {
     readFile(call: grpc.ServerUnaryCall<{ path: string; maxBytes: number }, unknown>, done: grpc.sendUnaryData<unknown>) {
       const content = files.get(call.request.path);
       if (!content) return done({ code: grpc.status.NOT_FOUND, details: `no such file: ${call.request.path}` });
       const max = call.request.maxBytes > 0 ? call.request.maxBytes : content.length;
       const trailer = new grpc.Metadata();
-      trailer.set('x-served-for', calledBy(call.metadata));
+      trailer.set('x-served-for', calledBy(call));
+      const claims = callTokenClaims(call);
+      if (claims !== undefined) {
+        trailer.set('x-call-token-sub', claims.subject);
+        if (claims.taskId !== undefined) trailer.set('x-call-token-task', claims.taskId);
+      }
       done(null, { path: call.request.path, content: content.subarray(0, max) }, trailer);
     },
 
@@ -55,4 +79,7 @@ export function filesServiceImplementation(files = new Map<string, Buffer>()): g
       call.on('end', () => call.end());
     },
   };
+  if (options.callTokens === undefined) return implementation;
+  const verified = options.verified;
+  return requireCallTokens(filesService, implementation, options.callTokens, verified === undefined ? {} : { onVerified: (claims) => verified.push(claims) });
 }

@@ -35,7 +35,7 @@ const DEFAULT_RETAIN_SECONDS = 3600;
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 
 /**
- * The ES256 keys that sign task tokens: one current key that signs, and the previous keys,
+ * The ES256 keys that sign task tokens and call tokens: one current key that signs, and the previous keys,
  * kept for verification until no token they signed can still be valid (`retainSeconds`
  * after they were rotated out). Private keys are non-extractable when generated here, held
  * in private fields, and left out of `toJSON` and `util.inspect`; only `jwks()` leaves, and
@@ -47,6 +47,8 @@ export class SigningKeys {
   #currentKeyObject: { readonly kid: string; readonly key: KeyObject } | undefined;
   #current: RingKey;
   readonly #previous: RingKey[] = [];
+  /** Keys published ahead of signing (so verifiers that cache the JWKS know them when they start to sign), next first. */
+  #upcoming: Array<{ readonly ringKey: RingKey; readonly privateKey: CryptoKey }> = [];
   readonly #retainMs: number;
 
   private constructor(
@@ -83,12 +85,20 @@ export class SigningKeys {
     return this.#current.kid;
   }
 
+  /** The `kid`s of the upcoming keys (published, not signing yet), next first. */
+  get upcomingKids(): string[] {
+    return this.#upcoming.map((u) => u.ringKey.kid);
+  }
+
   /**
-   * Makes a new key current: `privateJwk` when given (a rotated secret), else a generated
-   * one. The old current key is kept for verification for `retainSeconds`. Returns the new `kid`.
+   * Makes a new key current: `privateJwk` when given (a rotated secret), else the next
+   * upcoming key if one was prepared, else a generated one. The old current key is kept for
+   * verification for `retainSeconds`. Returns the new `kid`.
    */
   async rotate(privateJwk?: JWK): Promise<string> {
-    const { privateKey, ringKey } = privateJwk === undefined ? await generated() : await imported(privateJwk);
+    const next = privateJwk === undefined ? this.#upcoming[0] : undefined;
+    const { privateKey, ringKey } = next ?? (privateJwk === undefined ? await generated() : await imported(privateJwk));
+    this.#upcoming = this.#upcoming.filter((u) => u.ringKey.kid !== ringKey.kid);
     const now = this.clock();
     this.prune(now);
     if (ringKey.kid === this.#current.kid) return ringKey.kid;
@@ -101,6 +111,31 @@ export class SigningKeys {
     this.#currentPrivate = privateKey;
     this.#currentKeyObject = undefined;
     return ringKey.kid;
+  }
+
+  /**
+   * Publishes a key in the JWKS ahead of signing with it: `privateJwk` when given, else a
+   * generated one. The next `rotate()` without a JWK makes the first upcoming key current.
+   * Verifiers that cache the JWKS then know a key before any token it signs reaches them.
+   * Returns its `kid`; a key already current or upcoming is not added twice.
+   */
+  async prepare(privateJwk?: JWK): Promise<string> {
+    const key = privateJwk === undefined ? await generated() : await imported(privateJwk);
+    const kid = key.ringKey.kid;
+    if (kid !== this.#current.kid && !this.#upcoming.some((u) => u.ringKey.kid === kid)) this.#upcoming.push(key);
+    return kid;
+  }
+
+  /**
+   * Replaces the upcoming keys with `privateJwks` (e.g. the keys after the first in a
+   * mounted JWK Set), in order; one equal to the current key is skipped. Imports all before
+   * changing anything, so a bad key leaves the ring as it was.
+   */
+  async setUpcoming(privateJwks: readonly JWK[]): Promise<string[]> {
+    const keys = await Promise.all(privateJwks.map((jwk) => imported(jwk)));
+    const seen = new Set([this.#current.kid]);
+    this.#upcoming = keys.filter((k) => !seen.has(k.ringKey.kid) && seen.add(k.ringKey.kid));
+    return this.upcomingKids;
   }
 
   /** The current key, for signing. Internal to the task layer: never log its result. */
@@ -129,15 +164,16 @@ export class SigningKeys {
     return key !== undefined && !this.expired(key, now) ? key.publicKey : undefined;
   }
 
-  /** The public JWKS: the current key first, then the previous keys still retained. */
+  /** The public JWKS: the current key first, then the upcoming keys, then the previous keys still retained. */
   jwks(): { keys: PublicJwk[] } {
     const now = this.clock();
     this.prune(now);
-    return { keys: [this.#current, ...this.#previous].map((k) => ({ ...k.publicJwk })) };
+    return { keys: [this.#current, ...this.#upcoming.map((u) => u.ringKey), ...this.#previous].map((k) => ({ ...k.publicJwk })) };
   }
 
-  toJSON(): { currentKid: string; previousKids: string[] } {
-    return { currentKid: this.#current.kid, previousKids: this.#previous.map((k) => k.kid) };
+  toJSON(): { currentKid: string; previousKids: string[]; upcomingKids?: string[] } {
+    const shown = { currentKid: this.#current.kid, previousKids: this.#previous.map((k) => k.kid) };
+    return this.#upcoming.length === 0 ? shown : { ...shown, upcomingKids: this.upcomingKids };
   }
 
   [inspect.custom](): string {

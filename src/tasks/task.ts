@@ -143,7 +143,8 @@ export function newTask(request: TaskRequest, now: Date, maxTtlSeconds: number, 
     intent: request.intent,
     tools: [...new Set(request.tools)],
     createdAt: new Date(now.getTime()),
-    expiresAt: new Date(now.getTime() + request.ttlSeconds * 1000),
+    // Whole seconds, as the token's `exp` is: token, store and stream cut-off agree exactly.
+    expiresAt: new Date(Math.floor(now.getTime() / 1000 + request.ttlSeconds) * 1000),
     budget,
   };
 }
