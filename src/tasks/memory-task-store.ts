@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { budgetKeysOf, taskAllows, type Task, type TaskUsage } from './task';
+import { budgetKeysOf, checkedLifetimeMs, maxTtlMsOf, taskAllows, type Task, type TaskUsage } from './task';
 import { TaskError } from './task-errors';
 import type { ConsumeResult, TaskSnapshot, TaskStore } from './task-store';
 
@@ -29,10 +29,7 @@ export class MemoryTaskStore implements TaskStore {
   #nextLease = 0;
 
   constructor(options: MemoryTaskStoreOptions) {
-    if (!Number.isSafeInteger(options.maxTtlSeconds) || options.maxTtlSeconds <= 0) {
-      throw new TaskError('ERR_TASK_TTL', `maxTtlSeconds must be a positive whole number, not ${options.maxTtlSeconds}`);
-    }
-    this.#maxTtlMs = options.maxTtlSeconds * 1000;
+    this.#maxTtlMs = maxTtlMsOf(options.maxTtlSeconds);
     this.#retainMs = (options.retainSeconds ?? 300) * 1000;
   }
 
@@ -42,11 +39,7 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   async begin(task: Task): Promise<void> {
-    const lifetime = task.expiresAt.getTime() - task.createdAt.getTime();
-    if (!(lifetime > 0)) throw new TaskError('ERR_TASK_TTL', 'a task must expire after it begins');
-    if (lifetime > this.#maxTtlMs) {
-      throw new TaskError('ERR_TASK_TTL', `task lifetime ${Math.ceil(lifetime / 1000)}s exceeds the cap of ${this.#maxTtlMs / 1000}s`);
-    }
+    checkedLifetimeMs(task, this.#maxTtlMs);
     if (this.#tasks.has(task.id)) throw new TaskError('ERR_TASK_INVALID', 'a task with this id exists');
     this.#tasks.set(task.id, { task, callsUsed: 0, perMethod: new Map(), leases: new Set() });
   }

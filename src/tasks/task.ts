@@ -172,3 +172,19 @@ function checkBudget(budget: TaskBudget): void {
     if (!isToolName(key)) throw new TaskError('ERR_TASK_INVALID', `budget per_method key ${JSON.stringify(key)} is neither pkg.Service/Method nor pkg.Service`);
   }
 }
+
+/** A store's `maxTtlSeconds` in ms; throws `ERR_TASK_TTL` unless it is a positive whole number. */
+export function maxTtlMsOf(maxTtlSeconds: number): number {
+  if (!Number.isSafeInteger(maxTtlSeconds) || maxTtlSeconds <= 0) {
+    throw new TaskError('ERR_TASK_TTL', `maxTtlSeconds must be a positive whole number, not ${maxTtlSeconds}`);
+  }
+  return maxTtlSeconds * 1000;
+}
+
+/** The task's lifetime in ms, checked against a store's cap: `ERR_TASK_TTL` when it is not positive or exceeds it. */
+export function checkedLifetimeMs(task: Pick<Task, 'createdAt' | 'expiresAt'>, maxTtlMs: number): number {
+  const lifetime = task.expiresAt.getTime() - task.createdAt.getTime();
+  if (!(lifetime > 0)) throw new TaskError('ERR_TASK_TTL', 'a task must expire after it begins');
+  if (lifetime > maxTtlMs) throw new TaskError('ERR_TASK_TTL', `task lifetime ${Math.ceil(lifetime / 1000)}s exceeds the cap of ${maxTtlMs / 1000}s`);
+  return lifetime;
+}

@@ -1,0 +1,276 @@
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import { closeRedis, connectRedis } from '../state/redis-client';
+import { RedisScript } from '../state/redis-script';
+import { checkedLifetimeMs, maxTtlMsOf, type Task, type TaskBudget, type TaskUsage } from './task';
+import { TaskError } from './task-errors';
+import type { ConsumeRefusal, ConsumeResult, TaskSnapshot, TaskStore } from './task-store';
+
+/**
+ * A task as stored in the `task` field of its hash: times in ms and the per-method caps as
+ * ordered pairs, so that the Lua scripts can read them (cjson keeps array order, not object
+ * key order, and the first spent cap in key order is the one a refusal names).
+ */
+interface StoredTask {
+  readonly id: string;
+  readonly ownerSpiffeId: string;
+  readonly intent: string;
+  readonly tools: readonly string[];
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly budget: {
+    readonly calls?: number;
+    readonly maxConcurrent?: number;
+    readonly perMethod?: readonly (readonly [string, number])[];
+  };
+}
+
+/**
+ * KEYS[1] the task hash; ARGV[1] the task JSON, ARGV[2] its time to live (ms). Returns 0 when
+ * the id is taken.
+ */
+const BEGIN = new RedisScript(`
+if redis.call('HSETNX', KEYS[1], 'task', ARGV[1]) == 0 then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`);
+
+/**
+ * KEYS[1] the task hash; ARGV[1] now (ms), ARGV[2] the channel, ARGV[3] the id. Sets
+ * `endedAt` unless set and publishes only then, so each end is announced once. Returns nil
+ * for no task, else {task JSON, endedAt}.
+ */
+const END = new RedisScript(`
+local stored = redis.call('HGET', KEYS[1], 'task')
+if not stored then return nil end
+if redis.call('HSETNX', KEYS[1], 'endedAt', ARGV[1]) == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+return {stored, redis.call('HGET', KEYS[1], 'endedAt')}
+`);
+
+/**
+ * `MemoryTaskStore.consume` in one atomic step, the same checks in the same order (see
+ * `taskAllows` and `budgetKeysOf`). KEYS[1] the task hash, KEYS[2] its leases (a sorted set
+ * scored by deadline); ARGV[1] now (ms), ARGV[2] the action. Returns {reason[, key]} for a
+ * refusal, or {'ok', lease, callsUsed, inFlight, key1, count1, …} with every per-method count.
+ */
+const CONSUME = new RedisScript(`
+local stored = redis.call('HGET', KEYS[1], 'task')
+if not stored then return {'not-found'} end
+if redis.call('HEXISTS', KEYS[1], 'endedAt') == 1 then return {'ended'} end
+local task = cjson.decode(stored)
+local now = tonumber(ARGV[1])
+if now >= task.expiresAt then return {'expired'} end
+local action = ARGV[2]
+local slash = string.match(action, '^.*()/')
+if slash == nil or slash == 1 or slash == #action then return {'tool'} end
+local service = string.sub(action, 1, slash - 1)
+local allowed = false
+for _, tool in ipairs(task.tools) do
+  if tool == action or tool == service then allowed = true end
+end
+if not allowed then return {'tool'} end
+local budget = task.budget
+local caps = budget.perMethod or {}
+if budget.calls and tonumber(redis.call('HGET', KEYS[1], 'callsUsed') or '0') >= budget.calls then return {'budget'} end
+local keys = {}
+for _, cap in ipairs(caps) do
+  local key = cap[1]
+  if key == action or key == service then
+    if tonumber(redis.call('HGET', KEYS[1], 'used:' .. key) or '0') >= cap[2] then return {'per-method', key} end
+    keys[#keys + 1] = key
+  end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+local inFlight = redis.call('ZCARD', KEYS[2])
+if budget.maxConcurrent and inFlight >= budget.maxConcurrent then return {'concurrency'} end
+
+local callsUsed = redis.call('HINCRBY', KEYS[1], 'callsUsed', 1)
+for _, key in ipairs(keys) do redis.call('HINCRBY', KEYS[1], 'used:' .. key, 1) end
+local lease = tostring(redis.call('HINCRBY', KEYS[1], 'leaseSeq', 1))
+redis.call('ZADD', KEYS[2], string.format('%d', task.expiresAt), lease)
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+local reply = {'ok', lease, callsUsed, inFlight + 1}
+for _, cap in ipairs(caps) do
+  local count = redis.call('HGET', KEYS[1], 'used:' .. cap[1])
+  if count then
+    reply[#reply + 1] = cap[1]
+    reply[#reply + 1] = tonumber(count)
+  end
+end
+return reply
+`);
+
+export interface RedisTaskStoreOptions {
+  /** The longest a task may live, in seconds (config); a longer task is refused with `ERR_TASK_TTL`. */
+  readonly maxTtlSeconds: number;
+  /** How long an expired task stays for `get` before Redis drops it, in seconds. Default 300. */
+  readonly retainSeconds?: number;
+  /** Prepended to every key and to the `task-ended` channel. Default `toolgate:`. */
+  readonly keyPrefix?: string;
+}
+
+export interface RedisTaskStoreConnectOptions extends RedisTaskStoreOptions {
+  /** See `connectRedis` for the forms accepted. */
+  readonly url: string;
+}
+
+/**
+ * Tasks in Redis, shared by every gateway replica, with exactly the semantics of
+ * `MemoryTaskStore`. A task is one hash `<prefix>task:{<id>}` (the task as JSON, `callsUsed`,
+ * `used:<perMethod key>`, `endedAt`, `leaseSeq`) and its in-flight calls are a sorted set
+ * `<prefix>task:{<id>}:leases` scored by the task's expiry, so that a crashed replica's leases
+ * stop counting once the task is gone. (`{id}` keeps both keys in one Redis Cluster slot.)
+ * Every check-and-count runs as one Lua script, atomic across replicas.
+ *
+ * Keys expire `retainSeconds` after the task does, measured on the caller's clock like every
+ * `now` here: the TTL is set relative to the task's `createdAt` (not PEXPIREAT, which would
+ * compare with Redis's clock).
+ *
+ * `end` publishes the id on `<prefix>task-ended`; `onEnded` listens there on a second
+ * connection, opened on first use, so that listeners hear ends from this and every other
+ * replica alike, each once.
+ */
+export class RedisTaskStore implements TaskStore {
+  readonly #client: Redis;
+  readonly #maxTtlMs: number;
+  readonly #retainMs: number;
+  readonly #keyPrefix: string;
+  readonly #channel: string;
+  readonly #ended = new EventEmitter<{ ended: [id: string] }>();
+  #subscriber: Redis | undefined;
+  /** Settles once the subscriber listens: `end` waits for it so that a local end is heard. */
+  #subscribed: Promise<void> = Promise.resolve();
+
+  /** Takes ownership of `client`: `close` quits it. */
+  constructor(client: Redis, options: RedisTaskStoreOptions) {
+    this.#client = client;
+    this.#maxTtlMs = maxTtlMsOf(options.maxTtlSeconds);
+    this.#retainMs = (options.retainSeconds ?? 300) * 1000;
+    this.#keyPrefix = options.keyPrefix ?? 'toolgate:';
+    this.#channel = `${this.#keyPrefix}task-ended`;
+  }
+
+  /** Connects (see `connectRedis`) after checking the options, so that bad ones open nothing. */
+  static async connect(options: RedisTaskStoreConnectOptions): Promise<RedisTaskStore> {
+    maxTtlMsOf(options.maxTtlSeconds);
+    return new RedisTaskStore(await connectRedis(options.url), options);
+  }
+
+  async begin(task: Task): Promise<void> {
+    const lifetime = checkedLifetimeMs(task, this.#maxTtlMs);
+    const stored = await BEGIN.run(this.#client, [this.#taskKey(task.id)], [JSON.stringify(storedTask(task)), Math.ceil(lifetime + this.#retainMs)]);
+    if (stored === 0) throw new TaskError('ERR_TASK_INVALID', 'a task with this id exists');
+  }
+
+  async get(id: string): Promise<TaskSnapshot | undefined> {
+    const replies = await this.#client.multi().hgetall(this.#taskKey(id)).zcard(this.#leasesKey(id)).exec();
+    if (replies === null) throw new Error('the Redis transaction reading a task was aborted');
+    for (const [err] of replies) if (err) throw err;
+    const fields = replies[0]![1] as Record<string, string>;
+    const inFlight = replies[1]![1] as number;
+    if (fields.task === undefined) return undefined;
+    const stored = JSON.parse(fields.task) as StoredTask;
+    const perMethod = (stored.budget.perMethod ?? []).flatMap(([key]) => {
+      const count = fields[`used:${key}`];
+      return count === undefined ? [] : [[key, Number(count)] as const];
+    });
+    return {
+      task: taskOf(stored, fields.endedAt),
+      usage: { callsUsed: Number(fields.callsUsed ?? 0), perMethod: Object.fromEntries(perMethod), inFlight },
+    };
+  }
+
+  async end(id: string, now: Date): Promise<Task | undefined> {
+    await this.#subscribed;
+    const reply = (await END.run(this.#client, [this.#taskKey(id)], [now.getTime(), this.#channel, id])) as [string, string] | null;
+    return reply === null ? undefined : taskOf(JSON.parse(reply[0]) as StoredTask, reply[1]);
+  }
+
+  async consume(id: string, action: string, now: Date): Promise<ConsumeResult> {
+    const reply = (await CONSUME.run(this.#client, [this.#taskKey(id), this.#leasesKey(id)], [now.getTime(), action])) as (string | number)[];
+    if (reply[0] !== 'ok') {
+      const reason = reply[0] as ConsumeRefusal;
+      return reply.length > 1 ? { ok: false, reason, key: String(reply[1]) } : { ok: false, reason };
+    }
+    const [, lease, callsUsed, inFlight, ...counts] = reply;
+    const perMethod: Record<string, number> = {};
+    for (let i = 0; i < counts.length; i += 2) perMethod[String(counts[i])] = Number(counts[i + 1]);
+    const usage: TaskUsage = { callsUsed: Number(callsUsed), perMethod, inFlight: Number(inFlight) };
+    return { ok: true, usage, lease: String(lease) };
+  }
+
+  async release(id: string, lease: string): Promise<void> {
+    await this.#client.zrem(this.#leasesKey(id), lease);
+  }
+
+  onEnded(listener: (id: string) => void): () => void {
+    if (this.#subscriber === undefined) this.#subscribe();
+    this.#ended.on('ended', listener);
+    return () => this.#ended.off('ended', listener);
+  }
+
+  async close(): Promise<void> {
+    this.#ended.removeAllListeners();
+    await Promise.all([closeRedis(this.#client), this.#subscriber === undefined ? undefined : closeRedis(this.#subscriber)]);
+  }
+
+  /**
+   * Opens the subscriber connection. A failed subscription leaves listeners deaf (ends are
+   * still stored and refused by `consume` everywhere) rather than failing every later `end`.
+   */
+  #subscribe(): void {
+    const subscriber = this.#client.duplicate();
+    // Connection errors surface as reconnections; ioredis resubscribes on its own.
+    subscriber.on('error', () => undefined);
+    subscriber.on('message', (channel: string, id: string) => {
+      if (channel === this.#channel) this.#ended.emit('ended', id);
+    });
+    this.#subscriber = subscriber;
+    this.#subscribed = subscriber.subscribe(this.#channel).then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  #taskKey(id: string): string {
+    return `${this.#keyPrefix}task:{${id}}`;
+  }
+
+  #leasesKey(id: string): string {
+    return `${this.#keyPrefix}task:{${id}}:leases`;
+  }
+}
+
+
+function storedTask(task: Task): StoredTask {
+  const { calls, maxConcurrent, perMethod } = task.budget;
+  return {
+    id: task.id,
+    ownerSpiffeId: task.ownerSpiffeId,
+    intent: task.intent,
+    tools: task.tools,
+    createdAt: task.createdAt.getTime(),
+    expiresAt: task.expiresAt.getTime(),
+    budget: { calls, maxConcurrent, perMethod: perMethod === undefined ? undefined : Object.entries(perMethod) },
+  };
+}
+
+function taskOf(stored: StoredTask, endedAt: string | undefined): Task {
+  const { calls, maxConcurrent, perMethod } = stored.budget;
+  const budget: TaskBudget = {
+    ...(calls === undefined ? {} : { calls }),
+    ...(maxConcurrent === undefined ? {} : { maxConcurrent }),
+    ...(perMethod === undefined ? {} : { perMethod: Object.fromEntries(perMethod) }),
+  };
+  return {
+    id: stored.id,
+    ownerSpiffeId: stored.ownerSpiffeId,
+    intent: stored.intent,
+    tools: stored.tools,
+    createdAt: new Date(stored.createdAt),
+    expiresAt: new Date(stored.expiresAt),
+    budget,
+    ...(endedAt === undefined ? {} : { endedAt: new Date(Number(endedAt)) }),
+  };
+}
