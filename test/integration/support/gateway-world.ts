@@ -7,6 +7,8 @@ import { loadConfig } from '../../../src/config/load-config';
 import { filesServiceImplementation } from '../../../src/examples/files-service';
 import { FILES_PROTO_PATH, FilesClient, filesService } from '../../../src/examples/files-proto';
 import { ToolServer } from '../../../src/examples/tool-server';
+import { createCallTokenVerifier, type CallTokenVerifier, type VerifiedCallClaims } from '../../../src/examples/call-token-verifier';
+import { JWKS_PATH } from '../../../src/credentials/jwks-route';
 import { Gateway } from '../../../src/server/gateway';
 import type { DevWorkloadApi } from '../../../src/spiffe/dev/workload-api-server';
 import { authorizeId } from '../../../src/spiffe/tls/authorizer';
@@ -76,6 +78,8 @@ export interface GatewayWorldOptions {
   upstreamServices?: Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation, string]>;
   /** Mount the policies as a Kubernetes ConfigMap volume does (see ConfigMapVolume), not as plain files. */
   configMapPolicies?: boolean;
+  /** The files tool verifies the gateway's per-call JWT against the gateway's JWKS (admin port) and refuses calls without one. */
+  verifyCallTokens?: boolean;
 }
 
 /**
@@ -100,6 +104,8 @@ export class GatewayWorld {
     readonly operations: CapturedLog,
     /** The policy folder as a ConfigMap volume, with `configMapPolicies`. */
     readonly policyVolume: ConfigMapVolume | undefined,
+    /** With `verifyCallTokens`: the claims of every call token the tool verified. */
+    readonly verifiedCalls: VerifiedCallClaims[],
   ) {}
 
   static async start(options: GatewayWorldOptions = {}): Promise<GatewayWorld> {
@@ -107,8 +113,12 @@ export class GatewayWorld {
     const dir = spiffe.tempDir;
     const files = new Map<string, Buffer>();
     const toolSource = await spiffe.workload(FILES_ID);
+    const verifiedCalls: VerifiedCallClaims[] = [];
+    // The JWKS URL is known once the gateway's admin port is: the tool verifies through this indirection.
+    let verify: CallTokenVerifier = () => Promise.reject(new Error('gateway not started'));
+    const callTokens = options.verifyCallTokens ? { callTokens: (token: string) => verify(token), verified: verifiedCalls } : {};
     const services: Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation]> = [
-      [filesService, filesServiceImplementation(files)],
+      [filesService, filesServiceImplementation(files, callTokens)],
       ...(options.upstreamServices ?? []).map(([d, i]) => [d, i] as [grpc.ServiceDefinition, grpc.UntypedServiceImplementation]),
       ...(options.unroutedServices ?? []),
     ];
@@ -162,7 +172,9 @@ ${options.protos ? `    protos: [${FILES_PROTO_PATH}]\n` : ''}${options.reflecti
       await spiffe.close();
       throw err;
     }
-    return new GatewayWorld(spiffe, tool, gateway, capture, files, gatewayApi, operations, policyVolume);
+    const jwksUrl = `http://127.0.0.1:${gateway.adminAddress!.port}${JWKS_PATH}`;
+    verify = createCallTokenVerifier({ jwksUrl, issuer: GATEWAY_ID, audience: options.filesUpstreamId ?? FILES_ID });
+    return new GatewayWorld(spiffe, tool, gateway, capture, files, gatewayApi, operations, policyVolume, verifiedCalls);
   }
 
   /** The gateway's config file. */
