@@ -1,4 +1,6 @@
 import type { IdentityRule } from '../identity/identity-rule';
+import type { OidcIssuerConfig } from '../identity/oidc-issuer';
+import type { OidcWorkloadIssuerConfig } from '../identity/workload-token-authenticator';
 import type { SpiffeId, TrustDomain } from '../spiffe/id';
 import type { LogLevel } from './defaults';
 
@@ -24,20 +26,6 @@ export interface UpstreamConfig {
    * for payload-aware policy without protos; never set together with `protos`.
    */
   reflection: boolean;
-}
-
-/** An OIDC issuer whose tokens the gateway verifies: by `iss`, `aud`, and its JWKS. */
-export interface OidcIssuerConfig {
-  issuer: string;
-  audience: string;
-  /** Exactly one of these: an https URL (http only on loopback), or an absolute file path. */
-  jwksUri?: string;
-  jwksFile?: string;
-}
-
-/** A workload-token issuer: `sub` becomes `spiffe://<trustDomain>/<sub, ':' as '/'>`. */
-export interface OidcWorkloadIssuerConfig extends OidcIssuerConfig {
-  trustDomain: TrustDomain;
 }
 
 /** The config file of architecture §3, validated, with defaults applied and paths absolute. */

@@ -33,7 +33,10 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
   const policies = policiesPath === undefined ? undefined : issues.check(['policies'], undefined, () => existingDirectory(policiesPath, options.baseDir));
   const shadowPath = asString(raw.shadowPolicies);
   const shadowPolicies = shadowPath === undefined ? undefined : issues.check(['shadowPolicies'], undefined, () => existingDirectory(shadowPath, options.baseDir));
-  const identities = resolveIdentities(raw.identities, spiffe.trustDomains, issues);
+  const workloadTokens = resolveWorkloadTokens(raw.workloadTokens, options.baseDir, issues);
+  // Callers with OIDC workload tokens get SPIFFE IDs in their issuer's trust domain: rules may map them.
+  const oidcDomains = workloadTokens?.oidc.map((o) => o.trustDomain) ?? [];
+  const identities = resolveIdentities(raw.identities, spiffe.trustDomains && [...spiffe.trustDomains, ...oidcDomains], issues);
   const upstreams = resolveUpstreams(raw.upstreams, options.baseDir, issues);
   const allow = resolveMetadataAllow(asRecord(raw.metadata).allow, issues);
   const limits = asRecord(raw.limits);
@@ -41,7 +44,6 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
   const reload = asRecord(raw.reload);
   const credentials = resolveCredentials(asRecord(raw.tasks), asRecord(raw.credentials), options.baseDir, issues);
   const state = resolveState(asRecord(raw.state), options.env ?? process.env, issues);
-  const workloadTokens = resolveWorkloadTokens(raw.workloadTokens, options.baseDir, issues);
   const onBehalfOf = raw.onBehalfOf == null ? undefined : resolveOidcIssuer(asRecord(raw.onBehalfOf), ['onBehalfOf'], options.baseDir, issues);
 
   if (issues.size > 0 || !listen || policies === undefined || decisionLog === undefined) return undefined;

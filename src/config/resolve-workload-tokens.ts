@@ -1,13 +1,13 @@
 import { TrustDomain } from '../spiffe/id';
 import { DEFAULTS } from './defaults';
 import { existingFile } from './file-paths';
-import type { GatewayConfig, OidcIssuerConfig, OidcWorkloadIssuerConfig } from './gateway-config';
+import { parseJwksUri, type OidcIssuerConfig } from '../identity/oidc-issuer';
+import type { OidcWorkloadIssuerConfig } from '../identity/workload-token-authenticator';
+import type { GatewayConfig } from './gateway-config';
 import { parseHostPort } from './host-port';
 import type { IssueList } from './issue-list';
 import type { KeyPath } from './key-path';
 import { asList, asRecord, asString, type RawRecord } from './raw-value';
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /** `workloadTokens`: the token listener, JWT-SVIDs, and OIDC workload issuers. */
 export function resolveWorkloadTokens(value: unknown, baseDir: string, issues: IssueList): GatewayConfig['workloadTokens'] {
@@ -43,15 +43,7 @@ export function resolveOidcIssuer(raw: RawRecord, path: KeyPath, baseDir: string
   }
   const jwks: Pick<OidcIssuerConfig, 'jwksUri' | 'jwksFile'> | undefined =
     uri !== undefined
-      ? issues.check([...path, 'jwksUri'], `invalid JWKS URL ${JSON.stringify(uri)}`, () => ({ jwksUri: jwksUrl(uri) }))
+      ? issues.check([...path, 'jwksUri'], `invalid JWKS URL ${JSON.stringify(uri)}`, () => ({ jwksUri: parseJwksUri(uri).href }))
       : issues.check([...path, 'jwksFile'], undefined, () => ({ jwksFile: existingFile(file!, baseDir) }));
   return issuer !== undefined && audience !== undefined && jwks ? { issuer, audience, ...jwks } : undefined;
-}
-
-/** Keys fetched over plain http could be swapped by anyone on the path: https, or loopback. */
-function jwksUrl(value: string): string {
-  const url = new URL(value);
-  if (url.protocol === 'https:') return value;
-  if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) return value;
-  throw new Error('must be https (http only on 127.0.0.1, [::1] or localhost)');
 }

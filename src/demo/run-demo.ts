@@ -5,6 +5,9 @@ import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/load-config';
 import { filesServiceImplementation } from '../examples/files-service';
 import { FilesClient, filesService } from '../examples/files-proto';
+import { createCallTokenVerifier, type CallTokenVerifier, type VerifiedCallClaims } from '../examples/call-token-verifier';
+import { TasksClient, taskMetadata, type BeginTaskReply } from '../examples/tasks-proto';
+import { JWKS_PATH } from '../credentials/jwks-route';
 import { ToolServer } from '../examples/tool-server';
 import { Gateway } from '../server/gateway';
 import { DevIdentityProvider } from '../spiffe/dev/identity-provider';
@@ -48,7 +51,11 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
       ['/reports/q4-draft.md', Buffer.from('TBD')],
       ['/secrets/api-key', Buffer.from('sk-live-not-for-agents')],
     ]);
-    const tool = await ToolServer.start(await workload(FILES), authorizeId(GATEWAY), [[filesService, filesServiceImplementation(files)]]);
+    // The tool verifies the gateway's per-call JWT against its JWKS, whose URL is known once the gateway listens.
+    const verified: VerifiedCallClaims[] = [];
+    let verify: CallTokenVerifier = () => Promise.reject(new Error('the gateway is not up yet'));
+    const implementation = filesServiceImplementation(files, { callTokens: (token) => verify(token), verified });
+    const tool = await ToolServer.start(await workload(FILES), authorizeId(GATEWAY), [[filesService, implementation]]);
     closers.push(() => tool.close());
 
     const base = loadConfig(DEMO_CONFIG);
@@ -57,17 +64,18 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
       ...base,
       spiffe: { ...base.spiffe, endpointSocket: gatewayApi.address },
       listen: { host: '127.0.0.1', port: 0 },
-      admin: undefined,
+      admin: { host: '127.0.0.1', port: 0 },
       upstreams: base.upstreams.map((u) => ({ ...u, address: tool.target })),
     };
     const decisions = new DecisionRecorder();
     const operations = new DecisionRecorder();
     const gateway = await Gateway.start(config, { logger: operations.logger, decisionLog: decisions.logger, svidTimeoutMs: 10_000 });
     closers.push(() => gateway.close(1000));
+    verify = createCallTokenVerifier({ jwksUrl: `http://127.0.0.1:${gateway.adminAddress!.port}${JWKS_PATH}`, issuer: GATEWAY, audience: FILES });
 
     print('toolgate demo: every tool call is authenticated by SPIFFE ID and authorized by Cedar before it happens');
     print(`  identities  dev Workload API, trust domain example.org (in-memory CA; federated: partner.test)`);
-    print(`  tool        files (${FILES}) at ${tool.target}, accepting only the gateway`);
+    print(`  tool        files (${FILES}) at ${tool.target}, accepting only the gateway and its per-call JWT (JWKS on the admin port)`);
     print(`  gateway     ${GATEWAY} at 127.0.0.1:${gateway.address.port}, policies ${config.policies} (set ${gateway.pipeline.current.policyHash})`);
     print('');
 
@@ -84,10 +92,12 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
     const scene = async (title: string, call: () => Promise<string>) => {
       const mark = decisions.lines.length;
       const opsMark = operations.lines.length;
+      const toolMark = verified.length;
       print(`${++step}. ${title}`);
       const outcome = await call().catch((err: grpc.ServiceError) => `${grpc.status[err.code] ?? err.code}: ${firstSentence(err.details)}`);
       print(`   result    ${outcome}`);
       for (const line of decisions.since(mark)) print(`   evidence  ${explain(line)}`);
+      for (const claims of verified.slice(toolMark)) print(`   tool      verified the gateway's JWT: sub ${claims.subject}, scope ${claims.scope}${claims.taskId ? `, task ${claims.taskId}` : ''}`);
       if (decisions.since(mark).length === 0) {
         const refused = operations.since(opsMark).find((l) => l.msg === 'connection refused');
         print(`   evidence  no decision: the gateway refused the connection after the TLS handshake (${refused?.reason ?? 'no reason logged'})`);
@@ -112,6 +122,29 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
     await scene('partner.test/agents/helper, from a trust domain the gateway does not accept, reads a file', async () =>
       unary(await clientFor(AGENTS.partner), 'readFile', { path: '/reports/q3.md' }).then(() => 'OK'),
     );
+
+    print('A task: research-bot holds power only for a declared piece of work, for as long as it lasts, within a budget.');
+    print('');
+    const tasks = new TasksClient(target, grpcChannelCredentials(await workload(AGENTS.researchBot), authorizeId(GATEWAY))) as Files;
+    closers.push(() => tasks.close());
+    let task: BeginTaskReply | undefined;
+    await scene('research-bot begins a task: "summarize Q3", reading files only, 5 minutes, 2 calls', async () => {
+      task = (await unary(tasks, 'beginTask', { intent: 'summarize Q3', tools: ['tools.files.v1.Files/ReadFile'], ttlSeconds: 300, budget: { calls: 2 } })) as BeginTaskReply;
+      return `OK task ${task.taskId}, token bound to research-bot's SPIFFE ID, expires ${new Date(task.expiresAt.seconds * 1000).toISOString()}`;
+    });
+    const inTask = () => taskMetadata(task!.token);
+    await scene('research-bot reads /reports/q3.md within the task', () =>
+      unary(bot, 'readFile', { path: '/reports/q3.md' }, inTask()).then((r) => `OK "${(r as { content: Buffer }).content}"`),
+    );
+    await scene('research-bot lists /reports within the task (policy permits listing; the task does not)', () =>
+      stream(bot.listDir({ path: '/reports' }, inTask()) as grpc.ClientReadableStream<{ name: string }>).then(() => 'OK'),
+    );
+    await scene('research-bot reads /reports/q4-draft.md within the task (its second and last call)', () =>
+      unary(bot, 'readFile', { path: '/reports/q4-draft.md' }, inTask()).then((r) => `OK "${(r as { content: Buffer }).content}"`),
+    );
+    await scene('research-bot reads /reports/q3.md again within the task (budget spent)', () => unary(bot, 'readFile', { path: '/reports/q3.md' }, inTask()).then(() => 'OK'));
+    await scene('research-bot ends the task', () => unary(tasks, 'endTask', { taskId: task!.taskId }).then(() => 'OK, ended'));
+    await scene("research-bot reads /reports/q3.md with the ended task's token", () => unary(bot, 'readFile', { path: '/reports/q3.md' }, inTask()).then(() => 'OK'));
     print(`files now: ${[...files.keys()].join(', ')}; q3.md still says "${files.get('/reports/q3.md')}"`);
   } finally {
     for (const close of closers.reverse()) await close();
@@ -122,18 +155,20 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
 function explain(line: DecisionLine): string {
   const who = line.principal ?? line.caller;
   const id = typeof line.message === 'number' ? `${line.decisionId} (message ${line.message})` : line.decisionId;
-  if (line.decision === 'allow') return `decision ${id}: ALLOW ${who} ${line.action}, by policy ${line.policies?.join(', ')}`;
+  const task = typeof line.task === 'string' ? ` in task ${line.task}` : '';
+  if (line.event === 'task begun') return `decision ${id}: task ${line.task} begun, expires ${line.expiresAt}`;
+  if (line.decision === 'allow') return `decision ${id}: ALLOW ${who} ${line.action}${task}, by ${line.policies?.map((p) => `policy ${p}`).join(', ') ?? line.reason}`;
   const why = line.policies?.length ? `forbidden by ${line.policies.join(', ')}` : (line.reason ?? 'no policy permits it (default deny)');
-  return `decision ${id}: DENY ${who} ${line.action}: ${why}`;
+  return `decision ${id}: DENY ${who} ${line.action}${task}: ${why}`;
 }
 
 function firstSentence(text: string): string {
   return text.split(/\.\s/)[0];
 }
 
-function unary(client: Files, method: string, request: object): Promise<unknown> {
+function unary(client: Files, method: string, request: object, metadata = new grpc.Metadata()): Promise<unknown> {
   return new Promise((resolve, reject) =>
-    client[method](request, { deadline: Date.now() + 5000 }, (err: Error | null, reply: unknown) => (err ? reject(err) : resolve(reply))),
+    client[method](request, metadata, { deadline: Date.now() + 5000 }, (err: Error | null, reply: unknown) => (err ? reject(err) : resolve(reply))),
   );
 }
 

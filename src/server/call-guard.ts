@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http2';
+import type { OnBehalfOf } from '../identity/on-behalf-of';
 import type { RateLimiter } from '../limits/rate-limiter';
 import { Status, type StatusCode } from '../relay/grpc-status';
 import { taskContext, type Clock, type TaskContext } from '../tasks/task';
@@ -6,12 +7,6 @@ import { consumeRefusalError, type TaskStore } from '../tasks/task-store';
 import type { TaskTokenClaims } from '../tasks/task-token';
 import type { TaskTokenVerifier } from '../tasks/task-token-verifier';
 import { ON_BEHALF_OF_HEADER, TASK_HEADER } from './owned-headers';
-
-/** The user an agent acts for, from a verified on-behalf-of token: `context.onBehalfOf`. */
-export interface OnBehalfOf {
-  readonly issuer: string;
-  readonly subject: string;
-}
 
 /** Verifies on-behalf-of user tokens (one configured OIDC issuer). */
 export interface OnBehalfOfVerifier {

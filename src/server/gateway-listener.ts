@@ -1,21 +1,10 @@
-import { createServer, type Http2Server, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import type { Authorizer } from '../spiffe/tls/authorizer';
 import { MtlsServer } from '../spiffe/tls/mtls-server';
 import type { X509TlsSource } from '../spiffe/tls/secure-context-cache';
 import type { VerifiedPeer } from '../spiffe/tls/verify-peer';
 import type { Caller, CallPipeline } from './call-pipeline';
-
-/** Stored on each admitted TLS socket; reachable from its HTTP/2 session's socket proxy. */
-const CONNECTION = Symbol('toolgate.connection');
-
-interface Connection {
-  caller: Caller;
-  socket: TLSSocket;
-}
-
-type AdmittedSocket = TLSSocket & { [CONNECTION]?: Connection };
+import { Http2Sessions } from './http2-sessions';
 
 export interface GatewayListenerOptions {
   maxConcurrentStreams?: number;
@@ -30,40 +19,13 @@ export interface GatewayListenerOptions {
  */
 export class GatewayListener {
   private readonly tls: MtlsServer;
-  private readonly h2: Http2Server;
-  private readonly sessions = new Set<Http2Session>();
-  private draining = false;
-  private onIdle: (() => void) | undefined;
+  private readonly sessions: Http2Sessions<Caller>;
 
   constructor(source: X509TlsSource, acceptCaller: Authorizer, pipeline: CallPipeline, options: GatewayListenerOptions = {}) {
     this.tls = new MtlsServer(source, acceptCaller);
-    this.h2 = createServer({ settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 1000 } });
-    this.tls.on('connection', (socket: AdmittedSocket, peer) => {
-      socket[CONNECTION] = { caller: callerOf(peer), socket };
-      this.h2.emit('connection', socket);
-    });
+    this.sessions = new Http2Sessions<Caller>((stream, headers, caller) => pipeline.handle(stream, headers, caller), options);
+    this.tls.on('connection', (socket, peer) => this.sessions.accept(socket, callerOf(peer)));
     if (options.onRejectedConnection) this.tls.on('rejected', options.onRejectedConnection);
-    this.h2.on('session', (session) => {
-      const connection = (session.socket as AdmittedSocket)[CONNECTION];
-      this.sessions.add(session);
-      session.on('close', () => {
-        this.sessions.delete(session);
-        // The session is done with the connection; do not wait for the peer to close it.
-        connection?.socket.destroy();
-        if (this.sessions.size === 0) this.onIdle?.();
-      });
-      session.on('error', () => {});
-      // A handshake that finished after the drain began: send GOAWAY at once.
-      if (this.draining) session.close();
-    });
-    this.h2.on('stream', (stream: ServerHttp2Stream, headers) => {
-      const connection = (stream.session?.socket as AdmittedSocket | undefined)?.[CONNECTION];
-      if (connection === undefined) {
-        stream.close(); // cannot happen for admitted connections; fail closed anyway
-        return;
-      }
-      pipeline.handle(stream, headers, connection.caller);
-    });
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
@@ -82,18 +44,8 @@ export class GatewayListener {
    * Stops accepting connections, tells every client to go away (GOAWAY lets in-flight
    * calls finish), and after `graceMs` cuts whatever is still running.
    */
-  async drain(graceMs: number): Promise<void> {
-    this.draining = true;
-    const closed = this.tls.close();
-    const idle = new Promise<void>((resolve) => (this.onIdle = resolve));
-    if (this.sessions.size === 0) this.onIdle?.();
-    for (const session of this.sessions) session.close();
-    const timer = setTimeout(() => {
-      for (const session of this.sessions) session.destroy();
-    }, graceMs);
-    timer.unref();
-    await Promise.all([closed, idle]);
-    clearTimeout(timer);
+  drain(graceMs: number): Promise<void> {
+    return this.sessions.drain(this.tls.close(), graceMs);
   }
 }
 

@@ -15,6 +15,10 @@ import { jwksHandler, JWKS_PATH } from '../credentials/jwks-route';
 import { KeyRing } from '../credentials/key-ring';
 import { mintCallToken } from '../credentials/call-token';
 import { TaskTokenVerifier } from '../tasks/task-token-verifier';
+import { OnBehalfOfTokenVerifier } from '../identity/on-behalf-of';
+import { WorkloadTokenAuthenticator } from '../identity/workload-token-authenticator';
+import { JwtSource } from '../spiffe/workload/jwt-source';
+import { TokenListener } from './token-listener';
 import { CallGuard } from './call-guard';
 import { CallPipeline, type GatewayState } from './call-pipeline';
 import { OpenTaskCalls } from './open-task-calls';
@@ -89,6 +93,7 @@ export class Gateway {
     let catalogs;
     let shared: SharedState | undefined;
     let ring: KeyRing | undefined;
+    let jwtSource: JwtSource | undefined;
     try {
       // Keys and task state before the SVID wait: a bad key file or an unreachable Redis stops the start.
       ring = await KeyRing.create({
@@ -99,12 +104,15 @@ export class Gateway {
       });
       shared = await openSharedState(config);
       source = await X509Source.create({ address: config.spiffe.endpointSocket, timeoutMs: options.svidTimeoutMs ?? Infinity, signal: options.signal });
+      // JWT-SVID callers are validated against the Workload API's JWT bundles.
+      if (config.workloadTokens?.jwtSvid) jwtSource = await JwtSource.create({ address: config.spiffe.endpointSocket, timeoutMs: options.svidTimeoutMs ?? Infinity, signal: options.signal });
       // Before anything listens: an upstream whose reflection fails stops the start (fail closed).
       catalogs = await Promise.all(config.upstreams.map((u) => upstreamCatalog(u, source!)));
     } catch (err) {
       watcher.close();
       await admin?.close();
       source?.close();
+      jwtSource?.close();
       ring?.close();
       await shared?.close();
       throw err;
@@ -116,7 +124,9 @@ export class Gateway {
     metrics.watchSvidExpiry(() => svidExpirySeconds(source!));
 
     const own = source.getX509Svid().id.trustDomain;
-    const trustDomains: TrustDomain[] = config.spiffe.trustDomains ?? [own];
+    const spiffeDomains: TrustDomain[] = config.spiffe.trustDomains ?? [own];
+    // Callers with OIDC workload tokens (token listener only) are named in their issuer's trust domain.
+    const trustDomains = [...spiffeDomains, ...(config.workloadTokens?.oidc.map((o) => o.trustDomain) ?? [])];
     const onUpstreamError = (name: string) => (err: Error) => logger.warn({ upstream: name, err: err.message }, 'upstream connection failed');
     const channels = config.upstreams.map((u, i) => new UpstreamChannel(u, catalogs[i], source!, onUpstreamError(u.name)));
     // A rotated SVID is used by new upstream connections; old ones finish their calls.
@@ -128,8 +138,16 @@ export class Gateway {
       policyHash: policies.live.hash,
       routes: new Map(config.upstreams.flatMap((u, i) => u.services.map((service) => [service, channels[i]] as const))),
     };
+    // The gateway's SPIFFE ID, for every call token's `iss` and every JWT-SVID's audience; a
+    // withdrawn SVID leaves the last one (no call is relayed without an SVID anyway).
     let gatewayId = source.getX509Svid().id.toString();
-    source.on('update', () => (gatewayId = source!.getX509Svid().id.toString()));
+    source.on('update', () => {
+      try {
+        gatewayId = source!.getX509Svid().id.toString();
+      } catch {
+        // withdrawn: readiness reports it
+      }
+    });
     const { store, rateLimiter } = shared;
     const openTasks = new OpenTaskCalls(store);
     const upstreamTokenTtl = config.credentials.upstreamTokenTtlSeconds;
@@ -145,6 +163,7 @@ export class Gateway {
         store,
         tokens: new TaskTokenVerifier(keys, Date.now),
         ...(rateLimiter && { rateLimiter }),
+        ...(config.onBehalfOf && { onBehalfOf: new OnBehalfOfTokenVerifier(config.onBehalfOf) }),
         clock: Date.now,
         onReleaseError: (err) => logger.warn({ err: err.message }, 'task store: cannot release a call slot'),
       }),
@@ -162,7 +181,7 @@ export class Gateway {
           ttlSeconds: upstreamTokenTtl,
         }),
     });
-    const listener = new GatewayListener(source, authorizeMemberOf(...trustDomains), pipeline, {
+    const listener = new GatewayListener(source, authorizeMemberOf(...spiffeDomains), pipeline, {
       maxConcurrentStreams: config.limits.maxConcurrentStreams,
       onRejectedConnection: (err, remote) => {
         metrics.rejectedConnections.inc();
@@ -179,13 +198,32 @@ export class Gateway {
       // A logger passed in is the caller's: its level is theirs to set.
       ...(options.logger === undefined && { setLogLevel: (level: string) => (logger.level = level) }),
     });
+    const tokens = config.workloadTokens;
+    let tokenListener: TokenListener | undefined;
+    if (tokens) {
+      const accepted = new Set(trustDomains.map((td) => td.name));
+      const authenticator = new WorkloadTokenAuthenticator({
+        ...(jwtSource && { jwtSvid: { bundles: jwtSource, audience: () => gatewayId } }),
+        oidc: tokens.oidc,
+        acceptTrustDomain: (td) => accepted.has(td.name),
+      });
+      tokenListener = new TokenListener(source, authenticator, pipeline, {
+        ...(config.limits.maxConcurrentStreams !== undefined && { maxConcurrentStreams: config.limits.maxConcurrentStreams }),
+        onRejectedCall: (reason, code) => {
+          metrics.denied.inc();
+          decisionLog.info({ decision: 'deny', reason, code, listener: 'token' }, 'bearer token refused');
+        },
+      });
+    }
     const address = await listener.listen(config.listen.port, config.listen.host);
+    const tokenAddress = await tokenListener?.listen(tokens!.listen.port, tokens!.listen.host);
     logger.info(
       {
         listen: address,
         admin: adminAddress,
         spiffeId: source.getX509Svid().id.toString(),
         trustDomains: trustDomains.map(String),
+        tokenListen: tokenAddress,
         policySet: policies.live.hash,
         policies: policies.live.size,
         taskState: shared.kind,
@@ -195,10 +233,15 @@ export class Gateway {
       },
       'toolgate is serving',
     );
-    const credentials: Credentials = { ring, shared, openTasks };
+    const credentials: Credentials = { ring, shared, openTasks, ...(tokenListener && { tokenListener, tokenAddress }), ...(jwtSource && { jwtSource }) };
     gateway = new Gateway(source, pipeline, metrics, listener, admin, channels, logger, decisionLog, address, adminAddress, reloader, watcher, credentials);
     if (changedDuringStart) gateway.reload('files changed during start');
     return gateway;
+  }
+
+  /** The token listener's address, when `workloadTokens` is configured. */
+  get tokenAddress(): AddressInfo | undefined {
+    return this.credentials.tokenAddress;
   }
 
   /** The config in force: the last one loaded without error, restart-only keys as at start. */
@@ -234,13 +277,14 @@ export class Gateway {
   private async shutdown(graceMs: number): Promise<void> {
     this.watcher.close();
     this.logger.info({ graceMs }, 'draining');
-    await this.listener.drain(graceMs);
+    await Promise.all([this.listener.drain(graceMs), this.credentials.tokenListener?.drain(graceMs)]);
     for (const channel of this.channels) channel.close();
     this.credentials.openTasks.close();
     this.credentials.ring.close();
     await this.credentials.shared.close();
     await this.admin?.close();
     this.source.close();
+    this.credentials.jwtSource?.close();
     this.decisionLog.flush();
     this.logger.flush();
   }
@@ -254,6 +298,10 @@ interface Credentials {
   readonly ring: KeyRing;
   readonly shared: SharedState;
   readonly openTasks: OpenTaskCalls;
+  /** The listener for callers with bearer workload tokens, when configured. */
+  readonly tokenListener?: TokenListener;
+  readonly tokenAddress?: AddressInfo;
+  readonly jwtSource?: JwtSource;
 }
 
 /** Why the gateway cannot serve right now, or undefined when it can. */

@@ -1,3 +1,4 @@
+import { decodeJwt } from 'jose';
 import * as grpc from '@grpc/grpc-js';
 import { raw, startEchoWorld, type EchoObservations } from './support/echo-service';
 import { type GatewayWorld, RESEARCH_BOT } from './support/gateway-world';
@@ -51,7 +52,11 @@ describe('the gateway passes metadata, trailers, status, deadlines and cancellat
     const upstreamSaw = seen.metadata.at(-1)!;
     expect(upstreamSaw.get('x-toolgate-caller')).toEqual([RESEARCH_BOT]);
     expect(upstreamSaw.get('x-toolgate-agent')).toEqual(['research-bot']);
-    expect(upstreamSaw.get('authorization')).toEqual([]);
+    // The caller's bearer token never reaches the tool: the gateway's own per-call JWT does.
+    const authorization = upstreamSaw.get('authorization');
+    expect(authorization).toHaveLength(1);
+    expect(authorization[0]).not.toContain('stolen');
+    expect(decodeJwt(String(authorization[0]).replace(/^Bearer /, ''))).toMatchObject({ sub: RESEARCH_BOT, scope: 'test.v1.Echo/Unary' });
     expect(upstreamSaw.get('x-toolgate-decision-id')).toHaveLength(1);
   });
 

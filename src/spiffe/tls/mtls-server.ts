@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
-import type { AddressInfo, Socket } from 'node:net';
-import { createServer, type Server, type TLSSocket } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Authorizer } from './authorizer';
 import { peerChain } from './peer-chain';
-import { SecureContextCache, type X509TlsSource } from './secure-context-cache';
+import type { X509TlsSource } from './secure-context-cache';
+import { TlsServer } from './tls-server';
 import { verifyPeer, type VerifiedPeer } from './verify-peer';
 
 export interface MtlsServerOptions {
@@ -30,8 +31,7 @@ export interface MtlsServerEvents {
  * While the source has no SVID (withdrawn by the Workload API), new connections are refused.
  */
 export class MtlsServer extends EventEmitter<MtlsServerEvents> {
-  private readonly contexts: SecureContextCache;
-  private readonly server: Server;
+  private readonly tls: TlsServer;
 
   constructor(
     private readonly source: X509TlsSource,
@@ -39,50 +39,22 @@ export class MtlsServer extends EventEmitter<MtlsServerEvents> {
     options: MtlsServerOptions = {},
   ) {
     super();
-    this.contexts = new SecureContextCache(source);
-    this.server = createServer({
-      ...this.contexts.options(),
-      requestCert: true,
-      rejectUnauthorized: true,
-      ALPNProtocols: options.alpnProtocols ?? ['h2'],
-      handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
-    });
-    // Runs before tls.Server's own 'connection' listener creates the TLSSocket.
-    this.server.prependListener('connection', (socket: Socket) => this.beforeHandshake(socket));
-    this.server.on('secureConnection', (socket) => this.admit(socket));
-    this.server.on('tlsClientError', (err, socket) => this.emit('rejected', err, socket.remoteAddress));
+    this.tls = new TlsServer(source, { ...options, requestCert: true });
+    this.tls.on('connection', (socket) => this.admit(socket));
+    this.tls.on('rejected', (err, remoteAddress) => this.emit('rejected', err, remoteAddress));
   }
 
   listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
+    return this.tls.listen(port, host);
   }
 
   address(): AddressInfo {
-    return this.server.address() as AddressInfo;
+    return this.tls.address();
   }
 
   /** Stops accepting; resolves when every connection has closed. */
   close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  /**
-   * Before a handshake: picks up a rotation, or refuses the connection when the source
-   * has no SVID (withdrawn). Never serves with an identity the source took back.
-   */
-  private beforeHandshake(socket: Socket): void {
-    try {
-      if (this.contexts.isStale()) this.server.setSecureContext(this.contexts.options());
-    } catch (err) {
-      socket.destroy();
-      this.emit('rejected', err as Error, socket.remoteAddress);
-    }
+    return this.tls.close();
   }
 
   private admit(socket: TLSSocket): void {

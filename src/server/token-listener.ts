@@ -1,0 +1,104 @@
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import type { X509TlsSource } from '../spiffe/tls/secure-context-cache';
+import { TlsServer } from '../spiffe/tls/tls-server';
+import { endWithStatus, Status } from '../relay/grpc-status';
+import type { Caller, CallPipeline } from './call-pipeline';
+import { Http2Sessions } from './http2-sessions';
+import { AUTHORIZATION_HEADER } from './owned-headers';
+
+/** Proves a caller by its bearer token; rejects (e.g. `WorkloadTokenError`) for a token that proves nothing. */
+export interface BearerAuthenticator {
+  authenticate(token: string): Promise<Caller>;
+}
+
+export interface TokenListenerOptions {
+  maxConcurrentStreams?: number;
+  /**
+   * A call refused for want of a valid token; the reason is for the log, never the caller.
+   * `code` is the error's stable code (`WorkloadTokenError`'s, e.g. ERR_TOKEN_EXPIRED), for metrics.
+   */
+  onRejectedCall?: (reason: string, code: string) => void;
+  /** A TLS connection refused (failed handshake, or no SVID to present). */
+  onRejectedConnection?: (err: Error, remoteAddress: string | undefined) => void;
+}
+
+const BEARER = /^Bearer +(\S+) *$/i;
+
+/**
+ * The gateway's listener for callers that cannot present an X.509-SVID: TLS with the
+ * gateway's rotating SVID but no client certificate, then HTTP/2 where every call must carry
+ * `authorization: Bearer <token>` (a JWT-SVID or an OIDC workload token). A call whose token
+ * proves a caller goes to the pipeline like an mTLS call; any other ends UNAUTHENTICATED
+ * with a generic message before the pipeline sees it.
+ */
+export class TokenListener {
+  private readonly tls: TlsServer;
+  private readonly sessions: Http2Sessions<null>;
+
+  constructor(
+    source: X509TlsSource,
+    private readonly authenticator: BearerAuthenticator,
+    private readonly pipeline: Pick<CallPipeline, 'handle'>,
+    private readonly options: TokenListenerOptions = {},
+  ) {
+    this.tls = new TlsServer(source);
+    this.sessions = new Http2Sessions<null>((stream, headers) => this.handle(stream, headers), options);
+    this.tls.on('connection', (socket) => this.sessions.accept(socket, null));
+    this.tls.on('rejected', (err, remoteAddress) => options.onRejectedConnection?.(err, remoteAddress));
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return this.tls.listen(port, host);
+  }
+
+  address(): AddressInfo {
+    return this.tls.address();
+  }
+
+  get activeSessions(): number {
+    return this.sessions.size;
+  }
+
+  /** Stops accepting, sends GOAWAY to every client, and after `graceMs` cuts what still runs. */
+  drain(graceMs: number): Promise<void> {
+    return this.sessions.drain(this.tls.close(), graceMs);
+  }
+
+  private handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    const token = bearerToken(headers[AUTHORIZATION_HEADER]);
+    if (token === undefined) {
+      this.refuse(stream, headers[AUTHORIZATION_HEADER] === undefined ? 'no authorization header' : 'authorization is not one Bearer token', 'ERR_TOKEN_MISSING');
+      return;
+    }
+    let authenticated: Promise<Caller>;
+    try {
+      authenticated = this.authenticator.authenticate(token);
+    } catch (err) {
+      authenticated = Promise.reject(err);
+    }
+    authenticated.then(
+      (caller) => {
+        // The caller may have given up (or the connection gone) while the token was checked.
+        if (stream.closed || stream.destroyed) return;
+        this.pipeline.handle(stream, headers, caller);
+      },
+      (err: unknown) => this.refuse(stream, err instanceof Error ? err.message : 'token refused', codeOf(err)),
+    );
+  }
+
+  private refuse(stream: ServerHttp2Stream, reason: string, code: string): void {
+    this.options.onRejectedCall?.(reason, code);
+    endWithStatus(stream, Status.UNAUTHENTICATED, 'unauthenticated');
+  }
+}
+
+function codeOf(err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : 'ERR_TOKEN_INVALID';
+}
+
+function bearerToken(value: string | string[] | undefined): string | undefined {
+  if (typeof value !== 'string') return undefined; // absent, or sent more than once
+  return BEARER.exec(value)?.[1];
+}

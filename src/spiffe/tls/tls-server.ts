@@ -1,0 +1,82 @@
+import { EventEmitter } from 'node:events';
+import type { AddressInfo, Socket } from 'node:net';
+import { createServer, type Server, type TLSSocket } from 'node:tls';
+import { SecureContextCache, type X509TlsSource } from './secure-context-cache';
+
+export interface TlsServerOptions {
+  /** ALPN protocols to offer; default `['h2']`, as gRPC needs. */
+  alpnProtocols?: string[];
+  /** TLS handshake timeout in ms; default 10 s. */
+  handshakeTimeoutMs?: number;
+  /**
+   * Ask for (and require) a client certificate chaining to one of the source's bundles.
+   * Default false: the peer stays anonymous at the TLS layer and must prove who it is some
+   * other way. `MtlsServer` sets it and then does the SPIFFE verification itself.
+   */
+  requestCert?: boolean;
+}
+
+export interface TlsServerEvents {
+  /** A connection whose TLS handshake completed. */
+  connection: [socket: TLSSocket];
+  /** A connection refused (failed handshake, or no SVID to present). */
+  rejected: [error: Error, remoteAddress: string | undefined];
+}
+
+/**
+ * A TLS listener that presents the source's *current* X.509-SVID. Before each handshake it
+ * asks the source whether its SVID or bundles changed and swaps the server's secure
+ * context if so; live connections keep theirs. While the source has no SVID (withdrawn by
+ * the Workload API), new connections are refused: it never serves with an identity the
+ * source took back.
+ */
+export class TlsServer extends EventEmitter<TlsServerEvents> {
+  private readonly contexts: SecureContextCache;
+  private readonly server: Server;
+
+  constructor(source: X509TlsSource, options: TlsServerOptions = {}) {
+    super();
+    this.contexts = new SecureContextCache(source);
+    const requestCert = options.requestCert ?? false;
+    this.server = createServer({
+      ...this.contexts.options(),
+      requestCert,
+      rejectUnauthorized: requestCert,
+      ALPNProtocols: options.alpnProtocols ?? ['h2'],
+      handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
+    });
+    // Runs before tls.Server's own 'connection' listener creates the TLSSocket.
+    this.server.prependListener('connection', (socket: Socket) => this.beforeHandshake(socket));
+    this.server.on('secureConnection', (socket) => this.emit('connection', socket));
+    this.server.on('tlsClientError', (err, socket) => this.emit('rejected', err, socket.remoteAddress));
+  }
+
+  listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
+  /** Stops accepting; resolves when every connection has closed. */
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Picks up a rotation, or refuses the connection when the source has no SVID. */
+  private beforeHandshake(socket: Socket): void {
+    try {
+      if (this.contexts.isStale()) this.server.setSecureContext(this.contexts.options());
+    } catch (err) {
+      socket.destroy();
+      this.emit('rejected', err as Error, socket.remoteAddress);
+    }
+  }
+}
