@@ -12,5 +12,14 @@ describe('npm run demo', () => {
     expect(text).toMatch(/DENY Workload::"spiffe:\/\/example\.org\/agents\/stranger"/);
     expect(text).toMatch(/refused the connection after the TLS handshake \(unexpected trust domain "partner\.test"\)/);
     expect(text).toContain('q3.md still says "Q3 revenue grew 12%."');
+    // The task's story: begun by policy, used (the tool verifies each call's JWT), refused outside its tools and past its budget, ended, refused.
+    const task = /begins a task.*\n\s+result\s+OK task (\S+), token bound/.exec(text)?.[1];
+    expect(task).toBeDefined();
+    expect(text).toMatch(/ALLOW Agent::"research-bot" toolgate\.v1\.Tasks\/BeginTask, by policy researchers-begin-read-tasks/);
+    expect(text).toContain(`tool      verified the gateway's JWT: sub spiffe://example.org/agents/research-bot, scope tools.files.v1.Files/ReadFile, task ${task}`);
+    expect(text).toContain(`DENY Agent::"research-bot" tools.files.v1.Files/ListDir in task ${task}: the method is not among the task's tools`);
+    expect(text).toMatch(/result\s+RESOURCE_EXHAUSTED: resource exhausted \(decision (\S+)\)\n\s+evidence\s+decision \1: DENY .* the task's call budget is spent/);
+    expect(text).toMatch(/ends the task\n\s+result\s+OK, ended/);
+    expect(text).toMatch(/with the ended task's token\n\s+result\s+PERMISSION_DENIED: permission denied \(decision \S+\)\n\s+evidence .*: the task has ended/);
   });
 });
