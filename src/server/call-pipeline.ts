@@ -115,17 +115,19 @@ export class CallPipeline {
 
     const state = this.state;
     const decisionId = this.options.nextDecisionId();
-    if (method.service === TASKS_SERVICE) {
-      this.serveTasks(stream, headers, caller, method.action, decisionId, started);
-      return;
-    }
-    const route = state.routes.get(method.service);
-    const before = () => ({ decisionId, caller: caller.peer.spiffeId, action: method.action, resource: route?.target.name, started });
+    const ownService = method.service === TASKS_SERVICE;
+    const route = ownService ? undefined : state.routes.get(method.service);
+    const resource = ownService ? GATEWAY_RESOURCE : route?.target.name;
+    const before = () => ({ decisionId, caller: caller.peer.spiffeId, action: method.action, resource, started });
     let principal: Principal;
     try {
       principal = state.identities.resolve(caller.id);
     } catch (err) {
       this.deny(stream, Status.UNAUTHENTICATED, 'unauthenticated', { ...before(), reason: (err as Error).message });
+      return;
+    }
+    if (ownService) {
+      this.serveTasks(stream, headers, { state, principal, caller, action: method.action, resource: GATEWAY_RESOURCE, metadata: this.metadata(headers), started, admission: NO_ADMISSION }, decisionId);
       return;
     }
     if (route === undefined) {
@@ -230,41 +232,34 @@ export class CallPipeline {
    * `Tool::"toolgate"` with the request in `context.request`; EndTask and GetTask need no
    * policy: a caller may always end or read its own tasks, and only its own.
    */
-  private serveTasks(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, caller: Caller, action: string, decisionId: string, started: number): void {
-    const state = this.state;
-    const before = { decisionId, caller: caller.peer.spiffeId, action, resource: GATEWAY_RESOURCE, started };
+  private serveTasks(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, call: CallFacts, decisionId: string): void {
+    const { principal, caller, action } = call;
+    const before = { decisionId, caller: caller.peer.spiffeId, principal: label(principal), action, resource: GATEWAY_RESOURCE, started: call.started };
     if (action !== BEGIN_TASK && action !== END_TASK && action !== GET_TASK) {
       this.deny(stream, Status.UNIMPLEMENTED, `unknown method ${action}`, { ...before, reason: 'no such method' });
       return;
     }
-    let principal: Principal;
-    try {
-      principal = state.identities.resolve(caller.id);
-    } catch (err) {
-      this.deny(stream, Status.UNAUTHENTICATED, 'unauthenticated', { ...before, reason: (err as Error).message });
-      return;
-    }
     const tasks = this.options.tasks;
     const owner = caller.peer.spiffeId;
-    const fail = (code: StatusCode, reason: string) => this.refuse(stream, { refused: true, code, reason }, { ...before, principal: label(principal) });
+    const fail = (code: StatusCode, reason: string) => this.refuse(stream, { refused: true, code, reason }, before);
     const serve = async (): Promise<void> => {
       const admission = this.options.guard.applies(headers) ? await this.options.guard.admit(headers, owner, label(principal), action, false) : NO_ADMISSION;
-      if (isRefusal(admission)) return this.refuse(stream, admission, { ...before, principal: label(principal) });
+      if (isRefusal(admission)) return this.refuse(stream, admission, before);
       const message = await readUnaryRequest(stream, this.options.maxMessageBytes).catch((err: Error) => {
         fail(Status.INTERNAL, err.message);
         return undefined;
       });
       if (message === undefined) return;
       if (action === BEGIN_TASK) {
-        const call: CallFacts = { state, principal, caller, action, resource: GATEWAY_RESOURCE, metadata: this.metadata(headers), started, admission };
+        const begin: CallFacts = { ...call, admission };
         let request: Record<string, CedarValue>;
         try {
           request = decodeRequest(tasks.proto.beginRequest, message);
         } catch (err) {
-          const denial = this.decide(call, decisionId, { reason: (err as Error).message });
+          const denial = this.decide(begin, decisionId, { reason: (err as Error).message });
           return endWithStatus(stream, denial!.code, denial!.message);
         }
-        const denial = this.decide(call, decisionId, { request });
+        const denial = this.decide(begin, decisionId, { request });
         if (denial) return endWithStatus(stream, denial.code, denial.message);
         const { task, response } = await tasks.begin(owner, request);
         this.options.decisionLog.info({ decisionId, caller: owner, principal: label(principal), action, task: task.id, event: 'task begun', expiresAt: task.expiresAt.toISOString() });

@@ -83,8 +83,12 @@ export class TasksService {
 
   /** The task's id from an EndTask or GetTask request message. */
   taskIdOf(message: Uint8Array): string {
-    const { task_id } = this.proto.taskIdRequest.decode(message) as unknown as { task_id: string };
-    return task_id;
+    try {
+      const { task_id } = this.proto.taskIdRequest.decode(message) as unknown as { task_id: string };
+      return task_id;
+    } catch (cause) {
+      throw new TaskError('ERR_TASK_INVALID', 'malformed request message', { cause });
+    }
   }
 
   private async owned(owner: string, taskId: string) {
