@@ -1,0 +1,51 @@
+import { MemoryTaskStore } from '../../../src/tasks/memory-task-store';
+import { OpenTaskCalls } from '../../../src/server/open-task-calls';
+import { aTask } from '../tasks/fixtures';
+
+describe('OpenTaskCalls', () => {
+  it('cuts every open call of a task when the store says it ended, and only those', async () => {
+    const store = new MemoryTaskStore({ maxTtlSeconds: 3600 });
+    const open = new OpenTaskCalls(store);
+    const task = aTask({}, Date.now());
+    const other = aTask({}, Date.now());
+    await store.begin(task);
+    await store.begin(other);
+    const cuts: string[] = [];
+    open.add(task.id, task.expiresAt, (reason) => cuts.push(`a:${reason}`));
+    open.add(task.id, task.expiresAt, (reason) => cuts.push(`b:${reason}`));
+    open.add(other.id, other.expiresAt, (reason) => cuts.push(`c:${reason}`));
+    await store.end(task.id, new Date());
+    expect(cuts).toEqual(['a:task ended', 'b:task ended']);
+    expect(open.size).toBe(1);
+    open.close();
+    await store.close();
+  });
+
+  it('cuts at expiry, and a call that ended first is not cut', async () => {
+    const store = new MemoryTaskStore({ maxTtlSeconds: 3600 });
+    const open = new OpenTaskCalls(store);
+    const cuts: string[] = [];
+    const soon = new Date(Date.now() + 50);
+    const done = open.add('t', soon, () => cuts.push('done'));
+    open.add('t', soon, (reason) => cuts.push(reason));
+    done();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(cuts).toEqual(['task expired']);
+    expect(open.size).toBe(0);
+    open.close();
+  });
+
+  it('holds no timer once its last call of a task ended', async () => {
+    jest.useFakeTimers();
+    try {
+      const open = new OpenTaskCalls(new MemoryTaskStore({ maxTtlSeconds: 3600 }));
+      const remove = open.add('t', new Date(Date.now() + 60_000), () => {});
+      expect(jest.getTimerCount()).toBe(1);
+      remove();
+      expect(jest.getTimerCount()).toBe(0);
+      open.close();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});
