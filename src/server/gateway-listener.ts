@@ -1,10 +1,10 @@
-import type { AddressInfo } from 'node:net';
 import type { Authorizer } from '../spiffe/tls/authorizer';
 import { MtlsServer } from '../spiffe/tls/mtls-server';
 import type { X509TlsSource } from '../spiffe/tls/secure-context-cache';
 import type { VerifiedPeer } from '../spiffe/tls/verify-peer';
 import type { Caller, CallPipeline } from './call-pipeline';
 import { Http2Sessions } from './http2-sessions';
+import { TlsHttp2Listener } from './tls-http2-listener';
 
 export interface GatewayListenerOptions {
   maxConcurrentStreams?: number;
@@ -17,35 +17,13 @@ export interface GatewayListenerOptions {
  * domain, and only accepted trust domains), then HTTP/2 whose streams go to the pipeline.
  * Only verified connections ever reach the HTTP/2 layer.
  */
-export class GatewayListener {
-  private readonly tls: MtlsServer;
-  private readonly sessions: Http2Sessions<Caller>;
-
+export class GatewayListener extends TlsHttp2Listener<Caller> {
   constructor(source: X509TlsSource, acceptCaller: Authorizer, pipeline: CallPipeline, options: GatewayListenerOptions = {}) {
-    this.tls = new MtlsServer(source, acceptCaller);
-    this.sessions = new Http2Sessions<Caller>((stream, headers, caller) => pipeline.handle(stream, headers, caller), options);
-    this.tls.on('connection', (socket, peer) => this.sessions.accept(socket, callerOf(peer)));
-    if (options.onRejectedConnection) this.tls.on('rejected', options.onRejectedConnection);
-  }
-
-  listen(port: number, host: string): Promise<AddressInfo> {
-    return this.tls.listen(port, host);
-  }
-
-  address(): AddressInfo {
-    return this.tls.address();
-  }
-
-  get activeSessions(): number {
-    return this.sessions.size;
-  }
-
-  /**
-   * Stops accepting connections, tells every client to go away (GOAWAY lets in-flight
-   * calls finish), and after `graceMs` cuts whatever is still running.
-   */
-  drain(graceMs: number): Promise<void> {
-    return this.sessions.drain(this.tls.close(), graceMs);
+    const tls = new MtlsServer(source, acceptCaller);
+    const sessions = new Http2Sessions<Caller>((stream, headers, caller) => pipeline.handle(stream, headers, caller), options);
+    super(tls, sessions);
+    tls.on('connection', (socket, peer) => sessions.accept(socket, callerOf(peer)));
+    if (options.onRejectedConnection) tls.on('rejected', options.onRejectedConnection);
   }
 }
 

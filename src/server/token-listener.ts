@@ -1,10 +1,10 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import type { X509TlsSource } from '../spiffe/tls/secure-context-cache';
 import { TlsServer } from '../spiffe/tls/tls-server';
 import { endWithStatus, Status } from '../relay/grpc-status';
 import type { Caller, CallPipeline } from './call-pipeline';
 import { Http2Sessions } from './http2-sessions';
+import { TlsHttp2Listener } from './tls-http2-listener';
 import { AUTHORIZATION_HEADER } from './owned-headers';
 
 /** Proves a caller by its bearer token; rejects (e.g. `WorkloadTokenError`) for a token that proves nothing. */
@@ -32,37 +32,18 @@ const BEARER = /^Bearer +(\S+) *$/i;
  * proves a caller goes to the pipeline like an mTLS call; any other ends UNAUTHENTICATED
  * with a generic message before the pipeline sees it.
  */
-export class TokenListener {
-  private readonly tls: TlsServer;
-  private readonly sessions: Http2Sessions<null>;
-
+export class TokenListener extends TlsHttp2Listener<null> {
   constructor(
     source: X509TlsSource,
     private readonly authenticator: BearerAuthenticator,
     private readonly pipeline: Pick<CallPipeline, 'handle'>,
     private readonly options: TokenListenerOptions = {},
   ) {
-    this.tls = new TlsServer(source);
-    this.sessions = new Http2Sessions<null>((stream, headers) => this.handle(stream, headers), options);
-    this.tls.on('connection', (socket) => this.sessions.accept(socket, null));
-    this.tls.on('rejected', (err, remoteAddress) => options.onRejectedConnection?.(err, remoteAddress));
-  }
-
-  listen(port: number, host: string): Promise<AddressInfo> {
-    return this.tls.listen(port, host);
-  }
-
-  address(): AddressInfo {
-    return this.tls.address();
-  }
-
-  get activeSessions(): number {
-    return this.sessions.size;
-  }
-
-  /** Stops accepting, sends GOAWAY to every client, and after `graceMs` cuts what still runs. */
-  drain(graceMs: number): Promise<void> {
-    return this.sessions.drain(this.tls.close(), graceMs);
+    const tls = new TlsServer(source);
+    const sessions = new Http2Sessions<null>((stream, headers) => this.handle(stream, headers), options);
+    super(tls, sessions);
+    tls.on('connection', (socket) => sessions.accept(socket, null));
+    tls.on('rejected', (err, remoteAddress) => options.onRejectedConnection?.(err, remoteAddress));
   }
 
   private handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {

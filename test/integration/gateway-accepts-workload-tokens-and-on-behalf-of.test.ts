@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { FilesClient } from '../../src/examples/files-proto';
 import { OidcFixture } from '../unit/identity/support/oidc-fixture';
 import { GATEWAY_ID, GatewayWorld, POLICIES, RESEARCH_BOT, STRANGER } from './support/gateway-world';
-import { call, statusOf } from './support/task-calls';
+import { call, listDirStatus, statusOf } from './support/task-calls';
 
 const K8S_AGENT = 'spiffe://k8s.example/system/serviceaccount/tools/agent';
 
@@ -100,13 +100,7 @@ onBehalfOf: { issuer: ${users.issuer}, audience: toolgate-users, jwksUri: "${use
 
   it('exposes a verified on-behalf-of user token as context.onBehalfOf and tells the tool', async () => {
     const bot = await world.agent(RESEARCH_BOT);
-    const list = (metadata?: grpc.Metadata) =>
-      new Promise<number>((resolve) => {
-        const stream = (bot as unknown as { listDir: (r: object, m?: grpc.Metadata) => grpc.ClientReadableStream<unknown> }).listDir({ path: '/' }, metadata);
-        stream.on('data', () => {});
-        stream.on('error', (e: grpc.ServiceError) => resolve(e.code));
-        stream.on('end', () => resolve(grpc.status.OK));
-      });
+    const list = (metadata?: grpc.Metadata) => listDirStatus(bot, metadata);
     const onBehalfOf = async (sub: string) => {
       const metadata = new grpc.Metadata();
       metadata.set('x-toolgate-on-behalf-of', await users.sign({ sub, aud: 'toolgate-users' }));

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { CI_BUILDER, GatewayWorld, POLICIES, RESEARCH_BOT } from './support/gateway-world';
-import { call, statusOf } from './support/task-calls';
+import { call, listDirStatus, statusOf } from './support/task-calls';
 
 describe('a token bucket per agent limits the calls of each (limits.agentRate)', () => {
   let world: GatewayWorld;
@@ -21,20 +21,12 @@ when { context has rate && context.rate.remaining < 1 };`,
   });
   afterAll(() => world.close());
 
-  const list = (client: grpc.Client) =>
-    new Promise<number>((resolve) => {
-      const stream = (client as unknown as { listDir: (r: object) => grpc.ClientReadableStream<unknown> }).listDir({ path: '/' });
-      stream.on('data', () => {});
-      stream.on('error', (e: grpc.ServiceError) => resolve(e.code));
-      stream.on('end', () => resolve(grpc.status.OK));
-    });
-
   it('allows a burst, then answers RESOURCE_EXHAUSTED; another agent has its own bucket', async () => {
     const bot = await world.agent(RESEARCH_BOT);
     const read = () => statusOf(call(bot, 'readFile', { path: '/notes/a.txt' }));
-    expect([await read(), await read(), await list(bot)]).toEqual([grpc.status.OK, grpc.status.OK, grpc.status.OK]);
+    expect([await read(), await read(), await listDirStatus(bot)]).toEqual([grpc.status.OK, grpc.status.OK, grpc.status.OK]);
     // One token left: policy sees remaining 0 after taking it and keeps it for reads.
-    expect(await list(bot)).toBe(grpc.status.PERMISSION_DENIED);
+    expect(await listDirStatus(bot)).toBe(grpc.status.PERMISSION_DENIED);
     expect(world.decisions.lines.at(-1)).toMatchObject({ decision: 'deny', policies: ['last-token-is-for-reads'] });
     expect(await read()).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(world.decisions.lines.at(-1)).toMatchObject({ caller: RESEARCH_BOT, decision: 'deny', reason: 'rate limit of Agent::"research-bot" exceeded' });

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { CI_BUILDER, GatewayWorld, POLICIES, RESEARCH_BOT, STRANGER } from './support/gateway-world';
-import { call, statusOf, taskMetadata, tasksOf } from './support/task-calls';
+import { call, listDirStatus, statusOf, taskMetadata, tasksOf } from './support/task-calls';
 import { waitUntil } from './support/workload-fixtures';
 
 const READ = 'tools.files.v1.Files/ReadFile';
@@ -91,13 +91,7 @@ describe('agents hold power only for a declared task (toolgate.v1.Tasks)', () =>
   it('denies a tool outside the task whatever the policies say', async () => {
     const begun = await (await tasksOf(world, RESEARCH_BOT)).begin({ tools: [READ], ttlSeconds: 60 });
     const bot = await world.agent(RESEARCH_BOT);
-    const list = (metadata?: grpc.Metadata) =>
-      new Promise<number>((resolve) => {
-        const stream = (bot as unknown as { listDir: (r: object, m?: grpc.Metadata) => grpc.ClientReadableStream<unknown> }).listDir({ path: '/' }, metadata);
-        stream.on('data', () => {});
-        stream.on('error', (e: grpc.ServiceError) => resolve(e.code));
-        stream.on('end', () => resolve(grpc.status.OK));
-      });
+    const list = (metadata?: grpc.Metadata) => listDirStatus(bot, metadata);
     expect(await list()).toBe(grpc.status.OK); // policy permits ListDir
     expect(await list(taskMetadata(begun.token))).toBe(grpc.status.PERMISSION_DENIED);
     expect(world.decisions.lines.at(-1)).toMatchObject({ action: LIST, decision: 'deny', reason: "the method is not among the task's tools" });
@@ -106,13 +100,7 @@ describe('agents hold power only for a declared task (toolgate.v1.Tasks)', () =>
   it('exposes the task and its counters to policy as context.task', async () => {
     const begun = await (await tasksOf(world, RESEARCH_BOT)).begin({ intent: 'list once', tools: ['tools.files.v1.Files'], ttlSeconds: 60 });
     const bot = await world.agent(RESEARCH_BOT);
-    const list = () =>
-      new Promise<number>((resolve) => {
-        const stream = (bot as unknown as { listDir: (r: object, m?: grpc.Metadata) => grpc.ClientReadableStream<unknown> }).listDir({ path: '/' }, taskMetadata(begun.token));
-        stream.on('data', () => {});
-        stream.on('error', (e: grpc.ServiceError) => resolve(e.code));
-        stream.on('end', () => resolve(grpc.status.OK));
-      });
+    const list = () => listDirStatus(bot, taskMetadata(begun.token));
     expect(await list()).toBe(grpc.status.OK);
     expect(await list()).toBe(grpc.status.PERMISSION_DENIED);
     expect(world.decisions.lines.at(-1)).toMatchObject({ action: LIST, decision: 'deny', policies: ['a-task-lists-at-most-once'] });

@@ -33,3 +33,13 @@ export async function tasksOf(world: GatewayWorld, id: string) {
 }
 
 export { taskMetadata };
+
+/** The status a Files/ListDir server stream through `client` ends with (its entries are drained). */
+export function listDirStatus(client: grpc.Client, metadata?: grpc.Metadata): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const stream = (client as unknown as { listDir: (r: object, m?: grpc.Metadata) => grpc.ClientReadableStream<unknown> }).listDir({ path: '/' }, metadata);
+    stream.on('data', () => {});
+    stream.on('error', (e: grpc.ServiceError) => resolve(e.code));
+    stream.on('end', () => resolve(grpc.status.OK));
+  });
+}
