@@ -146,7 +146,7 @@ function refuse(code: StatusCode, reason: string, taskId?: string): Refusal {
   return { refused: true, code, reason, ...(taskId !== undefined && { taskId }) };
 }
 
-/** A header sent once; a repeated one is refused as absent would be unsafe, so it counts as its first value. */
+/** A token header's value; when a caller repeats the header, the first value is the one checked (and must verify). */
 function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
