@@ -47,6 +47,36 @@ export function mergeValues(base: Values, over: Values): Values {
   return out;
 }
 
+/** Where the chart projects the signing key Secret ("toolgate.signingKeyFile"). */
+export const SIGNING_KEY_FILE = '/etc/toolgate/config/signing-key.json';
+/** The env var the chart passes the Redis URL in ("toolgate.redisUrlEnv"). */
+export const REDIS_URL_ENV = 'TOOLGATE_REDIS_URL';
+
+/**
+ * The config file the chart renders ("toolgate.config" in _helpers.tpl): `config` as it is,
+ * plus credentials.signingKeyFile with signingKey.existingSecret and state.redis.urlEnv with
+ * redis.enabled. Throws where the template fails on a conflicting value.
+ */
+export function chartConfig(values: Values): Values {
+  const config = JSON.parse(JSON.stringify(values.config ?? {})) as Values;
+  const signingKey = values.signingKey as Values;
+  const credentials = (isMap(config.credentials) ? config.credentials : {}) as Values;
+  if (signingKey.existingSecret) {
+    if (credentials.signingKeyFile !== undefined && credentials.signingKeyFile !== SIGNING_KEY_FILE) throw new Error('config.credentials.signingKeyFile conflicts with signingKey.existingSecret');
+    config.credentials = { ...credentials, signingKeyFile: SIGNING_KEY_FILE };
+  } else if (credentials.signingKeyFile === SIGNING_KEY_FILE) {
+    throw new Error('config.credentials.signingKeyFile is the chart mount but signingKey.existingSecret is empty');
+  }
+  if ((values.redis as Values).enabled) {
+    const state = (isMap(config.state) ? config.state : {}) as Values;
+    const redis = (isMap(state.redis) ? state.redis : {}) as Values;
+    if (redis.url !== undefined) throw new Error('config.state.redis.url and redis.enabled both give the URL');
+    if (redis.urlEnv !== undefined && redis.urlEnv !== REDIS_URL_ENV) throw new Error('config.state.redis.urlEnv conflicts with redis.enabled');
+    config.state = { ...state, redis: { ...redis, urlEnv: REDIS_URL_ENV } };
+  }
+  return config;
+}
+
 /** The `config` section of values.schema.json: the gateway's own schema, without its header. */
 export function expectedConfigSchema(): Record<string, unknown> {
   const { $schema: _s, title: _t, ...rest } = JSON.parse(JSON.stringify(configSchema)) as Record<string, unknown>;

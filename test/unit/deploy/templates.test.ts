@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { CHART, defaultValues, isMap, leafPaths } from './chart';
+import { CHART, defaultValues, isMap, leafPaths, REDIS_URL_ENV, SIGNING_KEY_FILE } from './chart';
 
 /*
  * No Helm binary here, so the templates are checked statically:
@@ -113,8 +113,40 @@ describe('chart templates', () => {
     expect(deployment).not.toMatch(/checksum\/policies|configmap-policies\.yaml/);
   });
 
-  it('renders the config from .Values.config as it is', () => {
-    expect(sources.get('configmap-config.yaml')).toMatch(/toolgate\.yaml: \|\n\s+\{\{- toYaml \.Values\.config \| nindent 4 \}\}/);
+  it('renders the config from .Values.config as it is, plus the signing key and Redis wiring', () => {
+    expect(sources.get('configmap-config.yaml')).toMatch(/toolgate\.yaml: \|\n\s+\{\{- include "toolgate\.config" \. \| nindent 4 \}\}/);
+    const helper = sources.get('_helpers.tpl')!.match(/define "toolgate\.config" -\}\}([\s\S]*?)\{\{- end -\}\}\n\n/)![1]!;
+    expect(helper).toContain('$config := deepCopy .Values.config');
+    expect(helper).toContain('set $credentials "signingKeyFile" $keyFile');
+    expect(helper).toContain('set $redis "urlEnv" $env');
+    expect(helper).toMatch(/toYaml \$config -\}\}\s*$/);
+    // The values-config test's chartConfig mirrors it with the same path and env var.
+    expect(sources.get('_helpers.tpl')).toContain(`define "toolgate.signingKeyFile" -}}\n{{- printf "%s/${basename(SIGNING_KEY_FILE)}" (include "toolgate.configDir" .)`);
+    expect(sources.get('_helpers.tpl')).toContain(`define "toolgate.redisUrlEnv" -}}${REDIS_URL_ENV}{{- end -}}`);
+  });
+
+  it('projects the signing key Secret into the watched config folder (rotation reloads it)', () => {
+    const deployment = sources.get('deployment.yaml')!;
+    expect(deployment).toMatch(
+      /projected:\n\s+sources:\n\s+- configMap:\n\s+name: \{\{ include "toolgate\.fullname" \. \}\}-config\n\s+- secret:\n\s+name: \{\{ \.Values\.signingKey\.existingSecret \}\}\n\s+items:\n\s+- key: \{\{ \.Values\.signingKey\.existingSecretKey \}\}\n\s+path: \{\{ include "toolgate\.signingKeyFile" \. \| base \}\}/,
+    );
+    expect(SIGNING_KEY_FILE.startsWith('/etc/toolgate/config/')).toBe(true);
+    // Not a subPath mount: a subPath never sees a Secret update.
+    expect(deployment).not.toMatch(/subPath/);
+    expect(deployment).toMatch(/- name: \{\{ include "toolgate\.redisUrlEnv" \. \}\}\n\s+\{\{- if \.Values\.redis\.existingSecret \}\}\n\s+valueFrom:\n\s+secretKeyRef:/);
+  });
+
+  it('exposes the token listener (config.workloadTokens) on the pod, the Service and the NetworkPolicy', () => {
+    expect(sources.get('_helpers.tpl')).toMatch(/define "toolgate\.tokensPort"[\s\S]*?\.workloadTokens \| default dict\)\.listen/);
+    expect(sources.get('deployment.yaml')).toMatch(/\{\{- with include "toolgate\.tokensPort" \. \}\}[\s\S]*?- name: tokens\n\s+containerPort: \{\{ \. \}\}/);
+    expect(sources.get('service.yaml')).toMatch(/include "toolgate\.tokensPort" \.\) \.Values\.service\.tokensPort[\s\S]*?- name: tokens\n\s+port: \{\{ \.Values\.service\.tokensPort \}\}\n\s+targetPort: tokens/);
+    expect(sources.get('networkpolicy.yaml')).toMatch(/if include "toolgate\.tokensPort" \.[\s\S]*?- port: tokens[\s\S]*?\.Values\.networkPolicy\.tokensFrom/);
+  });
+
+  it('warns in NOTES.txt when several replicas run without Redis and a shared signing key', () => {
+    const notes = sources.get('NOTES.txt')!;
+    expect(notes).toContain('if and (include "toolgate.multiReplica" .) (not (include "toolgate.sharedState" .))');
+    expect(sources.get('_helpers.tpl')).toMatch(/define "toolgate\.multiReplica"[\s\S]*?\.Values\.autoscaling\.enabled[\s\S]*?\.Values\.replicaCount/);
   });
 
   it('feeds the Workload API mount and SPIFFE_ENDPOINT_SOCKET from one helper', () => {

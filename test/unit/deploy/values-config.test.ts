@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { main } from '../../../src/cli/main';
 import { parseConfig } from '../../../src/config/load-config';
-import { CHART, defaultValues, examples, isMap, mergeValues, ROOT, type Values } from './chart';
+import { newSigningJwk } from '../../../src/cli/signing-key';
+import { CHART, chartConfig, defaultValues, examples, isMap, mergeValues, REDIS_URL_ENV, ROOT, SIGNING_KEY_FILE, type Values } from './chart';
 
 /*
  * The `config` of the default values and of each example, rendered as YAML as the chart's
@@ -15,7 +16,10 @@ import { CHART, defaultValues, examples, isMap, mergeValues, ROOT, type Values }
  * is empty, as configmap-policies.yaml does) and the protos folder `protos.files`. Where a
  * values file names an existing ConfigMap instead, its documented source stands in:
  * policies/ and proto/examples/ of this repository (see examples/existing-configmaps.yaml).
- * The chart's own render-time rules (the `fail`s in _helpers.tpl) are mirrored here too.
+ * The config is the one the chart renders (chartConfig: plus credentials.signingKeyFile and
+ * state.redis.urlEnv when signingKey/redis are set); the pod's signing key Secret is a fresh
+ * `toolgate signing-key` JWK Set at that path, and $TOOLGATE_REDIS_URL is set as the chart's
+ * env would. The chart's own render-time rules (the `fail`s in _helpers.tpl) are mirrored too.
  */
 
 const MOUNT_ROOT = '/etc/toolgate/';
@@ -61,17 +65,26 @@ describe('the config in the chart values', () => {
     }
     const configDir = join(root, MOUNT_ROOT, 'config');
     mkdirSync(configDir, { recursive: true });
-    const text = stringify(reroot(values.config, root));
+    const config = chartConfig(values);
+    if ((values.signingKey as Values).existingSecret) writeFileSync(join(root, SIGNING_KEY_FILE), JSON.stringify({ keys: [await newSigningJwk()] }));
+    const text = stringify(reroot(config, root));
     const file = join(configDir, 'toolgate.yaml');
     writeFileSync(file, text);
 
-    expect(() => parseConfig(text, configDir, 'toolgate.yaml')).not.toThrow();
-    const { code, out } = await check(file);
-    expect(out).toMatch(/OK \(/);
-    expect(code).toBe(0);
+    const saved = process.env[REDIS_URL_ENV];
+    if ((values.redis as Values).enabled) process.env[REDIS_URL_ENV] = 'rediss://:secret@redis.data.svc.cluster.local:6380/0';
+    try {
+      expect(() => parseConfig(text, configDir, 'toolgate.yaml')).not.toThrow();
+      const { code, out } = await check(file);
+      expect(out).toMatch(/OK \(/);
+      expect(code).toBe(0);
+    } finally {
+      if (saved === undefined) delete process.env[REDIS_URL_ENV];
+      else process.env[REDIS_URL_ENV] = saved;
+    }
   });
 
-  it.each(cases)("%s: follows the chart's rules on top of the config file's", (_name, values) => {
+  it.each(cases)("%s: follows the chart's rules on top of the config file's", (name, values) => {
     const config = values.config as Values;
     // admin on all interfaces (kubelet probes and scrapes use the pod IP).
     expect(config.admin).toMatch(/^(0\.0\.0\.0|\[::\]):\d+$/);
@@ -85,6 +98,19 @@ describe('the config in the chart values', () => {
     }
     // The chart sets $SPIFFE_ENDPOINT_SOCKET; the examples do not override it.
     expect((config.spiffe as Values | undefined)?.endpointSocket).toBeUndefined();
+    // Three listeners, three ports.
+    const ports = [config.listen ?? '0.0.0.0:8443', config.admin, (config.workloadTokens as Values | undefined)?.listen]
+      .filter((a): a is string => typeof a === 'string')
+      .map((a) => a.split(':').at(-1));
+    expect(new Set(ports).size).toBe(ports.length);
+    // The chart wires the signing key and the Redis URL itself: no conflicting config.
+    expect(() => chartConfig(values)).not.toThrow();
+    // Several replicas: tasks need Redis AND a shared key (NOTES.txt warns otherwise), so a
+    // values file running several replicas sets both or neither (plain calls only), never half.
+    const multi = (values.autoscaling as Values).enabled === true || (values.replicaCount as number) > 1;
+    const rendered = chartConfig(values);
+    const shared = [(rendered.state as Values | undefined)?.redis !== undefined, (rendered.credentials as Values | undefined)?.signingKeyFile !== undefined];
+    if (multi) expect(`${name}: ${shared.join(',')}`).toMatch(/: (true,true|false,false)$/);
     // decisionLog on a read-only root filesystem: stdout only.
     expect(((config.decisionLog as Values | undefined)?.destination as string | undefined) ?? 'stdout').toBe('stdout');
   });

@@ -58,6 +58,9 @@ describe('values.schema.json', () => {
     ['an unknown config key', 'config: { lisen: "0.0.0.0:8443" }', /additionalProperty.*lisen/],
     ['a config value of the wrong type', 'config: { drainTimeoutSeconds: "15" }', /\/config\/drainTimeoutSeconds must be number/],
     ['an upstream without its SPIFFE ID', 'config: { upstreams: [{ name: files, services: [a.B], address: "a:1" }] }', /missingProperty.*spiffeId/],
+    ['an unknown signingKey key', 'signingKey: { secretName: toolgate-signing-key }', /additionalProperty.*secretName/],
+    ['a signing key Secret key that is no Secret key', 'signingKey: { existingSecretKey: "a/b.json" }', /\/signingKey\/existingSecretKey must match pattern/],
+    ['a token Service port out of range', 'service: { tokensPort: 70000 }', /\/service\/tokensPort must be <= 65535/],
     ['a relative mount path', 'policies: { mountPath: etc/policies }', /\/policies\/mountPath must match pattern/],
     ['a PDB count that is neither a number nor a percentage', 'podDisruptionBudget: { minAvailable: many }', /minAvailable/],
   ];

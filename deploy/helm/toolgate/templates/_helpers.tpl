@@ -104,6 +104,73 @@ the Workload API address inside it.
 {{- include "toolgate.portOf" $admin -}}
 {{- end -}}
 
+{{/* The token listener's port (config.workloadTokens.listen); empty without workloadTokens. */}}
+{{- define "toolgate.tokensPort" -}}
+{{- with ((.Values.config).workloadTokens | default dict).listen -}}
+{{- include "toolgate.portOf" . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The env var the chart passes the Redis URL in (redis.enabled). */}}
+{{- define "toolgate.redisUrlEnv" -}}TOOLGATE_REDIS_URL{{- end -}}
+
+{{/* Where the signing key Secret's entry is projected: INTO the config folder, which the
+     gateway watches (reload.watch), so that a rotated Secret (kubelet swaps ..data) reloads
+     the key with no restart and no SIGHUP. */}}
+{{- define "toolgate.signingKeyFile" -}}
+{{- printf "%s/signing-key.json" (include "toolgate.configDir" .) -}}
+{{- end -}}
+
+{{/*
+The config file the ConfigMap holds: .Values.config as it is, plus what the chart wires
+itself so that it cannot be forgotten or disagree with the pod spec:
+- signingKey.existingSecret: credentials.signingKeyFile = the projected key file;
+- redis.enabled: state.redis.urlEnv = TOOLGATE_REDIS_URL (the env var the chart sets).
+A conflicting value in config fails the render.
+*/}}
+{{- define "toolgate.config" -}}
+{{- $config := deepCopy .Values.config -}}
+{{- $credentials := $config.credentials | default dict -}}
+{{- $keyFile := include "toolgate.signingKeyFile" . -}}
+{{- if .Values.signingKey.existingSecret -}}
+{{- if and $credentials.signingKeyFile (ne (toString $credentials.signingKeyFile) $keyFile) -}}
+{{- fail (printf "config.credentials.signingKeyFile (%v) conflicts with signingKey.existingSecret, which the chart mounts at %s: leave config.credentials.signingKeyFile out" $credentials.signingKeyFile $keyFile) -}}
+{{- end -}}
+{{- $_ := set $credentials "signingKeyFile" $keyFile -}}
+{{- $_ := set $config "credentials" $credentials -}}
+{{- else if eq (toString $credentials.signingKeyFile) $keyFile -}}
+{{- fail (printf "config.credentials.signingKeyFile is %s, the chart's signing key mount, but signingKey.existingSecret is empty: set it" $keyFile) -}}
+{{- end -}}
+{{- if .Values.redis.enabled -}}
+{{- $state := $config.state | default dict -}}
+{{- $redis := $state.redis | default dict -}}
+{{- $env := include "toolgate.redisUrlEnv" . -}}
+{{- if $redis.url -}}
+{{- fail "config.state.redis.url and redis.enabled both give the Redis URL: leave config.state.redis.url out (the chart sets config.state.redis.urlEnv)" -}}
+{{- end -}}
+{{- if and $redis.urlEnv (ne (toString $redis.urlEnv) $env) -}}
+{{- fail (printf "config.state.redis.urlEnv (%v) conflicts with redis.enabled, which passes the URL as $%s: leave config.state.redis.urlEnv out" $redis.urlEnv $env) -}}
+{{- end -}}
+{{- $_ := set $redis "urlEnv" $env -}}
+{{- $_ := set $state "redis" $redis -}}
+{{- $_ := set $config "state" $state -}}
+{{- end -}}
+{{- toYaml $config -}}
+{{- end -}}
+
+{{/* "true" when tasks are shared across replicas: Redis state and a shared signing key. */}}
+{{- define "toolgate.sharedState" -}}
+{{- $config := include "toolgate.config" . | fromYaml -}}
+{{- $hasRedis := ((($config.state | default dict).redis) | default dict) -}}
+{{- $hasKey := (($config.credentials | default dict).signingKeyFile) -}}
+{{- if and $hasRedis $hasKey -}}true{{- end -}}
+{{- end -}}
+
+{{/* "true" when more than one gateway pod may run (replicaCount > 1, or the HPA). */}}
+{{- define "toolgate.multiReplica" -}}
+{{- if or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1) -}}true{{- end -}}
+{{- end -}}
+
 {{/* Checks that cross values and config: each fails the render with the reason. */}}
 {{- define "toolgate.validate" -}}
 {{- $drain := 15 -}}
@@ -119,4 +186,13 @@ the Workload API address inside it.
 {{- if and .Values.redis.enabled (not (or .Values.redis.url .Values.redis.existingSecret)) -}}
 {{- fail "redis.enabled needs redis.url or redis.existingSecret" -}}
 {{- end -}}
+{{- if and .Values.signingKey.existingSecret (not .Values.signingKey.existingSecretKey) -}}
+{{- fail "signingKey.existingSecret needs signingKey.existingSecretKey (the Secret's key holding the JWK)" -}}
+{{- end -}}
+{{- with include "toolgate.tokensPort" . -}}
+{{- if or (eq . (include "toolgate.grpcPort" $)) (eq . (include "toolgate.adminPort" $)) -}}
+{{- fail (printf "config.workloadTokens.listen port %s must differ from the gRPC (config.listen) and admin (config.admin) ports" .) -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := include "toolgate.config" . -}}
 {{- end -}}
