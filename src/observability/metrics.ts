@@ -23,6 +23,10 @@ export class GatewayMetrics {
   readonly lastReloadSuccessful: Gauge;
   private readonly policySetInfo: Gauge<'policy_set' | 'shadow_set'>;
   readonly shadowDisagreements: Counter<'shadow_decision'>;
+  /** Task lifecycle on this replica: begun, ended (EndTask here), cut (open calls cut at an end or expiry). */
+  readonly taskEvents: Counter<'event'>;
+  /** Calls the gateway refused outside a Cedar decision (task token or state, budgets, rate, on-behalf-of, store, bad task requests), by gRPC status. */
+  readonly guardRefusals: Counter<'grpc_status'>;
   private svidExpiry: (() => number | undefined) | undefined;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -68,6 +72,18 @@ export class GatewayMetrics {
     // Bound now, so that both series exist (at 0) from the start and rate() works on them.
     this.reloadSucceeded = this.reloads.labels('success');
     this.reloadFailed = this.reloads.labels('failure');
+    this.taskEvents = new Counter({
+      name: 'toolgate_task_events_total',
+      help: 'Tasks begun and ended on this replica, and calls of a task cut when it ended or expired.',
+      labelNames: ['event'],
+      registers,
+    });
+    this.guardRefusals = new Counter({
+      name: 'toolgate_guard_refusals_total',
+      help: 'Calls refused outside a Cedar decision (task token or state, budgets, rate limit, on-behalf-of token, task store, invalid task requests), by the gRPC status returned.',
+      labelNames: ['grpc_status'],
+      registers,
+    });
     this.lastReloadSuccessful = new Gauge({
       name: 'toolgate_policy_last_reload_successful',
       help: '1 when the last reload (or the start) succeeded; 0 while the files on disk are refused and the last good set serves (alert on 0).',

@@ -221,6 +221,7 @@ export class CallPipeline {
     if (task) {
       untrack = this.options.openTasks.add(task.id, task.expiresAt, (reason) => {
         this.options.decisionLog.info({ decisionId, caller: caller.peer.spiffeId, action: call.action, task: task.id, decision: 'cut', reason });
+        this.options.metrics.taskEvents.labels('cut').inc();
         relay.fail(Status.PERMISSION_DENIED, `permission denied (decision ${decisionId})`, reason);
       });
     }
@@ -263,11 +264,13 @@ export class CallPipeline {
         if (denial) return endWithStatus(stream, denial.code, denial.message);
         const { task, response } = await tasks.begin(owner, request);
         this.options.decisionLog.info({ decisionId, caller: owner, principal: label(principal), action, task: task.id, event: 'task begun', expiresAt: task.expiresAt.toISOString() });
+        this.options.metrics.taskEvents.labels('begun').inc();
         return respondUnary(stream, response);
       }
       const taskId = tasks.taskIdOf(message);
       const response = action === END_TASK ? await tasks.end(owner, taskId) : await tasks.get(owner, taskId);
       this.options.decisionLog.info({ decisionId, caller: owner, principal: label(principal), action, task: taskId, decision: 'allow', reason: 'own task' });
+      if (action === END_TASK) this.options.metrics.taskEvents.labels('ended').inc();
       respondUnary(stream, response);
     };
     serve().catch((err: Error) => {
@@ -335,6 +338,7 @@ export class CallPipeline {
 
   /** Ends a call the guard (or the Tasks service) refused before or instead of policy. */
   private refuse(stream: ServerHttp2Stream, refusal: Refusal, record: Omit<DenialRecord, 'reason'>): void {
+    this.options.metrics.guardRefusals.labels(String(refusal.code)).inc();
     const message = refusal.code === Status.RESOURCE_EXHAUSTED ? 'resource exhausted' : refusal.code === Status.PERMISSION_DENIED ? 'permission denied' : 'refused';
     this.deny(stream, refusal.code, message, { ...record, reason: refusal.reason, ...(refusal.taskId !== undefined && { task: refusal.taskId }) });
   }

@@ -146,6 +146,10 @@ describe('agents hold power only for a declared task (toolgate.v1.Tasks)', () =>
     await tasks.end(begun.taskId);
     expect((await status).code).toBe(grpc.status.PERMISSION_DENIED);
     expect(world.decisions.lines.some((l) => l.task === begun.taskId && l.decision === 'cut' && l.reason === 'task ended')).toBe(true);
+    const metrics = await world.gateway.metrics.registry.metrics();
+    expect(metrics).toMatch(/toolgate_task_events_total\{event="cut"\} [1-9]/);
+    expect(metrics).toMatch(/toolgate_task_events_total\{event="begun"\} [1-9]/);
+    expect(metrics).toMatch(/toolgate_guard_refusals_total\{grpc_status="8"\} [1-9]/); // the budget refusals above
   });
 
   it('cuts an open stream of a task when the task expires', async () => {
