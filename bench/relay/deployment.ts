@@ -9,6 +9,10 @@ export const FORWARDER_ID = `spiffe://${TRUST_DOMAIN}/bench/forwarder`;
 export const GATEWAY_ID = `spiffe://${TRUST_DOMAIN}/toolgate`;
 /** The request header a policy reads (so it is marshalled to Cedar and is part of the decision cache key). */
 export const TASK_HEADER = 'x-task-id';
+/** The gateway's task-token header (src/server/owned-headers.ts): a toolgate+task call carries its task's token here. */
+export const TASK_TOKEN_HEADER = 'x-toolgate-task';
+/** The gateway's own Tasks API action that begins a task (on resource `Tool::"toolgate"`). */
+export const BEGIN_TASK_ACTION = 'toolgate.v1.Tasks/BeginTask';
 
 /** Other tools and groups that the policy set talks about, as a real deployment's would. */
 const TOOLS = [
@@ -50,6 +54,11 @@ when { principal has team && principal.team == "platform" };`,
     `@id("tasks-may-stream")
 permit (principal in AgentGroup::"researchers", action == Action::"${PING_PONG_ACTION}", resource == Tool::"echo")
 when { context.metadata has "${TASK_HEADER}" && context.metadata["${TASK_HEADER}"] like "task-*" };`,
+    // The toolgate+task topologies begin one task at setup; no policy reads context.task, so
+    // task calls keep hitting the decision cache and differ from toolgate only by the task checks.
+    `@id("bench-begins-echo-tasks")
+permit (principal in AgentGroup::"bench", action == Action::"${BEGIN_TASK_ACTION}", resource == Tool::"toolgate")
+when { context.request.tools.containsAll(["${ECHO_SERVICE}"]) };`,
   ];
   const forbids = [
     `@id("workloads-never-write")
@@ -77,7 +86,7 @@ export function policyCount(policies: Record<string, string>): number {
 }
 
 /** The config file, contract §3; the Workload API endpoint comes from $SPIFFE_ENDPOINT_SOCKET. */
-export function gatewayConfigYaml(upstreamAddress: string): string {
+export function gatewayConfigYaml(upstreamAddress: string, redisUrl?: string): string {
   const agents = Array.from({ length: 8 }, (_, i) => `  - spiffeId: spiffe://${TRUST_DOMAIN}/agents/agent-${i}
     agent: agent-${i}
     groups: [${GROUPS[i % GROUPS.length]}]
@@ -102,18 +111,22 @@ upstreams:
 metadata:
   allow: [${TASK_HEADER}]
 decisionLog:
-  destination: ./decisions.log
+  destination: ./${redisUrl === undefined ? 'decisions.log' : 'decisions-redis.log'}
 logLevel: warn
-`;
+${redisUrl === undefined ? '' : `state:\n  redis:\n    url: ${redisUrl}\n    keyPrefix: 'bench:'\n`}`;
 }
 
-/** Writes policies/ and toolgate.yaml into `dir`; returns the config file's path. */
-export function writeGatewayDeployment(dir: string, upstreamAddress: string): { configFile: string; decisionLog: string; policies: number } {
+/**
+ * Writes policies/ and toolgate.yaml (or, with `redisUrl`, toolgate-redis.yaml: the same
+ * gateway with its task store in Redis, and its own decision log) into `dir`; returns the
+ * config file's path.
+ */
+export function writeGatewayDeployment(dir: string, upstreamAddress: string, redisUrl?: string): { configFile: string; decisionLog: string; policies: number } {
   const policyDir = join(dir, 'policies');
   mkdirSync(policyDir, { recursive: true });
   const policies = benchPolicies();
   for (const [name, text] of Object.entries(policies)) writeFileSync(join(policyDir, name), `${text}\n`);
-  const configFile = join(dir, 'toolgate.yaml');
-  writeFileSync(configFile, gatewayConfigYaml(upstreamAddress));
-  return { configFile, decisionLog: join(dir, 'decisions.log'), policies: policyCount(policies) };
+  const configFile = join(dir, redisUrl === undefined ? 'toolgate.yaml' : 'toolgate-redis.yaml');
+  writeFileSync(configFile, gatewayConfigYaml(upstreamAddress, redisUrl));
+  return { configFile, decisionLog: join(dir, redisUrl === undefined ? 'decisions.log' : 'decisions-redis.log'), policies: policyCount(policies) };
 }

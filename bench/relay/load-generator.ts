@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { TASK_HEADER } from './deployment';
+import { TASK_HEADER, TASK_TOKEN_HEADER } from './deployment';
 import { PING_PONG_PATH, raw, UNARY_PATH } from './echo-service';
 import type { LatencyRecorder } from './latency-recorder';
 
@@ -18,6 +18,8 @@ export interface LoadOptions {
   rate: number;
   /** The x-task-id header of each unary call, or of each stream when it opens. */
   taskId: () => string;
+  /** toolgate+task: the task token every call (or stream) carries as x-toolgate-task. */
+  taskToken?: string;
 }
 
 /** Open loop: calls not sent while this many are outstanding (the target cannot keep up). */
@@ -84,6 +86,7 @@ export class LoadRun {
   private metadata(): grpc.Metadata {
     const md = new grpc.Metadata();
     md.set(TASK_HEADER, this.options.taskId());
+    if (this.options.taskToken !== undefined) md.set(TASK_TOKEN_HEADER, this.options.taskToken);
     return md;
   }
 

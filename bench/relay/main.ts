@@ -9,18 +9,27 @@ import { DevIdentityProvider } from '../../src/spiffe/dev/identity-provider';
 import { authorizeId } from '../../src/spiffe/tls/authorizer';
 import { grpcChannelCredentials } from '../../src/spiffe/tls/grpc-credentials';
 import { X509Source } from '../../src/spiffe/workload/x509-source';
+import { TasksClient, type BeginTaskReply } from '../../src/examples/tasks-proto';
 import { BenchChild } from './bench-child';
 import { CLIENT_ID, FORWARDER_ID, GATEWAY_ID, TRUST_DOMAIN, UPSTREAM_ID, writeGatewayDeployment } from './deployment';
+import { ECHO_SERVICE } from './echo-service';
 import type { Workload } from './load-generator';
-import { median, type PhaseResult } from './phase-result';
+import { runMicroBench, type MicroResult } from './micro-runner';
+import { median, procCpuMicros, type PhaseResult } from './phase-result';
 import { checkCall, idleCost, Phase, warmUp, type Topology } from './phase-runner';
 import { summarizeProfiles, type ProfileInput } from './profile-summary';
 import { consoleReport, markdownReport } from './report';
+import { redisAvailable, startRedisServer, type BenchRedisServer } from './redis-server';
 import { readSettings } from './settings';
 
 /** bench/, from bench/dist/bench/relay. */
 const BENCH_DIR = resolve(__dirname, '../../..');
 const V8_GUARD = '--no-turbo-inline-js-wasm-calls';
+const TASK_TOPOLOGY = 'toolgate+task';
+const REDIS_TOPOLOGY = 'toolgate+task (redis)';
+/** The bench's tasks: an hour (the default tasks.maxTtlSeconds), a call budget no run spends. */
+const TASK_TTL_SECONDS = 3600;
+const TASK_CALL_BUDGET = 1_000_000_000;
 
 const WORKLOADS: Workload[] = [
   { name: 'unary-closed', title: 'Unary 1 KB ↔ 1 KB, closed loop', kind: 'unary', mode: 'closed' },
@@ -39,6 +48,7 @@ async function main(): Promise<void> {
   const children: BenchChild[] = [];
   const sources: X509Source[] = [];
   const clients: grpc.Client[] = [];
+  let redis: BenchRedisServer | undefined;
   try {
     log(`bench: ${info.cpus} cores, node ${info.node}; ${settings.rounds} rounds of ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per topology and workload`);
     const upstream = await BenchChild.start('upstream', 'upstream-process.js', {
@@ -63,6 +73,23 @@ async function main(): Promise<void> {
     ]);
     children.push(forwarder, gateway);
     log(`upstream pid ${upstream.pid}, forwarder pid ${forwarder.pid}, toolgate pid ${gateway.pid} (${deployment.policies} policies)`);
+    // toolgate+task (redis): a second toolgate process, the same config but its task store in a
+    // redis-server (Unix socket) that the bench starts; skipped without redis-server on PATH.
+    let redisGateway: BenchChild | undefined;
+    if (settings.topologies?.includes(REDIS_TOPOLOGY) ?? true) {
+      if (redisAvailable()) {
+        redis = await startRedisServer();
+        const redisDeployment = writeGatewayDeployment(dir, upstreamAddress, redis.url);
+        redisGateway = await BenchChild.start('toolgate-redis', 'gateway-process.js', {
+          env: { SPIFFE_ENDPOINT_SOCKET: await socket(GATEWAY_ID, 'gateway-redis'), BENCH_GATEWAY_CONFIG: redisDeployment.configFile },
+          execArgv: [V8_GUARD],
+        });
+        children.push(redisGateway);
+        log(`redis-server pid ${redis.pid}, toolgate (redis task store) pid ${redisGateway.pid}`);
+      } else {
+        log(`redis-server is not on PATH: skipping ${REDIS_TOPOLOGY}`);
+      }
+    }
 
     const source = await X509Source.create({ address: await socket(CLIENT_ID, 'client'), timeoutMs: 10_000 });
     sources.push(source);
@@ -78,12 +105,38 @@ async function main(): Promise<void> {
       { name: 'forwarder', client: client(forwarder.port, FORWARDER_ID), middle: forwarder, taskId: () => 'task-bench', unaryOnly: false },
       { name: 'toolgate', client: gatewayClient, middle: gateway, taskId: () => 'task-bench', unaryOnly: false },
       { name: 'toolgate-uncached', client: gatewayClient, middle: gateway, taskId: () => `task-${++task}`, unaryOnly: true },
+      // Task topologies: unary only, since a stream's task checks run once, when it opens.
+      { name: TASK_TOPOLOGY, client: gatewayClient, middle: gateway, taskId: () => 'task-bench', unaryOnly: true },
     ];
+    if (redisGateway) {
+      const pid = redis!.pid;
+      all.push({ name: REDIS_TOPOLOGY, client: client(redisGateway.port, GATEWAY_ID), middle: redisGateway, taskId: () => 'task-bench', unaryOnly: true, sideCpuMicros: () => procCpuMicros(pid) });
+    }
     const topologies = all.filter((t) => settings.topologies?.includes(t.name) ?? true);
+    // One task per task topology, begun once over the load client's own mTLS identity: the
+    // echo service as its tool, a budget and TTL no run exhausts, no concurrency cap.
+    for (const t of topologies) {
+      if (t.name !== TASK_TOPOLOGY && t.name !== REDIS_TOPOLOGY) continue;
+      const port = t.middle!.port;
+      const tasks = new TasksClient(`127.0.0.1:${port}`, grpcChannelCredentials(source, authorizeId(GATEWAY_ID)));
+      try {
+        const reply = await new Promise<BeginTaskReply>((resolve, reject) =>
+          tasks.BeginTask(
+            { intent: 'relay bench', tools: [ECHO_SERVICE], ttlSeconds: TASK_TTL_SECONDS, budget: { calls: TASK_CALL_BUDGET } },
+            { deadline: Date.now() + 10_000 },
+            (err: grpc.ServiceError | null, r: BeginTaskReply) => (err ? reject(new Error(`${t.name}: BeginTask failed: ${err.message}`)) : resolve(r)),
+          ),
+        );
+        t.taskToken = reply.token;
+        log(`${t.name}: task ${reply.taskId} begun (token ${reply.token.length} bytes)`);
+      } finally {
+        tasks.close();
+      }
+    }
     for (const t of topologies) await checkCall(t);
 
     for (const t of topologies) if (t.name !== 'toolgate-uncached') await warmUp(t, settings, 3 * settings.warmupSeconds);
-    const idle = await idleCost([forwarder, gateway], settings.idleSeconds);
+    const idle = await idleCost(redisGateway ? [forwarder, gateway, redisGateway] : [forwarder, gateway], settings.idleSeconds);
     for (const [name, cost] of idle) log(`idle ${name}: ${cost.microsPerSecond.toFixed(0)} µs CPU per second, RSS ${cost.rssMb.toFixed(0)} MB`);
 
     const workloads = WORKLOADS.filter((w) => settings.workloads?.includes(w.name) ?? true);
@@ -126,7 +179,16 @@ async function main(): Promise<void> {
     const decisionSummary = summarizeDecisionLog(deployment.decisionLog);
     console.log(consoleReport(results));
     console.log(`\n${decisionSummary}`);
-    const runInfo = { ...info, totalSeconds: (performance.now() - started) / 1000, policies: deployment.policies, decisionLog: deployment.decisionLog, settings, idle };
+    // The per-operation micro-benchmark (bench/micro/credentials.bench.ts), in its own process
+    // after the relay phases, so that it neither disturbs them nor is disturbed by them.
+    let micro: MicroResult | undefined;
+    if (settings.micro) {
+      for (const c of children) await c.stop();
+      await redis?.stop();
+      micro = await runMicroBench();
+      log(`micro-benchmark: ${micro.rows.length} rows`);
+    }
+    const runInfo = { ...info, totalSeconds: (performance.now() - started) / 1000, policies: deployment.policies, decisionLog: deployment.decisionLog, settings, idle, micro };
     if (settings.writeResults) {
       // Sections after the appendix marker come from other benches (policy scale): keep them.
       const previous = existsSync(join(BENCH_DIR, 'RESULTS.md')) ? readFileSync(join(BENCH_DIR, 'RESULTS.md'), 'utf8') : '';
@@ -144,6 +206,7 @@ async function main(): Promise<void> {
     for (const c of clients) c.close();
     for (const s of sources) s.close();
     await Promise.all(children.map((c) => c.stop()));
+    await redis?.stop();
     await provider.close();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -158,17 +221,19 @@ function summarizeDecisionLog(file: string): string {
   }
   let lines = 0;
   let allow = 0;
+  let deny = 0;
   const evalUs: { cached: number[]; evaluated: number[] } = { cached: [], evaluated: [] };
   for (const line of text.split('\n')) {
     if (line === '') continue;
     lines++;
     const entry = JSON.parse(line) as { decision?: string; cached?: boolean; evalUs?: number };
     if (entry.decision === 'allow') allow++;
+    else if (entry.decision === 'deny') deny++;
     if (typeof entry.evalUs === 'number') (entry.cached ? evalUs.cached : evalUs.evaluated).push(entry.evalUs);
   }
   const m = (v: number[]) => median(v).toFixed(0);
   return (
-    `Decision log after the run: ${lines} lines (${allow} allow, ${lines - allow} deny; ${evalUs.cached.length} served from the decision cache), ` +
+    `Decision log after the run: ${lines} lines (${allow} allow, ${deny} deny${lines - allow - deny > 0 ? `, ${lines - allow - deny} other events (task begun)` : ''}; ${evalUs.cached.length} served from the decision cache), ` +
     `${(text.length / lines).toFixed(0)} bytes per line; median evalUs (the engine's own wall-clock timing): ` +
     `${m(evalUs.evaluated)} µs evaluated by Cedar, ${m(evalUs.cached)} µs from the cache.`
   );

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { ProcessSample } from './child-probe';
 import type { LatencySummary } from './latency-recorder';
@@ -39,6 +40,9 @@ export interface PhaseResult {
   client: ProcessCost;
   /** Cores busy on the machine outside the bench's processes during the windows (other work: noise). */
   foreignCores: number;
+  /** toolgate+task (redis): the redis-server's CPU per call, median over rounds, µs. */
+  sideCpuMicrosPerCall?: number;
+  sidePooledMicrosPerCall?: number;
 }
 
 /** Adds up one process's samples over rounds. */
@@ -101,3 +105,19 @@ export function median(values: readonly number[]): number {
   const mid = v.length >> 1;
   return v.length % 2 === 1 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
 }
+
+/** CPU (user + system) a process has used so far, µs, from /proc/<pid>/stat (Linux; NaN elsewhere). */
+export function procCpuMicros(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) in parentheses; utime, stime are fields 14, 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
+/** USER_HZ: 100 on every Linux that Node supports. */
+const CLOCK_TICKS = 100;

@@ -1,11 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchChild } from './bench-child';
-import { TASK_HEADER } from './deployment';
+import { TASK_HEADER, TASK_TOKEN_HEADER } from './deployment';
 import { payload, raw, UNARY_PATH } from './echo-service';
 import { LatencyRecorder } from './latency-recorder';
 import { LoadRun, type Workload } from './load-generator';
-import { CostAccumulator, machineBusyMicros, selfSample, type PhaseResult } from './phase-result';
+import { CostAccumulator, machineBusyMicros, median, selfSample, type PhaseResult } from './phase-result';
 import type { BenchSettings } from './settings';
 
 export interface Topology {
@@ -16,6 +16,10 @@ export interface Topology {
   taskId: () => string;
   /** Only meaningful for unary calls (a stream is authorized once). */
   unaryOnly: boolean;
+  /** toolgate+task: the token (from BeginTask at setup) every call carries as x-toolgate-task. */
+  taskToken?: string;
+  /** Another process of this topology whose CPU counts per call (the redis-server behind toolgate+task (redis)): CPU µs so far. */
+  sideCpuMicros?: () => number;
 }
 
 /** Everything measured for one workload against one topology, over its rounds. */
@@ -27,6 +31,8 @@ export class Phase {
   private seconds = 0;
   private calls = 0;
   private foreignMicros = 0;
+  private sideMicros = 0;
+  private readonly sideRounds: number[] = [];
 
   constructor(
     readonly workload: Workload,
@@ -41,11 +47,12 @@ export class Phase {
   async round(upstream: BenchChild, s: BenchSettings, warmupSeconds: number, profileFile?: string): Promise<void> {
     const t = this.topology;
     const before = this.recorder.count;
-    const run = new LoadRun(t.client, this.workload, { request: payload(s.payloadBytes), concurrency: s.concurrency, rate: s.rate, taskId: t.taskId }, this.recorder);
+    const run = new LoadRun(t.client, this.workload, { request: payload(s.payloadBytes), concurrency: s.concurrency, rate: s.rate, taskId: t.taskId, ...(t.taskToken !== undefined && { taskToken: t.taskToken }) }, this.recorder);
     await sleep(warmupSeconds * 1000);
     if (profileFile) await t.middle!.startProfile(s.profileIntervalMicros);
     const [m0, u0] = await Promise.all([t.middle?.sample(), upstream.sample()]);
     const c0 = selfSample();
+    const side0 = t.sideCpuMicros?.() ?? 0;
     const busy0 = machineBusyMicros();
     const t0 = performance.now();
     run.measuring = true;
@@ -53,6 +60,7 @@ export class Phase {
     run.measuring = false;
     const seconds = (performance.now() - t0) / 1000;
     const busy1 = machineBusyMicros();
+    const side = (t.sideCpuMicros?.() ?? 0) - side0;
     const c1 = selfSample();
     const [m1, u1] = await Promise.all([t.middle?.sample(), upstream.sample()]);
     if (profileFile) await t.middle!.stopProfile(profileFile);
@@ -65,7 +73,9 @@ export class Phase {
     if (m0 && m1) this.middle.add(m0, m1, calls, seconds);
     this.upstream.add(u0, u1, calls, seconds);
     this.client.add(c0, c1, calls, seconds);
-    const ours = this.middle.cpuMicros + this.upstream.cpuMicros + this.client.cpuMicros - ours0;
+    const ours = this.middle.cpuMicros + this.upstream.cpuMicros + this.client.cpuMicros - ours0 + side;
+    this.sideMicros += side;
+    if (t.sideCpuMicros) this.sideRounds.push(calls === 0 ? NaN : side / calls);
     this.foreignMicros += Math.max(0, busy1 - busy0 - ours);
   }
 
@@ -84,6 +94,7 @@ export class Phase {
       upstream: this.upstream.cost(),
       client: this.client.cost(),
       foreignCores: this.foreignMicros / 1e6 / this.seconds,
+      ...(this.topology.sideCpuMicros && { sideCpuMicrosPerCall: median(this.sideRounds), sidePooledMicrosPerCall: this.sideMicros / this.calls }),
     };
   }
 }
@@ -93,6 +104,7 @@ export async function checkCall(t: Topology): Promise<void> {
   await new Promise<void>((resolve, reject) => t.client.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())));
   const md = new grpc.Metadata();
   md.set(TASK_HEADER, t.taskId());
+  if (t.taskToken !== undefined) md.set(TASK_TOKEN_HEADER, t.taskToken);
   await new Promise<void>((resolve, reject) =>
     t.client.makeUnaryRequest(UNARY_PATH, raw, raw, payload(16), md, (err) =>
       err ? reject(new Error(`${t.name}: the check call failed: ${err.message}`)) : resolve(),
@@ -103,7 +115,7 @@ export async function checkCall(t: Topology): Promise<void> {
 /** Unmeasured closed-loop unary load, so that the first measured phase does not pay for JIT and lazy setup. */
 export async function warmUp(t: Topology, s: BenchSettings, seconds: number): Promise<void> {
   const workload: Workload = { name: 'warm-up', title: 'warm-up', kind: 'unary', mode: 'closed' };
-  const run = new LoadRun(t.client, workload, { request: payload(s.payloadBytes), concurrency: s.concurrency, rate: s.rate, taskId: t.taskId }, new LatencyRecorder());
+  const run = new LoadRun(t.client, workload, { request: payload(s.payloadBytes), concurrency: s.concurrency, rate: s.rate, taskId: t.taskId, ...(t.taskToken !== undefined && { taskToken: t.taskToken }) }, new LatencyRecorder());
   await sleep(seconds * 1000);
   await run.stop();
 }

@@ -1,3 +1,4 @@
+import { microMarkdown, type MicroReport } from '../micro/credentials.bench';
 import type { Workload } from './load-generator';
 import type { PhaseResult } from './phase-result';
 import type { IdleCost } from './phase-runner';
@@ -15,6 +16,8 @@ export interface RunInfo {
   settings: BenchSettings;
   /** Each middle's CPU and RSS with no load, after the warm-up. */
   idle: ReadonlyMap<string, IdleCost>;
+  /** The credentials micro-benchmark, when it ran. */
+  micro?: MicroReport | undefined;
 }
 
 export const TOPOLOGY_NOTES: Record<string, string> = {
@@ -22,7 +25,14 @@ export const TOPOLOGY_NOTES: Record<string, string> = {
   forwarder: 'client → bare node:http2 forwarder → upstream (mTLS both sides, bytes piped, no auth)',
   toolgate: 'client → toolgate → upstream (Cedar + decision log on; same principal/action/context on every call, so decisions come from the decision cache after the first)',
   'toolgate-uncached': 'as toolgate, but every unary call carries a new x-task-id, which a policy reads: every decision is a Cedar evaluation (cache miss)',
+  'toolgate+task':
+    'as toolgate (same process), but every unary call carries a task token (x-toolgate-task) from one task begun at setup with BeginTask over the load client\'s own mTLS identity (tools: the echo service, TTL 1 h, budget 10⁹ calls, no concurrency cap): each call is verified (cached token), counted in the memory task store and released; no policy reads context.task, so decisions stay cached',
+  'toolgate+task (redis)':
+    'as toolgate+task, in a second toolgate process whose task store is a redis-server (Unix socket, started by the bench): consume is a Lua script round trip, release a ZREM; the redis-server\'s own CPU is reported separately',
 };
+/** The toolgate topologies, in report order. */
+const GATEWAY_TOPOLOGIES = ['toolgate', 'toolgate-uncached', 'toolgate+task', 'toolgate+task (redis)'];
+const TASK_TOPOLOGIES = ['toolgate+task', 'toolgate+task (redis)'];
 
 const f = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 const ratio = (a: number | undefined, b: number | undefined): string =>
@@ -51,6 +61,70 @@ function row(r: PhaseResult): string[] {
   ];
 }
 
+/**
+ * "Tasks and call credentials": the toolgate topologies side by side for the unary workloads
+ * (every toolgate call mints a call token; the task topologies add the task checks), as
+ * differences from toolgate and ratios against direct and the forwarder of the same run.
+ */
+function tasksSection(results: readonly PhaseResult[], info: RunInfo): string {
+  const header = ['workload', 'topology', 'middle CPU µs/call', '− toolgate µs', '− forwarder µs', 'CPU ÷ forwarder', 'p50 ms', 'p50 − toolgate ms', 'p50 ÷ direct', 'p99 ÷ direct', 'calls/s ÷ direct', 'redis-server CPU µs/call', 'errors'];
+  const rows: string[][] = [];
+  for (const w of workloadsOf(results)) {
+    if (w.kind !== 'unary') continue;
+    const rs = results.filter((r) => r.workload.name === w.name);
+    const by = (t: string) => rs.find((r) => r.topology === t);
+    const d = by('direct');
+    const fw = by('forwarder');
+    const tg = by('toolgate');
+    for (const t of ['toolgate', ...TASK_TOPOLOGIES]) {
+      const g = by(t);
+      if (!g) continue;
+      const cpu = g.middle?.cpuMicrosPerCall;
+      rows.push([
+        w.title,
+        t,
+        f(cpu ?? NaN),
+        t === 'toolgate' ? '–' : f((cpu ?? NaN) - (tg?.middle?.cpuMicrosPerCall ?? NaN)),
+        f((cpu ?? NaN) - (fw?.middle?.cpuMicrosPerCall ?? NaN)),
+        ratio(cpu, fw?.middle?.cpuMicrosPerCall),
+        f(g.latency.p50, 2),
+        t === 'toolgate' ? '–' : f(g.latency.p50 - (tg?.latency.p50 ?? NaN), 2),
+        ratio(g.latency.p50, d?.latency.p50),
+        ratio(g.latency.p99, d?.latency.p99),
+        w.mode === 'closed' ? ratio(g.callsPerSecond, d?.callsPerSecond) : '–',
+        g.sideCpuMicrosPerCall === undefined ? '–' : f(g.sideCpuMicrosPerCall),
+        String(g.errors),
+      ]);
+    }
+  }
+  const micro = info.micro;
+  return `## Tasks and call credentials
+
+Every relayed call now gets a per-call ES256 JWT minted synchronously (src/credentials/call-token.ts),
+so **every toolgate column above already includes minting**; the micro-benchmark below isolates it.
+The task topologies add, per call, the task-token check (cached after the first call), the
+store's consume (and the release after the call), on the same gateway and policies, unary only (a
+stream's task checks run once, when it opens). Measured in the same run and rounds as the rest;
+the noise caveats above apply (differences of a few tens of µs per call are within the
+round-to-round spread: see each topology's "(rounds)" column in Results).
+
+${rows.length ? mdTable(header, rows) : '(no task topology was run)'}
+
+### Per operation (micro-benchmark)
+
+${
+  micro
+    ? `bench/micro/credentials.bench.ts, in its own process after the relay phases (node ${micro.node}; ${micro.rounds} rounds, each
+operation alternating with its baseline, ~${micro.roundMs} ms per side and round; µs/op is the median over
+rounds of wall time ÷ operations, one operation at a time unless stated; CPU columns are pooled
+over rounds; the redis-server is a fresh one on a Unix socket). Run alone with
+\`npm run bench:build && node bench/dist/bench/micro/credentials.bench.js\`.
+
+${microMarkdown(micro)}`
+    : '(not run: BENCH_MICRO=0)'
+}`;
+}
+
 export function workloadsOf(results: readonly PhaseResult[]): Workload[] {
   return [...new Map(results.map((r) => [r.workload.name, r.workload])).values()];
 }
@@ -61,7 +135,7 @@ export function ratios(rs: readonly PhaseResult[]): Array<[string, string]> {
   const d = by('direct');
   const fw = by('forwarder');
   const out: Array<[string, string]> = [];
-  for (const t of ['toolgate', 'toolgate-uncached']) {
+  for (const t of GATEWAY_TOPOLOGIES) {
     const g = by(t);
     if (!g) continue;
     out.push([`${t} CPU/call ÷ forwarder CPU/call (target ≤ 1.30×)`, ratio(g.middle?.cpuMicrosPerCall, fw?.middle?.cpuMicrosPerCall)]);
@@ -146,7 +220,8 @@ ${Object.entries(TOPOLOGY_NOTES).map(([k, v]) => `  - **${k}**: ${v}`).join('\n'
   HTTP/2 connection per topology) runs in the parent.
 - toolgate: ${info.policies} Cedar policies (permits for groups, agents and actions; forbids that
   every call is checked against; policies read principal attributes, \`context.peer\` and
-  \`context.metadata["x-task-id"]\`), identity mapping with 10 rules, metadata allow-list
+  \`context.metadata["x-task-id"]\`; one permits BeginTask for the bench's agents, none reads
+  \`context.task\`), a per-call ES256 call token minted for the upstream on every call, identity mapping with 10 rules, metadata allow-list
   [x-task-id], admin/metrics listener on, decision log ON to a file (pino, async), log level warn.
   ${decisionLogSummary}
 - Workloads: ${s.payloadBytes}-byte requests and responses. Unary = one call; stream = bidi
@@ -168,7 +243,7 @@ ${Object.entries(TOPOLOGY_NOTES).map(([k, v]) => `  - **${k}**: ${v}`).join('\n'
   100 ms poll during the windows in parentheses). Upstream and client CPU likewise. "other load":
   cores busy on the machine outside the bench's processes during the windows (/proc/stat via
   os.cpus()) — other work on this shared machine, i.e. noise.
-- Idle CPU with no load: forwarder ${f(idle('forwarder'))} µs/s, toolgate ${f(idle('toolgate'))} µs/s (timers,
+- Idle CPU with no load: forwarder ${f(idle('forwarder'))} µs/s, toolgate ${f(idle('toolgate'))} µs/s${info.idle.has('toolgate-redis') ? `, toolgate with the Redis task store ${f(idle('toolgate-redis'))} µs/s` : ''} (timers,
   prom-client default metrics, the bench probe's 100 ms RSS poll). At ${s.rate} calls/s that is
   ${f(idle('forwarder') / s.rate)} and ${f(idle('toolgate') / s.rate)} µs of each open-loop call's CPU. At low rates each call
   also pays for its own event-loop wake-ups and syscalls, which closed-loop load batches, so
@@ -177,11 +252,14 @@ ${Object.entries(TOPOLOGY_NOTES).map(([k, v]) => `  - **${k}**: ${v}`).join('\n'
 - An open-loop cell marked "saturated" did not reach 95% of the target rate: the machine could not
   keep up, and its latencies are queueing, not service time.
 - Env knobs: BENCH_WARMUP_S, BENCH_DURATION_S, BENCH_CONCURRENCY, BENCH_RATE, BENCH_PAYLOAD_BYTES,
-  BENCH_WORKLOADS, BENCH_TOPOLOGIES, BENCH_ROUNDS, BENCH_IDLE_S. \`npm run bench:profile\` profiles the middles instead
+  BENCH_WORKLOADS, BENCH_TOPOLOGIES, BENCH_ROUNDS, BENCH_IDLE_S, BENCH_MICRO=0 (skip the micro-benchmark),
+  BENCH_MICRO_ROUNDS, BENCH_MICRO_ROUND_MS. \`npm run bench:profile\` profiles the middles instead
   (bench/PROFILE.md).
 
 ## Results
 
 ${sections.join('\n\n')}
+
+${tasksSection(results, info)}
 `;
 }

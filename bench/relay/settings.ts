@@ -28,6 +28,8 @@ export interface BenchSettings {
   profileIntervalMicros: number;
   /** Write bench/RESULTS.md (default yes, except when profiling). BENCH_WRITE_RESULTS=0 turns it off. */
   writeResults: boolean;
+  /** Run the credentials micro-benchmark (bench/micro/) after the relay phases (default yes, except when profiling). BENCH_MICRO=0 turns it off. */
+  micro: boolean;
 }
 
 export function readSettings(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): BenchSettings {
@@ -47,6 +49,7 @@ export function readSettings(argv: readonly string[] = process.argv.slice(2), en
     profile,
     profileIntervalMicros: int(env, 'BENCH_PROFILE_INTERVAL_US', 200),
     writeResults: env.BENCH_WRITE_RESULTS === undefined ? !profile : env.BENCH_WRITE_RESULTS !== '0',
+    micro: env.BENCH_MICRO === undefined ? !profile : env.BENCH_MICRO !== '0',
   };
 }
 
