@@ -27,7 +27,7 @@ import { TaskTokenVerifier } from '../../src/tasks/task-token-verifier';
 import { CLIENT_ID, GATEWAY_ID, UPSTREAM_ID } from '../relay/deployment';
 import { ECHO_SERVICE, UNARY_ACTION } from '../relay/echo-service';
 import { procCpuMicros } from '../relay/phase-result';
-import { redisAvailable, startRedisServer, type BenchRedisServer } from '../relay/redis-server';
+import { redisServerAvailable, startDevRedisServer, type DevRedisServer } from '../../src/state/dev-redis-server';
 
 export interface MicroRow {
   operation: string;
@@ -239,14 +239,14 @@ export async function runCredentialsMicroBench(log: (line: string) => void = () 
   log('  memory store done');
 
   // 4. The Redis task store on a real redis-server (Unix socket), one at a time and 32 in flight.
-  let server: BenchRedisServer | undefined;
+  let server: DevRedisServer | undefined;
   let ping: Redis | undefined;
   let redisStore: RedisTaskStore | undefined;
   try {
-    if (!redisAvailable()) {
+    if (!redisServerAvailable()) {
       notes.push('redis-server is not on PATH: the RedisTaskStore rows were skipped.');
     } else {
-      server = await startRedisServer();
+      server = await startDevRedisServer();
       redisStore = await RedisTaskStore.connect({ url: server.url, maxTtlSeconds: 3600, keyPrefix: 'micro:' });
       ping = await connectRedis(server.url);
       const client = ping;

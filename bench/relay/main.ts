@@ -19,7 +19,7 @@ import { median, procCpuMicros, type PhaseResult } from './phase-result';
 import { checkCall, idleCost, Phase, warmUp, type Topology } from './phase-runner';
 import { summarizeProfiles, type ProfileInput } from './profile-summary';
 import { consoleReport, markdownReport } from './report';
-import { redisAvailable, startRedisServer, type BenchRedisServer } from './redis-server';
+import { redisServerAvailable, startDevRedisServer, type DevRedisServer } from '../../src/state/dev-redis-server';
 import { readSettings } from './settings';
 
 /** bench/, from bench/dist/bench/relay. */
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const children: BenchChild[] = [];
   const sources: X509Source[] = [];
   const clients: grpc.Client[] = [];
-  let redis: BenchRedisServer | undefined;
+  let redis: DevRedisServer | undefined;
   try {
     log(`bench: ${info.cpus} cores, node ${info.node}; ${settings.rounds} rounds of ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per topology and workload`);
     const upstream = await BenchChild.start('upstream', 'upstream-process.js', {
@@ -77,8 +77,8 @@ async function main(): Promise<void> {
     // redis-server (Unix socket) that the bench starts; skipped without redis-server on PATH.
     let redisGateway: BenchChild | undefined;
     if (settings.topologies?.includes(REDIS_TOPOLOGY) ?? true) {
-      if (redisAvailable()) {
-        redis = await startRedisServer();
+      if (redisServerAvailable()) {
+        redis = await startDevRedisServer();
         const redisDeployment = writeGatewayDeployment(dir, upstreamAddress, redis.url);
         redisGateway = await BenchChild.start('toolgate-redis', 'gateway-process.js', {
           env: { SPIFFE_ENDPOINT_SOCKET: await socket(GATEWAY_ID, 'gateway-redis'), BENCH_GATEWAY_CONFIG: redisDeployment.configFile },

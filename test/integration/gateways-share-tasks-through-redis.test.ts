@@ -9,7 +9,8 @@ import { TasksClient } from '../../src/examples/tasks-proto';
 import { authorizeId } from '../../src/spiffe/tls/authorizer';
 import { grpcChannelCredentials } from '../../src/spiffe/tls/grpc-credentials';
 import { GATEWAY_ID, GatewayWorld, POLICIES, RESEARCH_BOT } from './support/gateway-world';
-import { describeWithRedis, startRedisServer, type RedisServer } from './support/redis-server';
+import { startDevRedisServer, type DevRedisServer } from '../../src/state/dev-redis-server';
+import { describeWithRedis } from './support/redis-server';
 import { call, statusOf, taskMetadata } from './support/task-calls';
 import { waitUntil } from './support/workload-fixtures';
 
@@ -43,7 +44,7 @@ function runGatewayProcess(configFile: string): Promise<{ child: ChildProcess; p
 }
 
 describeWithRedis('two gateway processes sharing one Redis agree on tasks and budgets', () => {
-  let redis: RedisServer;
+  let redis: DevRedisServer;
   let keyDir: string;
   let world: GatewayWorld;
   let other: ChildProcess;
@@ -51,7 +52,7 @@ describeWithRedis('two gateway processes sharing one Redis agree on tasks and bu
   const clients: grpc.Client[] = [];
 
   beforeAll(async () => {
-    redis = await startRedisServer();
+    redis = await startDevRedisServer();
     // Replicas share the signing key (a mounted Secret in Kubernetes): a task token minted by one verifies on the other.
     keyDir = mkdtempSync(join(tmpdir(), 'toolgate-key-'));
     writeFileSync(join(keyDir, 'signing.jwk'), JSON.stringify(await newSigningJwk()), { mode: 0o600 });

@@ -3,7 +3,8 @@ import { RedisTaskStore } from '../../src/tasks/redis-task-store';
 import type { Task, TaskBudget } from '../../src/tasks/task';
 import { consumeRefusalError, type ConsumeResult, type TaskStore } from '../../src/tasks/task-store';
 import { aTask, FakeClock, T0, taskRejection } from '../unit/tasks/fixtures';
-import { describeWithRedis, startRedisServer, type RedisServer } from './support/redis-server';
+import { startDevRedisServer, type DevRedisServer } from '../../src/state/dev-redis-server';
+import { describeWithRedis } from './support/redis-server';
 import { sleep, waitUntil } from './support/workload-fixtures';
 
 const READ = 'tools.files.v1.Files/ReadFile';
@@ -22,7 +23,7 @@ interface Implementation {
   pruneAfterRetention(store: TaskStore, now: Date): Promise<void>;
 }
 
-let server: RedisServer | undefined;
+let server: DevRedisServer | undefined;
 let prefixes = 0;
 
 const implementations: [string, Implementation][] = [
@@ -55,7 +56,7 @@ function leaseOf(result: ConsumeResult): string {
 
 describeWithRedis('RedisTaskStore behaves exactly as MemoryTaskStore', () => {
   beforeAll(async () => {
-    server = await startRedisServer();
+    server = await startDevRedisServer();
   });
   afterAll(async () => {
     await server?.stop();

@@ -3,7 +3,8 @@ import { RedisRateLimiter } from '../../src/limits/redis-rate-limiter';
 import { closeRedis, connectRedis } from '../../src/state/redis-client';
 import { RedisTaskStore } from '../../src/tasks/redis-task-store';
 import { aTask, FakeClock } from '../unit/tasks/fixtures';
-import { describeWithRedis, startRedisServer, type RedisServer } from './support/redis-server';
+import { startDevRedisServer, type DevRedisServer } from '../../src/state/dev-redis-server';
+import { describeWithRedis } from './support/redis-server';
 import { sleep, waitUntil } from './support/workload-fixtures';
 
 const READ = 'tools.files.v1.Files/ReadFile';
@@ -24,10 +25,10 @@ function within<T>(ms: number, promise: Promise<T>): Promise<T> {
 }
 
 describeWithRedis('RedisTaskStore and RedisRateLimiter share state across replicas', () => {
-  let server: RedisServer;
+  let server: DevRedisServer;
   const closers: (() => Promise<void>)[] = [];
   beforeAll(async () => {
-    server = await startRedisServer();
+    server = await startDevRedisServer();
   });
   afterEach(async () => {
     await Promise.all(closers.splice(0).map((close) => close()));
@@ -131,7 +132,7 @@ describeWithRedis('RedisTaskStore and RedisRateLimiter share state across replic
   });
 
   it('fails calls quickly, rather than hanging, when Redis goes down', async () => {
-    const doomed = await startRedisServer();
+    const doomed = await startDevRedisServer();
     try {
       const [a] = await replicas(doomed.url);
       const limiter = await RedisRateLimiter.connect({ url: doomed.url, bucket: { ratePerSecond: 1, burst: 1 } });

@@ -5,28 +5,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /*
- * A throwaway redis-server for the bench (the same spawn logic as the integration tests'
- * support/redis-server.ts, copied so that the bench does not import from test/).
+ * A throwaway redis-server for tests and benchmarks, as the dev identity provider stands in
+ * for SPIRE: the real server binary (Debian's redis-server), on a Unix socket in a temp dir.
+ * Never used by the gateway itself.
  */
 
-export interface BenchRedisServer {
+export interface DevRedisServer {
   /** `unix://` URL of the server's socket. */
   readonly url: string;
+  /** The server's process id (to read its CPU time). */
   readonly pid: number | undefined;
-  /** Kills the server (by its pid, if still running) and removes its directory. Idempotent. */
+  /** Kills the server (if still running) and removes its directory. Idempotent. */
   stop(): Promise<void>;
 }
 
 const START_TIMEOUT_MS = 10_000;
 
 /** True when a `redis-server` binary is on PATH. */
-export function redisAvailable(): boolean {
+export function redisServerAvailable(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-/** redis-server on a Unix socket in a fresh temporary directory, persistence off; resolves once it answers PING. */
-export async function startRedisServer(): Promise<BenchRedisServer> {
-  const dir = await mkdtemp(join(tmpdir(), 'toolgate-bench-redis-'));
+/**
+ * A throwaway redis-server listening only on a Unix socket in a fresh temporary directory,
+ * with persistence off. Resolves once the socket answers PING.
+ */
+export async function startDevRedisServer(): Promise<DevRedisServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'toolgate-redis-'));
   const socket = join(dir, 'redis.sock');
   const child = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -61,6 +66,7 @@ async function waitForPong(socket: string, child: ChildProcess): Promise<void> {
   throw new Error(`no PONG on ${socket} within ${START_TIMEOUT_MS / 1000}s`);
 }
 
+/** True when the socket answers `PING` with `+PONG`. */
 function pings(socket: string): Promise<boolean> {
   return new Promise((resolve) => {
     const connection = createConnection(socket);
