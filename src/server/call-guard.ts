@@ -129,7 +129,7 @@ export class CallGuard {
       return refuse(error.code === 'ERR_TASK_BUDGET' ? Status.RESOURCE_EXHAUSTED : Status.PERMISSION_DENIED, error.message, id);
     }
     const lease = result.lease;
-    const release = () => void store.release(id, lease).catch((err: Error) => this.options.onReleaseError?.(err));
+    const release = lease === undefined ? NOTHING_TO_RELEASE : () => void store.release(id, lease).catch((err: Error) => this.options.onReleaseError?.(err));
     const task = {
       id,
       intent: claims.intent ?? '',
@@ -141,6 +141,8 @@ export class CallGuard {
     return { id, expiresAt: claims.expiresAt, context: taskContext(task, now, result.usage), release };
   }
 }
+
+const NOTHING_TO_RELEASE = () => {};
 
 function refuse(code: StatusCode, reason: string, taskId?: string): Refusal {
   return { refused: true, code, reason, ...(taskId !== undefined && { taskId }) };

@@ -76,6 +76,8 @@ export class MemoryTaskStore implements TaskStore {
 
     entry.callsUsed++;
     for (const key of keys) entry.perMethod.set(key, (entry.perMethod.get(key) ?? 0) + 1);
+    // Only a concurrency cap needs the call's slot back when it ends.
+    if (budget.maxConcurrent === undefined) return { ok: true, usage: usageOf(entry) };
     const lease = String(++this.#nextLease);
     entry.leases.add(lease);
     return { ok: true, usage: usageOf(entry), lease };

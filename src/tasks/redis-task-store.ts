@@ -52,6 +52,8 @@ return {stored, redis.call('HGET', KEYS[1], 'endedAt')}
  * `taskAllows` and `budgetKeysOf`). KEYS[1] the task hash, KEYS[2] its leases (a sorted set
  * scored by deadline); ARGV[1] now (ms), ARGV[2] the action. Returns {reason[, key]} for a
  * refusal, or {'ok', lease, callsUsed, inFlight, key1, count1, …} with every per-method count.
+ * Only a task with a concurrency cap takes a lease (and counts calls in flight): the others'
+ * calls need no release, which saves a round trip per call.
  */
 const CONSUME = new RedisScript(`
 local stored = redis.call('HGET', KEYS[1], 'task')
@@ -80,17 +82,24 @@ for _, cap in ipairs(caps) do
     keys[#keys + 1] = key
   end
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-local inFlight = redis.call('ZCARD', KEYS[2])
-if budget.maxConcurrent and inFlight >= budget.maxConcurrent then return {'concurrency'} end
+local inFlight = 0
+local lease = ''
+if budget.maxConcurrent then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+  inFlight = redis.call('ZCARD', KEYS[2])
+  if inFlight >= budget.maxConcurrent then return {'concurrency'} end
+end
 
 local callsUsed = redis.call('HINCRBY', KEYS[1], 'callsUsed', 1)
 for _, key in ipairs(keys) do redis.call('HINCRBY', KEYS[1], 'used:' .. key, 1) end
-local lease = tostring(redis.call('HINCRBY', KEYS[1], 'leaseSeq', 1))
-redis.call('ZADD', KEYS[2], string.format('%d', task.expiresAt), lease)
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
-local reply = {'ok', lease, callsUsed, inFlight + 1}
+if budget.maxConcurrent then
+  lease = tostring(redis.call('HINCRBY', KEYS[1], 'leaseSeq', 1))
+  redis.call('ZADD', KEYS[2], string.format('%d', task.expiresAt), lease)
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+  inFlight = inFlight + 1
+end
+local reply = {'ok', lease, callsUsed, inFlight}
 for _, cap in ipairs(caps) do
   local count = redis.call('HGET', KEYS[1], 'used:' .. cap[1])
   if count then
@@ -197,7 +206,7 @@ export class RedisTaskStore implements TaskStore {
     const perMethod: Record<string, number> = {};
     for (let i = 0; i < counts.length; i += 2) perMethod[String(counts[i])] = Number(counts[i + 1]);
     const usage: TaskUsage = { callsUsed: Number(callsUsed), perMethod, inFlight: Number(inFlight) };
-    return { ok: true, usage, lease: String(lease) };
+    return { ok: true, usage, ...(lease !== '' && { lease: String(lease) }) };
   }
 
   async release(id: string, lease: string): Promise<void> {

@@ -23,8 +23,11 @@ export type ConsumeResult =
       readonly ok: true;
       /** Usage after counting this call, for `context.task`. */
       readonly usage: TaskUsage;
-      /** Pass to `release` when the call ends (whatever its outcome); frees its concurrency slot. */
-      readonly lease: string;
+      /**
+       * Pass to `release` when the call ends (whatever its outcome); frees its concurrency
+       * slot. Absent for a task without a concurrency cap: nothing to release.
+       */
+      readonly lease?: string;
     }
   | { readonly ok: false; readonly reason: ConsumeRefusal; readonly key?: string };
 

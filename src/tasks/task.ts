@@ -35,7 +35,7 @@ export interface TaskUsage {
   readonly callsUsed: number;
   /** Calls counted per `budget.perMethod` key. */
   readonly perMethod: Readonly<Record<string, number>>;
-  /** Calls in flight now (acquired and not yet released). */
+  /** Calls in flight now (acquired and not yet released); counted only for a task with `maxConcurrent`. */
   readonly inFlight: number;
 }
 

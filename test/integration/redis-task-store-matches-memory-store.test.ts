@@ -51,6 +51,7 @@ function refused(result: ConsumeResult) {
 
 function leaseOf(result: ConsumeResult): string {
   if (!result.ok) throw new Error(`expected a lease, got a refusal: ${result.reason}`);
+  if (result.lease === undefined) throw new Error('expected a lease: the task has no concurrency cap');
   return result.lease;
 }
 
@@ -93,12 +94,15 @@ describeWithRedis('RedisTaskStore behaves exactly as MemoryTaskStore', () => {
 
     it('counts calls and gives usage, until the total budget is spent', async () => {
       const { store, task, consume } = await begun({ calls: 2 });
-      expect(await consume()).toMatchObject({ ok: true, usage: { callsUsed: 1, perMethod: {}, inFlight: 1 } });
-      expect(await consume(WRITE)).toMatchObject({ ok: true, usage: { callsUsed: 2, perMethod: {}, inFlight: 2 } });
+      // Without a concurrency cap no lease is taken (nothing to release) and nothing is counted in flight.
+      const first = await consume();
+      expect(first).toMatchObject({ ok: true, usage: { callsUsed: 1, perMethod: {}, inFlight: 0 } });
+      expect(first).not.toHaveProperty('lease');
+      expect(await consume(WRITE)).toMatchObject({ ok: true, usage: { callsUsed: 2, perMethod: {}, inFlight: 0 } });
       const third = refused(await consume());
       expect(third).toEqual({ ok: false, reason: 'budget' });
       expect(consumeRefusalError(third).code).toBe('ERR_TASK_BUDGET');
-      expect((await store.get(task.id))!.usage).toEqual({ callsUsed: 2, perMethod: {}, inFlight: 2 });
+      expect((await store.get(task.id))!.usage).toEqual({ callsUsed: 2, perMethod: {}, inFlight: 0 });
     });
 
     it('refuses every call of a task with a budget of 0', async () => {
@@ -114,7 +118,7 @@ describeWithRedis('RedisTaskStore behaves exactly as MemoryTaskStore', () => {
       const spent = refused(await consume(WRITE));
       expect(spent).toEqual({ ok: false, reason: 'per-method', key: FILES });
       expect(consumeRefusalError(spent).code).toBe('ERR_TASK_BUDGET');
-      expect((await store.get(task.id))!.usage).toEqual({ callsUsed: 2, perMethod: { [READ]: 1, [FILES]: 2 }, inFlight: 2 });
+      expect((await store.get(task.id))!.usage).toEqual({ callsUsed: 2, perMethod: { [READ]: 1, [FILES]: 2 }, inFlight: 0 });
     });
 
     it('names the first spent cap in budget key order', async () => {
@@ -225,7 +229,7 @@ describeWithRedis('RedisTaskStore behaves exactly as MemoryTaskStore', () => {
         expect([action, result]).toEqual([action, { ok: false, reason: 'tool' }]);
         expect(consumeRefusalError(result).code).toBe('ERR_TASK_TOOL');
       }
-      expect((await store.get(task.id))!.usage).toEqual({ callsUsed: 2, perMethod: {}, inFlight: 2 });
+      expect((await store.get(task.id))!.usage).toEqual({ callsUsed: 2, perMethod: {}, inFlight: 0 });
     });
 
     it('refuses a task living longer than maxTtlSeconds with ERR_TASK_TTL, and a duplicate id', async () => {

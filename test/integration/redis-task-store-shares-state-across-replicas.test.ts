@@ -46,7 +46,8 @@ describeWithRedis('RedisTaskStore and RedisRateLimiter share state across replic
   it('never exceeds a budget of N when 4N calls race on both replicas', async () => {
     const [a, b] = await replicas();
     const clock = new FakeClock();
-    const task = aTask({ budget: { calls: 25, perMethod: { [READ]: 20 } } });
+    // A concurrency cap far above the race, so every admitted call takes a lease: they must be unique.
+    const task = aTask({ budget: { calls: 25, perMethod: { [READ]: 20 }, maxConcurrent: 1000 } });
     await a.begin(task);
     const results = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? a : b).consume(task.id, READ, clock.date())));
     expect(results.filter((r) => r.ok)).toHaveLength(20);
@@ -64,7 +65,7 @@ describeWithRedis('RedisTaskStore and RedisRateLimiter share state across replic
     const first = await a.consume(task.id, READ, clock.date());
     if (!first.ok) throw new Error('refused');
     expect(await b.consume(task.id, READ, clock.date())).toEqual({ ok: false, reason: 'concurrency' });
-    await b.release(task.id, first.lease);
+    await b.release(task.id, first.lease!);
     expect((await b.consume(task.id, READ, clock.date())).ok).toBe(true);
   });
 

@@ -24,12 +24,13 @@ describe('MemoryTaskStore', () => {
   it('counts calls and gives usage, until the total budget is spent', async () => {
     const { store, task, consume } = await begun({ calls: 2 });
     const first = await consume();
-    expect(first).toMatchObject({ ok: true, usage: { callsUsed: 1, inFlight: 1 } });
-    expect(await consume(WRITE)).toMatchObject({ ok: true, usage: { callsUsed: 2, inFlight: 2 } });
+    expect(first).toMatchObject({ ok: true, usage: { callsUsed: 1, inFlight: 0 } });
+    expect(first).not.toHaveProperty('lease'); // no concurrency cap: nothing to release
+    expect(await consume(WRITE)).toMatchObject({ ok: true, usage: { callsUsed: 2, inFlight: 0 } });
     const third = refused(await consume());
     expect(third.reason).toBe('budget');
     expect(consumeRefusalError(third).code).toBe('ERR_TASK_BUDGET');
-    expect((await store.get(task.id))!.usage).toEqual({ callsUsed: 2, perMethod: {}, inFlight: 2 });
+    expect((await store.get(task.id))!.usage).toEqual({ callsUsed: 2, perMethod: {}, inFlight: 0 });
   });
 
   it('caps calls per method and per service', async () => {
@@ -46,8 +47,8 @@ describe('MemoryTaskStore', () => {
     const first = await consume();
     if (!first.ok) throw new Error('refused');
     expect(refused(await consume()).reason).toBe('concurrency');
-    await store.release(task.id, first.lease);
-    await store.release(task.id, first.lease);
+    await store.release(task.id, first.lease!);
+    await store.release(task.id, first.lease!);
     const second = await consume();
     expect(second).toMatchObject({ ok: true, usage: { callsUsed: 2, inFlight: 1 } });
     expect(refused(await consume()).reason).toBe('concurrency');
