@@ -13,17 +13,13 @@ import { authorizeMemberOf } from '../spiffe/tls/authorizer';
 import { X509Source } from '../spiffe/workload/x509-source';
 import { jwksHandler, JWKS_PATH } from '../credentials/jwks-route';
 import { KeyRing } from '../credentials/key-ring';
-import { mintCallToken } from '../credentials/call-token';
-import { TaskTokenVerifier } from '../tasks/task-token-verifier';
-import { OnBehalfOfTokenVerifier } from '../identity/on-behalf-of';
 import { WorkloadTokenAuthenticator } from '../identity/workload-token-authenticator';
 import { JwtSource } from '../spiffe/workload/jwt-source';
 import { TokenListener } from './token-listener';
-import { CallGuard } from './call-guard';
 import { CallPipeline, type GatewayState } from './call-pipeline';
-import { OpenTaskCalls } from './open-task-calls';
 import { openSharedState, type SharedState } from './shared-state';
-import { TasksService } from './tasks-service';
+import { taskPipelineOptions } from './task-services';
+import type { OpenTaskCalls } from './open-task-calls';
 import { decisionIdGenerator } from './decision-id';
 import { GatewayListener } from './gateway-listener';
 import { GatewayReloader, watchPlan, type ReloadOutcome } from './gateway-reloader';
@@ -148,9 +144,7 @@ export class Gateway {
         // withdrawn: readiness reports it
       }
     });
-    const { store, rateLimiter } = shared;
-    const openTasks = new OpenTaskCalls(store);
-    const upstreamTokenTtl = config.credentials.upstreamTokenTtlSeconds;
+    const taskOptions = taskPipelineOptions(config, keys, shared, () => gatewayId, logger);
     const pipeline = new CallPipeline(state, {
       decisionLog,
       logger,
@@ -159,27 +153,7 @@ export class Gateway {
       metadataAllow: config.metadata.allow,
       maxMessageBytes: config.limits.maxMessageBytes,
       isReady: () => readiness(source!) === undefined,
-      guard: new CallGuard({
-        store,
-        tokens: new TaskTokenVerifier(keys, Date.now),
-        ...(rateLimiter && { rateLimiter }),
-        ...(config.onBehalfOf && { onBehalfOf: new OnBehalfOfTokenVerifier(config.onBehalfOf) }),
-        clock: Date.now,
-        onReleaseError: (err) => logger.warn({ err: err.message }, 'task store: cannot release a call slot'),
-      }),
-      tasks: new TasksService({ store, keys, clock: Date.now, maxTtlSeconds: config.tasks.maxTtlSeconds }),
-      openTasks,
-      upstreamToken: (facts) =>
-        mintCallToken(keys, {
-          issuer: gatewayId,
-          subject: facts.caller,
-          audience: facts.audience,
-          scope: facts.action,
-          ...(facts.agent !== undefined && { agent: facts.agent }),
-          ...(facts.task && { taskId: facts.task.id, taskExpiresAt: facts.task.expiresAt }),
-          ...(facts.onBehalfOf && { onBehalfOf: facts.onBehalfOf }),
-          ttlSeconds: upstreamTokenTtl,
-        }),
+      ...taskOptions,
     });
     const listener = new GatewayListener(source, authorizeMemberOf(...spiffeDomains), pipeline, {
       maxConcurrentStreams: config.limits.maxConcurrentStreams,
@@ -233,7 +207,7 @@ export class Gateway {
       },
       'toolgate is serving',
     );
-    const credentials: Credentials = { ring, shared, openTasks, ...(tokenListener && { tokenListener, tokenAddress }), ...(jwtSource && { jwtSource }) };
+    const credentials: Credentials = { ring, shared, openTasks: taskOptions.openTasks, ...(tokenListener && { tokenListener, tokenAddress }), ...(jwtSource && { jwtSource }) };
     gateway = new Gateway(source, pipeline, metrics, listener, admin, channels, logger, decisionLog, address, adminAddress, reloader, watcher, credentials);
     if (changedDuringStart) gateway.reload('files changed during start');
     return gateway;

@@ -1,0 +1,52 @@
+import type { GatewayConfig } from '../config/gateway-config';
+import { mintCallToken } from '../credentials/call-token';
+import { OnBehalfOfTokenVerifier } from '../identity/on-behalf-of';
+import type { Logger } from '../observability/logger';
+import type { SigningKeys } from '../tasks/signing-keys';
+import { TaskTokenVerifier } from '../tasks/task-token-verifier';
+import { CallGuard } from './call-guard';
+import type { CallPipelineOptions } from './call-pipeline';
+import { OpenTaskCalls } from './open-task-calls';
+import type { SharedState } from './shared-state';
+import { TasksService } from './tasks-service';
+
+export type TaskPipelineOptions = Pick<CallPipelineOptions, 'guard' | 'tasks' | 'openTasks' | 'upstreamToken'>;
+
+/**
+ * What the call pipeline needs for tasks and credentials, from the config: the guard (task
+ * tokens, on-behalf-of tokens, rate limit, task budgets), the Tasks service, the registry of
+ * open task calls, and the per-call upstream JWT signed with the gateway's current SPIFFE ID.
+ */
+export function taskPipelineOptions(
+  config: Pick<GatewayConfig, 'tasks' | 'credentials' | 'onBehalfOf'>,
+  keys: SigningKeys,
+  shared: SharedState,
+  gatewayId: () => string,
+  logger: Logger,
+): TaskPipelineOptions {
+  const { store, rateLimiter } = shared;
+  const ttlSeconds = config.credentials.upstreamTokenTtlSeconds;
+  return {
+    guard: new CallGuard({
+      store,
+      tokens: new TaskTokenVerifier(keys, Date.now),
+      ...(rateLimiter && { rateLimiter }),
+      ...(config.onBehalfOf && { onBehalfOf: new OnBehalfOfTokenVerifier(config.onBehalfOf) }),
+      clock: Date.now,
+      onReleaseError: (err) => logger.warn({ err: err.message }, 'task store: cannot release a call slot'),
+    }),
+    tasks: new TasksService({ store, keys, clock: Date.now, maxTtlSeconds: config.tasks.maxTtlSeconds }),
+    openTasks: new OpenTaskCalls(store),
+    upstreamToken: (facts) =>
+      mintCallToken(keys, {
+        issuer: gatewayId(),
+        subject: facts.caller,
+        audience: facts.audience,
+        scope: facts.action,
+        ...(facts.agent !== undefined && { agent: facts.agent }),
+        ...(facts.task && { taskId: facts.task.id, taskExpiresAt: facts.task.expiresAt }),
+        ...(facts.onBehalfOf && { onBehalfOf: facts.onBehalfOf }),
+        ttlSeconds,
+      }),
+  };
+}
