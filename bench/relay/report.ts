@@ -103,7 +103,7 @@ function tasksSection(results: readonly PhaseResult[], info: RunInfo): string {
 Every relayed call now gets a per-call ES256 JWT minted synchronously (src/credentials/call-token.ts),
 so **every toolgate column above already includes minting**; the micro-benchmark below isolates it.
 The task topologies add, per call, the task-token check (cached after the first call), the
-store's consume (and the release after the call), on the same gateway and policies, unary only (a
+store's consume (the bench's task has no concurrency cap, so no release after the call), on the same gateway and policies, unary only (a
 stream's task checks run once, when it opens). Measured in the same run and rounds as the rest;
 the noise caveats above apply (differences of a few tens of µs per call are within the
 round-to-round spread: see each topology's "(rounds)" column in Results).
