@@ -19,7 +19,7 @@ export function resolveMetadataAllow(value: unknown, issues: IssueList): string[
 }
 
 function refusal(header: string): string | undefined {
-  if (header.startsWith('x-toolgate-')) return 'is owned by the gateway, which strips it from callers and sets it itself';
+  if (header.startsWith('x-toolgate-')) return 'is owned by the gateway (its own headers, and the task and on-behalf-of tokens callers send it): never context.metadata';
   if (CREDENTIAL_HEADERS.has(header)) return 'carries credentials, which must never reach the policy context or a log';
   if (header.startsWith('grpc-')) return 'is reserved by gRPC for the transport';
   if (header.endsWith('-bin')) return 'is a binary header; context.metadata holds strings only';

@@ -177,7 +177,7 @@ ${UPSTREAM}identities:
 
   it('headers the policy context must not see', () => {
     expect(errors(`policies: policies\n${UPSTREAM}metadata:\n  allow: [x-toolgate-agent, authorization, grpc-timeout, x-trace-bin, x-task-id]\n`)).toEqual([
-      'toolgate.yaml:8: metadata.allow[0]: "x-toolgate-agent" is owned by the gateway, which strips it from callers and sets it itself',
+      'toolgate.yaml:8: metadata.allow[0]: "x-toolgate-agent" is owned by the gateway (its own headers, and the task and on-behalf-of tokens callers send it): never context.metadata',
       'toolgate.yaml:8: metadata.allow[1]: "authorization" carries credentials, which must never reach the policy context or a log',
       'toolgate.yaml:8: metadata.allow[2]: "grpc-timeout" is reserved by gRPC for the transport',
       'toolgate.yaml:8: metadata.allow[3]: "x-trace-bin" is a binary header; context.metadata holds strings only',
