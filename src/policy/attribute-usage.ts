@@ -8,12 +8,19 @@ import type { Expr, PolicyJson } from './cedar';
  * Cedar — that marshalling is most of a decision's cost (~3 µs per attribute value). The same
  * holds for a top-level `context` key, unless `context` itself is used as a value
  * (`context == {...}`, `[context].contains(...)`), when the context is sent whole.
+ *
+ * Nested records are pruned the same way (a task's counters no policy reads must not make
+ * every decision's input new), except under a name some policy uses as a whole value
+ * (`context.task == {...}`, `[context.request].contains(...)`): such a record is sent whole.
+ * Names are not tracked per level, so a name read anywhere is kept everywhere: conservative.
  */
 export interface AttributeUsage {
   /** Every attribute name any policy reads; undefined when unknown (send everything). */
   readonly names: ReadonlySet<string> | undefined;
   /** `context` is used as a value somewhere: send it whole. */
   readonly wholeContext: boolean;
+  /** Names of attributes whose value some policy uses as a whole (compared, contained, tested with `is`/`like`): never pruned inside. */
+  readonly wholeValues: ReadonlySet<string>;
 }
 
 const BINARY = new Set([
@@ -27,6 +34,7 @@ class UnknownForm extends Error {}
 
 export function analyzeAttributeUsage(policies: readonly PolicyJson[]): AttributeUsage {
   const names = new Set<string>();
+  const wholeValues = new Set<string>();
   let wholeContext = false;
 
   const walk = (expr: Expr, accessed = false): void => {
@@ -39,7 +47,11 @@ export function analyzeAttributeUsage(policies: readonly PolicyJson[]): Attribut
     if (op === 'Var') {
       if (arg === 'context' && !accessed) wholeContext = true;
     } else if (op === '.' || op === 'has') {
-      for (const name of ([] as unknown[]).concat(node['attr'])) names.add(String(name));
+      for (const name of ([] as unknown[]).concat(node['attr'])) {
+        names.add(String(name));
+        // `a.b` whose value is not itself read by `.`/`has`: b's value is used whole.
+        if (op === '.' && !accessed) wholeValues.add(String(name));
+      }
       walk(node['left'] as Expr, true);
     } else if (BINARY.has(op)) {
       walk(node['left'] as Expr);
@@ -67,8 +79,8 @@ export function analyzeAttributeUsage(policies: readonly PolicyJson[]): Attribut
   try {
     for (const policy of policies) for (const clause of policy.conditions) walk(clause.body);
   } catch (err) {
-    if (err instanceof UnknownForm) return { names: undefined, wholeContext: true };
+    if (err instanceof UnknownForm) return { names: undefined, wholeContext: true, wholeValues };
     throw err;
   }
-  return { names, wholeContext };
+  return { names, wholeContext, wholeValues };
 }

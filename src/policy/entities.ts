@@ -13,7 +13,7 @@ type Context = Readonly<Record<string, CedarValue>>;
 export function principalEntity(principal: Principal, usage: AttributeUsage): EntityJson {
   return {
     uid: { type: principal.type, id: principal.id },
-    attrs: keepRead(principal.attrs, usage.names) as Record<string, CedarValue> as EntityJson['attrs'],
+    attrs: keepRead(principal.attrs, usage) as Record<string, CedarValue> as EntityJson['attrs'],
     parents: principal.groups.map((id) => ({ type: 'AgentGroup', id })),
   };
 }
@@ -29,25 +29,36 @@ export function actionEntity(action: string): EntityJson | undefined {
   return { uid: { type: 'Action', id: action }, attrs: {}, parents: [{ type: 'Action', id: action.slice(0, slash) }] };
 }
 
-/** The context without top-level keys no policy reads (see attribute-usage.ts). */
+/** The context without the keys, at any depth, that no policy reads (see attribute-usage.ts). */
 export function contextToSend(context: Context, usage: AttributeUsage): Context {
-  return usage.wholeContext ? context : keepRead(context, usage.names);
+  return usage.wholeContext ? context : keepRead(context, usage);
 }
 
-/** `record` without the keys not in `names`; the same object when nothing is dropped. */
-function keepRead(record: Context, names: ReadonlySet<string> | undefined): Context {
+/**
+ * `record` without the keys not in `usage.names`, and its nested records pruned alike unless
+ * their name's value is used whole; the same object when nothing is dropped.
+ */
+function keepRead(record: Context, usage: AttributeUsage): Context {
+  const names = usage.names;
   if (names === undefined) return record;
   let kept: Record<string, CedarValue> | undefined;
   const keys = Object.keys(record);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
-    if (names.has(key)) {
-      if (kept !== undefined) kept[key] = record[key] as CedarValue;
-    } else if (kept === undefined) {
-      // First dropped key: copy what came before it, then keep copying selectively.
+    const value = record[key] as CedarValue;
+    let sent: CedarValue | undefined;
+    if (names.has(key)) sent = isPlainRecord(value) && !usage.wholeValues.has(key) ? keepRead(value, usage) : value;
+    if (sent !== value && kept === undefined) {
+      // First change: copy what came before it, then keep copying selectively.
       kept = {};
       for (let j = 0; j < i; j++) kept[keys[j] as string] = record[keys[j] as string] as CedarValue;
     }
+    if (kept !== undefined && sent !== undefined) kept[key] = sent;
   }
   return kept ?? record;
+}
+
+/** A record of attributes: not a set, and not Cedar's `__entity`/`__extn` escape, which must stay whole. */
+function isPlainRecord(value: CedarValue): value is Context {
+  return typeof value === 'object' && !Array.isArray(value) && !('__entity' in value) && !('__extn' in value);
 }

@@ -24,6 +24,15 @@ describe('analyzeAttributeUsage', () => {
     expect(usageOf('permit (principal, action, resource) when { context.a == 1 };').wholeContext).toBe(false);
   });
 
+  it('knows which names some policy uses as a whole value, so that records under them are sent whole', () => {
+    const usage = usageOf(`
+      permit (principal, action, resource) when {
+        context.task.callsUsed < 3 && context.request == { path: "/a" } && [context.peer].contains(context.peer) &&
+        context.task has intent && context.task.tools.contains("x")
+      };`);
+    expect([...usage.wholeValues].sort()).toEqual(['callsUsed', 'peer', 'request', 'tools']);
+  });
+
   it('reads nothing from a set of scope-only policies', () => {
     const usage = usageOf('permit (principal in AgentGroup::"g", action, resource == Tool::"t");');
     expect(usage.names?.size).toBe(0);
@@ -41,6 +50,10 @@ describe('leaving out unread attributes changes no decision', () => {
     'x509-only': 'forbid (principal, action, resource) when { context.peer.authn != "x509-svid" };',
     'missing-errors': 'forbid (principal is Workload, action, resource) when { context.ticket == "none" };',
     'whole-record': 'permit (principal in AgentGroup::"g", action, resource) when { context.metadata == { "x-task-id": "t1" } };',
+    // Nested records: counters no policy reads are left out; a record used whole is sent whole.
+    'task-intent': 'permit (principal, action == Action::"tools.files.v1.Files/ListDir", resource) when { context has task && context.task.intent == "list" };',
+    'task-budget': 'forbid (principal, action, resource) when { context has task && context.task has callsRemaining && context.task.callsRemaining < 1 };',
+    'whole-nested': 'forbid (principal is Workload, action, resource) when { context has request && context.request.dir == { path: "/secrets", depth: 1 } };',
   };
   const text = Object.entries(policies).map(([id, p]) => `@id("${id}")\n${p}`).join('\n');
   const engine = new PolicyEngine(PolicySet.fromText({ 'p.cedar': text }), { cacheSize: 0 });
@@ -75,6 +88,11 @@ describe('leaving out unread attributes changes no decision', () => {
     { peer: { authn: 'jwt-svid' }, metadata: { 'x-task-id': 't1' }, extra: 'unread' },
     { peer: { authn: 'x509-svid' }, metadata: { 'x-task-id': 't1' }, ticket: 'none' },
     { peer: { authn: 'x509-svid' }, metadata: { 'x-task-id': 't1', other: 'o' }, ticket: 'some' },
+    { peer: { authn: 'x509-svid', spiffeId: 'unread' }, metadata: {}, task: { id: 't', intent: 'list', callsUsed: 4, callsRemaining: 2 } },
+    { peer: { authn: 'x509-svid' }, metadata: {}, task: { id: 't', intent: 'list', callsUsed: 6, callsRemaining: 0 } },
+    { peer: { authn: 'x509-svid' }, metadata: {}, task: { intent: 'other' } },
+    { peer: { authn: 'x509-svid' }, metadata: {}, request: { dir: { path: '/secrets', depth: 1 } } },
+    { peer: { authn: 'x509-svid' }, metadata: {}, request: { dir: { path: '/secrets', depth: 1, extra: true } } },
   ];
 
   it.each(principals.flatMap((principal) => contexts.flatMap((context) => [READ, LIST].map((action) => ({ principal, context, action })))))(

@@ -47,7 +47,8 @@ function lazyDeoptDuringWasmCall(): { optimized: boolean; trapped: number; allow
       return 1;
     }
   }
-  const req = (): AuthorizationRequest => ({ ...request(reader, READ), context: { peer: { authn: 'x509-svid', trap: new Trap() as never }, metadata: {} } });
+  // Under a name the policies read (`context.metadata.n`), so that the engine sends it to Cedar.
+  const req = (): AuthorizationRequest => ({ ...request(reader, READ), context: { peer: { authn: 'x509-svid' }, metadata: { n: new Trap() as never } } });
   prepareForOptimization(authorize);
   for (let i = 0; i < 50; i++) engine.authorize(req());
   optimizeOnNextCall(authorize);
