@@ -19,9 +19,22 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class OpenTaskCalls {
   readonly #tasks = new Map<string, OpenTask>();
   readonly #unsubscribe: () => void;
+  readonly #recheck: NodeJS.Timeout | undefined;
 
-  constructor(store: TaskStore) {
+  /**
+   * With `recheckMs`, the tasks with open calls here are also read back from the store that
+   * often, and cut if ended: a shared store's end notice (Redis pub/sub) can be lost while a
+   * connection is down, and an open stream must not outlive its task because of that.
+   */
+  constructor(
+    private readonly store: TaskStore,
+    options: { recheckMs?: number } = {},
+  ) {
     this.#unsubscribe = store.onEnded((id) => this.cut(id, 'task ended'));
+    if (options.recheckMs !== undefined) {
+      this.#recheck = setInterval(() => void this.recheck(), options.recheckMs);
+      this.#recheck.unref();
+    }
   }
 
   /** Calls in flight with a task, on this replica. */
@@ -64,7 +77,19 @@ export class OpenTaskCalls {
     for (const cancel of task.calls) cancel(reason);
   }
 
+  /** Cuts the open calls of every task the store says has ended. A store error changes nothing (the next pass retries). */
+  async recheck(): Promise<void> {
+    await Promise.all(
+      [...this.#tasks.keys()].map(async (id) => {
+        const snapshot = await this.store.get(id).catch(() => null);
+        if (snapshot === null) return;
+        if (snapshot === undefined || snapshot.task.endedAt !== undefined) this.cut(id, 'task ended');
+      }),
+    );
+  }
+
   close(): void {
+    clearInterval(this.#recheck);
     this.#unsubscribe();
     for (const task of this.#tasks.values()) clearTimeout(task.timer);
     this.#tasks.clear();

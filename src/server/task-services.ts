@@ -10,6 +10,9 @@ import { OpenTaskCalls } from './open-task-calls';
 import type { SharedState } from './shared-state';
 import { TasksService } from './tasks-service';
 
+/** How often open calls' tasks are read back from a shared store: the "within a second" of an end on another replica. */
+const END_RECHECK_MS = 1000;
+
 export type TaskPipelineOptions = Pick<CallPipelineOptions, 'guard' | 'tasks' | 'openTasks' | 'upstreamToken'>;
 
 /**
@@ -36,7 +39,8 @@ export function taskPipelineOptions(
       onReleaseError: (err) => logger.warn({ err: err.message }, 'task store: cannot release a call slot'),
     }),
     tasks: new TasksService({ store, keys, clock: Date.now, maxTtlSeconds: config.tasks.maxTtlSeconds }),
-    openTasks: new OpenTaskCalls(store),
+    // A shared store's end notices travel by pub/sub, which a dropped connection loses: re-read.
+    openTasks: new OpenTaskCalls(store, shared.kind === 'redis' ? { recheckMs: END_RECHECK_MS } : {}),
     upstreamToken: (facts) =>
       mintCallToken(keys, {
         issuer: gatewayId(),

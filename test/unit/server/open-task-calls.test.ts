@@ -1,5 +1,6 @@
 import { MemoryTaskStore } from '../../../src/tasks/memory-task-store';
 import { OpenTaskCalls } from '../../../src/server/open-task-calls';
+import type { TaskStore } from '../../../src/tasks/task-store';
 import { aTask } from '../tasks/fixtures';
 
 describe('OpenTaskCalls', () => {
@@ -47,5 +48,43 @@ describe('OpenTaskCalls', () => {
     } finally {
       jest.useRealTimers();
     }
+  });
+});
+
+describe('OpenTaskCalls with a recheck (a shared store whose end notice was lost)', () => {
+  it('cuts the calls of a task the store says has ended, without any notice', async () => {
+    const store = new MemoryTaskStore({ maxTtlSeconds: 3600 });
+    // A store whose notices never arrive, as when a replica's pub/sub connection was down.
+    const deaf: TaskStore = {
+      begin: (t) => store.begin(t),
+      get: (id) => store.get(id),
+      end: (id, now) => store.end(id, now),
+      consume: (id, action, now) => store.consume(id, action, now),
+      release: (id, lease) => store.release(id, lease),
+      onEnded: () => () => {},
+      close: () => store.close(),
+    };
+    const open = new OpenTaskCalls(deaf, { recheckMs: 20 });
+    const task = aTask({}, Date.now());
+    await store.begin(task);
+    const cuts: string[] = [];
+    open.add(task.id, task.expiresAt, (reason) => cuts.push(reason));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(cuts).toEqual([]);
+    await store.end(task.id, new Date());
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(cuts).toEqual(['task ended']);
+    open.close();
+    await store.close();
+  });
+
+  it('leaves calls alone when the store cannot answer', async () => {
+    const failing = { onEnded: () => () => {}, get: () => Promise.reject(new Error('redis down')) } as unknown as TaskStore;
+    const open = new OpenTaskCalls(failing);
+    const cuts: string[] = [];
+    open.add('t', new Date(Date.now() + 60_000), (reason) => cuts.push(reason));
+    await open.recheck();
+    expect(cuts).toEqual([]);
+    open.close();
   });
 });
