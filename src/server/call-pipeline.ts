@@ -187,7 +187,8 @@ export class CallPipeline {
   }
 
   /**
-   * The relay for a call that will be relayed (a denied call costs no header copy and no
+   * The relay for a call permitted on its headers, or for a payload-aware call about to be
+   * decided message by message (a call denied on its headers costs no header copy and no
    * token): the gateway's own headers and per-call JWT, and, for a task's call, its slot
    * released and its registration for cancellation undone when it ends.
    */
