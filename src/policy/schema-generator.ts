@@ -50,7 +50,9 @@ type Stream = {
 
 // \`context.task\`: the task whose token (\`x-toolgate-task\`) the call carries, with its usage
 // counted with this call. Calls outside its tools, and calls after it ended or expired, never
-// reach policy. \`callsRemaining\` is 9007199254740991 for a task without a call budget.
+// reach policy. \`callsRemaining\` is 9007199254740991 for a task without a call budget;
+// \`perMethod\` counts calls per budget.perMethod key; \`inFlight\` (this call included) is
+// counted only for a task with a concurrency cap.
 type Task = {
   id: String,
   intent: String,
@@ -59,6 +61,11 @@ type Task = {
   remainingSeconds: Long,
   callsUsed: Long,
   callsRemaining: Long,
+  perMethod: Set<{
+    key: String,
+    value: Long,
+  }>,
+  inFlight: Long,
 };
 
 // \`context.rate\`: whole tokens left in the agent's rate-limit bucket after this call, when

@@ -58,7 +58,11 @@ export interface TaskContext {
   readonly callsUsed: number;
   /** Calls left in the total budget; `UNLIMITED_CALLS` without one. */
   readonly callsRemaining: number;
-  readonly [key: string]: string | number | readonly string[];
+  /** Calls counted per `budget.perMethod` key (an action id or a service), as a set of `{ key, value }` like proto maps. */
+  readonly perMethod: readonly { readonly key: string; readonly value: number }[];
+  /** Calls of the task in flight now, this one included; counted only for a task with `maxConcurrent` (else 0). */
+  readonly inFlight: number;
+  readonly [key: string]: string | number | readonly string[] | readonly { readonly key: string; readonly value: number }[];
 }
 
 /** `pkg.Service/Method`: a dotted service name, one slash, a method name. */
@@ -93,7 +97,7 @@ export function budgetKeysOf(budget: TaskBudget, action: string): string[] {
 }
 
 /** The Cedar `context.task` record of `task` at `now`, given its `usage`. */
-export function taskContext(task: Omit<Task, 'ownerSpiffeId' | 'endedAt'>, now: Date, usage: Pick<TaskUsage, 'callsUsed'>): TaskContext {
+export function taskContext(task: Omit<Task, 'ownerSpiffeId' | 'endedAt'>, now: Date, usage: TaskUsage): TaskContext {
   const nowMs = now.getTime();
   const calls = task.budget.calls;
   return {
@@ -104,6 +108,8 @@ export function taskContext(task: Omit<Task, 'ownerSpiffeId' | 'endedAt'>, now: 
     remainingSeconds: Math.max(0, Math.floor((task.expiresAt.getTime() - nowMs) / 1000)),
     callsUsed: usage.callsUsed,
     callsRemaining: calls === undefined ? UNLIMITED_CALLS : Math.max(0, calls - usage.callsUsed),
+    perMethod: Object.entries(usage.perMethod).map(([key, value]) => ({ key, value })),
+    inFlight: usage.inFlight,
   };
 }
 

@@ -17,6 +17,10 @@ when { context.request.ttlSeconds <= 3600 && !(context.request.intent like "*for
 @id("ci-begins-tasks")
 permit (principal in AgentGroup::"ci", action == Action::"toolgate.v1.Tasks/BeginTask", resource == Tool::"toolgate");
 
+@id("third-capped-read-needs-a-reason")
+forbid (principal, action == Action::"${READ}", resource)
+when { context has task && context.task.perMethod.contains({ key: "${READ}", value: 3 }) && context.task.intent != "read thrice" };
+
 @id("a-task-lists-at-most-once")
 forbid (principal, action == Action::"${LIST}", resource)
 when { context has task && context.task.callsUsed > 1 && context.task.intent == "list once" };
@@ -104,6 +108,17 @@ describe('agents hold power only for a declared task (toolgate.v1.Tasks)', () =>
     expect(await list()).toBe(grpc.status.OK);
     expect(await list()).toBe(grpc.status.PERMISSION_DENIED);
     expect(world.decisions.lines.at(-1)).toMatchObject({ action: LIST, decision: 'deny', policies: ['a-task-lists-at-most-once'] });
+  });
+
+  it('exposes per-method counters to policy (context.task.perMethod)', async () => {
+    const tasks = await tasksOf(world, RESEARCH_BOT);
+    const bot = await world.agent(RESEARCH_BOT);
+    const read = (token: string) => statusOf(call(bot, 'readFile', { path: '/notes/a.txt' }, taskMetadata(token)));
+    const plain = await tasks.begin({ tools: ['tools.files.v1.Files'], ttlSeconds: 60, budget: { perMethod: { [READ]: 5 } } });
+    expect([await read(plain.token), await read(plain.token), await read(plain.token)]).toEqual([grpc.status.OK, grpc.status.OK, grpc.status.PERMISSION_DENIED]);
+    expect(world.decisions.lines.at(-1)).toMatchObject({ decision: 'deny', policies: ['third-capped-read-needs-a-reason'] });
+    const reasoned = await tasks.begin({ intent: 'read thrice', tools: ['tools.files.v1.Files'], ttlSeconds: 60, budget: { perMethod: { [READ]: 5 } } });
+    expect([await read(reasoned.token), await read(reasoned.token), await read(reasoned.token)]).toEqual([grpc.status.OK, grpc.status.OK, grpc.status.OK]);
   });
 
   it('gives RESOURCE_EXHAUSTED past the call budget, a per-method cap, or the concurrency cap', async () => {

@@ -119,10 +119,11 @@ describe('toolgate policy explain', () => {
       'Cedar input:',
     ]);
     const input = JSON.parse(lines.slice(6).join('\n'));
+    // Exactly what Cedar gets: what no policy reads (the peer's SPIFFE ID, maxBytes) is left out.
     expect(input.context).toEqual({
-      peer: { spiffeId: 'spiffe://example.org/agents/research-bot', trustDomain: 'example.org', authn: 'x509-svid' },
+      peer: { authn: 'x509-svid' },
       metadata: { 'x-task-id': 't-1' },
-      request: { path: '/secrets/key', maxBytes: 0 },
+      request: { path: '/secrets/key' },
     });
     expect(input.entities[0]).toEqual({ uid: { type: 'Agent', id: 'research-bot' }, attrs: { tier: 'standard' }, parents: [{ type: 'AgentGroup', id: 'researchers' }] });
   });

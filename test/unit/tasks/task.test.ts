@@ -27,7 +27,7 @@ describe('taskAllows', () => {
 describe('taskContext', () => {
   it('gives id, intent, tools, age, remaining time and calls as whole numbers', () => {
     const task = aTask({ ttlSeconds: 600, budget: { calls: 10 } });
-    const context = taskContext(task, new Date(T0 + 90_500), { callsUsed: 3 });
+    const context = taskContext(task, new Date(T0 + 90_500), { callsUsed: 3, perMethod: { 'tools.files.v1.Files/ReadFile': 2 }, inFlight: 1 });
     expect(context).toEqual({
       id: task.id,
       intent: 'tidy the docs',
@@ -36,15 +36,17 @@ describe('taskContext', () => {
       remainingSeconds: 509,
       callsUsed: 3,
       callsRemaining: 7,
+      perMethod: [{ key: 'tools.files.v1.Files/ReadFile', value: 2 }],
+      inFlight: 1,
     });
   });
 
   it('never goes negative, and gives UNLIMITED_CALLS without a total budget', () => {
     const task = aTask({ ttlSeconds: 60 });
-    const context = taskContext(task, new Date(T0 + 120_000), { callsUsed: 12 });
+    const context = taskContext(task, new Date(T0 + 120_000), { callsUsed: 12, perMethod: {}, inFlight: 0 });
     expect(context.remainingSeconds).toBe(0);
     expect(context.callsRemaining).toBe(UNLIMITED_CALLS);
-    expect(taskContext(aTask({ budget: { calls: 2 } }), new Date(T0), { callsUsed: 5 }).callsRemaining).toBe(0);
+    expect(taskContext(aTask({ budget: { calls: 2 } }), new Date(T0), { callsUsed: 5, perMethod: {}, inFlight: 0 }).callsRemaining).toBe(0);
   });
 });
 
