@@ -169,7 +169,7 @@ describe('agents hold power only for a declared task (toolgate.v1.Tasks)', () =>
 
   it('cuts an open stream of a task when the task expires', async () => {
     const tasks = await tasksOf(world, RESEARCH_BOT);
-    const begun = await tasks.begin({ tools: ['tools.files.v1.Files'], ttlSeconds: 1 });
+    const begun = await tasks.begin({ tools: ['tools.files.v1.Files'], ttlSeconds: 2 }); // ends within 1–2 s: expiry is in whole seconds, never past the TTL
     const bot = await world.agent(RESEARCH_BOT);
     const stream = (bot as unknown as { sync: (m: grpc.Metadata) => grpc.ClientDuplexStream<object, object> }).sync(taskMetadata(begun.token));
     stream.on('data', () => {});
