@@ -121,4 +121,16 @@ describeWithRedis('two gateway processes sharing one Redis agree on tasks and bu
     expect(await statusOf(call(filesThere, 'readFile', { path: '/notes/a.txt' }, taskMetadata(begun.token)))).toBe(grpc.status.PERMISSION_DENIED);
     expect(Date.now() - endedAt).toBeLessThan(1000);
   });
+
+  // Last: it stops the shared Redis.
+  it('fails closed when Redis is gone: a task call is refused (UNAVAILABLE), a call without a task goes on', async () => {
+    const [tasksHere] = await botClients(TasksClient);
+    const [filesHere] = await botClients(FilesClient);
+    const begun = await call<{ taskId: string; token: string }>(tasksHere, 'beginTask', { intent: 'outage', tools: ['tools.files.v1.Files'], ttlSeconds: 60 });
+    expect(await statusOf(call(filesHere, 'readFile', { path: '/notes/a.txt' }, taskMetadata(begun.token)))).toBe(grpc.status.OK);
+    await redis.stop();
+    expect(await statusOf(call(filesHere, 'readFile', { path: '/notes/a.txt' }, taskMetadata(begun.token)))).toBe(grpc.status.UNAVAILABLE);
+    expect(world.decisions.lines.at(-1)).toMatchObject({ task: begun.taskId, decision: 'deny', reason: expect.stringMatching(/^task store unavailable: /) });
+    expect(await statusOf(call(filesHere, 'readFile', { path: '/notes/a.txt' }))).toBe(grpc.status.OK);
+  });
 });
