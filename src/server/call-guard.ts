@@ -21,6 +21,8 @@ export interface AdmittedTask {
   readonly context: TaskContext;
   /** Frees the call's concurrency slot; call once, when the call ends. */
   readonly release: () => void;
+  /** The slot's lease, for a task with a concurrency cap: renewed while the call runs. */
+  readonly lease?: string;
 }
 
 /** What a call brings to its decision beyond who calls what. */
@@ -138,7 +140,7 @@ export class CallGuard {
       expiresAt: claims.expiresAt,
       budget: claims.callBudget === undefined ? {} : { calls: claims.callBudget },
     };
-    return { id, expiresAt: claims.expiresAt, context: taskContext(task, now, result.usage), release };
+    return { id, expiresAt: claims.expiresAt, context: taskContext(task, now, result.usage), release, ...(lease !== undefined && { lease }) };
   }
 }
 

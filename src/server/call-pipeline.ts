@@ -224,7 +224,7 @@ export class CallPipeline {
         this.options.decisionLog.info({ decisionId, caller: caller.peer.spiffeId, action: call.action, task: task.id, decision: 'cut', reason });
         this.options.metrics.taskEvents.labels('cut').inc();
         relay.fail(Status.PERMISSION_DENIED, `permission denied (decision ${decisionId})`, reason);
-      });
+      }, task.lease);
     }
     return relay;
   }

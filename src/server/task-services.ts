@@ -2,6 +2,7 @@ import type { GatewayConfig } from '../config/gateway-config';
 import { mintCallToken } from '../credentials/call-token';
 import { OnBehalfOfTokenVerifier } from '../identity/on-behalf-of';
 import type { Logger } from '../observability/logger';
+import { LEASE_TTL_MS } from '../tasks/redis-task-store';
 import type { SigningKeys } from '../tasks/signing-keys';
 import { TaskTokenVerifier } from '../tasks/task-token-verifier';
 import { CallGuard } from './call-guard';
@@ -12,6 +13,8 @@ import { TasksService } from './tasks-service';
 
 /** How often open calls' tasks are read back from a shared store: the "within a second" of an end on another replica. */
 const END_RECHECK_MS = 1000;
+/** How often the leases of open calls are renewed in a shared store: three times per lease TTL. */
+const LEASE_RENEW_MS = LEASE_TTL_MS / 3;
 
 export type TaskPipelineOptions = Pick<CallPipelineOptions, 'guard' | 'tasks' | 'openTasks' | 'upstreamToken'>;
 
@@ -39,8 +42,9 @@ export function taskPipelineOptions(
       onReleaseError: (err) => logger.warn({ err: err.message }, 'task store: cannot release a call slot'),
     }),
     tasks: new TasksService({ store, keys, clock: Date.now, maxTtlSeconds: config.tasks.maxTtlSeconds }),
-    // A shared store's end notices travel by pub/sub, which a dropped connection loses: re-read.
-    openTasks: new OpenTaskCalls(store, shared.kind === 'redis' ? { recheckMs: END_RECHECK_MS } : {}),
+    // A shared store's end notices travel by pub/sub, which a dropped connection loses: re-read;
+    // and its leases outlive a replica that died only until they are due for renewal.
+    openTasks: new OpenTaskCalls(store, shared.kind === 'redis' ? { recheckMs: END_RECHECK_MS, renewMs: LEASE_RENEW_MS } : {}),
     upstreamToken: (facts) =>
       mintCallToken(keys, {
         issuer: gatewayId(),

@@ -87,6 +87,9 @@ export class MemoryTaskStore implements TaskStore {
     this.#tasks.get(id)?.leases.delete(lease);
   }
 
+  /** Leases here live and die with this process: nothing to renew. */
+  async renew(): Promise<void> {}
+
   onEnded(listener: (id: string) => void): () => void {
     this.#ended.on('ended', listener);
     return () => this.#ended.off('ended', listener);

@@ -50,7 +50,9 @@ return {stored, redis.call('HGET', KEYS[1], 'endedAt')}
 /**
  * `MemoryTaskStore.consume` in one atomic step, the same checks in the same order (see
  * `taskAllows` and `budgetKeysOf`). KEYS[1] the task hash, KEYS[2] its leases (a sorted set
- * scored by deadline); ARGV[1] now (ms), ARGV[2] the action. Returns {reason[, key]} for a
+ * scored by deadline); ARGV[1] now (ms), ARGV[2] the action, ARGV[3] the lease TTL (ms).
+ * Leases past their deadline (a replica that died without releasing) are dropped first.
+ * Returns {reason[, key]} for a
  * refusal, or {'ok', lease, callsUsed, inFlight, key1, count1, …} with every per-method count.
  * Only a task with a concurrency cap takes a lease (and counts calls in flight): the others'
  * calls need no release, which saves a round trip per call.
@@ -94,7 +96,7 @@ local callsUsed = redis.call('HINCRBY', KEYS[1], 'callsUsed', 1)
 for _, key in ipairs(keys) do redis.call('HINCRBY', KEYS[1], 'used:' .. key, 1) end
 if budget.maxConcurrent then
   lease = tostring(redis.call('HINCRBY', KEYS[1], 'leaseSeq', 1))
-  redis.call('ZADD', KEYS[2], string.format('%d', task.expiresAt), lease)
+  redis.call('ZADD', KEYS[2], string.format('%d', math.min(task.expiresAt, now + tonumber(ARGV[3]))), lease)
   local ttl = redis.call('PTTL', KEYS[1])
   if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
   inFlight = inFlight + 1
@@ -109,6 +111,9 @@ for _, cap in ipairs(caps) do
 end
 return reply
 `);
+
+/** How long a call's concurrency slot is held without renewal (see `renew`). */
+export const LEASE_TTL_MS = 30_000;
 
 export interface RedisTaskStoreOptions {
   /** The longest a task may live, in seconds (config); a longer task is refused with `ERR_TASK_TTL`. */
@@ -128,8 +133,9 @@ export interface RedisTaskStoreConnectOptions extends RedisTaskStoreOptions {
  * Tasks in Redis, shared by every gateway replica, with exactly the semantics of
  * `MemoryTaskStore`. A task is one hash `<prefix>task:{<id>}` (the task as JSON, `callsUsed`,
  * `used:<perMethod key>`, `endedAt`, `leaseSeq`) and its in-flight calls are a sorted set
- * `<prefix>task:{<id>}:leases` scored by the task's expiry, so that a crashed replica's leases
- * stop counting once the task is gone. (`{id}` keeps both keys in one Redis Cluster slot.)
+ * `<prefix>task:{<id>}:leases` scored by a deadline `LEASE_TTL_MS` ahead (never past the
+ * task's end), which the replica holding the call renews while it runs: the slots of a replica
+ * that died come back within `LEASE_TTL_MS`. (`{id}` keeps both keys in one Redis Cluster slot.)
  * Every check-and-count runs as one Lua script, atomic across replicas.
  *
  * Keys expire `retainSeconds` after the task does, measured on the caller's clock like every
@@ -197,7 +203,7 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async consume(id: string, action: string, now: Date): Promise<ConsumeResult> {
-    const reply = (await CONSUME.run(this.#client, [this.#taskKey(id), this.#leasesKey(id)], [now.getTime(), action])) as (string | number)[];
+    const reply = (await CONSUME.run(this.#client, [this.#taskKey(id), this.#leasesKey(id)], [now.getTime(), action, LEASE_TTL_MS])) as (string | number)[];
     if (reply[0] !== 'ok') {
       const reason = reply[0] as ConsumeRefusal;
       return reply.length > 1 ? { ok: false, reason, key: String(reply[1]) } : { ok: false, reason };
@@ -211,6 +217,13 @@ export class RedisTaskStore implements TaskStore {
 
   async release(id: string, lease: string): Promise<void> {
     await this.#client.zrem(this.#leasesKey(id), lease);
+  }
+
+  async renew(id: string, leases: readonly string[], now: Date): Promise<void> {
+    if (leases.length === 0) return;
+    const deadline = now.getTime() + LEASE_TTL_MS;
+    // XX: only leases still there; a released or expired one must not come back.
+    await this.#client.zadd(this.#leasesKey(id), 'XX', ...leases.flatMap((lease) => [deadline, lease]));
   }
 
   onEnded(listener: (id: string) => void): () => void {

@@ -43,8 +43,8 @@ export interface TaskSnapshot {
  * Every method is async and takes `now` from the caller so that a Redis implementation fits
  * unchanged: `consume` must be atomic across replicas (a Lua script that reads the task
  * hash, checks ended/expired/tools/budget/caps/in-flight and increments in one step), leases
- * become members of a per-task sorted set scored by a deadline so that a crashed replica's
- * in-flight calls do not hold slots forever, and `end` publishes on a channel so that other
+ * become members of a per-task sorted set scored by a deadline (renewed while their calls run)
+ * so that a crashed replica's in-flight calls do not hold slots for long, and `end` publishes on a channel so that other
  * replicas cancel the task's open streams. Keys expire with the task (plus retention).
  */
 export interface TaskStore {
@@ -72,6 +72,12 @@ export interface TaskStore {
 
   /** Frees the concurrency slot `lease` holds. Idempotent; unknown tasks and leases are ignored. */
   release(id: string, lease: string): Promise<void>;
+
+  /**
+   * Keeps the slots of calls still in flight: a shared store drops a lease not renewed within
+   * its TTL, so that the calls of a replica that died stop counting. Released leases stay gone.
+   */
+  renew(id: string, leases: readonly string[], now: Date): Promise<void>;
 
   /**
    * Calls `listener` with the id of every task ended from now on, by this process or (for a

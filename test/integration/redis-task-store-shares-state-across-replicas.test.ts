@@ -69,6 +69,34 @@ describeWithRedis('RedisTaskStore and RedisRateLimiter share state across replic
     expect((await b.consume(task.id, READ, clock.date())).ok).toBe(true);
   });
 
+  it('gives back the slot of a replica that died once its lease is due; a renewed lease keeps its slot', async () => {
+    const [a, b] = await replicas();
+    const clock = new FakeClock();
+    const task = aTask({ budget: { maxConcurrent: 1 } });
+    await a.begin(task);
+    // A lease never renewed holds its slot for 30 s, not until the task ends (600 s).
+    expect((await a.consume(task.id, READ, clock.date())).ok).toBe(true);
+    clock.advance(29);
+    expect(await b.consume(task.id, READ, clock.date())).toEqual({ ok: false, reason: 'concurrency' });
+    clock.advance(2);
+    // Replica a takes the slot again and renews it while its call runs.
+    const held = await a.consume(task.id, READ, clock.date());
+    if (!held.ok || held.lease === undefined) throw new Error('no lease');
+    clock.advance(20);
+    await a.renew(task.id, [held.lease], clock.date());
+    clock.advance(20);
+    expect(await b.consume(task.id, READ, clock.date())).toEqual({ ok: false, reason: 'concurrency' });
+    // Then replica a dies: nobody renews, and 30 s after the last renewal the slot is free.
+    clock.advance(11);
+    const taken = await b.consume(task.id, READ, clock.date());
+    expect(taken.ok).toBe(true);
+    // A renewal never brings back a lease that was released (or dropped).
+    if (!taken.ok || taken.lease === undefined) throw new Error('no lease');
+    await b.release(task.id, taken.lease);
+    await b.renew(task.id, [taken.lease, held.lease], clock.date());
+    expect((await a.consume(task.id, READ, clock.date())).ok).toBe(true);
+  });
+
   it('refuses on the other replica as soon as one ends the task, and tells its listeners within 1 s', async () => {
     const [a, b] = await replicas();
     const clock = new FakeClock();

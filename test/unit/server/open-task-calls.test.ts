@@ -61,6 +61,7 @@ describe('OpenTaskCalls with a recheck (a shared store whose end notice was lost
       end: (id, now) => store.end(id, now),
       consume: (id, action, now) => store.consume(id, action, now),
       release: (id, lease) => store.release(id, lease),
+      renew: () => store.renew(),
       onEnded: () => () => {},
       close: () => store.close(),
     };
@@ -85,6 +86,23 @@ describe('OpenTaskCalls with a recheck (a shared store whose end notice was lost
     open.add('t', new Date(Date.now() + 60_000), (reason) => cuts.push(reason));
     await open.recheck();
     expect(cuts).toEqual([]);
+    open.close();
+  });
+});
+
+describe('OpenTaskCalls renewing leases', () => {
+  it('renews, per task, the leases of the calls still open, and none of those that ended', async () => {
+    const renewed: [string, readonly string[]][] = [];
+    const store = { onEnded: () => () => {}, renew: async (id: string, leases: readonly string[]) => void renewed.push([id, leases]) } as unknown as TaskStore;
+    const open = new OpenTaskCalls(store);
+    const later = new Date(Date.now() + 60_000);
+    open.add('t1', later, () => {}, 'l1');
+    const ended = open.add('t1', later, () => {}, 'l2');
+    open.add('t1', later, () => {}); // no concurrency cap: no lease
+    open.add('t2', later, () => {});
+    ended();
+    await open.renew();
+    expect(renewed).toEqual([['t1', ['l1']]]);
     open.close();
   });
 });
