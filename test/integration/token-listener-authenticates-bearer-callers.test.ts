@@ -158,8 +158,8 @@ describe('the token listener authenticates bearer callers', () => {
     for (const reason of rejected) expect(reason).not.toContain(forged.split('.')[2]);
   });
 
-  it('never hands the pipeline a stream whose caller gave up while its token was being checked', async () => {
-    const token = await provider.mintJwtSvid(BOT, [GATEWAY]);
+  /** Makes authentication wait until `release()`; `restore()` releases and puts the real one back. */
+  function holdAuthentication(): { release: () => void; restore: () => void } {
     const real = authenticate;
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
@@ -167,6 +167,12 @@ describe('the token listener authenticates bearer callers', () => {
       await held;
       return real(t);
     };
+    return { release, restore: () => ((authenticate = real), release()) };
+  }
+
+  it('never hands the pipeline a stream whose caller gave up while its token was being checked', async () => {
+    const token = await provider.mintJwtSvid(BOT, [GATEWAY]);
+    const { release, restore } = holdAuthentication();
     try {
       const err = await call(`Bearer ${token}`, 200);
       expect(err?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
@@ -175,21 +181,14 @@ describe('the token listener authenticates bearer callers', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(pipeline.calls).toHaveLength(0);
     } finally {
-      authenticate = real;
-      release();
+      restore();
     }
     expect(await call(`Bearer ${token}`)).toBeNull(); // the connection still serves
   });
 
   it('survives a caller resetting its stream with an error while its token is being checked', async () => {
     const token = await provider.mintJwtSvid(BOT, [GATEWAY]);
-    const real = authenticate;
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    authenticate = async (t) => {
-      await held;
-      return real(t);
-    };
+    const { release, restore } = holdAuthentication();
     const ca = provider.x509Bundle('example.org');
     const session = connect(`https://127.0.0.1:${listener.address().port}`, {
       ca: `-----BEGIN CERTIFICATE-----\n${ca.toString('base64')}\n-----END CERTIFICATE-----\n`,
@@ -206,8 +205,7 @@ describe('the token listener authenticates bearer callers', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(pipeline.calls).toHaveLength(0);
     } finally {
-      authenticate = real;
-      release();
+      restore();
       session.close();
     }
     expect(await call(`Bearer ${token}`)).toBeNull(); // the listener (and the process) still serve
