@@ -1,0 +1,21 @@
+/*
+ * `toolgate`: the gateway for embedding and operating it, the task client for agents, and
+ * the call-token verifier for tool services. The SPIFFE library is `toolgate/spiffe`.
+ */
+export { Gateway, type StartOptions } from './server/gateway';
+export { loadConfig } from './config/load-config';
+export type { GatewayConfig } from './config/gateway-config';
+export { TasksClient, taskMetadata, type BeginTaskReply, type TaskReply } from './examples/tasks-proto';
+export { TASK_HEADER, ON_BEHALF_OF_HEADER } from './server/owned-headers';
+export {
+  createCallTokenVerifier,
+  requireCallTokens,
+  callTokenClaims,
+  CallTokenError,
+  CALL_TOKEN_TYPE,
+  type CallTokenVerifier,
+  type CallTokenVerifierOptions,
+  type VerifiedCallClaims,
+} from './examples/call-token-verifier';
+export { JWKS_PATH } from './credentials/jwks-route';
+export { TaskError, type TaskErrorCode } from './tasks/task-errors';
