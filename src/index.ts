@@ -5,7 +5,7 @@
 export { Gateway, type StartOptions } from './server/gateway';
 export { loadConfig } from './config/load-config';
 export type { GatewayConfig } from './config/gateway-config';
-export { TasksClient, taskMetadata, type BeginTaskReply, type TaskReply } from './examples/tasks-proto';
+export { TasksClient, taskMetadata, type BeginTaskReply, type TaskReply } from './tasks/tasks-client';
 export { TASK_HEADER, ON_BEHALF_OF_HEADER } from './server/owned-headers';
 export {
   createCallTokenVerifier,
@@ -16,6 +16,6 @@ export {
   type CallTokenVerifier,
   type CallTokenVerifierOptions,
   type VerifiedCallClaims,
-} from './examples/call-token-verifier';
+} from './credentials/call-token-verifier';
 export { JWKS_PATH } from './credentials/jwks-route';
 export { TaskError, type TaskErrorCode } from './tasks/task-errors';

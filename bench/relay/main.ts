@@ -9,7 +9,7 @@ import { DevIdentityProvider } from '../../src/spiffe/dev/identity-provider';
 import { authorizeId } from '../../src/spiffe/tls/authorizer';
 import { grpcChannelCredentials } from '../../src/spiffe/tls/grpc-credentials';
 import { X509Source } from '../../src/spiffe/workload/x509-source';
-import { TasksClient, type BeginTaskReply } from '../../src/examples/tasks-proto';
+import { TasksClient, type BeginTaskReply } from '../../src/tasks/tasks-client';
 import { BenchChild } from './bench-child';
 import { CLIENT_ID, FORWARDER_ID, GATEWAY_ID, TRUST_DOMAIN, UPSTREAM_ID, writeGatewayDeployment } from './deployment';
 import { ECHO_SERVICE } from './echo-service';

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { AGENT_HEADER, CALLER_HEADER } from '../server/owned-headers';
-import { callTokenClaims, requireCallTokens, type CallTokenVerifier, type VerifiedCallClaims } from './call-token-verifier';
+import { callTokenClaims, requireCallTokens, type CallTokenVerifier, type VerifiedCallClaims } from '../credentials/call-token-verifier';
 import { filesService } from './files-proto';
 
 interface DirEntry {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newSigningJwk } from '../../src/cli/signing-key';
 import { FilesClient } from '../../src/examples/files-proto';
-import { TasksClient } from '../../src/examples/tasks-proto';
+import { TasksClient } from '../../src/tasks/tasks-client';
 import { authorizeId } from '../../src/spiffe/tls/authorizer';
 import { grpcChannelCredentials } from '../../src/spiffe/tls/grpc-credentials';
 import { GATEWAY_ID, GatewayWorld, POLICIES, RESEARCH_BOT } from './support/gateway-world';

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
 import { mintCallToken, type CallTokenClaims } from '../../src/credentials/call-token';
 import { JWKS_PATH, jwksHandler } from '../../src/credentials/jwks-route';
-import { createCallTokenVerifier, type VerifiedCallClaims } from '../../src/examples/call-token-verifier';
+import { createCallTokenVerifier, type VerifiedCallClaims } from '../../src/credentials/call-token-verifier';
 import { FilesClient, filesService } from '../../src/examples/files-proto';
 import { filesServiceImplementation } from '../../src/examples/files-service';
 import { ToolServer } from '../../src/examples/tool-server';

@@ -7,7 +7,7 @@ import { loadConfig } from '../../../src/config/load-config';
 import { filesServiceImplementation } from '../../../src/examples/files-service';
 import { FILES_PROTO_PATH, FilesClient, filesService } from '../../../src/examples/files-proto';
 import { ToolServer } from '../../../src/examples/tool-server';
-import { createCallTokenVerifier, type CallTokenVerifier, type VerifiedCallClaims } from '../../../src/examples/call-token-verifier';
+import { createCallTokenVerifier, type CallTokenVerifier, type VerifiedCallClaims } from '../../../src/credentials/call-token-verifier';
 import { JWKS_PATH } from '../../../src/credentials/jwks-route';
 import { Gateway } from '../../../src/server/gateway';
 import type { DevWorkloadApi } from '../../../src/spiffe/dev/workload-api-server';

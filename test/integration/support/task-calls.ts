@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { TasksClient, taskMetadata, type BeginTaskReply, type TaskReply } from '../../../src/examples/tasks-proto';
+import { TasksClient, taskMetadata, type BeginTaskReply, type TaskReply } from '../../../src/tasks/tasks-client';
 import type { GatewayWorld } from './gateway-world';
 
 type Callback<T> = (err: grpc.ServiceError | null, reply: T) => void;

@@ -1,8 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { CALL_TOKEN_TYPE } from './call-token';
 
-/** The JWS `typ` the gateway gives call tokens (same as `CALL_TOKEN_TYPE` in src/credentials/call-token.ts). */
-export const CALL_TOKEN_TYPE = 'toolgate-call+jwt';
+export { CALL_TOKEN_TYPE };
 
 export interface CallTokenVerifierOptions {
   /** The gateway's JWKS, e.g. `http://toolgate-admin:9090/.well-known/jwks.json`. */

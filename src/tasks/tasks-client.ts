@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { TASKS_PROTO_PATH } from '../tasks/tasks-api';
+import { TASKS_PROTO_PATH } from './tasks-api';
 
 const definition = loadSync(TASKS_PROTO_PATH, { keepCase: false, longs: Number, enums: String, defaults: true });
 const pkg = grpc.loadPackageDefinition(definition) as unknown as {
