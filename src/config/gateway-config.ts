@@ -74,11 +74,11 @@ export interface GatewayConfig {
   };
   /** Where tasks, revocations and counters live: this process's memory, or a shared Redis. */
   state: {
-    redis?: {
-      /** `redis://`, `rediss://` or `unix://` URL; may hold a password, so it is never logged. */
-      url: string;
-      keyPrefix: string;
-    };
+    /**
+     * The `redis://`, `rediss://` or `unix://` URL (it may hold a password, so it is never
+     * logged), or the environment variable that holds it, read at start (`redisUrlOf`).
+     */
+    redis?: ({ url: string } | { urlEnv: string }) & { keyPrefix: string };
   };
   /** The token listener, for callers that cannot present an X.509-SVID; undefined: none. */
   workloadTokens?: {

@@ -36,6 +36,7 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
   const workloadTokens = resolveWorkloadTokens(raw.workloadTokens, options.baseDir, issues);
   // Callers with OIDC workload tokens get SPIFFE IDs in their issuer's trust domain: rules may map them.
   const oidcDomains = workloadTokens?.oidc.map((o) => o.trustDomain) ?? [];
+  checkOidcDomainsApart(oidcDomains, spiffe.trustDomains, issues);
   const identities = resolveIdentities(raw.identities, spiffe.trustDomains && [...spiffe.trustDomains, ...oidcDomains], issues);
   const upstreams = resolveUpstreams(raw.upstreams, options.baseDir, issues);
   const allow = resolveMetadataAllow(asRecord(raw.metadata).allow, issues);
@@ -43,7 +44,7 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
   const decisionLog = resolveDecisionLog(asRecord(raw.decisionLog), options.baseDir, issues);
   const reload = asRecord(raw.reload);
   const credentials = resolveCredentials(asRecord(raw.tasks), asRecord(raw.credentials), options.baseDir, issues);
-  const state = resolveState(asRecord(raw.state), options.env ?? process.env, issues);
+  const state = resolveState(asRecord(raw.state), options.env, issues);
   const onBehalfOf = raw.onBehalfOf == null ? undefined : resolveOidcIssuer(asRecord(raw.onBehalfOf), ['onBehalfOf'], options.baseDir, issues);
 
   if (issues.size > 0 || !listen || policies === undefined || decisionLog === undefined) return undefined;
@@ -73,6 +74,19 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
       debounceMs: (reload.debounceMs as number | undefined) ?? DEFAULTS.reloadDebounceMs,
     },
   };
+}
+
+/**
+ * An OIDC issuer names its callers in a trust domain of its own: one shared with SPIFFE
+ * callers or another issuer would let it mint their identities (`sub` "agents:bot" becomes
+ * spiffe://<td>/agents/bot).
+ */
+function checkOidcDomainsApart(oidc: readonly TrustDomain[], spiffe: readonly TrustDomain[] | undefined, issues: IssueList): void {
+  oidc.forEach((td, i) => {
+    const path = ['workloadTokens', 'oidc', i, 'trustDomain'];
+    if (spiffe?.some((s) => s.equals(td))) issues.add(path, `trust domain "${td.name}" is also in spiffe.trustDomains: an OIDC issuer could mint the identities of SPIFFE callers`);
+    else if (oidc.findIndex((o) => o.equals(td)) < i) issues.add(path, `trust domain "${td.name}" is used by another OIDC issuer: each issuer needs one of its own`);
+  });
 }
 
 function resolveSpiffe(raw: RawRecord, env: NodeJS.ProcessEnv | undefined, issues: IssueList): GatewayConfig['spiffe'] {

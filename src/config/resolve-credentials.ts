@@ -23,25 +23,42 @@ export function resolveCredentials(
   };
 }
 
-/** `state.redis`: the URL from the file or from the environment variable `urlEnv` names. */
-export function resolveState(raw: RawRecord, env: NodeJS.ProcessEnv, issues: IssueList): GatewayConfig['state'] {
+/**
+ * `state.redis`: the URL, or the name of the environment variable holding it (read at start,
+ * so that a password can stay out of the file; `env`, when given, is checked to have it).
+ */
+export function resolveState(raw: RawRecord, env: NodeJS.ProcessEnv | undefined, issues: IssueList): GatewayConfig['state'] {
   if (raw.redis === undefined || raw.redis === null) return {};
   const redis = asRecord(raw.redis);
-  const inline = asString(redis.url);
-  const envName = asString(redis.urlEnv);
-  if ((inline === undefined) === (envName === undefined)) {
+  const url = asString(redis.url);
+  const urlEnv = asString(redis.urlEnv);
+  if ((url === undefined) === (urlEnv === undefined)) {
     issues.add(['state', 'redis'], 'set exactly one of url and urlEnv');
     return {};
   }
-  const url = inline ?? env[envName!];
-  if (url === undefined || url === '') {
-    issues.add(['state', 'redis', 'urlEnv'], `environment variable ${envName} is not set`);
+  const keyPrefix = asString(redis.keyPrefix) ?? DEFAULTS.redisKeyPrefix;
+  if (urlEnv !== undefined) {
+    const value = env?.[urlEnv];
+    if (env !== undefined && !value) issues.add(['state', 'redis', 'urlEnv'], `environment variable ${urlEnv} is not set`);
+    else if (value !== undefined && !isRedisUrl(value)) issues.add(['state', 'redis', 'urlEnv'], `${urlEnv} must hold a redis://, rediss:// or unix:/// URL`);
+    return { redis: { urlEnv, keyPrefix } };
+  }
+  // The URL may hold a password: a bad one is named by its key only.
+  if (!isRedisUrl(url!)) {
+    issues.add(['state', 'redis', 'url'], 'must be a redis://, rediss:// or unix:/// URL');
     return {};
   }
-  // The URL may hold a password: a bad one is named by its scheme only.
-  if (!/^(rediss?:\/\/|unix:\/\/\/)/.test(url) && !url.startsWith('/')) {
-    issues.add(['state', 'redis', inline === undefined ? 'urlEnv' : 'url'], 'must be a redis://, rediss:// or unix:/// URL');
-    return {};
-  }
-  return { redis: { url, keyPrefix: asString(redis.keyPrefix) ?? DEFAULTS.redisKeyPrefix } };
+  return { redis: { url: url!, keyPrefix } };
+}
+
+function isRedisUrl(url: string): boolean {
+  return /^(rediss?:\/\/|unix:\/\/\/)/.test(url) || url.startsWith('/');
+}
+
+/** The Redis URL of `state.redis`, from the file or the environment; throws naming the variable when it is unset. */
+export function redisUrlOf(redis: NonNullable<GatewayConfig['state']['redis']>, env: NodeJS.ProcessEnv = process.env): string {
+  if ('url' in redis) return redis.url;
+  const url = env[redis.urlEnv];
+  if (!url) throw new Error(`state.redis.urlEnv: environment variable ${redis.urlEnv} is not set`);
+  return url;
 }

@@ -90,6 +90,15 @@ export class Gateway {
     let shared: SharedState | undefined;
     let ring: KeyRing | undefined;
     let jwtSource: JwtSource | undefined;
+    /** Releases what a start that fails before listening has opened. */
+    const abandon = async () => {
+      watcher.close();
+      await admin?.close();
+      source?.close();
+      jwtSource?.close();
+      ring?.close();
+      await shared?.close();
+    };
     try {
       // Keys and task state before the SVID wait: a bad key file or an unreachable Redis stops the start.
       ring = await KeyRing.create({
@@ -105,12 +114,7 @@ export class Gateway {
       // Before anything listens: an upstream whose reflection fails stops the start (fail closed).
       catalogs = await Promise.all(config.upstreams.map((u) => upstreamCatalog(u, source!)));
     } catch (err) {
-      watcher.close();
-      await admin?.close();
-      source?.close();
-      jwtSource?.close();
-      ring?.close();
-      await shared?.close();
+      await abandon();
       throw err;
     }
     const keys = ring.keys;
@@ -121,6 +125,12 @@ export class Gateway {
 
     const own = source.getX509Svid().id.trustDomain;
     const spiffeDomains: TrustDomain[] = config.spiffe.trustDomains ?? [own];
+    // The config check cannot know the gateway's own trust domain: checked here, before listening.
+    const clash = config.workloadTokens?.oidc.find((o) => spiffeDomains.some((td) => td.equals(o.trustDomain)));
+    if (clash) {
+      await abandon();
+      throw new Error(`workloadTokens.oidc: trust domain "${clash.trustDomain.name}" of ${clash.issuer} is the gateway's own: an OIDC issuer could mint the identities of SPIFFE callers`);
+    }
     // Callers with OIDC workload tokens (token listener only) are named in their issuer's trust domain.
     const trustDomains = [...spiffeDomains, ...(config.workloadTokens?.oidc.map((o) => o.trustDomain) ?? [])];
     const onUpstreamError = (name: string) => (err: Error) => logger.warn({ upstream: name, err: err.message }, 'upstream connection failed');

@@ -1,4 +1,5 @@
 import type { GatewayConfig } from '../config/gateway-config';
+import { redisUrlOf } from '../config/resolve-credentials';
 import { MemoryRateLimiter } from '../limits/memory-rate-limiter';
 import type { RateLimiter } from '../limits/rate-limiter';
 import { RedisRateLimiter } from '../limits/redis-rate-limiter';
@@ -36,10 +37,11 @@ export async function openSharedState(config: Pick<GatewayConfig, 'state' | 'tas
       },
     };
   }
-  const store = await RedisTaskStore.connect({ url: redis.url, keyPrefix: redis.keyPrefix, maxTtlSeconds: config.tasks.maxTtlSeconds });
+  const url = redisUrlOf(redis);
+  const store = await RedisTaskStore.connect({ url, keyPrefix: redis.keyPrefix, maxTtlSeconds: config.tasks.maxTtlSeconds });
   let rateLimiter: RateLimiter | undefined;
   try {
-    rateLimiter = bucket && (await RedisRateLimiter.connect({ url: redis.url, bucket, keyPrefix: redis.keyPrefix }));
+    rateLimiter = bucket && (await RedisRateLimiter.connect({ url, bucket, keyPrefix: redis.keyPrefix }));
   } catch (err) {
     await store.close();
     throw err;
