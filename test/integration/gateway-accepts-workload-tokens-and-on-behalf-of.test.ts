@@ -117,3 +117,18 @@ onBehalfOf: { issuer: ${users.issuer}, audience: toolgate-users, jwksUri: "${use
     expect(await list(forged)).toBe(grpc.status.UNAUTHENTICATED);
   });
 });
+
+describe('an OIDC issuer may not name its callers in the gateway\'s own trust domain', () => {
+  it('refuses to start, naming the issuer, when the trust domain is the one of the gateway\'s SVID', async () => {
+    const idp = await OidcFixture.create('https://oidc.example');
+    try {
+      const start = GatewayWorld.start({
+        ownTrustDomainOnly: true,
+        extraConfig: `workloadTokens:\n  listen: 127.0.0.1:0\n  oidc: [{ issuer: "${idp.issuer}", audience: toolgate, jwksFile: ${idp.jwksFile}, trustDomain: example.org }]\n`,
+      });
+      await expect(start).rejects.toThrow(`workloadTokens.oidc: trust domain "example.org" of ${idp.issuer} is the gateway's own`);
+    } finally {
+      await idp.close();
+    }
+  });
+});

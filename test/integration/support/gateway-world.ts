@@ -78,6 +78,8 @@ export interface GatewayWorldOptions {
   upstreamServices?: Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation, string]>;
   /** Mount the policies as a Kubernetes ConfigMap volume does (see ConfigMapVolume), not as plain files. */
   configMapPolicies?: boolean;
+  /** Leave `spiffe.trustDomains` out: callers are accepted from the gateway's own trust domain, read from its SVID. */
+  ownTrustDomainOnly?: boolean;
   /** The files tool verifies the gateway's per-call JWT against the gateway's JWKS (admin port) and refuses calls without one. */
   verifyCallTokens?: boolean;
 }
@@ -140,8 +142,7 @@ export class GatewayWorld {
     const yaml = `
 spiffe:
   endpointSocket: ${gatewayApi.address}
-  trustDomains: [example.org]
-listen: 127.0.0.1:0
+${options.ownTrustDomainOnly ? '' : '  trustDomains: [example.org]\n'}listen: 127.0.0.1:0
 admin: 127.0.0.1:0
 policies: ./policies
 identities:
