@@ -1,4 +1,5 @@
 import { loadConfig } from '../config/load-config';
+import { KeyRing } from '../credentials/key-ring';
 import { loadPolicies, policyFolders } from '../policy/policy-store';
 import { MethodCatalog } from '../relay/method-catalog';
 import type { CliCommand } from './command';
@@ -7,7 +8,7 @@ import { CONFIG_FLAG, parseFlags, required } from './flags';
 const USAGE = `Usage: toolgate check --config FILE
 
 Validates the config file, the policy sets it names (live and shadow: parse, schema
-validation) and the upstreams' protos, as \`toolgate run\` would at start, without
+validation), the upstreams' protos and the signing key file, as \`toolgate run\` would at start, without
 connecting to anything: an upstream's server reflection is asked at start only. Exits 0
 when all are valid, 1 with the problems listed otherwise.`;
 
@@ -21,6 +22,9 @@ export const checkCommand: CliCommand = {
     // Nothing is decided here, so shadow disagreements and errors have nowhere to go.
     const { live, shadow } = loadPolicies(policyFolders(config.policies, config.shadowPolicies), { onDisagreement: () => {}, onError: () => {} });
     for (const u of config.upstreams) if (u.protos.length > 0) MethodCatalog.load(u.name, u.protos, u.services);
+    const keyFile = config.credentials.signingKeyFile;
+    // Read and imported exactly as at start; a bad file throws naming it, never its content.
+    if (keyFile !== undefined) (await KeyRing.create({ signingKeyFile: keyFile, rotateSeconds: config.credentials.rotateSeconds, retainSeconds: 0 })).close();
     const shadowNote = shadow ? `, ${shadow.size} shadow policies in set ${shadow.hash}` : '';
     context.stdout(
       `${file}: OK (${config.identities.length} identity rules, ${config.upstreams.length} upstreams, ` +

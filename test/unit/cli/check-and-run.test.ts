@@ -45,6 +45,25 @@ describe('toolgate check and run', () => {
     expect(err).toContain('nonexistent');
   });
 
+  it('check exits 1 naming a signing key file that cannot sign, and never prints its content', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-cli-'));
+    const keyFile = join(dir, 'signing.jwk');
+    // A public key: no "d", so it cannot sign.
+    writeFileSync(keyFile, JSON.stringify({ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' }));
+    writeFileSync(
+      join(dir, 'toolgate.yaml'),
+      `policies: ${join(__dirname, '../../../policies')}
+credentials: { signingKeyFile: ./signing.jwk }
+upstreams:
+  - { name: files, services: [tools.files.v1.Files], address: 127.0.0.1:7001, spiffeId: spiffe://example.org/tools/files, protos: [${join(__dirname, '../../../proto/examples/files.proto')}] }
+`,
+    );
+    const { code, err } = await cli(['check', '--config', join(dir, 'toolgate.yaml')]);
+    expect(code).toBe(1);
+    expect(err).toContain(`signing key file ${keyFile}: the key has no private part`);
+    expect(err).not.toContain('f83OJ3D2');
+  });
+
   it('run without --config is a usage error (exit 2)', async () => {
     const { code, err } = await cli(['run']);
     expect(code).toBe(2);
