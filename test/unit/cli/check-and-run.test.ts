@@ -64,6 +64,19 @@ upstreams:
     expect(err).not.toContain('f83OJ3D2');
   });
 
+  it('check exits 1 naming an OIDC JWKS file that is not a JWKS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-cli-'));
+    writeFileSync(join(dir, 'jwks.json'), 'not json');
+    writeFileSync(
+      join(dir, 'toolgate.yaml'),
+      `policies: ${join(__dirname, '../../../policies')}\nonBehalfOf: { issuer: "https://login.example", audience: users, jwksFile: ./jwks.json }\nupstreams:\n  - { name: files, services: [tools.files.v1.Files], address: 127.0.0.1:7001, spiffeId: spiffe://example.org/tools/files, protos: [${join(__dirname, '../../../proto/examples/files.proto')}] }\n`,
+    );
+    const { code, err } = await cli(['check', '--config', join(dir, 'toolgate.yaml')]);
+    expect(code).toBe(1);
+    expect(err).toContain('https://login.example');
+    expect(err).toContain('jwks.json');
+  });
+
   it('run without --config is a usage error (exit 2)', async () => {
     const { code, err } = await cli(['run']);
     expect(code).toBe(2);
