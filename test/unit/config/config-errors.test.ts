@@ -1,7 +1,6 @@
-import { resolve } from 'node:path';
+import { configErrors, FIXTURES } from './support/config-errors';
 import { ConfigError, parseConfig } from '../../../src/config';
 
-const FIXTURES = resolve(__dirname, '../../fixtures/config');
 const TD_CHARS = 'trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores';
 
 const UPSTREAM = `upstreams:
@@ -12,57 +11,47 @@ const UPSTREAM = `upstreams:
 `;
 
 /** The error lines for `text`, parsed as `toolgate.yaml` in the fixture folder. */
-function errors(text: string): string[] {
-  try {
-    parseConfig(text, FIXTURES, 'toolgate.yaml');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).code).toBe('ERR_CONFIG');
-    return (err as Error).message.split('\n');
-  }
-  throw new Error('expected the config to be rejected');
-}
 
 describe('config errors name the file, line and key path', () => {
   it('unknown keys, top-level and nested, with a suggestion when one is close', () => {
-    expect(errors(`policies: policies\nlisten: 0.0.0.0:8443\nlisen: x\n${UPSTREAM}    protocols: []\n`)).toEqual([
+    expect(configErrors(`policies: policies\nlisten: 0.0.0.0:8443\nlisen: x\n${UPSTREAM}    protocols: []\n`)).toEqual([
       'toolgate.yaml:3: lisen: unknown key (did you mean "listen"?)',
       'toolgate.yaml:9: upstreams[0].protocols: unknown key',
     ]);
-    expect(errors(`policies: policies\nspiffe: { trustdomains: [a.org] }\n${UPSTREAM}`)).toEqual([
+    expect(configErrors(`policies: policies\nspiffe: { trustdomains: [a.org] }\n${UPSTREAM}`)).toEqual([
       'toolgate.yaml:2: spiffe.trustdomains: unknown key (did you mean "trustDomains"?)',
     ]);
   });
 
   it('a bad SPIFFE ID, with go-spiffe\'s reason', () => {
-    expect(errors(`policies: policies\n${UPSTREAM.replace('spiffe://example.org/tools/files', 'spiffe://Bad')}`)).toEqual([
+    expect(configErrors(`policies: policies\n${UPSTREAM.replace('spiffe://example.org/tools/files', 'spiffe://Bad')}`)).toEqual([
       `toolgate.yaml:6: upstreams[0].spiffeId: invalid SPIFFE ID "spiffe://Bad": ${TD_CHARS}`,
     ]);
-    expect(errors(`policies: policies\n${UPSTREAM.replace('spiffe://example.org/tools/files', 'spiffe://example.org')}`)).toEqual([
+    expect(configErrors(`policies: policies\n${UPSTREAM.replace('spiffe://example.org/tools/files', 'spiffe://example.org')}`)).toEqual([
       'toolgate.yaml:6: upstreams[0].spiffeId: invalid SPIFFE ID "spiffe://example.org": names a trust domain only; the ID in an SVID always has a path',
     ]);
   });
 
   it('missing files and folders, with the absolute path tried', () => {
-    expect(errors(`policies: nowhere\n${UPSTREAM}    protos: [missing.proto, proto]\ndecisionLog: { destination: logs/d.log }\n`)).toEqual([
+    expect(configErrors(`policies: nowhere\n${UPSTREAM}    protos: [missing.proto, proto]\ndecisionLog: { destination: logs/d.log }\n`)).toEqual([
       `toolgate.yaml:1: policies: directory not found: ${FIXTURES}/nowhere`,
       `toolgate.yaml:7: upstreams[0].protos[0]: file not found: ${FIXTURES}/missing.proto`,
       `toolgate.yaml:7: upstreams[0].protos[1]: not a file: ${FIXTURES}/proto`,
       `toolgate.yaml:8: decisionLog.destination: folder not found: ${FIXTURES}/logs`,
     ]);
-    expect(errors(`policies: toolgate.yaml\n${UPSTREAM}`)).toEqual([`toolgate.yaml:1: policies: not a directory: ${FIXTURES}/toolgate.yaml`]);
+    expect(configErrors(`policies: toolgate.yaml\n${UPSTREAM}`)).toEqual([`toolgate.yaml:1: policies: not a directory: ${FIXTURES}/toolgate.yaml`]);
   });
 
   it('an upstream with both protos and reflection: which descriptors policy sees must not be a guess', () => {
-    expect(errors(`policies: policies\n${UPSTREAM}    protos: [proto/examples/files.proto]\n    reflection: true\n`)).toEqual([
+    expect(configErrors(`policies: policies\n${UPSTREAM}    protos: [proto/examples/files.proto]\n    reflection: true\n`)).toEqual([
       'toolgate.yaml:8: upstreams[0].reflection: set either protos or reflection, not both',
     ]);
-    expect(errors(`policies: policies\n${UPSTREAM}    reflection: yes\n`)[0]).toMatch(/^toolgate\.yaml:7: upstreams\[0\]\.reflection: /);
+    expect(configErrors(`policies: policies\n${UPSTREAM}    reflection: yes\n`)[0]).toMatch(/^toolgate\.yaml:7: upstreams\[0\]\.reflection: /);
   });
 
   it('wrong types, missing required keys and out-of-range values', () => {
     expect(
-      errors(`listen: 8443
+      configErrors(`listen: 8443
 admin: true
 identities: {}
 upstreams:
@@ -87,12 +76,12 @@ logLevel: verbose
   });
 
   it('an empty admin value is not "off": only false is', () => {
-    expect(errors(`policies: policies\nadmin:\n${UPSTREAM}`)).toEqual(['toolgate.yaml:2: admin: must be a string or a boolean, not empty (null)']);
+    expect(configErrors(`policies: policies\nadmin:\n${UPSTREAM}`)).toEqual(['toolgate.yaml:2: admin: must be a string or a boolean, not empty (null)']);
   });
 
   it('bad addresses and syntax the schema describes', () => {
     expect(
-      errors(`policies: policies
+      configErrors(`policies: policies
 listen: ":::8443"
 admin: 127.0.0.1:99999
 upstreams:
@@ -115,7 +104,7 @@ metadata: { allow: [X-Request-Id] }
 
   it('duplicate upstream names and a service routed to two upstreams, naming both', () => {
     expect(
-      errors(`policies: policies
+      configErrors(`policies: policies
 ${UPSTREAM}  - name: files
     services: [tools.search.v1.Search, tools.files.v1.Files, grpc.health.v1.Health]
     address: 127.0.0.1:7002
@@ -130,7 +119,7 @@ ${UPSTREAM}  - name: files
 
   it('identity rules: one matcher, an agent for exact rules, reserved attributes, valid prefixes', () => {
     expect(
-      errors(`policies: policies
+      configErrors(`policies: policies
 ${UPSTREAM}identities:
   - spiffeId: spiffe://example.org/agents/a
     spiffeIdPrefix: spiffe://example.org/agents/
@@ -158,7 +147,7 @@ ${UPSTREAM}identities:
 
   it('identity rules that can never match', () => {
     expect(
-      errors(`policies: policies
+      configErrors(`policies: policies
 spiffe: { trustDomains: [example.org] }
 ${UPSTREAM}identities:
   - spiffeIdPrefix: spiffe://example.org/agents/
@@ -176,7 +165,7 @@ ${UPSTREAM}identities:
   });
 
   it('headers the policy context must not see', () => {
-    expect(errors(`policies: policies\n${UPSTREAM}metadata:\n  allow: [x-toolgate-agent, authorization, grpc-timeout, x-trace-bin, x-task-id]\n`)).toEqual([
+    expect(configErrors(`policies: policies\n${UPSTREAM}metadata:\n  allow: [x-toolgate-agent, authorization, grpc-timeout, x-trace-bin, x-task-id]\n`)).toEqual([
       'toolgate.yaml:8: metadata.allow[0]: "x-toolgate-agent" is owned by the gateway (its own headers, and the task and on-behalf-of tokens callers send it): never context.metadata',
       'toolgate.yaml:8: metadata.allow[1]: "authorization" carries credentials, which must never reach the policy context or a log',
       'toolgate.yaml:8: metadata.allow[2]: "grpc-timeout" is reserved by gRPC for the transport',
@@ -204,10 +193,10 @@ ${UPSTREAM}identities:
   });
 
   it('YAML syntax errors, an empty file and a file that is not a mapping', () => {
-    expect(errors('policies: a\npolicies: b\n')).toEqual(['toolgate.yaml:2: Map keys must be unique']);
-    expect(errors('listen: [unclosed\n')).toEqual(['toolgate.yaml:2: Flow sequence in block collection must be sufficiently indented and end with a ]']);
-    expect(errors('policies: a\n---\npolicies: b\n')).toEqual(['toolgate.yaml:2: the file must hold one YAML document, not several']);
-    expect(errors('')).toEqual(['toolgate.yaml: top level: must be a mapping, not empty (null)']);
-    expect(errors('- a\n')).toEqual(['toolgate.yaml:1: top level: must be a mapping, not a list']);
+    expect(configErrors('policies: a\npolicies: b\n')).toEqual(['toolgate.yaml:2: Map keys must be unique']);
+    expect(configErrors('listen: [unclosed\n')).toEqual(['toolgate.yaml:2: Flow sequence in block collection must be sufficiently indented and end with a ]']);
+    expect(configErrors('policies: a\n---\npolicies: b\n')).toEqual(['toolgate.yaml:2: the file must hold one YAML document, not several']);
+    expect(configErrors('')).toEqual(['toolgate.yaml: top level: must be a mapping, not empty (null)']);
+    expect(configErrors('- a\n')).toEqual(['toolgate.yaml:1: top level: must be a mapping, not a list']);
   });
 });

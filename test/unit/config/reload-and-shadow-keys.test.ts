@@ -1,21 +1,12 @@
-import { join, resolve } from 'node:path';
-import { configSchema, ConfigError, DEFAULTS, parseConfig } from '../../../src/config';
+import { configErrors, FIXTURES } from './support/config-errors';
+import { join } from 'node:path';
+import { configSchema, DEFAULTS, parseConfig } from '../../../src/config';
 
-const FIXTURES = resolve(__dirname, '../../fixtures/config');
 const BASE = `policies: policies
 upstreams:
   - { name: files, services: [tools.files.v1.Files], address: 127.0.0.1:7001, spiffeId: spiffe://example.org/tools/files }
 `;
 
-function errors(text: string): string[] {
-  try {
-    parseConfig(text, FIXTURES, 'toolgate.yaml');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message.split('\n');
-  }
-  throw new Error('expected the config to be rejected');
-}
 
 describe('config keys of hot reload and shadow policies', () => {
   it('defaults: watching on with a 300 ms debounce, no shadow folder named (the loader looks for <policies>/shadow)', () => {
@@ -34,8 +25,8 @@ describe('config keys of hot reload and shadow policies', () => {
   });
 
   it('names the key of a missing shadow folder and of bad reload settings', () => {
-    expect(errors(`${BASE}shadowPolicies: nowhere\n`)).toEqual([`toolgate.yaml:4: shadowPolicies: directory not found: ${join(FIXTURES, 'nowhere')}`]);
-    expect(errors(`${BASE}reload: { watch: yes, debounceMs: -1, every: 5 }\n`)).toEqual([
+    expect(configErrors(`${BASE}shadowPolicies: nowhere\n`)).toEqual([`toolgate.yaml:4: shadowPolicies: directory not found: ${join(FIXTURES, 'nowhere')}`]);
+    expect(configErrors(`${BASE}reload: { watch: yes, debounceMs: -1, every: 5 }\n`)).toEqual([
       'toolgate.yaml:4: reload.every: unknown key',
       'toolgate.yaml:4: reload.watch: must be a boolean, not the string "yes"',
       'toolgate.yaml:4: reload.debounceMs: must be at least 0, not -1',

@@ -1,25 +1,16 @@
+import { configErrors, FIXTURES } from './support/config-errors';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { ConfigError, loadConfig, parseConfig } from '../../../src/config';
+import { join } from 'node:path';
+import { loadConfig, parseConfig } from '../../../src/config';
 import { redisUrlOf } from '../../../src/config/resolve-credentials';
 
-const FIXTURES = resolve(__dirname, '../../fixtures/config');
 const BASE = `spiffe: { trustDomains: [example.org] }
 policies: policies
 upstreams:
   - { name: files, services: [tools.files.v1.Files], address: 127.0.0.1:7001, spiffeId: spiffe://example.org/tools/files }
 `;
 
-function errors(text: string): string[] {
-  try {
-    parseConfig(text, FIXTURES, 'toolgate.yaml');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message.split('\n');
-  }
-  throw new Error('expected the config to be rejected');
-}
 
 describe('config keys of tasks, credentials, shared state and workload tokens', () => {
   it('defaults: a 1 h TTL cap, generated keys rotated daily, 60 s upstream tokens, state in memory, no token listener', () => {
@@ -58,13 +49,13 @@ onBehalfOf: { issuer: "https://login.example", audience: users, jwksFile: toolga
   });
 
   it('names the key of each bad value, and never prints a Redis URL', () => {
-    expect(errors(`${BASE}credentials: { upstreamTokenTtlSeconds: 61, signingKeyFile: nowhere.jwk }\n`)).toEqual([
+    expect(configErrors(`${BASE}credentials: { upstreamTokenTtlSeconds: 61, signingKeyFile: nowhere.jwk }\n`)).toEqual([
       'toolgate.yaml:5: credentials.upstreamTokenTtlSeconds: must be at most 60, not 61',
       `toolgate.yaml:5: credentials.signingKeyFile: file not found: ${join(FIXTURES, 'nowhere.jwk')}`,
     ]);
-    const redis = errors(`${BASE}state: { redis: { url: "http://:secret@host" } }\n`);
+    const redis = configErrors(`${BASE}state: { redis: { url: "http://:secret@host" } }\n`);
     expect(redis).toEqual(['toolgate.yaml:5: state.redis.url: must be a redis://, rediss:// or unix:/// URL']);
-    expect(errors(`${BASE}state: { redis: { url: "redis://a", urlEnv: X } }\n`)).toEqual(['toolgate.yaml:5: state.redis: set exactly one of url and urlEnv']);
+    expect(configErrors(`${BASE}state: { redis: { url: "redis://a", urlEnv: X } }\n`)).toEqual(['toolgate.yaml:5: state.redis: set exactly one of url and urlEnv']);
   });
 
   it('checks, when it reads the environment (toolgate check, run), that the Redis URL variable is set and holds a Redis URL', () => {
@@ -92,12 +83,12 @@ onBehalfOf: { issuer: "https://login.example", audience: users, jwksFile: toolga
 
   it('refuses a JWKS over plain http off loopback, and an issuer with two or no JWKS', () => {
     const issuer = (jwks: string) => `${BASE}workloadTokens:\n  listen: 127.0.0.1:0\n  oidc: [{ issuer: i, audience: a, trustDomain: k8s.example, ${jwks} }]\n`;
-    expect(errors(issuer('jwksUri: "http://keys.example/jwks"'))).toEqual([
+    expect(configErrors(issuer('jwksUri: "http://keys.example/jwks"'))).toEqual([
       'toolgate.yaml:7: workloadTokens.oidc[0].jwksUri: invalid JWKS URL "http://keys.example/jwks": must be https (http only on 127.0.0.1, [::1] or localhost)',
     ]);
     expect(parseConfig(issuer('jwksUri: "http://127.0.0.1:8080/jwks"'), FIXTURES).workloadTokens!.oidc[0]!.jwksUri).toBe('http://127.0.0.1:8080/jwks');
-    expect(errors(issuer('jwksUri: "https://k/jwks", jwksFile: toolgate.yaml'))).toEqual(['toolgate.yaml:7: workloadTokens.oidc[0]: set exactly one of jwksUri and jwksFile']);
-    expect(errors(`${BASE}workloadTokens: { listen: 127.0.0.1:0, jwtSvid: false }\n`)).toEqual([
+    expect(configErrors(issuer('jwksUri: "https://k/jwks", jwksFile: toolgate.yaml'))).toEqual(['toolgate.yaml:7: workloadTokens.oidc[0]: set exactly one of jwksUri and jwksFile']);
+    expect(configErrors(`${BASE}workloadTokens: { listen: 127.0.0.1:0, jwtSvid: false }\n`)).toEqual([
       'toolgate.yaml:5: workloadTokens: accepts no token: enable jwtSvid or list an oidc issuer',
     ]);
   });
@@ -105,10 +96,10 @@ onBehalfOf: { issuer: "https://login.example", audience: users, jwksFile: toolga
   it('refuses an OIDC trust domain shared with SPIFFE callers or another issuer: the issuer could mint their identities', () => {
     const issuers = (a: string, b: string) =>
       `${BASE}workloadTokens:\n  listen: 127.0.0.1:0\n  oidc:\n    - { issuer: i1, audience: a, jwksFile: toolgate.yaml, trustDomain: ${a} }\n    - { issuer: i2, audience: a, jwksFile: toolgate.yaml, trustDomain: ${b} }\n`;
-    expect(errors(issuers('example.org', 'k8s.example'))).toEqual([
+    expect(configErrors(issuers('example.org', 'k8s.example'))).toEqual([
       'toolgate.yaml:8: workloadTokens.oidc[0].trustDomain: trust domain "example.org" is also in spiffe.trustDomains: an OIDC issuer could mint the identities of SPIFFE callers',
     ]);
-    expect(errors(issuers('k8s.example', 'k8s.example'))).toEqual([
+    expect(configErrors(issuers('k8s.example', 'k8s.example'))).toEqual([
       'toolgate.yaml:9: workloadTokens.oidc[1].trustDomain: trust domain "k8s.example" is used by another OIDC issuer: each issuer needs one of its own',
     ]);
     // Identity rules may map callers of an OIDC trust domain.
