@@ -46,14 +46,22 @@ export async function mintTaskToken(keys: SigningKeys, task: Task): Promise<stri
 
 /**
  * Verifies a task token presented on a connection authenticated as `presenterSpiffeId`:
- * the signature (by `kid`, among the ring's current and retained keys), `alg`, `typ`,
- * `iss`, `exp` and `iat` (with `TASK_TOKEN_LEEWAY_SECONDS`), and that `sub` equals the
- * presenter, so a token replayed from another SPIFFE ID is refused.
+ * its signature and claims (`verifyTaskTokenClaims`), and that `sub` equals the presenter,
+ * so a token replayed from another SPIFFE ID is refused.
  *
  * Throws `TaskError` `ERR_TASK_EXPIRED` for an expired token and `ERR_TASK_TOKEN` for any
  * other; messages name neither the token, its keys nor its owner.
  */
 export async function verifyTaskToken(keys: SigningKeys, token: string, presenterSpiffeId: string, clock: Clock): Promise<TaskTokenClaims> {
+  return checkPresenter(await verifyTaskTokenClaims(keys, token, clock), presenterSpiffeId);
+}
+
+/**
+ * A task token's claims, whoever presents it: the signature (by `kid`, among the ring's
+ * current and retained keys), `alg`, `typ`, `iss`, `exp` and `iat` (with
+ * `TASK_TOKEN_LEEWAY_SECONDS`). The presenter must still be checked (`checkPresenter`).
+ */
+export async function verifyTaskTokenClaims(keys: SigningKeys, token: string, clock: Clock): Promise<TaskTokenClaims> {
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, (header: JWTHeaderParameters) => keyFor(keys, header), {
@@ -67,7 +75,11 @@ export async function verifyTaskToken(keys: SigningKeys, token: string, presente
   } catch (err) {
     throw refusal(err);
   }
-  const claims = claimsOf(payload);
+  return claimsOf(payload);
+}
+
+/** The claims, if they were issued to `presenterSpiffeId`; else `ERR_TASK_TOKEN`. */
+export function checkPresenter(claims: TaskTokenClaims, presenterSpiffeId: string): TaskTokenClaims {
   if (presenterSpiffeId === '' || claims.ownerSpiffeId !== presenterSpiffeId) {
     throw new TaskError('ERR_TASK_TOKEN', 'task token refused: it was issued to another SPIFFE ID');
   }

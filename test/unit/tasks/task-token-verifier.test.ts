@@ -25,6 +25,13 @@ describe('TaskTokenVerifier', () => {
     await taskRejection('ERR_TASK_TOKEN', verifier.verify(token, MALLORY));
   });
 
+  it('refuses a token first presented by another SPIFFE ID, and still serves its owner', async () => {
+    const { token, verifier, task } = await setup();
+    const [stolen, owned] = await Promise.allSettled([verifier.verify(token, MALLORY), verifier.verify(token, ALICE)]);
+    expect(stolen).toMatchObject({ status: 'rejected', reason: { code: 'ERR_TASK_TOKEN' } });
+    expect(owned).toMatchObject({ status: 'fulfilled', value: { taskId: task.id } });
+  });
+
   it('still refuses a cached token once it expired', async () => {
     const { clock, token, verifier } = await setup();
     await verifier.verify(token, ALICE);
