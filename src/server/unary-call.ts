@@ -17,8 +17,10 @@ export function readUnaryRequest(stream: ServerHttp2Stream, maxBytes: number): P
     });
     stream.on('data', (chunk: Buffer) => {
       problem ??= reader.push(chunk);
-      if (problem !== undefined) stream.pause();
-      if (problem !== undefined) reject(new Error(problem));
+      if (problem !== undefined) {
+        stream.pause();
+        reject(new Error(problem));
+      }
     });
     stream.on('end', () => {
       if (problem !== undefined) return;
