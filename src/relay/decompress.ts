@@ -3,10 +3,15 @@ import type { GrpcMessage } from './grpc-frames';
 
 /**
  * The payload of a request message, decompressed when its flag says so (gRPC's `gzip`
- * and `deflate` encodings), never beyond `maxBytes`. An unknown encoding throws: a
- * message the gateway cannot read is a message it cannot authorize.
+ * and `deflate` encodings), never beyond `maxBytes`. An unknown encoding throws, and so
+ * does a flag other than 0 or 1 (gRPC defines no other): a message the gateway cannot read
+ * is a message it cannot authorize. gzip is read as Node's zlib reads it, every
+ * concatenated member; a tool's decompressor may stop after the first, but it never sees
+ * these bytes: the gateway relays its own uncompressed re-encoding of what it decided on.
  */
 export function decompress(message: GrpcMessage, encoding: string | string[] | undefined, maxBytes: number): Buffer {
+  const flag = message.frame[0];
+  if (flag > 1) throw new Error(`compressed-flag byte ${flag} (gRPC defines 0 and 1)`);
   if (!message.compressed) return message.payload;
   const options = { maxOutputLength: maxBytes };
   try {

@@ -65,3 +65,12 @@ export class GrpcFrameReader {
     this.onMessage({ frame, payload: frame.subarray(5), compressed: frame[0] === 1 });
   }
 }
+
+/** One uncompressed gRPC message: the 5-byte prefix (flag 0, big-endian length) and the payload. */
+export function grpcFrame(payload: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(5 + payload.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(payload.length, 1);
+  frame.set(payload, 5);
+  return frame;
+}

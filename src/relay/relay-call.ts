@@ -39,14 +39,18 @@ export interface Denial {
  * sent: the upstream sees a cancel instead.
  */
 export interface MessageGate {
-  admit(message: GrpcMessage, index: number): Denial | undefined;
+  /**
+   * The frame to relay in the message's place (the message exactly as it was decided on,
+   * re-encoded), or why it is denied.
+   */
+  admit(message: GrpcMessage, index: number): { relay: Buffer } | { denial: Denial };
   /** A request stream that ended without any message. */
   admitEmpty(): Denial | undefined;
 }
 
 /**
  * Relays one gRPC call between a caller's stream and a stream on an upstream connection:
- * headers, each message's bytes (never re-encoded), trailers, status, cancellation both
+ * headers, each message's bytes (as they came, or as the gate re-encoded them), trailers, status, cancellation both
  * ways, and flow control (each side is paused while the other cannot take more, so a slow
  * reader never makes the gateway buffer without bound).
  */
@@ -80,14 +84,14 @@ export class RelayCall {
     let stopped = false;
     const reader = new GrpcFrameReader(this.options.maxMessageBytes, (message) => {
       if (stopped) return;
-      const denial = gate.admit(message, index++);
-      const up = denial ? undefined : (this.upstream ?? this.open());
+      const verdict = gate.admit(message, index++);
+      const up = 'denial' in verdict ? undefined : (this.upstream ?? this.open());
       if (!up) {
         stopped = true;
-        if (denial) this.fail(denial.code, denial.message, denial.reason);
+        if ('denial' in verdict) this.fail(verdict.denial.code, verdict.denial.message, verdict.denial.reason);
         return;
       }
-      if (!up.write(message.frame)) this.downstream.pause();
+      if (!up.write((verdict as { relay: Buffer }).relay)) this.downstream.pause();
     });
     this.forwardRequest(
       (chunk) => {

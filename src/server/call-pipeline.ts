@@ -9,7 +9,10 @@ import type { PolicyEngine } from '../policy/policy-engine';
 import { parseGrpcPath } from '../relay/grpc-path';
 import { endWithStatus, Status, type StatusCode } from '../relay/grpc-status';
 import { decompress } from '../relay/decompress';
-import { decodeRequest } from '../relay/proto-json';
+import { decodeMessage, decodeRequest, requestContext } from '../relay/proto-json';
+import { encodeCanonical } from '../relay/canonical-encode';
+import type { DecodedMessage } from '../relay/exact-decode';
+import { grpcFrame } from '../relay/grpc-frames';
 import { RelayCall, type Denial } from '../relay/relay-call';
 import type { SpiffeId } from '../spiffe/id/spiffe-id';
 import { TaskError, type TaskErrorCode } from '../tasks/task-errors';
@@ -156,10 +159,13 @@ export class CallPipeline {
   /** Decides the call (or, payload-aware, each of its messages) and relays what is permitted. */
   private authorizeAndRelay(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, call: CallFacts, route: Route, decisionId: string): void {
     const { task } = call.admission;
-    const info = route.methods?.get(call.action);
+    const catalog = route.methods;
+    const info = catalog?.get(call.action);
     if (info === undefined) {
-      // No protos for this method: one decision for the whole call, on its headers.
-      const denial = this.decide(call, decisionId, undefined);
+      // With protos, a method they do not declare is one whose messages the gateway cannot
+      // read: denied, or a tool newer than its protos would run calls on no payload check.
+      // Without protos: one decision for the whole call, on its headers.
+      const denial = this.decide(call, decisionId, catalog === undefined ? undefined : { reason: `${call.action} is not declared in the protos of upstream "${route.target.name}"` });
       if (denial) {
         task?.release();
         endWithStatus(stream, denial.code, denial.message);
@@ -169,18 +175,29 @@ export class CallPipeline {
       return;
     }
     // Payload-aware: each request message is decided on its own content before it is
-    // relayed; the upstream call opens with the first admitted message.
+    // relayed, and what is relayed is that content re-encoded (canonical-encode.ts), never
+    // the caller's bytes: the tool parses exactly what policy saw. The upstream call opens
+    // with the first admitted message.
     const encoding = headers['grpc-encoding'];
+    const maxBytes = this.options.maxMessageBytes;
     this.relayTo(stream, headers, call, route, decisionId).startGated({
       admit: (message, index) => {
         const id = index === 0 ? decisionId : this.options.nextDecisionId();
+        const at = info.requestStream ? index : undefined;
+        let decoded: DecodedMessage;
         let request: Record<string, CedarValue>;
         try {
-          request = decodeRequest(info.requestType, decompress(message, encoding, this.options.maxMessageBytes));
+          decoded = decodeMessage(info.requestType, decompress(message, encoding, maxBytes));
+          request = requestContext(decoded);
         } catch (err) {
-          return this.decide(call, id, { reason: (err as Error).message, index });
+          return { denial: this.decide(call, id, { reason: (err as Error).message, index: at })! };
         }
-        return this.decide(call, id, { request, index: info.requestStream ? index : undefined });
+        const denial = this.decide(call, id, { request, index: at });
+        if (denial) return { denial };
+        const payload = encodeCanonical(decoded);
+        // Canonical varints can be longer than the caller's (a negative int32 sent in 5 bytes).
+        if (payload.length > maxBytes) return { denial: { code: Status.RESOURCE_EXHAUSTED, message: `resource exhausted (decision ${id})`, reason: `message re-encodes to ${payload.length} bytes, over the limit of ${maxBytes}` } };
+        return { relay: grpcFrame(payload) };
       },
       admitEmpty: () => this.decide(call, decisionId, undefined),
     });

@@ -1,5 +1,5 @@
 import type { ServerHttp2Stream } from 'node:http2';
-import { GrpcFrameReader } from '../relay/grpc-frames';
+import { GrpcFrameReader, grpcFrame } from '../relay/grpc-frames';
 import { closeUnfinishedRequest } from '../relay/grpc-status';
 
 /**
@@ -35,10 +35,7 @@ export function readUnaryRequest(stream: ServerHttp2Stream, maxBytes: number): P
 /** Answers a unary call with one response message and status OK. */
 export function respondUnary(stream: ServerHttp2Stream, message: Uint8Array): void {
   if (stream.closed || stream.destroyed) return;
-  const frame = Buffer.allocUnsafe(5 + message.length);
-  frame[0] = 0;
-  frame.writeUInt32BE(message.length, 1);
-  frame.set(message, 5);
+  const frame = grpcFrame(message);
   stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
   stream.on('wantTrailers', () => {
     stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': '' });
