@@ -47,17 +47,36 @@ export const MAX_DEPTH = 64;
  * - Refused: a field number the protos do not declare, or a declared field with another wire
  *   type (a parser keeps either as an unknown field, so the tool could read a field policy
  *   never saw once its protos are newer); groups; a tag that is not a 32-bit varint of at
- *   most 5 bytes or names field 0; a varint past 10 bytes or 64 bits; a length past the end;
+ *   most 5 bytes or names field 0; a varint past 10 bytes or 64 bits; a length past the end
+ *   or of more than 5 bytes;
  *   a packed run that does not hold whole values; a string that is not valid UTF-8
  *   (proto3 parsers reject it, proto2's pass it on); a closed (proto2) enum's undeclared
- *   number (a parser moves it to the unknown fields); nesting beyond `MAX_DEPTH`.
+ *   number (a parser moves it to the unknown fields); a proto2 `required` field missing;
+ *   nesting beyond `MAX_DEPTH`.
  *
  * Throws `MessageDecodeError` naming the first problem.
  */
 export function decodeExact(type: protobuf.Type, bytes: Uint8Array): DecodedMessage {
   const message: DecodedMessage = { type, fields: new Map() };
   new Reader(bytes).readMessage(planOf(type), message, bytes.length, 0);
+  checkRequired(message);
   return message;
+}
+
+/** proto2 `required` fields, at every depth: a parser fails a message that lacks one. */
+function checkRequired(message: DecodedMessage): void {
+  const plan = planOf(message.type);
+  for (const field of plan.required) {
+    if (!message.fields.has(field.id)) throw new MessageDecodeError(`required field ${field.field.name} of ${name(plan.type)} is missing`);
+  }
+  for (const field of plan.inNumberOrder) {
+    if (field.kind !== 'message') continue;
+    const value = message.fields.get(field.id);
+    if (value === undefined) continue;
+    if (value instanceof Map) for (const v of value.values()) checkRequired(v as DecodedMessage);
+    else if (Array.isArray(value)) for (const v of value) checkRequired(v as DecodedMessage);
+    else checkRequired(value as DecodedMessage);
+  }
 }
 
 class Reader {
@@ -246,7 +265,10 @@ class Reader {
 
   /** Reads a length and returns where the value ends, which must be within `end`. */
   private readLength(plan: ValuePlan | FieldPlan, end: number): number {
+    const start = this.pos;
     this.readVarint(end, plan, 'length');
+    // protobuf-C++ reads a length in at most 5 bytes and fails a longer one.
+    if (this.pos - start > 5) throw new MessageDecodeError(`length in ${describe(plan)} longer than 5 bytes`);
     if (this.hi !== 0 || this.lo > end - this.pos) throw new MessageDecodeError(`${describe(plan)} runs past the end of the message`);
     return this.pos + this.lo;
   }

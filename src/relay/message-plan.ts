@@ -52,6 +52,8 @@ export interface MessagePlan {
   readonly byId: ReadonlyMap<number, FieldPlan>;
   /** Every field, by field number: the order the canonical encoding writes them in. */
   readonly inNumberOrder: readonly FieldPlan[];
+  /** proto2 `required` fields: a message without one fails to parse. */
+  readonly required: readonly FieldPlan[];
 }
 
 const plans = new WeakMap<protobuf.Type, MessagePlan>();
@@ -70,7 +72,8 @@ export function planOf(type: protobuf.Type): MessagePlan {
       field.resolve();
       byId.set(field.id, fieldPlan(field));
     }
-    plan = { type, byId, inNumberOrder: [...byId.values()].sort((a, b) => a.id - b.id) };
+    const inNumberOrder = [...byId.values()].sort((a, b) => a.id - b.id);
+    plan = { type, byId, inNumberOrder, required: inNumberOrder.filter((f) => f.field.required) };
     plans.set(type, plan);
   }
   return plan;
