@@ -117,8 +117,8 @@ class Reader {
       if (list === undefined) fields.set(field.id, (list = []));
       if (wire === WireType.LEN && field.packable) {
         const runEnd = this.readLength(field, end);
+        // Each value is read within the run, so one cut short is refused as running past it.
         while (this.pos < runEnd) list.push(this.readScalar(field, runEnd));
-        if (this.pos !== runEnd) throw new MessageDecodeError(`packed field ${field.field.name} does not hold whole values`);
         return;
       }
       this.expectWire(field, wire, field.wire);

@@ -74,6 +74,8 @@ export interface GatewayWorldOptions {
   reflection?: boolean;
   /** Services the files tool also serves but the gateway does not route (server reflection). */
   unroutedServices?: Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation]>;
+  /** .proto files of the `upstreamServices`, added to the files upstream's protos (with `protos`). */
+  extraProtos?: string[];
   /** Services added to the files upstream beside tools.files.v1.Files. */
   upstreamServices?: Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation, string]>;
   /** Mount the policies as a Kubernetes ConfigMap volume does (see ConfigMapVolume), not as plain files. */
@@ -157,7 +159,7 @@ upstreams:
     services: [tools.files.v1.Files${extraServices}]
     address: ${tool.target}
     spiffeId: ${options.filesUpstreamId ?? FILES_ID}
-${options.protos ? `    protos: [${FILES_PROTO_PATH}]\n` : ''}${options.reflection ? '    reflection: true\n' : ''}${options.extraConfig ?? ''}`;
+${options.protos ? `    protos: [${[FILES_PROTO_PATH, ...(options.extraProtos ?? [])].join(', ')}]\n` : ''}${options.reflection ? '    reflection: true\n' : ''}${options.extraConfig ?? ''}`;
     // Through a file, as `toolgate run` does, so that the gateway can reload it.
     const configFile = join(dir, 'toolgate.yaml');
     writeFileSync(configFile, yaml);
