@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { GatewayWorld, POLICIES, RESEARCH_BOT } from './support/gateway-world';
+import { CI_BUILDER, GatewayWorld, POLICIES, RESEARCH_BOT } from './support/gateway-world';
 import { call, statusOf, taskMetadata, tasksOf } from './support/task-calls';
 
 const READ = 'tools.files.v1.Files/ReadFile';
@@ -14,13 +14,16 @@ when {
   context.request has budget && context.request.budget.calls <= 3 && context.request.budget.maxConcurrent <= 2 &&
   context.request.ttlSeconds <= 600
 };
+
+@id("ci-begins-tasks")
+permit (principal in AgentGroup::"ci", action == Action::"toolgate.v1.Tasks/BeginTask", resource == Tool::"toolgate");
 `,
 };
 
 describe('the gateway bounds what a task may ask for (BeginTask)', () => {
   let world: GatewayWorld;
   beforeAll(async () => {
-    world = await GatewayWorld.start({ policies: BOUNDED_POLICIES });
+    world = await GatewayWorld.start({ policies: BOUNDED_POLICIES, extraConfig: 'tasks:\n  maxOpenPerCaller: 2\n' });
     world.files.set('/notes/a.txt', Buffer.from('alpha'));
   });
   afterAll(() => world?.close());
@@ -52,5 +55,28 @@ describe('the gateway bounds what a task may ask for (BeginTask)', () => {
     for (let i = 0; i < 6; i++) statuses.push(await statusOf(call(bot, 'readFile', { path: '/notes/a.txt' }, taskMetadata(task.token))));
     const { OK, RESOURCE_EXHAUSTED } = grpc.status;
     expect(statuses).toEqual([OK, OK, OK, RESOURCE_EXHAUSTED, RESOURCE_EXHAUSTED, RESOURCE_EXHAUSTED]);
+    await tasks.end(task.taskId);
+  });
+
+  it('caps the open tasks of each caller (tasks.maxOpenPerCaller): one more answers RESOURCE_EXHAUSTED until one ends', async () => {
+    const tasks = await tasksOf(world, RESEARCH_BOT);
+    const small = { tools: [READ], ttlSeconds: 60, budget: { calls: 1 } };
+    const first = await tasks.begin(small);
+    await tasks.begin(small);
+    const before = begun();
+    expect(await statusOf(tasks.begin(small))).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(world.decisions.lines.at(-1)).toMatchObject({
+      caller: RESEARCH_BOT,
+      action: 'toolgate.v1.Tasks/BeginTask',
+      decision: 'deny',
+      reason: 'ERR_TASK_OPEN_LIMIT: the caller already has 2 open tasks (tasks.maxOpenPerCaller): end one first',
+    });
+    expect(begun()).toBe(before);
+    // Another caller has slots of its own.
+    expect(await statusOf((await tasksOf(world, CI_BUILDER)).begin(small))).toBe(grpc.status.OK);
+    // Ending a task frees its slot at once.
+    await tasks.end(first.taskId);
+    expect(await statusOf(tasks.begin(small))).toBe(grpc.status.OK);
+    expect(await statusOf(tasks.begin(small))).toBe(grpc.status.RESOURCE_EXHAUSTED);
   });
 });
