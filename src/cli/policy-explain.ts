@@ -2,6 +2,7 @@ import { loadConfig } from '../config/load-config';
 import type { AuthorizationRequest, Explanation } from '../policy/authorization';
 import { PolicyEngine } from '../policy/policy-engine';
 import { PolicySet } from '../policy/policy-set';
+import { KnownActions } from '../policy/policy-test-actions';
 import { principalSpecOf } from '../policy/policy-test-principal';
 import { buildRequest, type RequestSpec } from '../policy/policy-test-request';
 import { toCedarRecord } from '../policy/policy-test-value';
@@ -46,7 +47,11 @@ export const policyExplainCommand: CliCommand = {
     for (const flag of ['principal', 'action'] as const) required(values[flag], flag, USAGE);
     const config = loadConfig(required(values.config, 'config', USAGE));
     const request = buildRequest(requestSpec(values), config);
-    const explanation = new PolicyEngine(PolicySet.loadDirectory(values.policies ?? config.policies), { cacheSize: 0 }).explain(request);
+    const set = PolicySet.loadDirectory(values.policies ?? config.policies);
+    // A DENY for an action the gateway never decides (a typo) would explain nothing.
+    const unknown = KnownActions.of(config, set.schema).problem(request.action);
+    if (unknown !== undefined) throw new Error(unknown);
+    const explanation = new PolicyEngine(set, { cacheSize: 0 }).explain(request);
     const lines = values.json ? [JSON.stringify(explanation, null, 2)] : describe(explanation, request);
     for (const line of lines) context.stdout(line);
     return 0;

@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/load-config';
 import { PolicyEngine } from '../policy/policy-engine';
 import { PolicySet } from '../policy/policy-set';
+import { KnownActions } from '../policy/policy-test-actions';
 import { readPolicyTestFile } from '../policy/policy-test-file';
 import { runPolicyTests, type PolicyTestResult } from '../policy/policy-test-runner';
 import { UsageError, type CliCommand } from './command';
@@ -24,7 +25,9 @@ decision (allow or deny) and, optionally, the policies expected to determine it:
       policies: [researchers-read-files]
 
 Prints one line per case and a summary; exits 1 when any case fails. A case whose
-evaluation reports an error fails whatever its decision.`;
+evaluation reports an error fails whatever its decision, and so does a case whose action the
+gateway never decides: one that is not a method of a routed service (by the upstream's
+protos, else the policy folder's schema) nor toolgate.v1.Tasks/BeginTask.`;
 
 export const policyTestCommand: CliCommand = {
   name: 'test',
@@ -37,8 +40,9 @@ export const policyTestCommand: CliCommand = {
     const configFile = values.config ?? tests.config;
     if (configFile === undefined) throw new UsageError('no config: give --config FILE, or set `config:` in the test file');
     const config = loadConfig(configFile);
-    const engine = new PolicyEngine(PolicySet.loadDirectory(values.policies ?? config.policies), { cacheSize: 0 });
-    const results = runPolicyTests(tests.cases, engine, config);
+    const set = PolicySet.loadDirectory(values.policies ?? config.policies);
+    const engine = new PolicyEngine(set, { cacheSize: 0 });
+    const results = runPolicyTests(tests.cases, engine, config, KnownActions.of(config, set.schema));
     for (const line of report(results)) context.stdout(line);
     return results.some((r) => r.failure !== undefined) ? 1 : 0;
   },

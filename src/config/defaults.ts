@@ -1,3 +1,5 @@
+import { DEFAULT_MAX_OPEN_PER_CALLER } from '../tasks/task';
+
 /**
  * Defaults of the optional config keys, in the user's terms. The JSON Schema shows them
  * as `default` annotations and the resolver applies them, so they are written once.
@@ -12,6 +14,7 @@ export const DEFAULTS = {
   reloadWatch: true,
   reloadDebounceMs: 300,
   taskMaxTtlSeconds: 3600,
+  taskMaxOpenPerCaller: DEFAULT_MAX_OPEN_PER_CALLER,
   keyRotateSeconds: 86_400,
   upstreamTokenTtlSeconds: 60,
   redisKeyPrefix: 'toolgate:',

@@ -63,6 +63,8 @@ export interface GatewayConfig {
   tasks: {
     /** The longest TTL BeginTask may ask for. */
     maxTtlSeconds: number;
+    /** Open (not ended, not expired) tasks one caller (SPIFFE ID) may hold; BeginTask past it answers RESOURCE_EXHAUSTED. */
+    maxOpenPerCaller: number;
   };
   credentials: {
     /** Absolute path of an EC P-256 private JWK shared by replicas; undefined: generated at start. */

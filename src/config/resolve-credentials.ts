@@ -4,7 +4,7 @@ import type { GatewayConfig } from './gateway-config';
 import type { IssueList } from './issue-list';
 import { asRecord, asString, type RawRecord } from './raw-value';
 
-/** `tasks` and `credentials`: the task TTL cap, and the keys that sign task and upstream tokens. */
+/** `tasks` and `credentials`: the task TTL cap and open-task cap, and the keys that sign task and upstream tokens. */
 export function resolveCredentials(
   rawTasks: RawRecord,
   rawCredentials: RawRecord,
@@ -14,7 +14,10 @@ export function resolveCredentials(
   const keyFile = asString(rawCredentials.signingKeyFile);
   const signingKeyFile = keyFile === undefined ? undefined : issues.check(['credentials', 'signingKeyFile'], undefined, () => existingFile(keyFile, baseDir));
   return {
-    tasks: { maxTtlSeconds: (rawTasks.maxTtlSeconds as number | undefined) ?? DEFAULTS.taskMaxTtlSeconds },
+    tasks: {
+      maxTtlSeconds: (rawTasks.maxTtlSeconds as number | undefined) ?? DEFAULTS.taskMaxTtlSeconds,
+      maxOpenPerCaller: (rawTasks.maxOpenPerCaller as number | undefined) ?? DEFAULTS.taskMaxOpenPerCaller,
+    },
     credentials: {
       ...(signingKeyFile !== undefined && { signingKeyFile }),
       rotateSeconds: (rawCredentials.rotateSeconds as number | undefined) ?? DEFAULTS.keyRotateSeconds,

@@ -167,6 +167,11 @@ export const configSchema = {
       additionalProperties: false,
       properties: {
         maxTtlSeconds: { ...positiveInteger, default: DEFAULTS.taskMaxTtlSeconds, description: 'The longest TTL BeginTask may ask for.' },
+        maxOpenPerCaller: {
+          ...positiveInteger,
+          default: DEFAULTS.taskMaxOpenPerCaller,
+          description: 'Open (not ended, not expired) tasks one caller (SPIFFE ID) may hold; BeginTask past it answers RESOURCE_EXHAUSTED.',
+        },
       },
     },
     credentials: {

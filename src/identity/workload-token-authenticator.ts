@@ -104,6 +104,11 @@ export class WorkloadTokenAuthenticator {
       if (err instanceof JwtSvidError) throw new WorkloadTokenError(jwtSvidCode(err.message), `JWT-SVID refused: ${err.message}`);
       throw err;
     }
+    // A root ID names a trust domain, not a workload: no X.509-SVID may carry one (the mTLS
+    // listener refuses it), and a JWT-SVID's `sub` is the workload it was issued to. go-spiffe's
+    // validation, which validateJwtSvid follows, does not check it. Admitted, a root ID would be
+    // an unmapped Workload::"spiffe://td" that prefix rules and policies never expected.
+    if (!svid.id.isWorkload) throw new WorkloadTokenError('ERR_TOKEN_SUBJECT', `JWT-SVID refused: subject ${svid.id.toString()} is a trust domain, not a workload`);
     const td = svid.id.trustDomain;
     this.checkTrustDomain(td);
     const stillValid = () => {

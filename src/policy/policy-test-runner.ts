@@ -1,4 +1,5 @@
 import type { PolicyEngine } from './policy-engine';
+import type { KnownActions } from './policy-test-actions';
 import type { PolicyTestCase } from './policy-test-file';
 import { buildRequest, type RequestConfig } from './policy-test-request';
 
@@ -13,13 +14,16 @@ export interface PolicyTestResult {
  * request building, the same fail-closed engine) and compares with what the case expects.
  * A case also fails when evaluation reports errors, even if the decision matches: an
  * expected deny that only came from an error (a field the case left out, a broken policy)
- * proves nothing about the policies.
+ * proves nothing about the policies. So does one naming an action the gateway never decides
+ * (not among `actions`): it is not evaluated.
  */
-export function runPolicyTests(cases: readonly PolicyTestCase[], engine: PolicyEngine, config: RequestConfig): PolicyTestResult[] {
-  return cases.map((testCase) => ({ name: testCase.name, ...check(testCase, engine, config) }));
+export function runPolicyTests(cases: readonly PolicyTestCase[], engine: PolicyEngine, config: RequestConfig, actions: KnownActions): PolicyTestResult[] {
+  return cases.map((testCase) => ({ name: testCase.name, ...check(testCase, engine, config, actions) }));
 }
 
-function check(testCase: PolicyTestCase, engine: PolicyEngine, config: RequestConfig): { failure?: string } {
+function check(testCase: PolicyTestCase, engine: PolicyEngine, config: RequestConfig, actions: KnownActions): { failure?: string } {
+  const unknown = actions.problem(testCase.action);
+  if (unknown !== undefined) return { failure: unknown };
   let request;
   try {
     request = buildRequest(testCase, config);

@@ -24,7 +24,7 @@ export async function openSharedState(config: Pick<GatewayConfig, 'state' | 'tas
   const { redis } = config.state;
   const bucket = config.limits.agentRate && { ratePerSecond: config.limits.agentRate.perSecond, burst: config.limits.agentRate.burst };
   if (redis === undefined) {
-    const store = new MemoryTaskStore({ maxTtlSeconds: config.tasks.maxTtlSeconds });
+    const store = new MemoryTaskStore({ maxTtlSeconds: config.tasks.maxTtlSeconds, maxOpenPerCaller: config.tasks.maxOpenPerCaller });
     const prune = setInterval(() => store.prune(new Date()), 60_000);
     prune.unref();
     return {
@@ -38,7 +38,7 @@ export async function openSharedState(config: Pick<GatewayConfig, 'state' | 'tas
     };
   }
   const url = redisUrlOf(redis);
-  const store = await RedisTaskStore.connect({ url, keyPrefix: redis.keyPrefix, maxTtlSeconds: config.tasks.maxTtlSeconds });
+  const store = await RedisTaskStore.connect({ url, keyPrefix: redis.keyPrefix, maxTtlSeconds: config.tasks.maxTtlSeconds, maxOpenPerCaller: config.tasks.maxOpenPerCaller });
   let rateLimiter: RateLimiter | undefined;
   try {
     rateLimiter = bucket && (await RedisRateLimiter.connect({ url, bucket, keyPrefix: redis.keyPrefix }));

@@ -98,15 +98,20 @@ export class TasksService {
   }
 }
 
-/** The proto budget (0 = no limit) as the task model's (absent = no limit). */
+/**
+ * The proto budget (0 = no limit) as the task model's (absent = no limit). Only 0 means
+ * "no limit": any other value, a negative one included, is kept for `newTask` to check, so
+ * that -1 is refused (INVALID_ARGUMENT) and never read as unlimited past a policy that
+ * bounded the budget from above only.
+ */
 function budgetOf(budget: Record<string, CedarValue> | undefined): TaskBudget {
   if (budget === undefined) return {};
   const calls = budget.calls as number;
   const maxConcurrent = budget.maxConcurrent as number;
   const entries = (budget.perMethod as { key: string; value: number }[]).map(({ key, value }) => [key, value] as const);
   return {
-    ...(calls > 0 && { calls }),
-    ...(maxConcurrent > 0 && { maxConcurrent }),
+    ...(calls !== 0 && { calls }),
+    ...(maxConcurrent !== 0 && { maxConcurrent }),
     ...(entries.length > 0 && { perMethod: Object.fromEntries(entries) }),
   };
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { budgetKeysOf, checkedLifetimeMs, maxTtlMsOf, taskAllows, type Task, type TaskUsage } from './task';
+import { budgetKeysOf, checkedLifetimeMs, checkedMaxOpen, maxTtlMsOf, openLimitError, taskAllows, type Task, type TaskUsage } from './task';
 import { TaskError } from './task-errors';
 import type { ConsumeResult, TaskSnapshot, TaskStore } from './task-store';
 
@@ -8,6 +8,8 @@ export interface MemoryTaskStoreOptions {
   readonly maxTtlSeconds: number;
   /** How long an expired task stays for `get` before `prune` drops it, in seconds. Default 300. */
   readonly retainSeconds?: number;
+  /** Open (not ended, not expired) tasks one owner may hold; one more is refused with `ERR_TASK_OPEN_LIMIT`. Default 32. */
+  readonly maxOpenPerCaller?: number;
 }
 
 interface Entry {
@@ -23,6 +25,9 @@ interface Entry {
  */
 export class MemoryTaskStore implements TaskStore {
   readonly #tasks = new Map<string, Entry>();
+  /** Each owner's open tasks: id → expiry (ms). Ended tasks leave at once, expired ones when next looked at. */
+  readonly #open = new Map<string, Map<string, number>>();
+  readonly #maxOpen: number;
   readonly #maxTtlMs: number;
   readonly #retainMs: number;
   readonly #ended = new EventEmitter<{ ended: [id: string] }>();
@@ -31,6 +36,7 @@ export class MemoryTaskStore implements TaskStore {
   constructor(options: MemoryTaskStoreOptions) {
     this.#maxTtlMs = maxTtlMsOf(options.maxTtlSeconds);
     this.#retainMs = (options.retainSeconds ?? 300) * 1000;
+    this.#maxOpen = checkedMaxOpen(options.maxOpenPerCaller);
   }
 
   /** Tasks held, ended and expired ones included. */
@@ -38,9 +44,15 @@ export class MemoryTaskStore implements TaskStore {
     return this.#tasks.size;
   }
 
+  /** Counts and stores in one step (nothing awaited between): two concurrent begins cannot both take the last slot. */
   async begin(task: Task): Promise<void> {
     checkedLifetimeMs(task, this.#maxTtlMs);
     if (this.#tasks.has(task.id)) throw new TaskError('ERR_TASK_INVALID', 'a task with this id exists');
+    const open = this.#open.get(task.ownerSpiffeId) ?? new Map<string, number>();
+    dropExpired(open, task.createdAt.getTime());
+    if (open.size >= this.#maxOpen) throw openLimitError(this.#maxOpen);
+    open.set(task.id, task.expiresAt.getTime());
+    this.#open.set(task.ownerSpiffeId, open);
     this.#tasks.set(task.id, { task, callsUsed: 0, perMethod: new Map(), leases: new Set() });
   }
 
@@ -54,6 +66,7 @@ export class MemoryTaskStore implements TaskStore {
     if (entry === undefined) return undefined;
     if (entry.task.endedAt === undefined) {
       entry.task = { ...entry.task, endedAt: new Date(now.getTime()) };
+      this.#closeOpen(entry.task.ownerSpiffeId, (open) => open.delete(id));
       this.#ended.emit('ended', id);
     }
     return entry.task;
@@ -99,8 +112,9 @@ export class MemoryTaskStore implements TaskStore {
     this.#ended.removeAllListeners();
   }
 
-  /** Drops tasks that expired more than `retainSeconds` before `now`. Returns how many. */
+  /** Drops tasks that expired more than `retainSeconds` before `now`, and forgets owners with no open task. Returns how many tasks. */
   prune(now: Date): number {
+    for (const owner of [...this.#open.keys()]) this.#closeOpen(owner, (open) => dropExpired(open, now.getTime()));
     let dropped = 0;
     for (const [id, entry] of this.#tasks) {
       if (now.getTime() - entry.task.expiresAt.getTime() > this.#retainMs) {
@@ -110,6 +124,19 @@ export class MemoryTaskStore implements TaskStore {
     }
     return dropped;
   }
+
+  /** Applies `change` to the owner's open tasks, and forgets the owner once none is left. */
+  #closeOpen(owner: string, change: (open: Map<string, number>) => void): void {
+    const open = this.#open.get(owner);
+    if (open === undefined) return;
+    change(open);
+    if (open.size === 0) this.#open.delete(owner);
+  }
+}
+
+/** Removes the tasks that have expired at `nowMs` (a task expires at its `expiresAt`, as `consume` sees it). */
+function dropExpired(open: Map<string, number>, nowMs: number): void {
+  for (const [id, expiresAt] of open) if (expiresAt <= nowMs) open.delete(id);
 }
 
 function usageOf(entry: Entry): TaskUsage {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import { closeRedis, connectRedis } from '../state/redis-client';
 import { RedisScript } from '../state/redis-script';
-import { checkedLifetimeMs, maxTtlMsOf, type Task, type TaskBudget, type TaskUsage } from './task';
+import { checkedLifetimeMs, checkedMaxOpen, maxTtlMsOf, openLimitError, type Task, type TaskBudget, type TaskUsage } from './task';
 import { TaskError } from './task-errors';
 import type { ConsumeRefusal, ConsumeResult, TaskSnapshot, TaskStore } from './task-store';
 
@@ -26,24 +26,36 @@ interface StoredTask {
 }
 
 /**
- * KEYS[1] the task hash; ARGV[1] the task JSON, ARGV[2] its time to live (ms). Returns 0 when
- * the id is taken.
+ * KEYS[1] the task hash, KEYS[2] its owner's open tasks (a sorted set of ids scored by expiry);
+ * ARGV[1] the task JSON, ARGV[2] the hash's time to live (ms), ARGV[3] the id, ARGV[4] now (the
+ * task's createdAt, ms), ARGV[5] its expiresAt (ms), ARGV[6] the owner's cap of open tasks.
+ * Drops the owner's expired tasks, then counts and adds in the same step, so replicas never
+ * let an owner past the cap together. Returns 0 when the id is taken, -1 at the cap, 1 when
+ * stored. The set lives as long as its longest-lived task.
  */
 const BEGIN = new RedisScript(`
-if redis.call('HSETNX', KEYS[1], 'task', ARGV[1]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'task') == 1 then return 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[6]) then return -1 end
+redis.call('HSET', KEYS[1], 'task', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[3])
+local lifetime = tonumber(ARGV[5]) - tonumber(ARGV[4])
+if redis.call('PTTL', KEYS[2]) < lifetime then redis.call('PEXPIRE', KEYS[2], lifetime) end
 return 1
 `);
 
 /**
- * KEYS[1] the task hash; ARGV[1] now (ms), ARGV[2] the channel, ARGV[3] the id. Sets
- * `endedAt` unless set and publishes only then, so each end is announced once. Returns nil
- * for no task, else {task JSON, endedAt}.
+ * KEYS[1] the task hash, KEYS[2] its owner's open tasks; ARGV[1] now (ms), ARGV[2] the
+ * channel, ARGV[3] the id. Sets `endedAt` unless set and publishes only then, so each end is
+ * announced once; the task no longer counts as open. Returns nil for no task, else {task
+ * JSON, endedAt}.
  */
 const END = new RedisScript(`
 local stored = redis.call('HGET', KEYS[1], 'task')
 if not stored then return nil end
 if redis.call('HSETNX', KEYS[1], 'endedAt', ARGV[1]) == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+redis.call('ZREM', KEYS[2], ARGV[3])
 return {stored, redis.call('HGET', KEYS[1], 'endedAt')}
 `);
 
@@ -122,6 +134,8 @@ export interface RedisTaskStoreOptions {
   readonly retainSeconds?: number;
   /** Prepended to every key and to the `task-ended` channel. Default `toolgate:`. */
   readonly keyPrefix?: string;
+  /** Open (not ended, not expired) tasks one owner may hold, across replicas; one more is refused with `ERR_TASK_OPEN_LIMIT`. Default 32. */
+  readonly maxOpenPerCaller?: number;
 }
 
 export interface RedisTaskStoreConnectOptions extends RedisTaskStoreOptions {
@@ -136,6 +150,10 @@ export interface RedisTaskStoreConnectOptions extends RedisTaskStoreOptions {
  * `<prefix>task:{<id>}:leases` scored by a deadline `LEASE_TTL_MS` ahead (never past the
  * task's end), which the replica holding the call renews while it runs: the slots of a replica
  * that died come back within `LEASE_TTL_MS`. (`{id}` keeps both keys in one Redis Cluster slot.)
+ * Each owner's open tasks are a sorted set `<prefix>open:{<owner SPIFFE ID>}` of ids scored by
+ * expiry, which `begin` counts against `maxOpenPerCaller` and `end` leaves. (`begin` and `end`
+ * name a task key and an owner key, which Redis Cluster would put in two slots: the store
+ * speaks to one Redis, primary or behind Sentinel, as `connectRedis` does.)
  * Every check-and-count runs as one Lua script, atomic across replicas.
  *
  * Keys expire `retainSeconds` after the task does, measured on the caller's clock like every
@@ -150,6 +168,7 @@ export class RedisTaskStore implements TaskStore {
   readonly #client: Redis;
   readonly #maxTtlMs: number;
   readonly #retainMs: number;
+  readonly #maxOpen: number;
   readonly #keyPrefix: string;
   readonly #channel: string;
   readonly #ended = new EventEmitter<{ ended: [id: string] }>();
@@ -162,6 +181,7 @@ export class RedisTaskStore implements TaskStore {
     this.#client = client;
     this.#maxTtlMs = maxTtlMsOf(options.maxTtlSeconds);
     this.#retainMs = (options.retainSeconds ?? 300) * 1000;
+    this.#maxOpen = checkedMaxOpen(options.maxOpenPerCaller);
     this.#keyPrefix = options.keyPrefix ?? 'toolgate:';
     this.#channel = `${this.#keyPrefix}task-ended`;
   }
@@ -169,13 +189,19 @@ export class RedisTaskStore implements TaskStore {
   /** Connects (see `connectRedis`) after checking the options, so that bad ones open nothing. */
   static async connect(options: RedisTaskStoreConnectOptions): Promise<RedisTaskStore> {
     maxTtlMsOf(options.maxTtlSeconds);
+    checkedMaxOpen(options.maxOpenPerCaller);
     return new RedisTaskStore(await connectRedis(options.url), options);
   }
 
   async begin(task: Task): Promise<void> {
     const lifetime = checkedLifetimeMs(task, this.#maxTtlMs);
-    const stored = await BEGIN.run(this.#client, [this.#taskKey(task.id)], [JSON.stringify(storedTask(task)), Math.ceil(lifetime + this.#retainMs)]);
+    const stored = await BEGIN.run(
+      this.#client,
+      [this.#taskKey(task.id), this.#openKey(task.ownerSpiffeId)],
+      [JSON.stringify(storedTask(task)), Math.ceil(lifetime + this.#retainMs), task.id, task.createdAt.getTime(), task.expiresAt.getTime(), this.#maxOpen],
+    );
     if (stored === 0) throw new TaskError('ERR_TASK_INVALID', 'a task with this id exists');
+    if (stored === -1) throw openLimitError(this.#maxOpen);
   }
 
   async get(id: string): Promise<TaskSnapshot | undefined> {
@@ -198,7 +224,11 @@ export class RedisTaskStore implements TaskStore {
 
   async end(id: string, now: Date): Promise<Task | undefined> {
     await this.#subscribed;
-    const reply = (await END.run(this.#client, [this.#taskKey(id)], [now.getTime(), this.#channel, id])) as [string, string] | null;
+    // The owner names the second key, which a script must be given up front; it never changes.
+    const owner = await this.#client.hget(this.#taskKey(id), 'task');
+    if (owner === null) return undefined;
+    const { ownerSpiffeId } = JSON.parse(owner) as StoredTask;
+    const reply = (await END.run(this.#client, [this.#taskKey(id), this.#openKey(ownerSpiffeId)], [now.getTime(), this.#channel, id])) as [string, string] | null;
     return reply === null ? undefined : taskOf(JSON.parse(reply[0]) as StoredTask, reply[1]);
   }
 
@@ -261,6 +291,10 @@ export class RedisTaskStore implements TaskStore {
 
   #leasesKey(id: string): string {
     return `${this.#keyPrefix}task:{${id}}:leases`;
+  }
+
+  #openKey(owner: string): string {
+    return `${this.#keyPrefix}open:{${owner}}`;
   }
 }
 

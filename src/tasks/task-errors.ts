@@ -12,6 +12,8 @@ export type TaskErrorCode =
   | 'ERR_TASK_EXPIRED'
   /** A call would exceed the task's total budget, a per-method cap or its concurrency cap (gRPC `RESOURCE_EXHAUSTED`). */
   | 'ERR_TASK_BUDGET'
+  /** The caller already has `tasks.maxOpenPerCaller` tasks open (not ended, not expired): BeginTask answers `RESOURCE_EXHAUSTED`. */
+  | 'ERR_TASK_OPEN_LIMIT'
   /** The requested TTL is not a positive whole number of seconds or exceeds the configured cap. */
   | 'ERR_TASK_TTL'
   /** No such task (or not the caller's: the two are not told apart). */

@@ -50,7 +50,9 @@ export interface TaskSnapshot {
 export interface TaskStore {
   /**
    * Stores a new task. Throws `TaskError` `ERR_TASK_TTL` when its lifetime exceeds the
-   * store's `maxTtlSeconds`, `ERR_TASK_INVALID` when its id is taken.
+   * store's `maxTtlSeconds`, `ERR_TASK_INVALID` when its id is taken, `ERR_TASK_OPEN_LIMIT`
+   * when its owner already holds the store's `maxOpenPerCaller` open tasks (not ended, not
+   * expired at the task's `createdAt`). Counting and storing are one atomic step.
    */
   begin(task: Task): Promise<void>;
 

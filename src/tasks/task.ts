@@ -179,6 +179,26 @@ function checkBudget(budget: TaskBudget): void {
   }
 }
 
+/**
+ * Open tasks (not ended, not expired) one SPIFFE ID may hold at once, by default. Each task is
+ * a budget of its own, so without a cap an agent bounded per task by policy could open tasks
+ * until the budgets add up to what no policy meant; and every task is state kept (in memory or
+ * Redis) until it expires. 32 is far more than an agent working on a few things at once needs.
+ */
+export const DEFAULT_MAX_OPEN_PER_CALLER = 32;
+
+/** A store's `maxOpenPerCaller`, checked: `ERR_TASK_INVALID` unless it is a positive whole number. */
+export function checkedMaxOpen(maxOpenPerCaller: number | undefined): number {
+  const max = maxOpenPerCaller ?? DEFAULT_MAX_OPEN_PER_CALLER;
+  if (!Number.isSafeInteger(max) || max <= 0) throw new TaskError('ERR_TASK_INVALID', `maxOpenPerCaller must be a positive whole number, not ${max}`);
+  return max;
+}
+
+/** The refusal of a task beyond its owner's `maxOpenPerCaller`. */
+export function openLimitError(maxOpenPerCaller: number): TaskError {
+  return new TaskError('ERR_TASK_OPEN_LIMIT', `the caller already has ${maxOpenPerCaller} open tasks (tasks.maxOpenPerCaller): end one first`);
+}
+
 /** A store's `maxTtlSeconds` in ms; throws `ERR_TASK_TTL` unless it is a positive whole number. */
 export function maxTtlMsOf(maxTtlSeconds: number): number {
   if (!Number.isSafeInteger(maxTtlSeconds) || maxTtlSeconds <= 0) {

@@ -2,7 +2,7 @@ import { MemoryTaskStore } from '../../src/tasks/memory-task-store';
 import { RedisTaskStore } from '../../src/tasks/redis-task-store';
 import type { Task, TaskBudget } from '../../src/tasks/task';
 import { consumeRefusalError, type ConsumeResult, type TaskStore } from '../../src/tasks/task-store';
-import { aTask, FakeClock, T0, taskRejection } from '../unit/tasks/fixtures';
+import { aTask, ALICE, FakeClock, MALLORY, T0, taskRejection } from '../unit/tasks/fixtures';
 import { startDevRedisServer, type DevRedisServer } from '../../src/state/dev-redis-server';
 import { describeWithRedis } from './support/redis-server';
 import { sleep, waitUntil } from './support/workload-fixtures';
@@ -14,6 +14,7 @@ const FILES = 'tools.files.v1.Files';
 interface StoreOptions {
   readonly maxTtlSeconds: number;
   readonly retainSeconds?: number;
+  readonly maxOpenPerCaller?: number;
 }
 
 /** One implementation under test: how to make a store and how to make it drop expired tasks. */
@@ -249,6 +250,45 @@ describeWithRedis('RedisTaskStore behaves exactly as MemoryTaskStore', () => {
       await taskRejection('ERR_TASK_TTL', store.begin(tooLong));
       expect(await store.get(tooLong.id)).toBeUndefined();
       await store.begin({ ...aTask({ ttlSeconds: 60 }), id: tooLong.id });
+    });
+
+    it('caps the open tasks of each owner; ended and expired tasks do not count, other owners are apart', async () => {
+      const store = await newStore({ maxTtlSeconds: 3600, maxOpenPerCaller: 2 });
+      const [first, second] = [aTask(), aTask()];
+      await store.begin(first);
+      await store.begin(second);
+      const third = aTask();
+      const refusal = await taskRejection('ERR_TASK_OPEN_LIMIT', store.begin(third));
+      expect(refusal.message).toBe('the caller already has 2 open tasks (tasks.maxOpenPerCaller): end one first');
+      expect(await store.get(third.id)).toBeUndefined();
+      await store.begin(aTask({ ownerSpiffeId: MALLORY }));
+
+      // An ended task frees its slot at once (ending it again changes nothing).
+      await store.end(first.id, new Date(T0 + 1000));
+      await store.end(first.id, new Date(T0 + 2000));
+      await store.begin(third);
+      await taskRejection('ERR_TASK_OPEN_LIMIT', store.begin(aTask({}, T0 + 3000)));
+
+      // Expired tasks free theirs from their expiry on (second and third: T0 + 600 s), by the caller's clock.
+      await taskRejection('ERR_TASK_OPEN_LIMIT', store.begin(aTask({}, T0 + 599_999)));
+      await store.begin(aTask({}, T0 + 600_000));
+      await store.begin(aTask({}, T0 + 600_000));
+      await taskRejection('ERR_TASK_OPEN_LIMIT', store.begin(aTask({ ownerSpiffeId: ALICE }, T0 + 600_000)));
+    });
+
+    it('never lets concurrent begins of one owner exceed the cap', async () => {
+      const store = await newStore({ maxTtlSeconds: 3600, maxOpenPerCaller: 3 });
+      const results = await Promise.allSettled(Array.from({ length: 20 }, () => store.begin(aTask())));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'ERR_TASK_OPEN_LIMIT' });
+    });
+
+    it('defaults to 32 open tasks per owner, and refuses a cap that is not a positive whole number', async () => {
+      const store = await newStore();
+      for (let i = 0; i < 32; i++) await store.begin(aTask());
+      await taskRejection('ERR_TASK_OPEN_LIMIT', store.begin(aTask()));
+      await taskRejection('ERR_TASK_INVALID', implementation.create({ maxTtlSeconds: 60, maxOpenPerCaller: 0 }));
+      await taskRejection('ERR_TASK_INVALID', implementation.create({ maxTtlSeconds: 60, maxOpenPerCaller: 1.5 }));
     });
 
     it('never lets concurrent consumers exceed the budget', async () => {

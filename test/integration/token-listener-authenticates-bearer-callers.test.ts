@@ -158,6 +158,15 @@ describe('the token listener authenticates bearer callers', () => {
     for (const reason of rejected) expect(reason).not.toContain(forged.split('.')[2]);
   });
 
+  it("refuses a valid JWT-SVID whose subject is the trust domain's root ID (no workload), before the pipeline", async () => {
+    const root = await provider.mintJwtSvid('spiffe://example.org', [GATEWAY]);
+    const err = await call(`Bearer ${root}`);
+    expect(err?.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(err?.details).toBe('unauthenticated');
+    expect(pipeline.calls).toHaveLength(0);
+    expect(codes).toEqual(['ERR_TOKEN_SUBJECT']);
+  });
+
   /** Makes authentication wait until `release()`; `restore()` releases and puts the real one back. */
   function holdAuthentication(): { release: () => void; restore: () => void } {
     const real = authenticate;

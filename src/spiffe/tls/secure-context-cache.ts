@@ -1,3 +1,4 @@
+import { constants } from 'node:crypto';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import type { X509SvidSource } from '../sources';
 import type { X509BundleSet } from '../x509/x509-bundle-set';
@@ -45,6 +46,14 @@ export class SecureContextCache {
 /**
  * `ca` holds the roots of every trust domain so that OpenSSL can complete a handshake;
  * the SPIFFE check (`verifyPeer`) then re-verifies against the peer's own trust domain.
+ *
+ * TLS 1.2 renegotiation is refused by OpenSSL itself (a `no_renegotiation` alert), in either
+ * direction. Node's TLS server otherwise lets a client renegotiate 3 times per 10 minutes, and
+ * HTTP/2 forbids it (RFC 9113 §9.2.1): a peer verified at the handshake could present another
+ * certificate mid-connection, or make the server pay for handshakes at will. Node's http2 also
+ * cuts a session whose socket starts renegotiating, but only once the socket is an HTTP/2
+ * session's; this holds for every connection, from its first byte. Here, not in the listener's
+ * options: a rotation replaces the server's context with these options alone.
  */
 function contextOptions(svid: X509Svid, bundles: X509BundleSet): SecureContextOptions {
   return {
@@ -52,5 +61,6 @@ function contextOptions(svid: X509Svid, bundles: X509BundleSet): SecureContextOp
     key: svid.privateKeyPem(),
     ca: bundles.bundles().map((b) => b.authoritiesPem()),
     minVersion: MIN_TLS_VERSION,
+    secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
   };
 }

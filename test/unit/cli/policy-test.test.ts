@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { main } from '../../../src/cli/main';
@@ -109,9 +109,75 @@ cases:
       '✓ prefix rule, by name',
       '✓ unmapped SPIFFE ID is a Workload',
       expect.stringMatching(/^✗ foreign trust domain: cannot build the request: .*trust domain "evil\.example", which is not accepted/),
-      '✗ unknown service: cannot build the request: no upstream routes service "tools.mail.v1.Mail" of action "tools.mail.v1.Mail/Send"; give the resource',
+      '✗ unknown service: unknown action "tools.mail.v1.Mail/Send": no upstream routes service "tools.mail.v1.Mail"',
       '3 passed, 2 failed',
     ]);
+  });
+
+  it('reports a case naming an action the gateway never decides, with a did-you-mean, and exits 1', async () => {
+    const file = testFile(`config: ${EXAMPLE}
+cases:
+  - name: a typo in the method
+    principal: research-bot
+    action: tools.files.v1.Files/ReadFiel
+    request: { path: /secrets/k, maxBytes: 0 }
+    expect: deny
+  - name: a tool that is not configured
+    principal: research-bot
+    action: tools.mail.v1.Mail/Send
+    resource: files
+    expect: deny
+  - name: a typo in the gateway's own action
+    principal: research-bot
+    action: toolgate.v1.Tasks/BeginTsk
+    resource: toolgate
+    expect: deny
+  - name: ending a task
+    principal: research-bot
+    action: toolgate.v1.Tasks/EndTask
+    resource: toolgate
+    expect: allow
+  - name: known
+    principal: research-bot
+    action: tools.files.v1.Files/ListDir
+    request: { path: /reports }
+    expect: allow
+`);
+    const { code, out } = await cli(['policy', 'test', file]);
+    expect(out).toEqual([
+      '✗ a typo in the method: unknown action "tools.files.v1.Files/ReadFiel": service "tools.files.v1.Files" has no such method (did you mean "tools.files.v1.Files/ReadFile"?)',
+      '✗ a tool that is not configured: unknown action "tools.mail.v1.Mail/Send": no upstream routes service "tools.mail.v1.Mail"',
+      '✗ a typo in the gateway\'s own action: unknown action "toolgate.v1.Tasks/BeginTsk": service "toolgate.v1.Tasks" has no such method (did you mean "toolgate.v1.Tasks/BeginTask"?)',
+      '✗ ending a task: action "toolgate.v1.Tasks/EndTask" is never decided by policy: a caller may always end or read its own tasks',
+      '✓ known',
+      '1 passed, 4 failed',
+    ]);
+    expect(code).toBe(1);
+  });
+
+  it("knows a reflected upstream's methods from the policy folder's schema, and takes them on trust without one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-policy-test-'));
+    const config = join(dir, 'toolgate.yaml');
+    writeFileSync(
+      config,
+      `spiffe: { trustDomains: [example.org] }
+policies: ./policies
+identities: [{ spiffeId: spiffe://example.org/agents/research-bot, agent: research-bot, groups: [researchers] }]
+upstreams: [{ name: files, services: [tools.files.v1.Files], address: 127.0.0.1:7001, spiffeId: spiffe://example.org/tools/files, reflection: true }]
+`,
+    );
+    mkdirSync(join(dir, 'policies'));
+    writeFileSync(join(dir, 'policies', 'none.cedar'), '');
+    const file = testFile(`cases:
+  - { name: a method no proto is at hand for, principal: research-bot, action: tools.files.v1.Files/ReadFiel, expect: deny }
+`);
+    expect((await cli(['policy', 'test', file, '--config', config])).out).toEqual(['✓ a method no proto is at hand for', '1 passed, 0 failed']);
+    copyFileSync(join(ROOT, 'policies/schema.cedarschema'), join(dir, 'policies', 'schema.cedarschema'));
+    const { code, out } = await cli(['policy', 'test', file, '--config', config]);
+    expect(out[0]).toBe(
+      '✗ a method no proto is at hand for: unknown action "tools.files.v1.Files/ReadFiel": service "tools.files.v1.Files" has no such method (did you mean "tools.files.v1.Files/ReadFile"?)',
+    );
+    expect(code).toBe(1);
   });
 
   it('refuses a malformed test file, naming each problem by line', async () => {

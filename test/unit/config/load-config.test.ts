@@ -48,7 +48,7 @@ describe('loadConfig', () => {
       decisionLog: { destination: 'stdout' },
       logLevel: 'info',
       reload: { watch: true, debounceMs: 300 },
-      tasks: { maxTtlSeconds: 3600 },
+      tasks: { maxTtlSeconds: 3600, maxOpenPerCaller: 32 },
       credentials: { rotateSeconds: 86400, upstreamTokenTtlSeconds: 60 },
       state: {},
     });

@@ -13,9 +13,9 @@ upstreams:
 
 
 describe('config keys of tasks, credentials, shared state and workload tokens', () => {
-  it('defaults: a 1 h TTL cap, generated keys rotated daily, 60 s upstream tokens, state in memory, no token listener', () => {
+  it('defaults: a 1 h TTL cap, 32 open tasks per caller, generated keys rotated daily, 60 s upstream tokens, state in memory, no token listener', () => {
     const config = parseConfig(BASE, FIXTURES);
-    expect(config.tasks).toEqual({ maxTtlSeconds: 3600 });
+    expect(config.tasks).toEqual({ maxTtlSeconds: 3600, maxOpenPerCaller: 32 });
     expect(config.credentials).toEqual({ rotateSeconds: 86400, upstreamTokenTtlSeconds: 60 });
     expect(config.state).toEqual({});
     expect(config.limits.agentRate).toBeUndefined();
@@ -25,7 +25,7 @@ describe('config keys of tasks, credentials, shared state and workload tokens', 
 
   it('takes every key, files resolved against the config folder', () => {
     const config = parseConfig(
-      `${BASE}tasks: { maxTtlSeconds: 900 }
+      `${BASE}tasks: { maxTtlSeconds: 900, maxOpenPerCaller: 4 }
 credentials: { signingKeyFile: toolgate.yaml, rotateSeconds: 600, upstreamTokenTtlSeconds: 30 }
 limits: { agentRate: { perSecond: 0.5, burst: 3 } }
 state: { redis: { urlEnv: REDIS_URL, keyPrefix: "tg:" } }
@@ -36,7 +36,7 @@ onBehalfOf: { issuer: "https://login.example", audience: users, jwksFile: toolga
 `,
       FIXTURES,
     );
-    expect(config.tasks.maxTtlSeconds).toBe(900);
+    expect(config.tasks).toEqual({ maxTtlSeconds: 900, maxOpenPerCaller: 4 });
     expect(config.credentials).toEqual({ signingKeyFile: join(FIXTURES, 'toolgate.yaml'), rotateSeconds: 600, upstreamTokenTtlSeconds: 30 });
     expect(config.limits.agentRate).toEqual({ perSecond: 0.5, burst: 3 });
     // The URL itself is read from the environment at start, never kept in the config.
@@ -49,6 +49,7 @@ onBehalfOf: { issuer: "https://login.example", audience: users, jwksFile: toolga
   });
 
   it('names the key of each bad value, and never prints a Redis URL', () => {
+    expect(configErrors(`${BASE}tasks: { maxOpenPerCaller: 0 }\n`)).toEqual(['toolgate.yaml:5: tasks.maxOpenPerCaller: must be at least 1, not 0']);
     expect(configErrors(`${BASE}credentials: { upstreamTokenTtlSeconds: 61, signingKeyFile: nowhere.jwk }\n`)).toEqual([
       'toolgate.yaml:5: credentials.upstreamTokenTtlSeconds: must be at most 60, not 61',
       `toolgate.yaml:5: credentials.signingKeyFile: file not found: ${join(FIXTURES, 'nowhere.jwk')}`,

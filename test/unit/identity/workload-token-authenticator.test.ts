@@ -83,6 +83,12 @@ describe('WorkloadTokenAuthenticator', () => {
       expect(caller.expiresAt.getTime()).toBeGreaterThan(Date.now());
     });
 
+    it("refuses a JWT-SVID whose subject is a trust domain's root ID, as the mTLS listener refuses such a certificate", async () => {
+      const token = await provider.mintJwtSvid('spiffe://example.org', [GATEWAY]);
+      const err = await expectCode(authenticator().authenticate(token), 'ERR_TOKEN_SUBJECT');
+      expect(err.message).toBe('JWT-SVID refused: subject spiffe://example.org is a trust domain, not a workload');
+    });
+
     it('refuses a JWT-SVID for another audience', async () => {
       const token = await provider.mintJwtSvid(BOT, ['spiffe://example.org/someone-else']);
       await expectCode(authenticator().authenticate(token), 'ERR_TOKEN_AUDIENCE');
