@@ -49,9 +49,9 @@ function scalarText(plan: ValuePlan, value: ElementValue): string {
       return entry ? entry[0] : String(value);
     }
     case 'float':
-      return floatText(new DataView((value as Uint8Array).buffer, (value as Uint8Array).byteOffset, 4).getFloat32(0, true), 6, 9, Math.fround);
+      return floatText(new DataView((value as Uint8Array).buffer, (value as Uint8Array).byteOffset, 4).getFloat32(0, true), 6, 9, Math.fround, 2 ** -126);
     case 'double':
-      return floatText(new DataView((value as Uint8Array).buffer, (value as Uint8Array).byteOffset, 8).getFloat64(0, true), 15, 17, (x) => x);
+      return floatText(new DataView((value as Uint8Array).buffer, (value as Uint8Array).byteOffset, 8).getFloat64(0, true), 15, 17, (x) => x, 0);
     default:
       return String(value);
   }
@@ -85,22 +85,59 @@ function cEscape(bytes: Uint8Array): string {
   return out;
 }
 
-/** protobuf's SimpleDtoa/SimpleFtoa: %.{short}g, or %.{long}g when that does not read back. */
-function floatText(x: number, short: number, long: number, round: (x: number) => number): string {
+/**
+ * protobuf's SimpleDtoa/SimpleFtoa: %.{short}g, or %.{long}g when that does not read back.
+ * A float reads back with safe_strtof, which fails (ERANGE) on a subnormal result: those
+ * always get the long form (doubles read back with a plain strtod, which does not).
+ */
+function floatText(x: number, short: number, long: number, round: (x: number) => number, smallestNormal: number): string {
   if (Number.isNaN(x)) return 'nan';
   if (x === Infinity) return 'inf';
   if (x === -Infinity) return '-inf';
+  if (x !== 0 && Math.abs(x) < smallestNormal) return formatG(x, long);
   const s = formatG(x, short);
   return round(Number(s)) === x ? s : formatG(x, long);
 }
 
-/** printf's %.{p}g. */
+/** printf's %.{p}g, exactly as glibc rounds (from the exact binary value, ties to even). */
 function formatG(x: number, p: number): string {
   if (x === 0) return Object.is(x, -0) ? '-0' : '0';
-  const [mantissa, e] = x.toExponential(p - 1).split('e');
-  const exp = Number(e);
-  if (exp < -4 || exp >= p) return `${stripZeros(mantissa)}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
-  return stripZeros(x.toFixed(p - 1 - exp));
+  const sign = x < 0 ? '-' : '';
+  let { digits, exp } = exactDecimal(Math.abs(x));
+  if (digits.length > p) {
+    const rest = digits.slice(p);
+    let kept = BigInt(digits.slice(0, p));
+    const half = rest[0] > '5' || (rest[0] === '5' && /[1-9]/.test(rest.slice(1))) || (rest[0] === '5' && kept % 2n === 1n);
+    if (half) kept += 1n;
+    digits = kept.toString();
+    if (digits.length > p) {
+      exp += 1;
+      digits = digits.slice(0, p);
+    }
+  }
+  digits = digits.padEnd(p, '0');
+  if (exp < -4 || exp >= p) {
+    const mantissa = stripZeros(`${digits[0]}.${digits.slice(1)}`);
+    return `${sign}${mantissa}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  }
+  const fixed = exp >= 0 ? `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}` : `0.${'0'.repeat(-exp - 1)}${digits}`;
+  return `${sign}${stripZeros(fixed).replace(/\.$/, '')}`;
+}
+
+/** A positive double's exact decimal digits and the power of ten of the first one. */
+function exactDecimal(x: number): { digits: string; exp: number } {
+  const bits = new DataView(new Float64Array([x]).buffer).getBigUint64(0, true);
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  const fraction = bits & ((1n << 52n) - 1n);
+  const mantissa = biased === 0 ? fraction : fraction | (1n << 52n);
+  const e = biased === 0 ? -1074 : biased - 1075;
+  if (e >= 0) {
+    const digits = (mantissa << BigInt(e)).toString();
+    return { digits: digits.replace(/0+$/, '') || '0', exp: digits.length - 1 };
+  }
+  // m × 2^e = m × 5^-e / 10^-e
+  const digits = (mantissa * 5n ** BigInt(-e)).toString();
+  return { digits: digits.replace(/0+$/, ''), exp: digits.length - 1 + e };
 }
 
 function stripZeros(s: string): string {

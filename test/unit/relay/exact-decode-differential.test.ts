@@ -1,9 +1,10 @@
 import fc from 'fast-check';
+import type * as protobuf from 'protobufjs';
 import { resolve } from 'node:path';
 import { encodeCanonical } from '../../../src/relay/canonical-encode';
 import { decodeExact, MessageDecodeError, type DecodedMessage } from '../../../src/relay/exact-decode';
 import { loadProtoRoot } from '../../../src/policy/proto-files';
-import { PROTOC, protocDecodeEach } from '../../support/protoc';
+import { PROTOC, protocDecodeEach, type ProtocBatch } from '../../support/protoc';
 import { textFormat } from '../../support/text-format';
 import { hostileMessage } from '../../support/wire-arbitraries';
 
@@ -30,37 +31,49 @@ if (!PROTOC) console.warn('protoc not found: the differential protobuf tests are
 maybe('the gateway decodes request messages exactly as protobuf-C++ does (differential, protoc)', () => {
   it.each(CASES)('$type: hostile messages, 0 disagreements', ({ type: typeName, file, batchType }) => {
     const type = loadProtoRoot([resolve(DIR, file)]).lookupType(typeName);
-    const mapFields = new Set(type.fieldsArray.filter((f) => f.map).map((f) => f.name));
-    const messages = fc.sample(hostileMessage(type), { numRuns: RUNS, seed: SEED });
-    const admitted: Array<{ original: Uint8Array; canonical: Uint8Array; seen: string }> = [];
-    let refused = 0;
-    for (const bytes of messages) {
-      let decoded: DecodedMessage;
-      try {
-        decoded = decodeExact(type, bytes);
-      } catch (err) {
-        if (!(err instanceof MessageDecodeError)) throw err;
-        refused++;
-        continue;
-      }
-      admitted.push({ original: bytes, canonical: encodeCanonical(decoded), seen: textFormat(decoded) });
-    }
-    const batch = { includeDir: DIR, file, batchType };
-    const toolReads = protocDecodeEach(batch, admitted.map((a) => a.canonical));
-    const callerMeant = protocDecodeEach(batch, admitted.map((a) => a.original));
-
-    const decidedOnOther = admitted.flatMap((a, i) => (toolReads[i] === a.seen ? [] : [report(a, toolReads[i])]));
-    const meaningChanged = admitted.flatMap((a, i) => (lastEntryPerKey(callerMeant[i], mapFields) === a.seen ? [] : [report(a, callerMeant[i])]));
-    // The security property: what the tool parses is what policy saw.
-    expect(decidedOnOther.slice(0, 3)).toEqual([]);
-    // Fidelity: an admitted message means to the tool what it meant to protobuf; protoc
-    // refusing one the gateway admits (or reading it otherwise) counts too.
-    expect(meaningChanged.slice(0, 3)).toEqual([]);
+    const { admitted, refused } = expectNoDisagreement(type, { includeDir: DIR, file, batchType }, fc.sample(hostileMessage(type), { numRuns: RUNS, seed: SEED }));
     // Not vacuous: most hostile messages are still well formed enough to be admitted.
-    expect(admitted.length).toBeGreaterThan(RUNS * 0.2);
+    expect(admitted).toBeGreaterThan(RUNS * 0.2);
     expect(refused).toBeGreaterThan(RUNS * 0.05);
   }, 600_000);
+
+  it('floats and doubles of every bit pattern, 0 disagreements', () => {
+    const type = loadProtoRoot([resolve(DIR, 'exact.proto')]).lookupType('exact.v1.Request');
+    // scalars { real32: <4 bytes> real64: <8 bytes> } and weights: <8 bytes>
+    const floats = fc.tuple(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.uint8Array({ minLength: 8, maxLength: 8 }), fc.uint8Array({ minLength: 8, maxLength: 8 }));
+    const messages = fc.sample(floats, { numRuns: RUNS, seed: SEED }).map(([f, d, w]) => Buffer.concat([Buffer.from('a2010e75', 'hex'), f, Buffer.from([0x79]), d, Buffer.from('e901', 'hex'), w]));
+    expect(expectNoDisagreement(type, { includeDir: DIR, file: 'exact.proto', batchType: 'exact.v1.Batch' }, messages).refused).toBe(0);
+  }, 600_000);
 });
+
+/** Decodes each message as the gateway does and compares with protoc; counts. */
+function expectNoDisagreement(type: protobuf.Type, batch: ProtocBatch, messages: readonly Uint8Array[]): { admitted: number; refused: number } {
+  const mapFields = new Set(type.fieldsArray.filter((f) => f.map).map((f) => f.name));
+  const admitted: Array<{ original: Uint8Array; canonical: Uint8Array; seen: string }> = [];
+  let refused = 0;
+  for (const bytes of messages) {
+    let decoded: DecodedMessage;
+    try {
+      decoded = decodeExact(type, bytes);
+    } catch (err) {
+      if (!(err instanceof MessageDecodeError)) throw err;
+      refused++;
+      continue;
+    }
+    admitted.push({ original: bytes, canonical: encodeCanonical(decoded), seen: textFormat(decoded) });
+  }
+  const toolReads = protocDecodeEach(batch, admitted.map((a) => a.canonical));
+  const callerMeant = protocDecodeEach(batch, admitted.map((a) => a.original));
+  const decidedOnOther = admitted.flatMap((a, i) => (toolReads[i] === a.seen ? [] : [report(a, toolReads[i])]));
+  const meaningChanged = admitted.flatMap((a, i) => (lastEntryPerKey(callerMeant[i], mapFields) === a.seen ? [] : [report(a, callerMeant[i])]));
+  if (process.env.TOOLGATE_DIFFERENTIAL_RUNS) console.log(`${type.fullName.slice(1)}: ${messages.length} messages, ${admitted.length} admitted, ${refused} refused; disagreements: ${decidedOnOther.length} security, ${meaningChanged.length} fidelity`);
+  // The security property: what the tool parses is what policy saw.
+  expect(decidedOnOther.slice(0, 3)).toEqual([]);
+  // Fidelity: an admitted message means to the tool what it meant to protobuf; protoc
+  // refusing one the gateway admits (or reading it otherwise) counts too.
+  expect(meaningChanged.slice(0, 3)).toEqual([]);
+  return { admitted: admitted.length, refused };
+}
 
 describe('canonical re-encoding', () => {
   const type = loadProtoRoot([resolve(DIR, 'exact.proto')]).lookupType('exact.v1.Request');
