@@ -8,6 +8,8 @@ export const DEFAULTS = {
   listen: '0.0.0.0:8443',
   admin: '127.0.0.1:9090',
   maxMessageBytes: 4 * 1024 * 1024,
+  perCallerMaxConcurrentCalls: 64,
+  streamIdleSeconds: 300,
   drainTimeoutSeconds: 15,
   decisionLogDestination: 'stdout',
   logLevel: 'info',

@@ -57,6 +57,13 @@ export interface GatewayConfig {
     maxMessageBytes: number;
     /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per caller connection; undefined: Node's default. */
     maxConcurrentStreams?: number;
+    /** Per caller SPIFFE ID, counted on this replica (in memory). */
+    perCaller: {
+      /** Calls one caller may have open at once; past it, RESOURCE_EXHAUSTED. */
+      maxConcurrentCalls: number;
+    };
+    /** A call with no byte either way for this long is ended (UNAVAILABLE) and cancelled upstream. */
+    streamIdleSeconds: number;
     /** Per-agent token bucket on every call; undefined: no rate limit. */
     agentRate?: { perSecond: number; burst: number };
   };

@@ -60,6 +60,8 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
     limits: {
       maxMessageBytes: (limits.maxMessageBytes as number | undefined) ?? DEFAULTS.maxMessageBytes,
       ...(limits.maxConcurrentStreams !== undefined && { maxConcurrentStreams: limits.maxConcurrentStreams as number }),
+      perCaller: { maxConcurrentCalls: (asRecord(limits.perCaller).maxConcurrentCalls as number | undefined) ?? DEFAULTS.perCallerMaxConcurrentCalls },
+      streamIdleSeconds: (limits.streamIdleSeconds as number | undefined) ?? DEFAULTS.streamIdleSeconds,
       ...(limits.agentRate != null && { agentRate: limits.agentRate as { perSecond: number; burst: number } }),
     },
     ...credentials,

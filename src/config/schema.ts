@@ -150,6 +150,23 @@ export const configSchema = {
       properties: {
         maxMessageBytes: { type: 'integer', minimum: 1, default: DEFAULTS.maxMessageBytes },
         maxConcurrentStreams: { type: 'integer', minimum: 1 },
+        perCaller: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          properties: {
+            maxConcurrentCalls: {
+              ...positiveInteger,
+              default: DEFAULTS.perCallerMaxConcurrentCalls,
+              description: 'Calls (streams) one caller SPIFFE ID may have open at once on this replica; past it, RESOURCE_EXHAUSTED.',
+            },
+          },
+        },
+        streamIdleSeconds: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          default: DEFAULTS.streamIdleSeconds,
+          description: 'A call on which no byte moved either way for this long is ended with UNAVAILABLE, and cancelled upstream.',
+        },
         agentRate: {
           type: 'object',
           additionalProperties: false,

@@ -7,12 +7,18 @@ import {
 } from 'node:http2';
 import { GrpcFrameReader, type GrpcMessage } from './grpc-frames';
 import { closeUnfinishedRequest, encodeGrpcMessage, endWithStatus, Status, type StatusCode } from './grpc-status';
+import { IdleTimer } from './idle-timer';
 import type { UpstreamChannel } from './upstream-channel';
 
 const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = constants;
 
+/** How long an idle call's caller has to take its final status before its stream is reset. */
+const IDLE_RESET_GRACE_MS = 1000;
+
 export interface RelayOptions {
   maxMessageBytes: number;
+  /** End the call (UNAVAILABLE, and a cancel upstream) when no byte moved either way for this long. */
+  idleMs?: number;
   /** Called once, when the call has ended, with the final gRPC status. */
   onEnd: (status: RelayOutcome) => void;
 }
@@ -58,28 +64,35 @@ export class RelayCall {
   private upstream: ClientHttp2Stream | undefined;
   private trailers: OutgoingHttpHeaders | undefined;
   private ended = false;
+  private idle: IdleTimer | undefined;
 
   constructor(
     private readonly downstream: ServerHttp2Stream,
     private readonly channel: UpstreamChannel,
-    private readonly headers: OutgoingHttpHeaders,
+    /** The upstream request's headers, built when the upstream stream opens. */
+    private readonly headers: () => OutgoingHttpHeaders,
     private readonly options: RelayOptions,
   ) {}
 
-  /** Relays every message as it arrives (the call was authorized as a whole). */
+  /**
+   * Relays every message as it arrives (the call was authorized as a whole). The upstream
+   * stream opens at the first request byte or the caller's half-close: a caller that opens
+   * calls and never sends holds no stream on the upstream's connection.
+   */
   start(): void {
-    const up = this.open();
-    if (!up) return;
+    this.watchIdle();
     const reader = new GrpcFrameReader(this.options.maxMessageBytes);
+    const upstream = () => this.upstream ?? this.open();
     this.forwardRequest((chunk) => {
       const problem = reader.push(chunk);
       if (problem !== undefined) return this.tooLarge(problem);
-      return up.write(chunk);
-    }, () => up.end());
+      return upstream()?.write(chunk) ?? false;
+    }, () => upstream()?.end());
   }
 
   /** Relays each request message only once `gate` admits it. */
   startGated(gate: MessageGate): void {
+    this.watchIdle();
     let index = 0;
     let stopped = false;
     const reader = new GrpcFrameReader(this.options.maxMessageBytes, (message) => {
@@ -158,7 +171,7 @@ export class RelayCall {
   private open(): ClientHttp2Stream | undefined {
     let up: ClientHttp2Stream;
     try {
-      up = this.channel.session().request(this.headers);
+      up = this.channel.session().request(this.headers());
     } catch (err) {
       this.fail(Status.UNAVAILABLE, 'upstream unavailable', `upstream request failed: ${(err as Error).message}`, true);
       return undefined;
@@ -187,6 +200,28 @@ export class RelayCall {
     }
     down.respond(out, { waitForTrailers: true });
     up.pipe(down);
+    if (this.idle) up.on('data', () => this.idle?.touch());
+  }
+
+  /** Ends the call once no byte has moved either way for `idleMs` (see `endIdle`). */
+  private watchIdle(): void {
+    const ms = this.options.idleMs;
+    if (ms === undefined) return;
+    const idle = (this.idle = new IdleTimer(ms, () => this.endIdle(ms)));
+    this.downstream.on('data', () => idle.touch());
+  }
+
+  /**
+   * An idle call ends with UNAVAILABLE (a server-side limit, not the caller's deadline or
+   * cancel; the caller may open it again) and a cancel upstream. A caller that stopped
+   * reading would never take the trailers and keep its stream: it is reset after a grace.
+   */
+  private endIdle(ms: number): void {
+    const down = this.downstream;
+    this.fail(Status.UNAVAILABLE, `stream idle for ${ms / 1000} s`, `idle: no byte either way for ${ms / 1000} s`);
+    setTimeout(() => {
+      if (!down.closed && !down.destroyed) down.close(NGHTTP2_CANCEL);
+    }, IDLE_RESET_GRACE_MS).unref();
   }
 
   private sendTrailers(): void {
@@ -210,6 +245,7 @@ export class RelayCall {
   private finish(outcome: RelayOutcome): void {
     if (this.ended) return;
     this.ended = true;
+    this.idle?.stop();
     this.options.onEnd(outcome);
   }
 }

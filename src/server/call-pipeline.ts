@@ -14,6 +14,7 @@ import { encodeCanonical } from '../relay/canonical-encode';
 import type { DecodedMessage } from '../relay/exact-decode';
 import { grpcFrame } from '../relay/grpc-frames';
 import { RelayCall, type Denial } from '../relay/relay-call';
+import type { CallerSlots } from '../limits/caller-slots';
 import type { SpiffeId } from '../spiffe/id/spiffe-id';
 import { TaskError, type TaskErrorCode } from '../tasks/task-errors';
 import type { OnBehalfOf } from '../identity/on-behalf-of';
@@ -57,6 +58,10 @@ export interface CallPipelineOptions {
   /** Request headers copied into `context.metadata`; lowercase. */
   metadataAllow: readonly string[];
   maxMessageBytes: number;
+  /** Calls open per caller SPIFFE ID on this replica, capped (`limits.perCaller`). */
+  callerSlots: CallerSlots;
+  /** A relayed call with no byte either way for this long is ended (`limits.streamIdleSeconds`). */
+  streamIdleMs: number;
   isReady: () => boolean;
   /** On-behalf-of tokens, task tokens, rate limits and budgets, checked before policy. */
   guard: CallGuard;
@@ -129,6 +134,15 @@ export class CallPipeline {
       this.deny(stream, Status.UNAUTHENTICATED, 'unauthenticated', { ...before(), reason: (err as Error).message });
       return;
     }
+    // One slot per open call of this caller, given back when its stream closes, however the
+    // call ends (the stream is new here: its 'close' is still to come).
+    const releaseSlot = this.options.callerSlots.take(caller.peer.spiffeId);
+    if (releaseSlot === undefined) {
+      const reason = `caller has ${this.options.callerSlots.maxPerCaller} calls open (limits.perCaller.maxConcurrentCalls)`;
+      this.refuse(stream, { refused: true, code: Status.RESOURCE_EXHAUSTED, reason }, { ...before(), principal: label(principal) });
+      return;
+    }
+    stream.once('close', releaseSlot);
     if (ownService) {
       this.serveTasks(stream, headers, { state, principal, caller, action: method.action, resource: GATEWAY_RESOURCE, metadata: this.metadata(headers), started, admission: NO_ADMISSION }, decisionId);
       return;
@@ -215,7 +229,9 @@ export class CallPipeline {
     const owned: Record<string, string> = { [CALLER_HEADER]: caller.peer.spiffeId, [DECISION_HEADER]: decisionId };
     if (principal.type === 'Agent') owned[AGENT_HEADER] = principal.id;
     if (task) owned[TASK_ID_HEADER] = task.id;
-    owned[AUTHORIZATION_HEADER] = `Bearer ${this.options.upstreamToken({
+    // Minted when the upstream stream opens (at the first request byte), so that the token's
+    // lifetime starts then, not when the caller's headers came.
+    const bearer = () => `Bearer ${this.options.upstreamToken({
       caller: caller.peer.spiffeId,
       ...(principal.type === 'Agent' && { agent: principal.id }),
       audience: route.target.spiffeId.toString(),
@@ -224,8 +240,10 @@ export class CallPipeline {
       ...(onBehalfOf && { onBehalfOf }),
     })}`;
     let untrack: (() => void) | undefined;
-    const relay = new RelayCall(stream, route, upstreamRequestHeaders(headers, route.target.address, owned), {
+    const upstreamHeaders = () => upstreamRequestHeaders(headers, route.target.address, { ...owned, [AUTHORIZATION_HEADER]: bearer() });
+    const relay = new RelayCall(stream, route, upstreamHeaders, {
       maxMessageBytes: this.options.maxMessageBytes,
+      idleMs: this.options.streamIdleMs,
       onEnd: (outcome) => {
         untrack?.();
         task?.release();

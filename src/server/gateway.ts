@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '../observability/logger';
 import { GatewayMetrics } from '../observability/metrics';
 import { loadPolicies, policyFolders } from '../policy/policy-store';
 import { ReloadWatcher } from '../policy/reload-watcher';
+import { CallerSlots } from '../limits/caller-slots';
 import { upstreamCatalog } from '../relay/upstream-catalog';
 import { UpstreamChannel } from '../relay/upstream-channel';
 import type { TrustDomain } from '../spiffe/id/trust-domain';
@@ -162,6 +163,8 @@ export class Gateway {
       nextDecisionId: decisionIdGenerator(),
       metadataAllow: config.metadata.allow,
       maxMessageBytes: config.limits.maxMessageBytes,
+      callerSlots: new CallerSlots(config.limits.perCaller.maxConcurrentCalls),
+      streamIdleMs: config.limits.streamIdleSeconds * 1000,
       isReady: () => readiness(source!) === undefined,
       ...taskOptions,
     });

@@ -49,6 +49,14 @@ describe('config errors name the file, line and key path', () => {
     expect(configErrors(`policies: policies\n${UPSTREAM}    reflection: yes\n`)[0]).toMatch(/^toolgate\.yaml:7: upstreams\[0\]\.reflection: /);
   });
 
+  it('per-caller and idle limits out of range', () => {
+    expect(configErrors(`policies: policies\n${UPSTREAM}limits: { perCaller: { maxConcurrentCalls: 0, maxConcurentCalls: 3 }, streamIdleSeconds: 0 }\n`)).toEqual([
+      'toolgate.yaml:7: limits.perCaller.maxConcurentCalls: unknown key (did you mean "maxConcurrentCalls"?)',
+      'toolgate.yaml:7: limits.perCaller.maxConcurrentCalls: must be at least 1, not 0',
+      'toolgate.yaml:7: limits.streamIdleSeconds: must be > 0',
+    ]);
+  });
+
   it('wrong types, missing required keys and out-of-range values', () => {
     expect(
       configErrors(`listen: 8443

@@ -43,7 +43,7 @@ describe('loadConfig', () => {
         },
       ],
       metadata: { allow: [] },
-      limits: { maxMessageBytes: 4194304 },
+      limits: { maxMessageBytes: 4194304, perCaller: { maxConcurrentCalls: 64 }, streamIdleSeconds: 300 },
       drainTimeoutSeconds: 15,
       decisionLog: { destination: 'stdout' },
       logLevel: 'info',
@@ -111,14 +111,14 @@ describe('parseConfig', () => {
   it('reads every extension key', () => {
     const config = parse(`${MINIMAL}
 metadata: { allow: [x-request-id, x-task-id] }
-limits: { maxMessageBytes: 1048576, maxConcurrentStreams: 100 }
+limits: { maxMessageBytes: 1048576, maxConcurrentStreams: 100, perCaller: { maxConcurrentCalls: 8 }, streamIdleSeconds: 1.5 }
 drainTimeoutSeconds: 2.5
 decisionLog: { destination: ./decisions.log }
 logLevel: debug
 `);
     expect(config).toMatchObject({
       metadata: { allow: ['x-request-id', 'x-task-id'] },
-      limits: { maxMessageBytes: 1048576, maxConcurrentStreams: 100 },
+      limits: { maxMessageBytes: 1048576, maxConcurrentStreams: 100, perCaller: { maxConcurrentCalls: 8 }, streamIdleSeconds: 1.5 },
       drainTimeoutSeconds: 2.5,
       decisionLog: { destination: join(FIXTURES, 'decisions.log') },
       logLevel: 'debug',
@@ -147,6 +147,10 @@ decisionLog:
       decisionLog: { destination: 'stdout' },
     });
     expect(config.upstreams[0]!.protos).toEqual([]);
+  });
+
+  it('takes an empty limits.perCaller as its default', () => {
+    expect(parse(`${MINIMAL}limits:\n  perCaller:\n`).limits).toMatchObject({ perCaller: { maxConcurrentCalls: 64 }, streamIdleSeconds: 300 });
   });
 
   it('keeps identity rules in order with integer and boolean attributes', () => {
