@@ -17,7 +17,7 @@ import type { OnBehalfOf } from '../identity/on-behalf-of';
 import type { Admission, CallGuard, Refusal } from './call-guard';
 import { HEALTH_SERVICE, serveHealth } from './health-service';
 import type { OpenTaskCalls } from './open-task-calls';
-import { AGENT_HEADER, AUTHORIZATION_HEADER, CALLER_HEADER, DECISION_HEADER, TASK_ID_HEADER, upstreamRequestHeaders } from './owned-headers';
+import { AGENT_HEADER, AUTHORIZATION_HEADER, CALLER_HEADER, DECISION_HEADER, FORWARDED_CLIENT_CERT_HEADER, forwardedClientCert, TASK_ID_HEADER, upstreamRequestHeaders } from './owned-headers';
 import type { RouteTable } from './route-table';
 import { BEGIN_TASK, END_TASK, GATEWAY_RESOURCE, GET_TASK, TASKS_SERVICE } from '../tasks/tasks-api';
 import type { TasksService } from './tasks-service';
@@ -63,6 +63,8 @@ export interface CallPipelineOptions {
   openTasks: OpenTaskCalls;
   /** Mints the per-call JWT for the upstream (`authorization: Bearer`). */
   upstreamToken: (facts: UpstreamTokenFacts) => string;
+  /** The gateway's SPIFFE ID, from its current SVID: `By=` of the `x-forwarded-client-cert` it sets. */
+  gatewayId: () => string;
 }
 
 /** What the per-call upstream JWT says: who called what, for which task and user. */
@@ -198,6 +200,9 @@ export class CallPipeline {
     const owned: Record<string, string> = { [CALLER_HEADER]: caller.peer.spiffeId, [DECISION_HEADER]: decisionId };
     if (principal.type === 'Agent') owned[AGENT_HEADER] = principal.id;
     if (task) owned[TASK_ID_HEADER] = task.id;
+    // Only a caller that presented an X.509-SVID has a client certificate to speak of; a
+    // bearer caller gets none (x-toolgate-caller says who it is).
+    if (caller.peer.authn === 'x509-svid') owned[FORWARDED_CLIENT_CERT_HEADER] = forwardedClientCert(this.options.gatewayId(), caller.peer.spiffeId);
     owned[AUTHORIZATION_HEADER] = `Bearer ${this.options.upstreamToken({
       caller: caller.peer.spiffeId,
       ...(principal.type === 'Agent' && { agent: principal.id }),

@@ -164,6 +164,7 @@ export class Gateway {
       maxMessageBytes: config.limits.maxMessageBytes,
       isReady: () => readiness(source!) === undefined,
       ...taskOptions,
+      gatewayId: () => gatewayId,
     });
     const listener = new GatewayListener(source, authorizeMemberOf(...spiffeDomains), pipeline, {
       maxConcurrentStreams: config.limits.maxConcurrentStreams,
