@@ -7,7 +7,7 @@ import type { Decision } from '../policy/authorization';
 import type { CedarValue } from '../policy/cedar-value';
 import type { PolicyEngine } from '../policy/policy-engine';
 import { parseGrpcPath } from '../relay/grpc-path';
-import { endWithStatus, Status, type StatusCode } from '../relay/grpc-status';
+import { endWithStatus, refusalMessage, Status, type StatusCode } from '../relay/grpc-status';
 import { decompress } from '../relay/decompress';
 import { decodeRequest } from '../relay/proto-json';
 import { RelayCall, type Denial } from '../relay/relay-call';
@@ -15,7 +15,7 @@ import type { SpiffeId } from '../spiffe/id/spiffe-id';
 import { TaskError, type TaskErrorCode } from '../tasks/task-errors';
 import type { OnBehalfOf } from '../identity/on-behalf-of';
 import type { Admission, CallGuard, Refusal } from './call-guard';
-import { HEALTH_SERVICE, serveHealth } from './health-service';
+import { HEALTH_CHECK, HEALTH_SERVICE, serveHealth } from './health-service';
 import type { OpenTaskCalls } from './open-task-calls';
 import { AGENT_HEADER, AUTHORIZATION_HEADER, CALLER_HEADER, DECISION_HEADER, FORWARDED_CLIENT_CERT_HEADER, forwardedClientCert, TASK_ID_HEADER, upstreamRequestHeaders } from './owned-headers';
 import type { RouteTable } from './route-table';
@@ -107,11 +107,12 @@ export class CallPipeline {
     const started = performance.now();
     const method = parseGrpcPath(headers[':path']);
     if (method === undefined || headers[':method'] !== 'POST') {
-      endWithStatus(stream, Status.UNIMPLEMENTED, 'not a gRPC method');
+      this.unanswered(stream, caller, String(headers[':path']), 'not a gRPC method', started);
       return;
     }
     if (method.service === HEALTH_SERVICE) {
-      serveHealth(stream, method.action, this.options.isReady());
+      if (method.action === HEALTH_CHECK) serveHealth(stream, this.options.isReady());
+      else this.unanswered(stream, caller, method.action, 'no such method', started);
       return;
     }
 
@@ -125,7 +126,7 @@ export class CallPipeline {
     try {
       principal = state.identities.resolve(caller.id);
     } catch (err) {
-      this.deny(stream, Status.UNAUTHENTICATED, 'unauthenticated', { ...before(), reason: (err as Error).message });
+      this.deny(stream, Status.UNAUTHENTICATED, { ...before(), reason: (err as Error).message });
       return;
     }
     if (ownService) {
@@ -134,7 +135,7 @@ export class CallPipeline {
     }
     if (route === undefined) {
       const reason = `no upstream serves ${method.service}`;
-      this.deny(stream, Status.UNIMPLEMENTED, `unknown service ${method.service}`, { ...before(), principal: label(principal), reason });
+      this.deny(stream, Status.UNIMPLEMENTED, { ...before(), principal: label(principal), reason });
       return;
     }
 
@@ -214,9 +215,12 @@ export class CallPipeline {
     let untrack: (() => void) | undefined;
     const relay = new RelayCall(stream, route, upstreamRequestHeaders(headers, route.target.address, owned), {
       maxMessageBytes: this.options.maxMessageBytes,
+      decisionId,
       onEnd: (outcome) => {
         untrack?.();
         task?.release();
+        // The relay refused the request's bytes itself (size, a message cut short): the caller read only the decision id.
+        if (outcome.refused) this.options.decisionLog.info({ decisionId, caller: caller.peer.spiffeId, principal: label(principal), action: call.action, resource: call.resource, ...(task && { task: task.id }), decision: 'deny', reason: outcome.reason, policySet: call.state.policyHash });
         this.options.metrics.observeCall(outcome.grpcStatus, (performance.now() - call.started) / 1000);
         if (outcome.upstreamError) {
           this.options.metrics.upstreamErrors.labels(route.target.name).inc();
@@ -243,7 +247,7 @@ export class CallPipeline {
     const { principal, caller, action } = call;
     const before = { decisionId, caller: caller.peer.spiffeId, principal: label(principal), action, resource: GATEWAY_RESOURCE, started: call.started };
     if (action !== BEGIN_TASK && action !== END_TASK && action !== GET_TASK) {
-      this.deny(stream, Status.UNIMPLEMENTED, `unknown method ${action}`, { ...before, reason: 'no such method' });
+      this.deny(stream, Status.UNIMPLEMENTED, { ...before, reason: 'no such method' });
       return;
     }
     const tasks = this.options.tasks;
@@ -345,17 +349,21 @@ export class CallPipeline {
   /** Ends a call the guard (or the Tasks service) refused before or instead of policy. */
   private refuse(stream: ServerHttp2Stream, refusal: Refusal, record: Omit<DenialRecord, 'reason'>): void {
     this.options.metrics.guardRefusals.labels(String(refusal.code)).inc();
-    const message = refusal.code === Status.RESOURCE_EXHAUSTED ? 'resource exhausted' : refusal.code === Status.PERMISSION_DENIED ? 'permission denied' : 'refused';
-    this.deny(stream, refusal.code, message, { ...record, reason: refusal.reason, ...(refusal.taskId !== undefined && { task: refusal.taskId }) });
+    this.deny(stream, refusal.code, { ...record, reason: refusal.reason, ...(refusal.taskId !== undefined && { task: refusal.taskId }) });
   }
 
-  /** Ends a call that never reached policy (no identity, no route) and logs why. */
-  private deny(stream: ServerHttp2Stream, code: StatusCode, callerMessage: string, record: DenialRecord): void {
+  /** Ends a request that names no method the gateway serves or routes, before anything else is looked at. */
+  private unanswered(stream: ServerHttp2Stream, caller: Caller, action: string, reason: string, started: number): void {
+    this.deny(stream, Status.UNIMPLEMENTED, { decisionId: this.options.nextDecisionId(), caller: caller.peer.spiffeId, action, resource: undefined, reason, started });
+  }
+
+  /** Ends a call that never reached policy (no identity, no route) and logs why; the caller reads only the status and the decision id. */
+  private deny(stream: ServerHttp2Stream, code: StatusCode, record: DenialRecord): void {
     const { started, ...fields } = record;
     this.options.decisionLog.info({ ...fields, decision: 'deny', policySet: this.state.policyHash });
     this.options.metrics.denied.inc();
     this.options.metrics.decisionSeconds.observe((performance.now() - started) / 1000);
-    endWithStatus(stream, code, `${callerMessage} (decision ${record.decisionId})`);
+    endWithStatus(stream, code, refusalMessage(code, record.decisionId));
   }
 }
 

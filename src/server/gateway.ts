@@ -155,11 +155,12 @@ export class Gateway {
       }
     });
     const taskOptions = taskPipelineOptions(config, keys, shared, () => gatewayId, logger);
+    const nextDecisionId = decisionIdGenerator();
     const pipeline = new CallPipeline(state, {
       decisionLog,
       logger,
       metrics,
-      nextDecisionId: decisionIdGenerator(),
+      nextDecisionId,
       metadataAllow: config.metadata.allow,
       maxMessageBytes: config.limits.maxMessageBytes,
       isReady: () => readiness(source!) === undefined,
@@ -194,9 +195,10 @@ export class Gateway {
       });
       tokenListener = new TokenListener(source, authenticator, pipeline, {
         ...(config.limits.maxConcurrentStreams !== undefined && { maxConcurrentStreams: config.limits.maxConcurrentStreams }),
-        onRejectedCall: (reason, code) => {
+        nextDecisionId,
+        onRejectedCall: (reason, code, decisionId) => {
           metrics.denied.inc();
-          decisionLog.info({ decision: 'deny', reason, code, listener: 'token' }, 'bearer token refused');
+          decisionLog.info({ decisionId, decision: 'deny', reason, code, listener: 'token' }, 'bearer token refused');
         },
       });
     }
