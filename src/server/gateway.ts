@@ -83,7 +83,15 @@ export class Gateway {
     watcher.update(watchPlan(options.configFile, config, policies.folders));
 
     let source: X509Source | undefined;
-    const admin = config.admin ? new AdminServer(metrics.registry, () => (source ? readiness(source) : 'waiting for the first X.509-SVID')) : undefined;
+    // Ready only while serving: `gateway` is set once every listener accepts connections, and
+    // a drain ends readiness at once (a probe must not send calls to a gateway that is leaving).
+    const ready = (): string | undefined => {
+      if (source === undefined) return 'waiting for the first X.509-SVID';
+      if (gateway === undefined) return 'starting: not yet accepting connections';
+      if (gateway.closing) return 'shutting down';
+      return readiness(source);
+    };
+    const admin = config.admin ? new AdminServer(metrics.registry, ready) : undefined;
     const adminAddress = admin ? await admin.listen(config.admin!.port, config.admin!.host) : undefined;
 
     let catalogs;
@@ -163,7 +171,7 @@ export class Gateway {
       nextDecisionId,
       metadataAllow: config.metadata.allow,
       maxMessageBytes: config.limits.maxMessageBytes,
-      isReady: () => readiness(source!) === undefined,
+      isReady: () => ready() === undefined,
       ...taskOptions,
       gatewayId: () => gatewayId,
     });
