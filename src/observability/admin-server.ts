@@ -8,8 +8,9 @@ export type ReadinessCheck = () => string | undefined;
 type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 /**
- * The plain-HTTP admin listener: `/healthz` (the process is alive), `/readyz` (it can
- * serve: an SVID and a policy set are loaded) and `/metrics` (Prometheus). Bind it to
+ * The plain-HTTP admin listener: `/healthz` (the process is alive), `/readyz` (it serves:
+ * an SVID and a policy set are loaded, every listener accepts connections, no drain has
+ * begun) and `/metrics` (Prometheus). Bind it to
  * loopback or a pod-internal address: it carries no authentication. More routes (for
  * example a JWKS) can be added with `route()`.
  */

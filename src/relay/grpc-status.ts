@@ -33,6 +33,31 @@ export function endWithStatus(stream: ServerHttp2Stream, code: StatusCode, messa
   }
 }
 
+/** Each status in words, for the callers of calls the gateway ends itself. */
+const STATUS_WORDS: Record<StatusCode, string> = {
+  [Status.OK]: 'ok',
+  [Status.CANCELLED]: 'cancelled',
+  [Status.UNKNOWN]: 'unknown error',
+  [Status.INVALID_ARGUMENT]: 'invalid argument',
+  [Status.DEADLINE_EXCEEDED]: 'deadline exceeded',
+  [Status.NOT_FOUND]: 'not found',
+  [Status.PERMISSION_DENIED]: 'permission denied',
+  [Status.RESOURCE_EXHAUSTED]: 'resource exhausted',
+  [Status.UNIMPLEMENTED]: 'unimplemented',
+  [Status.INTERNAL]: 'internal error',
+  [Status.UNAVAILABLE]: 'unavailable',
+  [Status.UNAUTHENTICATED]: 'unauthenticated',
+};
+
+/**
+ * The message of a status the gateway ends a call with itself: the status in words and the
+ * decision id (`resource exhausted (decision 3f2a9c41d0e2-7)`), never the reason, which goes
+ * to the log line of that decision id.
+ */
+export function refusalMessage(code: StatusCode, decisionId: string): string {
+  return `${STATUS_WORDS[code]} (decision ${decisionId})`;
+}
+
 /** Percent-encodes a status message as the gRPC HTTP/2 spec requires. */
 export function encodeGrpcMessage(message: string): string {
   return encodeURIComponent(message).replace(/%20/g, ' ');

@@ -6,7 +6,7 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import { GrpcFrameReader, type GrpcMessage } from './grpc-frames';
-import { closeUnfinishedRequest, encodeGrpcMessage, endWithStatus, Status, type StatusCode } from './grpc-status';
+import { closeUnfinishedRequest, encodeGrpcMessage, endWithStatus, refusalMessage, Status, type StatusCode } from './grpc-status';
 import { IdleTimer } from './idle-timer';
 import type { UpstreamChannel } from './upstream-channel';
 
@@ -19,6 +19,8 @@ export interface RelayOptions {
   maxMessageBytes: number;
   /** End the call (UNAVAILABLE, and a cancel upstream) when no byte moved either way for this long. */
   idleMs?: number;
+  /** The call's decision id: what a caller reads of a status the relay ends the call with itself. */
+  decisionId: string;
   /** Called once, when the call has ended, with the final gRPC status. */
   onEnd: (status: RelayOutcome) => void;
 }
@@ -30,6 +32,11 @@ export interface RelayOutcome {
   reason?: string;
   /** True when the failure was reaching or talking to the upstream. */
   upstreamError?: boolean;
+  /**
+   * True when the gateway refused the caller's request bytes (a message over the size limit,
+   * or cut short): a decision on the call, with `reason`, for the decision log.
+   */
+  refused?: boolean;
 }
 
 /** Why the gateway ends a call: what the caller sees, and the reason for the log. */
@@ -83,11 +90,15 @@ export class RelayCall {
     this.watchIdle();
     const reader = new GrpcFrameReader(this.options.maxMessageBytes);
     const upstream = () => this.upstream ?? this.open();
-    this.forwardRequest((chunk) => {
-      const problem = reader.push(chunk);
-      if (problem !== undefined) return this.tooLarge(problem);
-      return upstream()?.write(chunk) ?? false;
-    }, () => upstream()?.end());
+    this.forwardRequest(
+      (chunk) => {
+        const problem = reader.push(chunk);
+        if (problem !== undefined) return this.tooLarge(problem);
+        return upstream()?.write(chunk) ?? false;
+      },
+      // A message cut short is never the upstream's to make sense of (the call is cancelled there).
+      () => (reader.atBoundary ? upstream()?.end() : this.truncated()),
+    );
   }
 
   /** Relays each request message only once `gate` admits it. */
@@ -114,7 +125,7 @@ export class RelayCall {
       },
       () => {
         if (stopped || this.ended) return;
-        if (!reader.atBoundary) return this.fail(Status.INTERNAL, 'truncated request message', 'request stream ended inside a message');
+        if (!reader.atBoundary) return this.truncated();
         if (index === 0) {
           const denial = gate.admitEmpty();
           if (denial) return this.fail(denial.code, denial.message, denial.reason);
@@ -124,8 +135,11 @@ export class RelayCall {
     );
   }
 
-  /** Ends the call with `code` whatever state it is in, cancelling the upstream side. */
-  fail(code: StatusCode, callerMessage: string, reason: string, upstreamError = false): void {
+  /**
+   * Ends the call with `code` whatever state it is in, cancelling the upstream side. The
+   * caller reads `callerMessage`; `reason` is for the log, and `cause` says whose it is.
+   */
+  fail(code: StatusCode, callerMessage: string, reason: string, cause?: 'upstream' | 'refused'): void {
     if (this.ended) return;
     this.upstream?.close(NGHTTP2_CANCEL);
     const down = this.downstream;
@@ -137,7 +151,12 @@ export class RelayCall {
       this.upstream?.unpipe(down);
       if (!down.writableEnded) down.end();
     }
-    this.finish({ grpcStatus: code, reason, upstreamError });
+    this.finish({ grpcStatus: code, reason, ...(cause === 'upstream' && { upstreamError: true }), ...(cause === 'refused' && { refused: true }) });
+  }
+
+  /** What the caller reads of a status the relay ends the call with itself: no reason, the decision id. */
+  private generic(code: StatusCode): string {
+    return refusalMessage(code, this.options.decisionId);
   }
 
   /**
@@ -163,8 +182,12 @@ export class RelayCall {
   }
 
   private tooLarge(problem: string): false {
-    this.fail(Status.RESOURCE_EXHAUSTED, problem, problem);
+    this.fail(Status.RESOURCE_EXHAUSTED, this.generic(Status.RESOURCE_EXHAUSTED), problem, 'refused');
     return false;
+  }
+
+  private truncated(): void {
+    this.fail(Status.INTERNAL, this.generic(Status.INTERNAL), 'request stream ended inside a message', 'refused');
   }
 
   /** Opens the upstream stream; undefined (and the call failed) when that is impossible. */
@@ -173,7 +196,7 @@ export class RelayCall {
     try {
       up = this.channel.session().request(this.headers());
     } catch (err) {
-      this.fail(Status.UNAVAILABLE, 'upstream unavailable', `upstream request failed: ${(err as Error).message}`, true);
+      this.fail(Status.UNAVAILABLE, this.generic(Status.UNAVAILABLE), `upstream request failed: ${(err as Error).message}`, 'upstream');
       return undefined;
     }
     this.upstream = up;
@@ -225,21 +248,22 @@ export class RelayCall {
   }
 
   private sendTrailers(): void {
+    const missing = this.trailers === undefined;
     const trailers = this.trailers ?? {
       'grpc-status': String(Status.INTERNAL),
-      'grpc-message': 'upstream ended the call without a status',
+      'grpc-message': encodeGrpcMessage(this.generic(Status.INTERNAL)),
     };
     this.downstream.sendTrailers(trailers);
     closeUnfinishedRequest(this.downstream, 'trailers');
-    this.finish({ grpcStatus: Number(trailers['grpc-status']) });
+    this.finish({ grpcStatus: Number(trailers['grpc-status']), ...(missing && { reason: 'upstream ended the call without a status', upstreamError: true }) });
   }
 
   private onUpstreamClose(up: ClientHttp2Stream): void {
     if (this.ended || this.downstream.closed) return;
     if (this.downstream.headersSent && up.rstCode === NGHTTP2_NO_ERROR) return; // trailers path
     const reason = `upstream stream closed (rst code ${up.rstCode})`;
-    if (up.rstCode === NGHTTP2_CANCEL) this.fail(Status.CANCELLED, 'cancelled by upstream', reason, true);
-    else this.fail(Status.UNAVAILABLE, 'upstream unavailable', reason, true);
+    const code = up.rstCode === NGHTTP2_CANCEL ? Status.CANCELLED : Status.UNAVAILABLE;
+    this.fail(code, this.generic(code), reason, 'upstream');
   }
 
   private finish(outcome: RelayOutcome): void {

@@ -7,7 +7,7 @@ import type { Decision } from '../policy/authorization';
 import type { CedarValue } from '../policy/cedar-value';
 import type { PolicyEngine } from '../policy/policy-engine';
 import { parseGrpcPath } from '../relay/grpc-path';
-import { endWithStatus, Status, type StatusCode } from '../relay/grpc-status';
+import { endWithStatus, refusalMessage, Status, type StatusCode } from '../relay/grpc-status';
 import { decompress } from '../relay/decompress';
 import { decodeMessage, decodeRequest, requestContext } from '../relay/proto-json';
 import { encodeCanonical } from '../relay/canonical-encode';
@@ -19,9 +19,9 @@ import type { SpiffeId } from '../spiffe/id/spiffe-id';
 import { TaskError, type TaskErrorCode } from '../tasks/task-errors';
 import type { OnBehalfOf } from '../identity/on-behalf-of';
 import type { Admission, CallGuard, Refusal } from './call-guard';
-import { HEALTH_SERVICE, serveHealth } from './health-service';
+import { HEALTH_CHECK, HEALTH_SERVICE, serveHealth } from './health-service';
 import type { OpenTaskCalls } from './open-task-calls';
-import { AGENT_HEADER, AUTHORIZATION_HEADER, CALLER_HEADER, DECISION_HEADER, TASK_ID_HEADER, upstreamRequestHeaders } from './owned-headers';
+import { AGENT_HEADER, AUTHORIZATION_HEADER, CALLER_HEADER, DECISION_HEADER, FORWARDED_CLIENT_CERT_HEADER, forwardedClientCert, TASK_ID_HEADER, upstreamRequestHeaders } from './owned-headers';
 import type { RouteTable } from './route-table';
 import { BEGIN_TASK, END_TASK, GATEWAY_RESOURCE, GET_TASK, TASKS_SERVICE } from '../tasks/tasks-api';
 import type { TasksService } from './tasks-service';
@@ -71,6 +71,8 @@ export interface CallPipelineOptions {
   openTasks: OpenTaskCalls;
   /** Mints the per-call JWT for the upstream (`authorization: Bearer`). */
   upstreamToken: (facts: UpstreamTokenFacts) => string;
+  /** The gateway's SPIFFE ID, from its current SVID: `By=` of the `x-forwarded-client-cert` it sets. */
+  gatewayId: () => string;
 }
 
 /** What the per-call upstream JWT says: who called what, for which task and user. */
@@ -113,11 +115,12 @@ export class CallPipeline {
     const started = performance.now();
     const method = parseGrpcPath(headers[':path']);
     if (method === undefined || headers[':method'] !== 'POST') {
-      endWithStatus(stream, Status.UNIMPLEMENTED, 'not a gRPC method');
+      this.unanswered(stream, caller, String(headers[':path']), 'not a gRPC method', started);
       return;
     }
     if (method.service === HEALTH_SERVICE) {
-      serveHealth(stream, method.action, this.options.isReady());
+      if (method.action === HEALTH_CHECK) serveHealth(stream, this.options.isReady());
+      else this.unanswered(stream, caller, method.action, 'no such method', started);
       return;
     }
 
@@ -131,7 +134,7 @@ export class CallPipeline {
     try {
       principal = state.identities.resolve(caller.id);
     } catch (err) {
-      this.deny(stream, Status.UNAUTHENTICATED, 'unauthenticated', { ...before(), reason: (err as Error).message });
+      this.deny(stream, Status.UNAUTHENTICATED, { ...before(), reason: (err as Error).message });
       return;
     }
     // One slot per open call of this caller, given back when its stream closes, however the
@@ -149,7 +152,7 @@ export class CallPipeline {
     }
     if (route === undefined) {
       const reason = `no upstream serves ${method.service}`;
-      this.deny(stream, Status.UNIMPLEMENTED, `unknown service ${method.service}`, { ...before(), principal: label(principal), reason });
+      this.deny(stream, Status.UNIMPLEMENTED, { ...before(), principal: label(principal), reason });
       return;
     }
 
@@ -210,7 +213,7 @@ export class CallPipeline {
         if (denial) return { denial };
         const payload = encodeCanonical(decoded);
         // Canonical varints can be longer than the caller's (a negative int32 sent in 5 bytes).
-        if (payload.length > maxBytes) return { denial: { code: Status.RESOURCE_EXHAUSTED, message: `resource exhausted (decision ${id})`, reason: `message re-encodes to ${payload.length} bytes, over the limit of ${maxBytes}` } };
+        if (payload.length > maxBytes) return { denial: { code: Status.RESOURCE_EXHAUSTED, message: refusalMessage(Status.RESOURCE_EXHAUSTED, id), reason: `message re-encodes to ${payload.length} bytes, over the limit of ${maxBytes}` } };
         return { relay: grpcFrame(payload) };
       },
       admitEmpty: () => this.decide(call, decisionId, undefined),
@@ -229,6 +232,9 @@ export class CallPipeline {
     const owned: Record<string, string> = { [CALLER_HEADER]: caller.peer.spiffeId, [DECISION_HEADER]: decisionId };
     if (principal.type === 'Agent') owned[AGENT_HEADER] = principal.id;
     if (task) owned[TASK_ID_HEADER] = task.id;
+    // Only a caller that presented an X.509-SVID has a client certificate to speak of; a
+    // bearer caller gets none (x-toolgate-caller says who it is).
+    if (caller.peer.authn === 'x509-svid') owned[FORWARDED_CLIENT_CERT_HEADER] = forwardedClientCert(this.options.gatewayId(), caller.peer.spiffeId);
     // Minted when the upstream stream opens (at the first request byte), so that the token's
     // lifetime starts then, not when the caller's headers came.
     const bearer = () => `Bearer ${this.options.upstreamToken({
@@ -244,9 +250,12 @@ export class CallPipeline {
     const relay = new RelayCall(stream, route, upstreamHeaders, {
       maxMessageBytes: this.options.maxMessageBytes,
       idleMs: this.options.streamIdleMs,
+      decisionId,
       onEnd: (outcome) => {
         untrack?.();
         task?.release();
+        // The relay refused the request's bytes itself (size, a message cut short): the caller read only the decision id.
+        if (outcome.refused) this.options.decisionLog.info({ decisionId, caller: caller.peer.spiffeId, principal: label(principal), action: call.action, resource: call.resource, ...(task && { task: task.id }), decision: 'deny', reason: outcome.reason, policySet: call.state.policyHash });
         this.options.metrics.observeCall(outcome.grpcStatus, (performance.now() - call.started) / 1000);
         if (outcome.upstreamError) {
           this.options.metrics.upstreamErrors.labels(route.target.name).inc();
@@ -273,7 +282,7 @@ export class CallPipeline {
     const { principal, caller, action } = call;
     const before = { decisionId, caller: caller.peer.spiffeId, principal: label(principal), action, resource: GATEWAY_RESOURCE, started: call.started };
     if (action !== BEGIN_TASK && action !== END_TASK && action !== GET_TASK) {
-      this.deny(stream, Status.UNIMPLEMENTED, `unknown method ${action}`, { ...before, reason: 'no such method' });
+      this.deny(stream, Status.UNIMPLEMENTED, { ...before, reason: 'no such method' });
       return;
     }
     const tasks = this.options.tasks;
@@ -375,17 +384,21 @@ export class CallPipeline {
   /** Ends a call the guard (or the Tasks service) refused before or instead of policy. */
   private refuse(stream: ServerHttp2Stream, refusal: Refusal, record: Omit<DenialRecord, 'reason'>): void {
     this.options.metrics.guardRefusals.labels(String(refusal.code)).inc();
-    const message = refusal.code === Status.RESOURCE_EXHAUSTED ? 'resource exhausted' : refusal.code === Status.PERMISSION_DENIED ? 'permission denied' : 'refused';
-    this.deny(stream, refusal.code, message, { ...record, reason: refusal.reason, ...(refusal.taskId !== undefined && { task: refusal.taskId }) });
+    this.deny(stream, refusal.code, { ...record, reason: refusal.reason, ...(refusal.taskId !== undefined && { task: refusal.taskId }) });
   }
 
-  /** Ends a call that never reached policy (no identity, no route) and logs why. */
-  private deny(stream: ServerHttp2Stream, code: StatusCode, callerMessage: string, record: DenialRecord): void {
+  /** Ends a request that names no method the gateway serves or routes, before anything else is looked at. */
+  private unanswered(stream: ServerHttp2Stream, caller: Caller, action: string, reason: string, started: number): void {
+    this.deny(stream, Status.UNIMPLEMENTED, { decisionId: this.options.nextDecisionId(), caller: caller.peer.spiffeId, action, resource: undefined, reason, started });
+  }
+
+  /** Ends a call that never reached policy (no identity, no route) and logs why; the caller reads only the status and the decision id. */
+  private deny(stream: ServerHttp2Stream, code: StatusCode, record: DenialRecord): void {
     const { started, ...fields } = record;
     this.options.decisionLog.info({ ...fields, decision: 'deny', policySet: this.state.policyHash });
     this.options.metrics.denied.inc();
     this.options.metrics.decisionSeconds.observe((performance.now() - started) / 1000);
-    endWithStatus(stream, code, `${callerMessage} (decision ${record.decisionId})`);
+    endWithStatus(stream, code, refusalMessage(code, record.decisionId));
   }
 }
 

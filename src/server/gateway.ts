@@ -84,7 +84,15 @@ export class Gateway {
     watcher.update(watchPlan(options.configFile, config, policies.folders));
 
     let source: X509Source | undefined;
-    const admin = config.admin ? new AdminServer(metrics.registry, () => (source ? readiness(source) : 'waiting for the first X.509-SVID')) : undefined;
+    // Ready only while serving: `gateway` is set once every listener accepts connections, and
+    // a drain ends readiness at once (a probe must not send calls to a gateway that is leaving).
+    const ready = (): string | undefined => {
+      if (source === undefined) return 'waiting for the first X.509-SVID';
+      if (gateway === undefined) return 'starting: not yet accepting connections';
+      if (gateway.closing) return 'shutting down';
+      return readiness(source);
+    };
+    const admin = config.admin ? new AdminServer(metrics.registry, ready) : undefined;
     const adminAddress = admin ? await admin.listen(config.admin!.port, config.admin!.host) : undefined;
 
     let catalogs;
@@ -156,17 +164,19 @@ export class Gateway {
       }
     });
     const taskOptions = taskPipelineOptions(config, keys, shared, () => gatewayId, logger);
+    const nextDecisionId = decisionIdGenerator();
     const pipeline = new CallPipeline(state, {
       decisionLog,
       logger,
       metrics,
-      nextDecisionId: decisionIdGenerator(),
+      nextDecisionId,
       metadataAllow: config.metadata.allow,
       maxMessageBytes: config.limits.maxMessageBytes,
       callerSlots: new CallerSlots(config.limits.perCaller.maxConcurrentCalls),
       streamIdleMs: config.limits.streamIdleSeconds * 1000,
-      isReady: () => readiness(source!) === undefined,
+      isReady: () => ready() === undefined,
       ...taskOptions,
+      gatewayId: () => gatewayId,
     });
     const listener = new GatewayListener(source, authorizeMemberOf(...spiffeDomains), pipeline, {
       maxConcurrentStreams: config.limits.maxConcurrentStreams,
@@ -196,9 +206,10 @@ export class Gateway {
       });
       tokenListener = new TokenListener(source, authenticator, pipeline, {
         ...(config.limits.maxConcurrentStreams !== undefined && { maxConcurrentStreams: config.limits.maxConcurrentStreams }),
-        onRejectedCall: (reason, code) => {
+        nextDecisionId,
+        onRejectedCall: (reason, code, decisionId) => {
           metrics.denied.inc();
-          decisionLog.info({ decision: 'deny', reason, code, listener: 'token' }, 'bearer token refused');
+          decisionLog.info({ decisionId, decision: 'deny', reason, code, listener: 'token' }, 'bearer token refused');
         },
       });
     }

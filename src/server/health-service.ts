@@ -1,8 +1,8 @@
 import type { ServerHttp2Stream } from 'node:http2';
-import { endWithStatus, Status } from '../relay/grpc-status';
 
 export const HEALTH_SERVICE = 'grpc.health.v1.Health';
-const CHECK = `${HEALTH_SERVICE}/Check`;
+/** The one method the gateway answers; the caller's pipeline refuses the others (with a decision id). */
+export const HEALTH_CHECK = `${HEALTH_SERVICE}/Check`;
 
 // HealthCheckResponse { status = 1 }, gRPC-framed: no compression, 2-byte message.
 const SERVING = Buffer.from([0, 0, 0, 0, 2, 0x08, 1]);
@@ -14,11 +14,7 @@ const NOT_SERVING = Buffer.from([0, 0, 0, 0, 2, 0x08, 2]);
  * and only to an authenticated caller). The requested service name is not consulted:
  * the gateway reports its own readiness for every name.
  */
-export function serveHealth(stream: ServerHttp2Stream, action: string, ready: boolean): void {
-  if (action !== CHECK) {
-    endWithStatus(stream, Status.UNIMPLEMENTED, `unknown method ${action}`);
-    return;
-  }
+export function serveHealth(stream: ServerHttp2Stream, ready: boolean): void {
   stream.resume(); // the request message is not needed; drain it
   stream.on('end', () => {
     if (stream.closed) return;

@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { X509TlsSource } from '../spiffe/tls/secure-context-cache';
 import { TlsServer } from '../spiffe/tls/tls-server';
-import { endWithStatus, Status } from '../relay/grpc-status';
+import { endWithStatus, refusalMessage, Status } from '../relay/grpc-status';
 import type { Caller, CallPipeline } from './call-pipeline';
+import { decisionIdGenerator } from './decision-id';
 import { Http2Sessions } from './http2-sessions';
 import { TlsHttp2Listener } from './tls-http2-listener';
 import { AUTHORIZATION_HEADER } from './owned-headers';
@@ -15,10 +16,13 @@ export interface BearerAuthenticator {
 export interface TokenListenerOptions {
   maxConcurrentStreams?: number;
   /**
-   * A call refused for want of a valid token; the reason is for the log, never the caller.
-   * `code` is the error's stable code (`WorkloadTokenError`'s, e.g. ERR_TOKEN_EXPIRED), for metrics.
+   * A call refused for want of a valid token; the reason is for the log, never the caller, who
+   * reads only `decisionId`. `code` is the error's stable code (`WorkloadTokenError`'s, e.g.
+   * ERR_TOKEN_EXPIRED), for metrics.
    */
-  onRejectedCall?: (reason: string, code: string) => void;
+  onRejectedCall?: (reason: string, code: string, decisionId: string) => void;
+  /** Decision ids for refused calls: the gateway's, so that they look like every other. */
+  nextDecisionId?: () => string;
   /** A TLS connection refused (failed handshake, or no SVID to present). */
   onRejectedConnection?: (err: Error, remoteAddress: string | undefined) => void;
 }
@@ -30,9 +34,11 @@ const BEARER = /^Bearer +(\S+) *$/i;
  * gateway's rotating SVID but no client certificate, then HTTP/2 where every call must carry
  * `authorization: Bearer <token>` (a JWT-SVID or an OIDC workload token). A call whose token
  * proves a caller goes to the pipeline like an mTLS call; any other ends UNAUTHENTICATED
- * with a generic message before the pipeline sees it.
+ * with a generic message and a decision id before the pipeline sees it.
  */
 export class TokenListener extends TlsHttp2Listener<null> {
+  private readonly nextDecisionId: () => string;
+
   constructor(
     source: X509TlsSource,
     private readonly authenticator: BearerAuthenticator,
@@ -42,6 +48,7 @@ export class TokenListener extends TlsHttp2Listener<null> {
     const tls = new TlsServer(source);
     const sessions = new Http2Sessions<null>((stream, headers) => this.handle(stream, headers), options);
     super(tls, sessions);
+    this.nextDecisionId = options.nextDecisionId ?? decisionIdGenerator();
     tls.on('connection', (socket) => sessions.accept(socket, null));
     tls.on('rejected', (err, remoteAddress) => options.onRejectedConnection?.(err, remoteAddress));
   }
@@ -69,8 +76,9 @@ export class TokenListener extends TlsHttp2Listener<null> {
   }
 
   private refuse(stream: ServerHttp2Stream, reason: string, code: string): void {
-    this.options.onRejectedCall?.(reason, code);
-    endWithStatus(stream, Status.UNAUTHENTICATED, 'unauthenticated');
+    const decisionId = this.nextDecisionId();
+    this.options.onRejectedCall?.(reason, code, decisionId);
+    endWithStatus(stream, Status.UNAUTHENTICATED, refusalMessage(Status.UNAUTHENTICATED, decisionId));
   }
 }
 

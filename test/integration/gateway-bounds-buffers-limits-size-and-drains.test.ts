@@ -43,7 +43,11 @@ describe('flow control, message size limit, and drain on shutdown', () => {
     call.write(Buffer.alloc(70_000, 7));
     const s = await status;
     expect(s.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
-    expect(s.details).toBe('message of 70000 bytes exceeds the limit of 65536');
+    // The caller reads the status and a decision id; the reason is in that decision's log line.
+    const id = /^resource exhausted \(decision (\S+)\)$/.exec(s.details)?.[1];
+    expect(world.decisions.lines.filter((l) => id !== undefined && l.decisionId === id)).toContainEqual(
+      expect.objectContaining({ decision: 'deny', reason: 'message of 70000 bytes exceeds the limit of 65536' }),
+    );
     expect(seen.received.slice(before).map((m) => m.length)).toEqual([1000]);
   });
 

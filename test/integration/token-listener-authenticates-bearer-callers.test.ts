@@ -38,6 +38,7 @@ describe('the token listener authenticates bearer callers', () => {
   let pipeline: RecordingPipeline;
   let rejected: string[];
   let codes: string[];
+  let decisionIds: string[];
   let listener: TokenListener;
   let client: grpc.Client;
   let authenticate: (token: string) => Promise<Caller>;
@@ -58,10 +59,12 @@ describe('the token listener authenticates bearer callers', () => {
     pipeline = new RecordingPipeline();
     rejected = [];
     codes = [];
+    decisionIds = [];
     listener = new TokenListener(x509, { authenticate: (token) => authenticate(token) }, pipeline, {
-      onRejectedCall: (reason, code) => {
+      onRejectedCall: (reason, code, decisionId) => {
         rejected.push(reason);
         codes.push(code);
+        decisionIds.push(decisionId);
       },
     });
     const { port } = await listener.listen(0, '127.0.0.1');
@@ -85,6 +88,7 @@ describe('the token listener authenticates bearer callers', () => {
     pipeline.calls.length = 0;
     rejected.length = 0;
     codes.length = 0;
+    decisionIds.length = 0;
   });
 
   function call(authorization?: string, deadlineMs = 5000): Promise<grpc.ServiceError | null> {
@@ -137,7 +141,7 @@ describe('the token listener authenticates bearer callers', () => {
   ])('refuses a call with %s as UNAUTHENTICATED, before the pipeline', async (_, authorization, reason) => {
     const err = await call(authorization);
     expect(err?.code).toBe(grpc.status.UNAUTHENTICATED);
-    expect(err?.details).toBe('unauthenticated');
+    expect(err?.details).toBe(`unauthenticated (decision ${decisionIds[0]})`);
     expect(pipeline.calls).toHaveLength(0);
     expect(rejected).toEqual([reason]);
   });
@@ -149,7 +153,7 @@ describe('the token listener authenticates bearer callers', () => {
     for (const token of [forged, elsewhere, expired]) {
       const err = await call(`Bearer ${token}`);
       expect(err?.code).toBe(grpc.status.UNAUTHENTICATED);
-      expect(err?.details).toBe('unauthenticated');
+      expect(err?.details).toBe(`unauthenticated (decision ${decisionIds.at(-1)})`);
     }
     expect(pipeline.calls).toHaveLength(0);
     expect(codes).toEqual(['ERR_TOKEN_INVALID', 'ERR_TOKEN_AUDIENCE', 'ERR_TOKEN_EXPIRED']);

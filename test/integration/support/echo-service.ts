@@ -89,7 +89,7 @@ export function echoImplementation(seen: EchoObservations): grpc.UntypedServiceI
   };
 }
 
-const ECHO_POLICY = `
+export const ECHO_POLICY = `
 @id("researchers-echo")
 permit (principal in AgentGroup::"researchers", action in Action::"test.v1.Echo", resource == Tool::"files");
 `;

@@ -84,6 +84,8 @@ export interface GatewayWorldOptions {
   ownTrustDomainOnly?: boolean;
   /** The files tool verifies the gateway's per-call JWT against the gateway's JWKS (admin port) and refuses calls without one. */
   verifyCallTokens?: boolean;
+  /** Fixed loopback ports for the gRPC and admin listeners (default: any free one), to reach them before the start resolves. */
+  ports?: { listen: number; admin: number };
 }
 
 /**
@@ -144,8 +146,8 @@ export class GatewayWorld {
     const yaml = `
 spiffe:
   endpointSocket: ${gatewayApi.address}
-${options.ownTrustDomainOnly ? '' : '  trustDomains: [example.org]\n'}listen: 127.0.0.1:0
-admin: 127.0.0.1:0
+${options.ownTrustDomainOnly ? '' : '  trustDomains: [example.org]\n'}listen: 127.0.0.1:${options.ports?.listen ?? 0}
+admin: 127.0.0.1:${options.ports?.admin ?? 0}
 policies: ./policies
 identities:
   - spiffeId: ${RESEARCH_BOT}
