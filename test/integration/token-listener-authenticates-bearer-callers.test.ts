@@ -166,7 +166,7 @@ describe('the token listener authenticates bearer callers', () => {
     const root = await provider.mintJwtSvid('spiffe://example.org', [GATEWAY]);
     const err = await call(`Bearer ${root}`);
     expect(err?.code).toBe(grpc.status.UNAUTHENTICATED);
-    expect(err?.details).toBe('unauthenticated');
+    expect(err?.details).toBe(`unauthenticated (decision ${decisionIds.at(-1)})`);
     expect(pipeline.calls).toHaveLength(0);
     expect(codes).toEqual(['ERR_TOKEN_SUBJECT']);
   });
