@@ -58,6 +58,8 @@ export interface CallPipelineOptions {
   metadataAllow: readonly string[];
   maxMessageBytes: number;
   isReady: () => boolean;
+  /** Why every call is refused UNAVAILABLE right now (the gateway's own SVID expired), or undefined. */
+  unavailable?: () => string | undefined;
   /** On-behalf-of tokens, task tokens, rate limits and budgets, checked before policy. */
   guard: CallGuard;
   /** The Tasks service on the gateway's own listener. */
@@ -109,6 +111,11 @@ export class CallPipeline {
     const method = parseGrpcPath(headers[':path']);
     if (method === undefined || headers[':method'] !== 'POST') {
       endWithStatus(stream, Status.UNIMPLEMENTED, 'not a gRPC method');
+      return;
+    }
+    const unavailable = this.options.unavailable?.();
+    if (unavailable !== undefined) {
+      this.deny(stream, Status.UNAVAILABLE, 'unavailable', { decisionId: this.options.nextDecisionId(), caller: caller.peer.spiffeId, action: method.action, resource: undefined, reason: unavailable, started });
       return;
     }
     if (method.service === HEALTH_SERVICE) {
