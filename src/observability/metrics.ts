@@ -105,10 +105,18 @@ export class GatewayMetrics {
     const metrics = this;
     new Gauge({
       name: 'toolgate_svid_expiry_seconds',
-      help: "Seconds until the gateway's own X.509-SVID expires; 0 or less when it has none valid (alert below a few minutes).",
+      help: "Seconds until the gateway's own X.509-SVID expires; 0 when it has none or it has expired, never negative (alert below a few minutes).",
       registers,
       collect() {
-        this.set(Math.min(metrics.svidExpiry?.() ?? 0, Number.MAX_SAFE_INTEGER));
+        this.set(Math.max(0, Math.min(metrics.svidExpiry?.() ?? 0, Number.MAX_SAFE_INTEGER)));
+      },
+    });
+    new Gauge({
+      name: 'toolgate_svid_valid',
+      help: "1 while the gateway holds an unexpired X.509-SVID; 0 when it has none or it has expired, and then refuses every call (alert on 0).",
+      registers,
+      collect() {
+        this.set((metrics.svidExpiry?.() ?? 0) > 0 ? 1 : 0);
       },
     });
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'toolgate_' });
@@ -132,7 +140,7 @@ export class GatewayMetrics {
     child.observe(seconds);
   }
 
-  /** Where the SVID expiry gauge reads from; `undefined` from the reader means no SVID (reported as 0). */
+  /** Where the SVID gauges read the seconds left from; `undefined` means no SVID, ≤ 0 expired (both reported as 0). */
   watchSvidExpiry(read: () => number | undefined): void {
     this.svidExpiry = read;
   }

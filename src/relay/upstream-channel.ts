@@ -59,10 +59,11 @@ export class UpstreamChannel {
     if (current) setTimeout(() => current.close(), RETIRE_DELAY_MS).unref();
   }
 
-  close(): void {
+  /** Closes the connection at once. With `reason`, its open calls fail (UNAVAILABLE) rather than end cleanly. */
+  close(reason?: Error): void {
     const current = this.current;
     this.current = undefined;
-    current?.destroy();
+    current?.destroy(reason);
   }
 
   private open(): ClientHttp2Session {

@@ -63,6 +63,8 @@ export interface CallPipelineOptions {
   /** A relayed call with no byte either way for this long is ended (`limits.streamIdleSeconds`). */
   streamIdleMs: number;
   isReady: () => boolean;
+  /** Why every call is refused UNAVAILABLE right now (the gateway's own SVID expired), or undefined. */
+  unavailable?: () => string | undefined;
   /** On-behalf-of tokens, task tokens, rate limits and budgets, checked before policy. */
   guard: CallGuard;
   /** The Tasks service on the gateway's own listener. */
@@ -116,6 +118,11 @@ export class CallPipeline {
     const method = parseGrpcPath(headers[':path']);
     if (method === undefined || headers[':method'] !== 'POST') {
       this.unanswered(stream, caller, String(headers[':path']), 'not a gRPC method', started);
+      return;
+    }
+    const unavailable = this.options.unavailable?.();
+    if (unavailable !== undefined) {
+      this.deny(stream, Status.UNAVAILABLE, 'unavailable', { decisionId: this.options.nextDecisionId(), caller: caller.peer.spiffeId, action: method.action, resource: undefined, reason: unavailable, started });
       return;
     }
     if (method.service === HEALTH_SERVICE) {

@@ -10,6 +10,7 @@ import { CallerSlots } from '../limits/caller-slots';
 import { upstreamCatalog } from '../relay/upstream-catalog';
 import { UpstreamChannel } from '../relay/upstream-channel';
 import type { TrustDomain } from '../spiffe/id/trust-domain';
+import type { X509Svid } from '../spiffe/x509/x509-svid';
 import { authorizeMemberOf } from '../spiffe/tls/authorizer';
 import { X509Source } from '../spiffe/workload/x509-source';
 import { jwksHandler, JWKS_PATH } from '../credentials/jwks-route';
@@ -25,6 +26,8 @@ import { decisionIdGenerator } from './decision-id';
 import { GatewayListener } from './gateway-listener';
 import { GatewayReloader, watchPlan, type ReloadOutcome } from './gateway-reloader';
 import { shadowReporting } from './shadow-disagreements';
+import { SVID_EXPIRED_REASON, SvidExpiry } from './svid-expiry';
+import { isOutage, WorkloadApiOutageLog } from './workload-api-outage';
 
 export interface StartOptions {
   /** Operational log (not the decision log). Default: pino on stderr at the config's level. */
@@ -128,7 +131,10 @@ export class Gateway {
     }
     const keys = ring.keys;
     admin?.route(JWKS_PATH, jwksHandler(keys));
-    source.on('error', (err) => logger.warn({ err: err.message }, 'workload API'));
+    // A failing Workload API is logged by the outage log, rate-limited; anything else here.
+    source.on('error', (err) => isOutage(err) || logger.warn({ err: err.message }, 'workload API'));
+    const expiry = new SvidExpiry(source);
+    new WorkloadApiOutageLog(source, expiry, logger);
     source.on('withdrawn', (err) => logger.error({ err: err.message }, 'X.509-SVID withdrawn: refusing new connections'));
     metrics.watchSvidExpiry(() => svidExpirySeconds(source!));
 
@@ -146,6 +152,13 @@ export class Gateway {
     const channels = config.upstreams.map((u, i) => new UpstreamChannel(u, catalogs[i], source!, onUpstreamError(u.name)));
     // A rotated SVID is used by new upstream connections; old ones finish their calls.
     source.on('update', () => channels.forEach((c) => c.retire()));
+    // Past notAfter nothing goes on with the expired SVID: the upstream connections made with it
+    // are cut (their calls end UNAVAILABLE), no new one presents it (SecureContextCache), no new
+    // caller connection is accepted, every call is refused (`unavailable`), until a new one comes.
+    expiry.on('expired', (expiresAt) => {
+      logger.error({ expiresAt: expiresAt.toISOString() }, 'X.509-SVID expired: not ready, refusing new connections and every call until the Workload API delivers a new one');
+      channels.forEach((c) => c.close(new Error(SVID_EXPIRED_REASON)));
+    });
 
     const state: GatewayState = {
       identities: new IdentityMapper(config.identities, { trustDomains }),
@@ -175,6 +188,7 @@ export class Gateway {
       callerSlots: new CallerSlots(config.limits.perCaller.maxConcurrentCalls),
       streamIdleMs: config.limits.streamIdleSeconds * 1000,
       isReady: () => ready() === undefined,
+      unavailable: () => expiry.reason(),
       ...taskOptions,
       gatewayId: () => gatewayId,
     });
@@ -305,12 +319,25 @@ interface Credentials {
 /** Why the gateway cannot serve right now, or undefined when it can. */
 function readiness(source: X509Source): string | undefined {
   if (source.closed) return 'shutting down';
+  const lapsed = svidExpired(source);
+  if (lapsed !== undefined) return lapsed;
   try {
     source.getX509Svid();
     return undefined;
   } catch {
     return 'no X.509-SVID (withdrawn by the Workload API)';
   }
+}
+
+/** Why an SVID past its notAfter keeps the gateway unready (it accepts no connection and refuses every call then). */
+function svidExpired(source: X509Source): string | undefined {
+  let svid: X509Svid;
+  try {
+    svid = source.getX509Svid();
+  } catch {
+    return undefined; // withdrawn: readiness says so
+  }
+  return Date.now() > svid.expiresAt.getTime() ? `X.509-SVID expired at ${svid.expiresAt.toISOString()}` : undefined;
 }
 
 function svidExpirySeconds(source: X509Source): number | undefined {

@@ -4,7 +4,7 @@ import type { DevWorkloadApi } from '../../src/spiffe/dev/workload-api-server';
 import { SourceError, WorkloadApiError } from '../../src/spiffe/errors';
 import { DEFAULT_BACKOFF, exponentialBackoff } from '../../src/spiffe/workload/backoff';
 import { X509Source } from '../../src/spiffe/workload/x509-source';
-import { ENDPOINT_KINDS, gaps, hasSecurityHeader, listenAddress, nextEvent, sleep, waitUntil } from './support/workload-fixtures';
+import { ENDPOINT_KINDS, gaps, hasSecurityHeader, listenAddress, nextEvent, rawSvid, sleep, waitUntil } from './support/workload-fixtures';
 
 const AGENT = 'spiffe://example.org/agent';
 // Timers may fire a millisecond early after rounding; nothing else may make a gap shorter.
@@ -116,6 +116,24 @@ describe.each(ENDPOINT_KINDS)('Workload API reconnects with backoff over %s', (k
     expect(((error as SourceError).cause as WorkloadApiError).grpcCode).toBe(grpc.status.INVALID_ARGUMENT);
     await sleep(300);
     expect(api.callsTo('FetchX509SVID')).toHaveLength(1);
+  });
+
+  it('retries at least every second once its SVID has less than 30 s left, and never under 500 ms then', async () => {
+    source = await X509Source.create({ address: api.address, backoff: exponentialBackoff({ initialMs: 100, random: () => 1 }) });
+    const updated = nextEvent(source, 'update');
+    const lapsing = await provider.issueX509(AGENT, { notAfter: new Date(Date.now() + 20_000) });
+    api.setX509SvidResponse({ svids: [rawSvid(lapsing, provider.x509Bundle())], federated_bundles: {} });
+    await updated;
+    api.failNext('FetchX509SVID', grpc.status.UNAVAILABLE, 'agent down', 1000);
+    const windowStart = Date.now();
+    api.endStreams('FetchX509SVID', grpc.status.UNAVAILABLE, 'agent down');
+    await sleep(3500);
+
+    // The sequence underneath waits 100, 200, 400, 800, then 1600 and 3200 ms; urgent, [500, 1000] ms instead.
+    const waited = gaps(api.callsTo('FetchX509SVID').filter((c) => c.at >= windowStart));
+    expect(waited.length).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...waited)).toBeLessThan(1000 + 250); // a loaded machine's timers run late, never 600 ms late
+    expect(Math.min(...waited.slice(3))).toBeGreaterThanOrEqual(500 - SLOP_MS);
   });
 
   it('by default waits at least 50 ms per retry and never loops tightly', async () => {

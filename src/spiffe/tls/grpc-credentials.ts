@@ -4,7 +4,7 @@ import { spiffeIdOfLeaf } from '../x509/verify';
 import type { Authorizer } from './authorizer';
 import { spiffeServerCheck } from './mtls-client';
 import type { MtlsServer } from './mtls-server';
-import type { X509TlsSource } from './secure-context-cache';
+import { unexpiredSvid, type X509TlsSource } from './secure-context-cache';
 
 /** A TLS source that also says when it rotates, which grpc-js's providers need. */
 export interface X509WatchedSource extends X509TlsSource {
@@ -60,10 +60,13 @@ class SourceCertificateProvider implements experimental.CertificateProvider {
     return { caCertificate: Buffer.from(pem) };
   }
 
-  /** `null` while the source has no SVID (withdrawn): grpc-js then makes no new connections. */
+  /**
+   * `null` while the source has no SVID (withdrawn), or has only an expired one when asked (a
+   * new channel, an update): grpc-js then makes no new connections.
+   */
   private identityUpdate() {
     try {
-      const svid = this.source.getX509Svid();
+      const svid = unexpiredSvid(this.source);
       return { certificate: Buffer.from(svid.certChainPem()), privateKey: Buffer.from(svid.privateKeyPem()) };
     } catch {
       return null;

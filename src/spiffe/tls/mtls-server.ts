@@ -28,7 +28,8 @@ export interface MtlsServerEvents {
  *
  * Rotation: before each handshake the listener asks the source whether its SVID or bundles
  * changed, and swaps the server's secure context if so; live connections keep theirs.
- * While the source has no SVID (withdrawn by the Workload API), new connections are refused.
+ * While the source has no SVID (withdrawn by the Workload API), or its SVID has expired, new
+ * connections are refused.
  */
 export class MtlsServer extends EventEmitter<MtlsServerEvents> {
   private readonly tls: TlsServer;

@@ -1,5 +1,6 @@
 import { constants } from 'node:crypto';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
+import { X509SvidError } from '../errors';
 import type { X509SvidSource } from '../sources';
 import type { X509BundleSet } from '../x509/x509-bundle-set';
 import type { X509Svid } from '../x509/x509-svid';
@@ -15,6 +16,7 @@ export const MIN_TLS_VERSION = 'TLSv1.2';
  * TLS context material for a source's *current* SVID and bundles. A source hands out new
  * objects when it rotates, so comparing identities tells when to rebuild: a rotated SVID
  * is used by the next handshake, with no listener to wire and nothing to restart.
+ * An SVID past its notAfter is never handed out (see `unexpiredSvid`).
  */
 export class SecureContextCache {
   private svid: X509Svid | undefined;
@@ -23,14 +25,14 @@ export class SecureContextCache {
 
   constructor(private readonly source: X509TlsSource) {}
 
-  /** True when the source has rotated since the context was last built. Throws when there is no SVID. */
+  /** True when the source has rotated since the context was last built. Throws when there is no SVID, or it has expired. */
   isStale(): boolean {
-    return this.source.getX509Svid() !== this.svid || this.source.getX509BundleSet() !== this.bundles;
+    return unexpiredSvid(this.source) !== this.svid || this.source.getX509BundleSet() !== this.bundles;
   }
 
-  /** Options for the current material, marking it as the one in use. */
+  /** Options for the current material, marking it as the one in use. Throws when there is no SVID, or it has expired. */
   options(): SecureContextOptions {
-    this.svid = this.source.getX509Svid();
+    this.svid = unexpiredSvid(this.source);
     this.bundles = this.source.getX509BundleSet();
     this.context = undefined;
     return contextOptions(this.svid, this.bundles);
@@ -41,6 +43,18 @@ export class SecureContextCache {
     if (!this.context || this.isStale()) this.context = createSecureContext(this.options());
     return this.context;
   }
+}
+
+/**
+ * The source's SVID, or `X509SvidError` once it is past its notAfter. A source keeps its last
+ * SVID for as long as the Workload API sends no new one, expired or not; presenting it then
+ * would be serving with an identity no peer should accept, so TLS presents none: a server
+ * refuses the handshake, a client does not connect.
+ */
+export function unexpiredSvid(source: X509SvidSource, now = Date.now()): X509Svid {
+  const svid = source.getX509Svid();
+  if (now > svid.expiresAt.getTime()) throw new X509SvidError(`the X.509-SVID expired at ${svid.expiresAt.toISOString()}`);
+  return svid;
 }
 
 /**

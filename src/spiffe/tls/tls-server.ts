@@ -19,7 +19,7 @@ export interface TlsServerOptions {
 export interface TlsServerEvents {
   /** A connection whose TLS handshake completed. */
   connection: [socket: TLSSocket];
-  /** A connection refused (failed handshake, or no SVID to present). */
+  /** A connection refused (failed handshake, or no valid SVID to present). */
   rejected: [error: Error, remoteAddress: string | undefined];
 }
 
@@ -27,8 +27,9 @@ export interface TlsServerEvents {
  * A TLS listener that presents the source's *current* X.509-SVID. Before each handshake it
  * asks the source whether its SVID or bundles changed and swaps the server's secure
  * context if so; live connections keep theirs. While the source has no SVID (withdrawn by
- * the Workload API), new connections are refused: it never serves with an identity the
- * source took back.
+ * the Workload API) or its SVID has expired, new connections are refused before any byte of
+ * the handshake: it never serves with an identity the source took back or that has lapsed.
+ * (A handshake accepted in the last moment before notAfter still completes with the SVID.)
  */
 export class TlsServer extends EventEmitter<TlsServerEvents> {
   private readonly contexts: SecureContextCache;
@@ -70,7 +71,7 @@ export class TlsServer extends EventEmitter<TlsServerEvents> {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  /** Picks up a rotation, or refuses the connection when the source has no SVID. */
+  /** Picks up a rotation, or refuses the connection when the source has no valid SVID. */
   private beforeHandshake(socket: Socket): void {
     try {
       if (this.contexts.isStale()) this.server.setSecureContext(this.contexts.options());

@@ -29,12 +29,16 @@ export interface WorkloadApiClientOptions {
  * After a lost connection grpc-js re-dials on its own schedule (first after 1 s, growing to
  * 120 s), and every call fails at once until it has. Left alone, that schedule would override
  * the watchers' backoff: a workload would wait a second for an agent that restarted at once,
- * and up to two minutes after a long outage. Dialling the local endpoint is cheap, so the
- * channel re-dials quickly and the watcher's backoff decides how often calls are made.
+ * and up to two minutes after a long outage. Dialling the local endpoint is cheap (a refused
+ * connect on a local socket), so the channel re-dials quickly and the watcher's backoff decides
+ * how often calls are made. The cap, 500 ms (600 ms with grpc-js's ±20 % jitter), is under the
+ * shortest delay of an urgent watcher (500 ms, see `urgentBackoff`): a channel still waiting to
+ * re-dial never fails an attempt that a lapsing SVID depends on. (At 5 s, it kept a gateway
+ * whose SVID had expired out of service for up to 5 s after the agent was back.)
  */
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.initial_reconnect_backoff_ms': 100,
-  'grpc.max_reconnect_backoff_ms': 5_000,
+  'grpc.max_reconnect_backoff_ms': 500,
 };
 
 /** What the endpoint said about a token in `ValidateJWTSVID`. */

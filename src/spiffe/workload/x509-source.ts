@@ -5,7 +5,7 @@ import type { X509BundleSource, X509SvidSource } from '../sources';
 import type { X509Bundle } from '../x509/x509-bundle';
 import { X509BundleSet } from '../x509/x509-bundle-set';
 import type { X509Svid } from '../x509/x509-svid';
-import type { BackoffStrategy } from './backoff';
+import { DEFAULT_BACKOFF, URGENT_WINDOW_MS, urgentBackoff, type BackoffStrategy } from './backoff';
 import type { X509SVIDResponse } from './proto';
 import { WorkloadApiClient } from './workload-api-client';
 import { WorkloadSource, type ReadyOptions } from './workload-source';
@@ -17,7 +17,11 @@ export type X509SvidPicker = (svids: readonly X509Svid[]) => X509Svid;
 export interface X509SourceOptions extends ReadyOptions {
   /** Endpoint URI; default `$SPIFFE_ENDPOINT_SOCKET`. */
   address?: string;
-  /** Reconnect policy; default `DEFAULT_BACKOFF` (exponential from 100 ms to 30 s, jittered). */
+  /**
+   * Reconnect policy; default `DEFAULT_BACKOFF` (exponential from 100 ms to 30 s, jittered).
+   * Either way, no delay exceeds 1 s while the SVID has less than 30 s left or has expired
+   * (`urgentBackoff`).
+   */
   backoff?: BackoffStrategy;
   /** Default: the first SVID, the Workload API's default identity. */
   picker?: X509SvidPicker;
@@ -57,6 +61,8 @@ export class X509Source extends WorkloadSource<X509SourceEvents> implements X509
   #svid: X509Svid | undefined;
   #withdrawn: WorkloadApiError | undefined;
   #bundles = new X509BundleSet();
+  /** The notAfter of the last SVID picked, kept when withdrawn: what the backoff's urgency goes by. */
+  #expiresAt: number | undefined;
 
   private constructor(client: WorkloadApiClient, options: X509SourceOptions) {
     super('X509Source', 'the first X.509-SVID', client, options);
@@ -76,8 +82,12 @@ export class X509Source extends WorkloadSource<X509SourceEvents> implements X509
    * when the endpoint refuses for good (InvalidArgument, Unimplemented).
    */
   static async create(options: X509SourceOptions = {}): Promise<X509Source> {
-    const client = new WorkloadApiClient({ address: options.address, backoff: options.backoff });
-    return new X509Source(client, options).whenReady();
+    // The backoff asks the source, which exists by the time of the first reconnect.
+    let source: X509Source | undefined;
+    const backoff = urgentBackoff(options.backoff ?? DEFAULT_BACKOFF, () => source !== undefined && source.#lapsingWithin(URGENT_WINDOW_MS));
+    const client = new WorkloadApiClient({ address: options.address, backoff });
+    source = new X509Source(client, options);
+    return source.whenReady();
   }
 
   /** The picked SVID (default: the first). Throws `SourceError` when closed or withdrawn. */
@@ -118,9 +128,14 @@ export class X509Source extends WorkloadSource<X509SourceEvents> implements X509
     return { svids, svid, bundles };
   }
 
+  #lapsingWithin(ms: number): boolean {
+    return this.#expiresAt !== undefined && this.#expiresAt - Date.now() < ms;
+  }
+
   #commit(state: X509State): void {
     this.#svids = state.svids;
     this.#svid = state.svid;
+    this.#expiresAt = state.svid.expiresAt.getTime();
     this.#bundles = state.bundles;
     this.#withdrawn = undefined;
   }

@@ -1,4 +1,4 @@
-import { DEFAULT_BACKOFF, exponentialBackoff } from '../../../../src/spiffe/workload/backoff';
+import { DEFAULT_BACKOFF, exponentialBackoff, URGENT_MAX_MS, URGENT_WINDOW_MS, urgentBackoff } from '../../../../src/spiffe/workload/backoff';
 
 function take(n: number, next: () => number): number[] {
   return Array.from({ length: n }, next);
@@ -48,5 +48,36 @@ describe('exponentialBackoff', () => {
     expect(Math.min(...delays)).toBeGreaterThanOrEqual(50);
     expect(Math.max(...delays)).toBeLessThanOrEqual(100);
     expect(delays.reduce((a, b) => a + b, 0) / delays.length).toBeGreaterThanOrEqual(50);
+  });
+});
+
+describe('urgentBackoff', () => {
+  const inner = exponentialBackoff({ initialMs: 100, random: () => 1 });
+
+  it('is the strategy underneath while not urgent', () => {
+    const b = urgentBackoff(inner, () => false).newBackoff();
+    expect(take(8, () => b.next())).toEqual([100, 200, 400, 800, 1600, 3200, 6400, 12800]);
+  });
+
+  it('while urgent, keeps delays up to 1 s and draws longer ones in [500, 1000] ms', () => {
+    const low = urgentBackoff(inner, () => true, undefined, () => 0).newBackoff();
+    expect(take(7, () => low.next())).toEqual([100, 200, 400, 800, 500, 500, 500]);
+    const high = urgentBackoff(inner, () => true, undefined, () => 1).newBackoff();
+    expect(take(7, () => high.next())).toEqual([100, 200, 400, 800, 1000, 1000, 1000]);
+    expect([URGENT_MAX_MS, URGENT_WINDOW_MS]).toEqual([1000, 30_000]);
+  });
+
+  it('goes on with the sequence underneath when the urgency ends, and resets it', () => {
+    let urgent = true;
+    const b = urgentBackoff(inner, () => urgent, 1000, () => 1).newBackoff();
+    expect(take(6, () => b.next())).toEqual([100, 200, 400, 800, 1000, 1000]);
+    urgent = false;
+    expect(b.next()).toBe(6400);
+    b.reset();
+    expect(b.next()).toBe(100);
+  });
+
+  it('rejects a cap that is not positive', () => {
+    expect(() => urgentBackoff(inner, () => true, 0)).toThrow(RangeError);
   });
 });
