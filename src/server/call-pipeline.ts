@@ -122,7 +122,7 @@ export class CallPipeline {
     }
     const unavailable = this.options.unavailable?.();
     if (unavailable !== undefined) {
-      this.deny(stream, Status.UNAVAILABLE, 'unavailable', { decisionId: this.options.nextDecisionId(), caller: caller.peer.spiffeId, action: method.action, resource: undefined, reason: unavailable, started });
+      this.deny(stream, Status.UNAVAILABLE, { decisionId: this.options.nextDecisionId(), caller: caller.peer.spiffeId, action: method.action, resource: undefined, reason: unavailable, started });
       return;
     }
     if (method.service === HEALTH_SERVICE) {
