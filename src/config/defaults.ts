@@ -10,6 +10,13 @@ export const DEFAULTS = {
   maxMessageBytes: 4 * 1024 * 1024,
   perCallerMaxConcurrentCalls: 64,
   streamIdleSeconds: 300,
+  // An idle mTLS connection holds ~74 KiB in the gateway (TLS and HTTP/2 session buffers,
+  // measured with 2,000): 1,024 per listener bound that to ~75 MiB.
+  maxConnections: 1024,
+  // As many connections as calls: one caller (often many pods under one SPIFFE ID) may hold
+  // 1/16 of the default listener cap.
+  perCallerMaxConnections: 64,
+  connectionIdleSeconds: 300,
   drainTimeoutSeconds: 15,
   decisionLogDestination: 'stdout',
   logLevel: 'info',

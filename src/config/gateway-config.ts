@@ -57,10 +57,16 @@ export interface GatewayConfig {
     maxMessageBytes: number;
     /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per caller connection; undefined: Node's default. */
     maxConcurrentStreams?: number;
+    /** Open connections per listener, TLS handshakes included; more are closed at once. */
+    maxConnections: number;
+    /** A connection with no open call and no traffic for this long is sent GOAWAY and closed. */
+    connectionIdleSeconds: number;
     /** Per caller SPIFFE ID, counted on this replica (in memory). */
     perCaller: {
       /** Calls one caller may have open at once; past it, RESOURCE_EXHAUSTED. */
       maxConcurrentCalls: number;
+      /** mTLS connections one caller may hold at once; more are closed after the handshake. */
+      maxConnections: number;
     };
     /** A call with no byte either way for this long is ended (UNAVAILABLE) and cancelled upstream. */
     streamIdleSeconds: number;

@@ -60,7 +60,12 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
     limits: {
       maxMessageBytes: (limits.maxMessageBytes as number | undefined) ?? DEFAULTS.maxMessageBytes,
       ...(limits.maxConcurrentStreams !== undefined && { maxConcurrentStreams: limits.maxConcurrentStreams as number }),
-      perCaller: { maxConcurrentCalls: (asRecord(limits.perCaller).maxConcurrentCalls as number | undefined) ?? DEFAULTS.perCallerMaxConcurrentCalls },
+      maxConnections: (limits.maxConnections as number | undefined) ?? DEFAULTS.maxConnections,
+      connectionIdleSeconds: (limits.connectionIdleSeconds as number | undefined) ?? DEFAULTS.connectionIdleSeconds,
+      perCaller: {
+        maxConcurrentCalls: (asRecord(limits.perCaller).maxConcurrentCalls as number | undefined) ?? DEFAULTS.perCallerMaxConcurrentCalls,
+        maxConnections: (asRecord(limits.perCaller).maxConnections as number | undefined) ?? DEFAULTS.perCallerMaxConnections,
+      },
       streamIdleSeconds: (limits.streamIdleSeconds as number | undefined) ?? DEFAULTS.streamIdleSeconds,
       ...(limits.agentRate != null && { agentRate: limits.agentRate as { perSecond: number; burst: number } }),
     },

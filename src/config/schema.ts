@@ -150,6 +150,17 @@ export const configSchema = {
       properties: {
         maxMessageBytes: { type: 'integer', minimum: 1, default: DEFAULTS.maxMessageBytes },
         maxConcurrentStreams: { type: 'integer', minimum: 1 },
+        maxConnections: {
+          ...positiveInteger,
+          default: DEFAULTS.maxConnections,
+          description: 'Open connections per listener, TLS handshakes included; more are closed as they arrive.',
+        },
+        connectionIdleSeconds: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          default: DEFAULTS.connectionIdleSeconds,
+          description: 'A connection with no open call and no traffic for this long is sent GOAWAY and closed.',
+        },
         perCaller: {
           type: ['object', 'null'],
           additionalProperties: false,
@@ -158,6 +169,11 @@ export const configSchema = {
               ...positiveInteger,
               default: DEFAULTS.perCallerMaxConcurrentCalls,
               description: 'Calls (streams) one caller SPIFFE ID may have open at once on this replica; past it, RESOURCE_EXHAUSTED.',
+            },
+            maxConnections: {
+              ...positiveInteger,
+              default: DEFAULTS.perCallerMaxConnections,
+              description: 'mTLS connections one caller SPIFFE ID may hold at once on this replica; more are closed after the handshake.',
             },
           },
         },

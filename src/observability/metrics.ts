@@ -28,6 +28,8 @@ export class GatewayMetrics {
   /** Calls the gateway refused outside a Cedar decision (task token or state, budgets, rate, on-behalf-of, store, bad task requests), by gRPC status. */
   readonly guardRefusals: Counter<'grpc_status'>;
   private svidExpiry: (() => number | undefined) | undefined;
+  private connections: (() => Record<string, number>) | undefined;
+  readonly connectionsOverLimit: Counter<'listener' | 'limit'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -102,7 +104,23 @@ export class GatewayMetrics {
       labelNames: ['shadow_decision'],
       registers,
     });
+    this.connectionsOverLimit = new Counter({
+      name: 'toolgate_connections_over_limit_total',
+      help: 'Connections closed because a limit was reached: the listener\'s limits.maxConnections (limit="listener") or a caller\'s limits.perCaller.maxConnections (limit="caller").',
+      labelNames: ['listener', 'limit'],
+      registers,
+    });
     const metrics = this;
+    new Gauge({
+      name: 'toolgate_open_connections',
+      help: 'HTTP/2 connections open on each listener (compare with limits.maxConnections).',
+      labelNames: ['listener'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [listener, open] of Object.entries(metrics.connections?.() ?? {})) this.labels(listener).set(open);
+      },
+    });
     new Gauge({
       name: 'toolgate_svid_expiry_seconds',
       help: "Seconds until the gateway's own X.509-SVID expires; 0 when it has none or it has expired, never negative (alert below a few minutes).",
@@ -143,5 +161,10 @@ export class GatewayMetrics {
   /** Where the SVID gauges read the seconds left from; `undefined` means no SVID, ≤ 0 expired (both reported as 0). */
   watchSvidExpiry(read: () => number | undefined): void {
     this.svidExpiry = read;
+  }
+
+  /** Where `toolgate_open_connections` reads each listener's open connections from. */
+  watchConnections(read: () => Record<string, number>): void {
+    this.connections = read;
   }
 }

@@ -1,5 +1,7 @@
 import type { Authorizer } from '../spiffe/tls/authorizer';
+import { CallerSlots } from '../limits/caller-slots';
 import { MtlsServer } from '../spiffe/tls/mtls-server';
+import { ConnectionLimitError } from '../spiffe/tls/tls-server';
 import type { X509TlsSource } from '../spiffe/tls/secure-context-cache';
 import type { VerifiedPeer } from '../spiffe/tls/verify-peer';
 import type { Caller, CallPipeline } from './call-pipeline';
@@ -8,6 +10,12 @@ import { TlsHttp2Listener } from './tls-http2-listener';
 
 export interface GatewayListenerOptions {
   maxConcurrentStreams?: number;
+  /** Connections open at once, handshakes included (see TlsServerOptions). */
+  maxConnections?: number;
+  /** Connections one caller SPIFFE ID may hold at once; more are closed after the handshake. */
+  maxConnectionsPerCaller?: number;
+  /** A connection with no open call and no traffic for this long gets GOAWAY. */
+  idleTimeoutMs?: number;
   onRejectedConnection?: (err: Error, remoteAddress: string | undefined) => void;
 }
 
@@ -19,11 +27,26 @@ export interface GatewayListenerOptions {
  */
 export class GatewayListener extends TlsHttp2Listener<Caller> {
   constructor(source: X509TlsSource, acceptCaller: Authorizer, pipeline: CallPipeline, options: GatewayListenerOptions = {}) {
-    const tls = new MtlsServer(source, acceptCaller);
+    const tls = new MtlsServer(source, acceptCaller, { ...(options.maxConnections !== undefined && { maxConnections: options.maxConnections }) });
     const sessions = new Http2Sessions<Caller>((stream, headers, caller) => pipeline.handle(stream, headers, caller), options);
     super(tls, sessions);
-    tls.on('connection', (socket, peer) => sessions.accept(socket, callerOf(peer)));
-    if (options.onRejectedConnection) tls.on('rejected', options.onRejectedConnection);
+    // Per caller, on this listener: a caller is known only once its handshake is verified.
+    const perCaller = options.maxConnectionsPerCaller === undefined ? undefined : new CallerSlots(options.maxConnectionsPerCaller);
+    const rejected = options.onRejectedConnection;
+    tls.on('connection', (socket, peer) => {
+      const caller = callerOf(peer);
+      if (perCaller !== undefined) {
+        const release = perCaller.take(caller.peer.spiffeId);
+        if (release === undefined) {
+          socket.destroy();
+          rejected?.(new ConnectionLimitError('caller', `${caller.peer.spiffeId} holds ${perCaller.maxPerCaller} connections (limits.perCaller.maxConnections)`), socket.remoteAddress);
+          return;
+        }
+        socket.once('close', release);
+      }
+      sessions.accept(socket, caller);
+    });
+    if (rejected) tls.on('rejected', rejected);
   }
 }
 

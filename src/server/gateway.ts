@@ -23,6 +23,7 @@ import { openSharedState, type SharedState } from './shared-state';
 import { taskPipelineOptions } from './task-services';
 import type { OpenTaskCalls } from './open-task-calls';
 import { decisionIdGenerator } from './decision-id';
+import { ConnectionLimitError } from '../spiffe/tls/tls-server';
 import { GatewayListener } from './gateway-listener';
 import { GatewayReloader, watchPlan, type ReloadOutcome } from './gateway-reloader';
 import { shadowReporting } from './shadow-disagreements';
@@ -192,12 +193,17 @@ export class Gateway {
       ...taskOptions,
       gatewayId: () => gatewayId,
     });
+    const onRejectedConnection = (listenerName: string) => (err: Error, remote: string | undefined) => {
+      metrics.rejectedConnections.inc();
+      if (err instanceof ConnectionLimitError) metrics.connectionsOverLimit.labels(listenerName, err.limit).inc();
+      logger.info({ remote, listener: listenerName, reason: err.message }, 'connection refused');
+    };
+    const connectionLimits = { maxConnections: config.limits.maxConnections, idleTimeoutMs: config.limits.connectionIdleSeconds * 1000 };
     const listener = new GatewayListener(source, authorizeMemberOf(...spiffeDomains), pipeline, {
       maxConcurrentStreams: config.limits.maxConcurrentStreams,
-      onRejectedConnection: (err, remote) => {
-        metrics.rejectedConnections.inc();
-        logger.info({ remote, reason: err.message }, 'connection refused');
-      },
+      ...connectionLimits,
+      maxConnectionsPerCaller: config.limits.perCaller.maxConnections,
+      onRejectedConnection: onRejectedConnection('mtls'),
     });
     const reloader = new GatewayReloader(config, policies, {
       configFile: options.configFile,
@@ -220,6 +226,8 @@ export class Gateway {
       });
       tokenListener = new TokenListener(source, authenticator, pipeline, {
         ...(config.limits.maxConcurrentStreams !== undefined && { maxConcurrentStreams: config.limits.maxConcurrentStreams }),
+        ...connectionLimits,
+        onRejectedConnection: onRejectedConnection('token'),
         nextDecisionId,
         onRejectedCall: (reason, code, decisionId) => {
           metrics.denied.inc();
@@ -227,6 +235,7 @@ export class Gateway {
         },
       });
     }
+    metrics.watchConnections(() => ({ mtls: listener.activeSessions, ...(tokenListener && { token: tokenListener.activeSessions }) }));
     const address = await listener.listen(config.listen.port, config.listen.host);
     const tokenAddress = await tokenListener?.listen(tokens!.listen.port, tokens!.listen.host);
     logger.info(

@@ -13,6 +13,11 @@ type AcceptedSocket<T> = TLSSocket & { [CONNECTION]?: Connection<T> };
 
 export interface Http2SessionsOptions {
   maxConcurrentStreams?: number;
+  /**
+   * A session with no open stream and no traffic for this long is sent GOAWAY and closed, so
+   * that idle connections do not hold their buffers forever. Default: never.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** Handles one stream of an accepted connection, with what the listener attached to it. */
@@ -27,6 +32,8 @@ export type StreamHandler<T> = (stream: ServerHttp2Stream, headers: IncomingHttp
 export class Http2Sessions<T> {
   private readonly h2: Http2Server;
   private readonly sessions = new Set<Http2Session>();
+  /** Streams open per session (Node keeps no count a server can read). */
+  private readonly openStreams = new WeakMap<Http2Session, number>();
   private draining = false;
   private onIdle: (() => void) | undefined;
 
@@ -42,6 +49,14 @@ export class Http2Sessions<T> {
         if (this.sessions.size === 0) this.onIdle?.();
       });
       session.on('error', () => {});
+      const idleMs = options.idleTimeoutMs;
+      if (idleMs !== undefined) {
+        // Node calls this after idleMs without a frame either way; a session with streams
+        // open (quiet calls) is left to the calls' own idle timeout.
+        session.setTimeout(idleMs, () => {
+          if ((this.openStreams.get(session) ?? 0) === 0) session.close();
+        });
+      }
       // A handshake that finished after the drain began: send GOAWAY at once.
       if (this.draining) session.close();
     });
@@ -50,6 +65,11 @@ export class Http2Sessions<T> {
       // no listener (e.g. while the call is still being authenticated) that would crash the
       // process. Whoever handles the stream learns of the end through 'close'.
       stream.on('error', () => {});
+      const session = stream.session;
+      if (session) {
+        this.openStreams.set(session, (this.openStreams.get(session) ?? 0) + 1);
+        stream.once('close', () => this.openStreams.set(session, (this.openStreams.get(session) ?? 1) - 1));
+      }
       const connection = (stream.session?.socket as AcceptedSocket<T> | undefined)?.[CONNECTION];
       if (connection === undefined) {
         stream.close(); // cannot happen for accepted connections; fail closed anyway
@@ -87,3 +107,4 @@ export class Http2Sessions<T> {
     clearTimeout(timer);
   }
 }
+

@@ -15,6 +15,10 @@ export interface BearerAuthenticator {
 
 export interface TokenListenerOptions {
   maxConcurrentStreams?: number;
+  /** Connections open at once, handshakes included (see TlsServerOptions). */
+  maxConnections?: number;
+  /** A connection with no open call and no traffic for this long gets GOAWAY. */
+  idleTimeoutMs?: number;
   /**
    * A call refused for want of a valid token; the reason is for the log, never the caller, who
    * reads only `decisionId`. `code` is the error's stable code (`WorkloadTokenError`'s, e.g.
@@ -45,7 +49,7 @@ export class TokenListener extends TlsHttp2Listener<null> {
     private readonly pipeline: Pick<CallPipeline, 'handle'>,
     private readonly options: TokenListenerOptions = {},
   ) {
-    const tls = new TlsServer(source);
+    const tls = new TlsServer(source, { ...(options.maxConnections !== undefined && { maxConnections: options.maxConnections }) });
     const sessions = new Http2Sessions<null>((stream, headers) => this.handle(stream, headers), options);
     super(tls, sessions);
     this.nextDecisionId = options.nextDecisionId ?? decisionIdGenerator();

@@ -12,6 +12,8 @@ export interface MtlsServerOptions {
   alpnProtocols?: string[];
   /** TLS handshake timeout in ms; default 10 s. */
   handshakeTimeoutMs?: number;
+  /** Connections open at once, handshakes included; more are closed as they arrive. Default: no limit. */
+  maxConnections?: number;
 }
 
 export interface MtlsServerEvents {

@@ -14,6 +14,11 @@ export interface TlsServerOptions {
    * other way. `MtlsServer` sets it and then does the SPIFFE verification itself.
    */
   requestCert?: boolean;
+  /**
+   * Connections open at once, TLS handshakes included; one more is closed as it arrives
+   * (Node's `net.Server.maxConnections`) and reported as `rejected`. Default: no limit.
+   */
+  maxConnections?: number;
 }
 
 export interface TlsServerEvents {
@@ -50,6 +55,10 @@ export class TlsServer extends EventEmitter<TlsServerEvents> {
     this.server.prependListener('connection', (socket: Socket) => this.beforeHandshake(socket));
     this.server.on('secureConnection', (socket) => this.emit('connection', socket));
     this.server.on('tlsClientError', (err, socket) => this.emit('rejected', err, socket.remoteAddress));
+    if (options.maxConnections !== undefined) {
+      this.server.maxConnections = options.maxConnections;
+      this.server.on('drop', (dropped) => this.emit('rejected', new ConnectionLimitError('listener', `connection limit of ${options.maxConnections} reached`), dropped?.remoteAddress));
+    }
   }
 
   listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
@@ -79,5 +88,21 @@ export class TlsServer extends EventEmitter<TlsServerEvents> {
       socket.destroy();
       this.emit('rejected', err as Error, socket.remoteAddress);
     }
+  }
+}
+
+/**
+ * A connection closed because a limit was reached: the listener's `maxConnections`
+ * (`limit: 'listener'`, closed unread), or one a server on top of it applies, such as the
+ * connections one caller may hold (`limit: 'caller'`, closed after the handshake).
+ */
+export class ConnectionLimitError extends Error {
+  readonly code = 'ERR_CONNECTION_LIMIT';
+
+  constructor(
+    readonly limit: 'listener' | 'caller',
+    message: string,
+  ) {
+    super(message);
   }
 }
