@@ -1,5 +1,6 @@
 import {
   constants,
+  type ClientHttp2Session,
   type ClientHttp2Stream,
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
@@ -193,8 +194,10 @@ export class RelayCall {
   /** Opens the upstream stream; undefined (and the call failed) when that is impossible. */
   private open(): ClientHttp2Stream | undefined {
     let up: ClientHttp2Stream;
+    let session: ClientHttp2Session;
     try {
-      up = this.channel.session().request(this.headers());
+      session = this.channel.session();
+      up = session.request(this.headers());
     } catch (err) {
       this.fail(Status.UNAVAILABLE, this.generic(Status.UNAVAILABLE), `upstream request failed: ${(err as Error).message}`, 'upstream');
       return undefined;
@@ -204,7 +207,7 @@ export class RelayCall {
     up.on('trailers', (trailers) => (this.trailers = withoutPseudo(trailers)));
     up.on('drain', () => this.downstream.resume());
     up.on('error', () => {}); // reported through 'close' below
-    up.on('close', () => this.onUpstreamClose(up));
+    up.on('close', () => this.onUpstreamClose(up, session));
     this.downstream.on('wantTrailers', () => this.sendTrailers());
     return up;
   }
@@ -258,11 +261,19 @@ export class RelayCall {
     this.finish({ grpcStatus: Number(trailers['grpc-status']), ...(missing && { reason: 'upstream ended the call without a status', upstreamError: true }) });
   }
 
-  private onUpstreamClose(up: ClientHttp2Stream): void {
+  /**
+   * The upstream stream closed before its trailers. The tool resetting the stream with CANCEL
+   * is a cancellation (CANCELLED, as gRPC maps RST_STREAM CANCEL); anything else, and above
+   * all the connection lost (the tool crashed or was killed: Node then closes every stream
+   * with CANCEL too, and the session is gone), is UNAVAILABLE, which clients' retry policies
+   * retry and CANCELLED never is.
+   */
+  private onUpstreamClose(up: ClientHttp2Stream, session: ClientHttp2Session): void {
     if (this.ended || this.downstream.closed) return;
     if (this.downstream.headersSent && up.rstCode === NGHTTP2_NO_ERROR) return; // trailers path
-    const reason = `upstream stream closed (rst code ${up.rstCode})`;
-    const code = up.rstCode === NGHTTP2_CANCEL ? Status.CANCELLED : Status.UNAVAILABLE;
+    const connectionLost = session.destroyed || session.closed;
+    const reason = connectionLost ? `upstream connection lost (rst code ${up.rstCode})` : `upstream stream closed (rst code ${up.rstCode})`;
+    const code = up.rstCode === NGHTTP2_CANCEL && !connectionLost ? Status.CANCELLED : Status.UNAVAILABLE;
     this.fail(code, this.generic(code), reason, 'upstream');
   }
 
