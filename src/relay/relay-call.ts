@@ -7,6 +7,7 @@ import {
 } from 'node:http2';
 import { GrpcFrameReader, type GrpcMessage } from './grpc-frames';
 import { closeUnfinishedRequest, encodeGrpcMessage, endWithStatus, Status, type StatusCode } from './grpc-status';
+import { afterPeerCatchesUp } from './peer-caught-up';
 import type { UpstreamChannel } from './upstream-channel';
 
 const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = constants;
@@ -52,6 +53,8 @@ export interface MessageGate {
  */
 export class RelayCall {
   private upstream: ClientHttp2Stream | undefined;
+  /** Resets the upstream stream with CANCEL and nothing else (see `cancelUpstream`). */
+  private readonly upstreamAbort = new AbortController();
   private trailers: OutgoingHttpHeaders | undefined;
   private ended = false;
 
@@ -110,7 +113,7 @@ export class RelayCall {
   /** Ends the call with `code` whatever state it is in, cancelling the upstream side. */
   fail(code: StatusCode, callerMessage: string, reason: string, upstreamError = false): void {
     if (this.ended) return;
-    this.upstream?.close(NGHTTP2_CANCEL);
+    this.cancelUpstream();
     const down = this.downstream;
     if (!down.headersSent) {
       endWithStatus(down, code, callerMessage);
@@ -125,7 +128,9 @@ export class RelayCall {
 
   /**
    * Feeds the caller's bytes to `write` (false: pause until the upstream drains; the
-   * upstream's 'drain' resumes) and calls `end` when the caller half-closes.
+   * upstream's 'drain' resumes) and calls `end` when the caller half-closes, and only then:
+   * a caller that resets its stream or loses its connection is relayed as a cancel, so
+   * that a tool never takes a cut-off request for a whole one.
    */
   private forwardRequest(write: (chunk: Buffer) => boolean, end: () => void): void {
     const down = this.downstream;
@@ -135,14 +140,33 @@ export class RelayCall {
       if (!write(chunk) && !this.ended) down.pause();
     });
     down.on('end', () => {
-      if (!this.ended) end();
+      // Node ends the readable side of a reset stream too: after 'aborted' for a reset
+      // without END_STREAM or a lost connection; before it when END_STREAM came first, as
+      // a Node caller cancels. Relay the half-close only once the caller has caught up.
+      if (this.ended || down.aborted) return;
+      const session = down.session;
+      if (session === undefined) return; // the connection is gone: 'close' cancels
+      afterPeerCatchesUp(session, (caughtUp) => {
+        if (this.ended) return;
+        if (caughtUp) end();
+        else this.fail(Status.UNAVAILABLE, 'caller connection lost', 'caller connection lost before the request was confirmed whole');
+      });
     });
     down.on('error', () => {});
     down.on('close', () => {
       // The caller went away or reset: cancel the upstream call too.
-      if (this.upstream && !this.upstream.closed) this.upstream.close(NGHTTP2_CANCEL);
+      this.cancelUpstream();
       if (!this.ended) this.finish({ grpcStatus: undefined, reason: 'cancelled by caller' });
     });
+  }
+
+  /**
+   * Resets the upstream stream with RST_STREAM(CANCEL) alone. `close(NGHTTP2_CANCEL)` would
+   * first end the request side (END_STREAM), and a tool would take the messages it got so
+   * far for the whole request; an aborted signal makes Node send the reset without it.
+   */
+  private cancelUpstream(): void {
+    if (this.upstream && !this.upstream.closed && !this.upstream.destroyed) this.upstreamAbort.abort();
   }
 
   private tooLarge(problem: string): false {
@@ -154,7 +178,7 @@ export class RelayCall {
   private open(): ClientHttp2Stream | undefined {
     let up: ClientHttp2Stream;
     try {
-      up = this.channel.session().request(this.headers);
+      up = this.channel.session().request(this.headers, { signal: this.upstreamAbort.signal });
     } catch (err) {
       this.fail(Status.UNAVAILABLE, 'upstream unavailable', `upstream request failed: ${(err as Error).message}`, true);
       return undefined;
