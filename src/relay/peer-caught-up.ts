@@ -5,12 +5,16 @@ import type { Http2Session } from 'node:http2';
  * call: by then the gateway has processed every frame the peer sent before it saw that
  * PING. `done(false)` when no PING can be sent or answered (the session is going away).
  *
- * Why: a Node caller (grpc-js `cancel()`, `stream.close(code)`) cancels a stream it has not
- * half-closed by sending END_STREAM and then RST_STREAM, and Node's server may process the
- * two in different turns of the event loop (it pauses reading while a write is pending),
- * so a clean half-close cannot be told from a cancellation until the peer has caught up.
- * PINGs of one session are shared: one in flight at a time, answering every wait begun
- * before it was sent.
+ * It also proves that what the gateway wrote before the PING has been sent: nghttp2 writes
+ * out every frame queued with it.
+ *
+ * Why: Node's server may process two frames a caller sent together in different turns of
+ * the event loop (it pauses reading while a write is pending). A Node caller (grpc-js
+ * `cancel()`, `stream.close(code)`) cancels a stream it has not half-closed with END_STREAM
+ * then RST_STREAM, so a clean half-close cannot be told from a cancellation until the
+ * caller has caught up; and after a refusal, a request whose END_STREAM is on its way
+ * cannot be told from one still being sent. PINGs of one session are shared: one in
+ * flight at a time, answering every wait begun before it was sent.
  */
 export function afterPeerCatchesUp(session: Http2Session, done: (caughtUp: boolean) => void): void {
   let barrier = barriers.get(session);

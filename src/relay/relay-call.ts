@@ -201,7 +201,7 @@ export class RelayCall {
     if (flags & constants.NGHTTP2_FLAG_END_STREAM) {
       // Trailers-only response (typically an error status): relay it as such.
       down.respond(out, { endStream: true });
-      closeUnfinishedRequest(down, 'response');
+      closeUnfinishedRequest(down);
       this.finish({ grpcStatus: grpcStatusOf(headers) });
       return;
     }
@@ -215,7 +215,7 @@ export class RelayCall {
       'grpc-message': 'upstream ended the call without a status',
     };
     this.downstream.sendTrailers(trailers);
-    closeUnfinishedRequest(this.downstream, 'trailers');
+    closeUnfinishedRequest(this.downstream);
     this.finish({ grpcStatus: Number(trailers['grpc-status']) });
   }
 
