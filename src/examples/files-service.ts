@@ -64,11 +64,17 @@ export function filesServiceImplementation(files = new Map<string, Buffer>(), op
         path ||= chunk.path;
         chunks.push(chunk.data);
       });
-      call.on('end', () => {
-        const content = Buffer.concat(chunks);
-        files.set(path, content);
-        done(null, { path, bytesWritten: content.length });
-      });
+      // grpc-js ends the request stream of a cancelled call too, just before 'cancelled': a
+      // reset (how the gateway relays a caller's cancel) is known by the next turn of the
+      // event loop, and a cut-off upload is then not committed.
+      call.on('end', () =>
+        setImmediate(() => {
+          if (call.cancelled) return;
+          const content = Buffer.concat(chunks);
+          files.set(path, content);
+          done(null, { path, bytesWritten: content.length });
+        }),
+      );
     },
 
     sync(call: grpc.ServerDuplexStream<{ path: string; op: string }, { path: string; status: string }>) {

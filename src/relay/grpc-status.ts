@@ -1,4 +1,5 @@
 import { constants, type ServerHttp2Stream } from 'node:http2';
+import { afterPeerCatchesUp } from './peer-caught-up';
 
 /** gRPC status codes the gateway itself answers with (grpc-js's numbering). */
 export const Status = {
@@ -27,7 +28,7 @@ export function endWithStatus(stream: ServerHttp2Stream, code: StatusCode, messa
   const trailers = { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) };
   if (!stream.headersSent) {
     stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });
-    closeUnfinishedRequest(stream, 'response');
+    closeUnfinishedRequest(stream);
   } else {
     stream.close(constants.NGHTTP2_CANCEL);
   }
@@ -66,17 +67,22 @@ export function encodeGrpcMessage(message: string): string {
 /**
  * After the final status, a caller still sending would hold the stream (and a draining
  * connection) open: reset it with NO_ERROR, as gRPC servers do, to say the rest of the
- * request is not wanted, and let what it already sent drain away (Node destroys a stream
- * only once its readable side has ended). Node flushes a trailers-only response before a
- * reset submitted in the same tick, but trailers sent with `sendTrailers` only once the
- * event loop turns: a reset before then would discard them.
+ * request is not wanted. But not at once. A request whose END_STREAM is already on its way
+ * (a whole unary request in one write, processed after its HEADERS) must not be reset; and
+ * a reset Node submits before it has written the response out makes nghttp2 drop the
+ * response, leaving the caller a bare RST_STREAM and no status. So what the caller sends
+ * is drained, and the reset waits until the caller has answered a PING sent after the
+ * response: by then the response is on the wire, and whatever the caller sent before
+ * seeing it has been read. Only a caller still sending then is reset.
  */
-export function closeUnfinishedRequest(stream: ServerHttp2Stream, after: 'response' | 'trailers'): void {
-  const reset = () => {
-    if (stream.readableEnded || stream.destroyed) return;
-    if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
-    stream.resume();
-  };
-  if (after === 'response') reset();
-  else setImmediate(reset);
+export function closeUnfinishedRequest(stream: ServerHttp2Stream): void {
+  if (stream.readableEnded || stream.destroyed) return;
+  stream.resume();
+  const session = stream.session;
+  if (session === undefined) return;
+  afterPeerCatchesUp(session, (caughtUp) => {
+    if (!caughtUp || stream.closed || stream.destroyed || stream.readableEnded) return;
+    if (stream.state.remoteClose) return; // ended, its 'end' not emitted yet
+    stream.close(constants.NGHTTP2_NO_ERROR);
+  });
 }

@@ -9,6 +9,7 @@ import {
 import { GrpcFrameReader, type GrpcMessage } from './grpc-frames';
 import { closeUnfinishedRequest, encodeGrpcMessage, endWithStatus, refusalMessage, Status, type StatusCode } from './grpc-status';
 import { IdleTimer } from './idle-timer';
+import { afterPeerCatchesUp } from './peer-caught-up';
 import type { UpstreamChannel } from './upstream-channel';
 
 const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = constants;
@@ -22,6 +23,12 @@ export interface RelayOptions {
   idleMs?: number;
   /** The call's decision id: what a caller reads of a status the relay ends the call with itself. */
   decisionId: string;
+  /**
+   * The method takes one request message (unary, server streaming), as the protos say: its
+   * half-close after that message is relayed at once, since a cancel that follows cannot
+   * have cut a request short (see `forwardRequest`). Unknown or streaming: false.
+   */
+  singleRequest?: boolean;
   /** Called once, when the call has ended, with the final gRPC status. */
   onEnd: (status: RelayOutcome) => void;
 }
@@ -70,6 +77,8 @@ export interface MessageGate {
  */
 export class RelayCall {
   private upstream: ClientHttp2Stream | undefined;
+  /** Resets the upstream stream with CANCEL and nothing else (see `cancelUpstream`). */
+  private readonly upstreamAbort = new AbortController();
   private trailers: OutgoingHttpHeaders | undefined;
   private ended = false;
   private idle: IdleTimer | undefined;
@@ -142,7 +151,7 @@ export class RelayCall {
    */
   fail(code: StatusCode, callerMessage: string, reason: string, cause?: 'upstream' | 'refused'): void {
     if (this.ended) return;
-    this.upstream?.close(NGHTTP2_CANCEL);
+    this.cancelUpstream();
     const down = this.downstream;
     if (!down.headersSent) {
       endWithStatus(down, code, callerMessage);
@@ -162,7 +171,9 @@ export class RelayCall {
 
   /**
    * Feeds the caller's bytes to `write` (false: pause until the upstream drains; the
-   * upstream's 'drain' resumes) and calls `end` when the caller half-closes.
+   * upstream's 'drain' resumes) and calls `end` when the caller half-closes, and only then:
+   * a caller that resets its stream or loses its connection is relayed as a cancel, so
+   * that a tool never takes a cut-off request for a whole one.
    */
   private forwardRequest(write: (chunk: Buffer) => boolean, end: () => void): void {
     const down = this.downstream;
@@ -172,14 +183,34 @@ export class RelayCall {
       if (!write(chunk) && !this.ended) down.pause();
     });
     down.on('end', () => {
-      if (!this.ended) end();
+      // Node ends the readable side of a reset stream too: after 'aborted' for a reset
+      // without END_STREAM or a lost connection; before it when END_STREAM came first, as
+      // a Node caller cancels. Relay the half-close only once the caller has caught up.
+      if (this.ended || down.aborted) return;
+      if (this.options.singleRequest) return end();
+      const session = down.session;
+      if (session === undefined) return; // the connection is gone: 'close' cancels
+      afterPeerCatchesUp(session, (caughtUp) => {
+        if (this.ended) return;
+        if (caughtUp) end();
+        else this.fail(Status.UNAVAILABLE, this.generic(Status.UNAVAILABLE), 'caller connection lost before the request was confirmed whole');
+      });
     });
     down.on('error', () => {});
     down.on('close', () => {
       // The caller went away or reset: cancel the upstream call too.
-      if (this.upstream && !this.upstream.closed) this.upstream.close(NGHTTP2_CANCEL);
+      this.cancelUpstream();
       if (!this.ended) this.finish({ grpcStatus: undefined, reason: 'cancelled by caller' });
     });
+  }
+
+  /**
+   * Resets the upstream stream with RST_STREAM(CANCEL) alone. `close(NGHTTP2_CANCEL)` would
+   * first end the request side (END_STREAM), and a tool would take the messages it got so
+   * far for the whole request; an aborted signal makes Node send the reset without it.
+   */
+  private cancelUpstream(): void {
+    if (this.upstream && !this.upstream.closed && !this.upstream.destroyed) this.upstreamAbort.abort();
   }
 
   private tooLarge(problem: string): false {
@@ -197,7 +228,7 @@ export class RelayCall {
     let session: ClientHttp2Session;
     try {
       session = this.channel.session();
-      up = session.request(this.headers());
+      up = session.request(this.headers(), { signal: this.upstreamAbort.signal });
     } catch (err) {
       this.fail(Status.UNAVAILABLE, this.generic(Status.UNAVAILABLE), `upstream request failed: ${(err as Error).message}`, 'upstream');
       return undefined;
@@ -220,7 +251,7 @@ export class RelayCall {
     if (flags & constants.NGHTTP2_FLAG_END_STREAM) {
       // Trailers-only response (typically an error status): relay it as such.
       down.respond(out, { endStream: true });
-      closeUnfinishedRequest(down, 'response');
+      closeUnfinishedRequest(down);
       this.finish({ grpcStatus: grpcStatusOf(headers) });
       return;
     }
@@ -244,7 +275,7 @@ export class RelayCall {
    */
   private endIdle(ms: number): void {
     const down = this.downstream;
-    this.fail(Status.UNAVAILABLE, `stream idle for ${ms / 1000} s`, `idle: no byte either way for ${ms / 1000} s`);
+    this.fail(Status.UNAVAILABLE, this.generic(Status.UNAVAILABLE), `idle: no byte either way for ${ms / 1000} s`, 'refused');
     setTimeout(() => {
       if (!down.closed && !down.destroyed) down.close(NGHTTP2_CANCEL);
     }, IDLE_RESET_GRACE_MS).unref();
@@ -257,7 +288,7 @@ export class RelayCall {
       'grpc-message': encodeGrpcMessage(this.generic(Status.INTERNAL)),
     };
     this.downstream.sendTrailers(trailers);
-    closeUnfinishedRequest(this.downstream, 'trailers');
+    closeUnfinishedRequest(this.downstream);
     this.finish({ grpcStatus: Number(trailers['grpc-status']), ...(missing && { reason: 'upstream ended the call without a status', upstreamError: true }) });
   }
 

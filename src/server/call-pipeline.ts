@@ -258,6 +258,7 @@ export class CallPipeline {
       maxMessageBytes: this.options.maxMessageBytes,
       idleMs: this.options.streamIdleMs,
       decisionId,
+      singleRequest: route.methods?.get(call.action)?.requestStream === false,
       onEnd: (outcome) => {
         untrack?.();
         task?.release();

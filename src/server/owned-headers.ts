@@ -77,12 +77,15 @@ export function upstreamRequestHeaders(
 ): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const name in incoming) {
-    if (name.charCodeAt(0) === 0x3a /* pseudo-header */ || isOwnedHeader(name) || isDroppedHeader(name)) continue;
+    if (name.charCodeAt(0) === 0x3a /* pseudo-header */ || isOwnedHeader(name) || isDroppedHeader(name) || name === 'te') continue;
     out[name] = incoming[name];
   }
   out[':method'] = 'POST';
   out[':scheme'] = 'https';
   out[':path'] = incoming[':path'];
   out[':authority'] = authority;
+  // gRPC's own, and the one connection-specific header HTTP/2 allows: the caller's (twice
+  // sent, it reads `trailers, trailers`) would make Node refuse the upstream request.
+  out.te = 'trailers';
   return Object.assign(out, set);
 }

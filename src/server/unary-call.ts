@@ -39,7 +39,7 @@ export function respondUnary(stream: ServerHttp2Stream, message: Uint8Array): vo
   stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
   stream.on('wantTrailers', () => {
     stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': '' });
-    closeUnfinishedRequest(stream, 'trailers');
+    closeUnfinishedRequest(stream);
   });
   stream.end(frame);
 }
