@@ -42,16 +42,18 @@ export function encodeGrpcMessage(message: string): string {
  * After the final status, a caller still sending would hold the stream (and a draining
  * connection) open: reset it with NO_ERROR, as gRPC servers do, to say the rest of the
  * request is not wanted, and let what it already sent drain away (Node destroys a stream
- * only once its readable side has ended). Node flushes a trailers-only response before a
- * reset submitted in the same tick, but trailers sent with `sendTrailers` only once the
- * event loop turns: a reset before then would discard them.
+ * only once its readable side has ended). The reset waits for the event loop to turn, after
+ * either kind of final status: trailers sent with `sendTrailers` are only submitted then (a
+ * reset before would discard them), and a reset submitted in the tick of a trailers-only
+ * response can overtake it on the wire (nghttp2 sends RST_STREAM ahead of queued frames):
+ * the caller then reads a reset without a status, which grpc-js reports as INTERNAL. The
+ * fault suite saw that for ~1 denied call in 700 (test/faults/, the broken-policy scenario).
+ * Which status was sent (`_after`) no longer matters; callers still say it.
  */
-export function closeUnfinishedRequest(stream: ServerHttp2Stream, after: 'response' | 'trailers'): void {
-  const reset = () => {
+export function closeUnfinishedRequest(stream: ServerHttp2Stream, _after: 'response' | 'trailers'): void {
+  setImmediate(() => {
     if (stream.readableEnded || stream.destroyed) return;
     if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
     stream.resume();
-  };
-  if (after === 'response') reset();
-  else setImmediate(reset);
+  });
 }
