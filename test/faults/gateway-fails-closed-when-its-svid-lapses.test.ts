@@ -7,7 +7,7 @@ import { ms, reportFigures } from './support/figures';
 /** The lifetime of the SVID the gateway holds when its Workload API goes away. */
 const TTL_MS = sized(5000, 20_000);
 /** How long the outage lasts past the SVID's expiry. */
-const EXPIRED_MS = sized(2500, 20_000);
+const EXPIRED_MS = sized(2500, 10_000);
 /** Slack past the expiry for calls already decided, and for clocks. */
 const MARGIN_MS = 1000;
 /** Calls must succeed again within this of the Workload API being back: the gateway retries with a backoff capped at 30 s. */

@@ -8,7 +8,7 @@ import { reportFigures } from './support/figures';
 /** Each kind of broken push is made this many times. */
 const ROUNDS = sized(1, 5);
 /** How long each broken set stays on disk, under load, before the good files come back. */
-const BROKEN_MS = sized(800, 2500);
+const BROKEN_MS = sized(800, 1500);
 
 /** Valid on their own: the set they belong to would let every denied call through, or deny every allowed one. */
 const PERMIT_ALL = '@id("zz-open-everything")\npermit (principal, action, resource);\n';
