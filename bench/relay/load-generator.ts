@@ -20,6 +20,12 @@ export interface LoadOptions {
   taskId: () => string;
   /** toolgate+task: the task token every call (or stream) carries as x-toolgate-task. */
   taskToken?: string;
+  /**
+   * Called with the final status of every unary call, of every stream message (OK when
+   * answered, the stream's status when it failed first), and of every stream, whether
+   * measuring or not: the fault suite (test/faults/) counts outcomes by code.
+   */
+  onOutcome?: (code: grpc.status, what: 'call' | 'message' | 'stream') => void;
 }
 
 /** Open loop: calls not sent while this many are outstanding (the target cannot keep up). */
@@ -55,6 +61,11 @@ export class LoadRun {
       let next = 0;
       this.schedule(() => queues[next++ % queues.length]!());
     }
+  }
+
+  /** Streams opened so far (a failed one is replaced by a new one). */
+  get streamsOpened(): number {
+    return this.streams.length;
   }
 
   /** Stops sending, and resolves when every outstanding call and stream has finished. */
@@ -99,6 +110,7 @@ export class LoadRun {
     this.outstanding++;
     const t0 = performance.now();
     this.client.makeUnaryRequest(UNARY_PATH, raw, raw, this.options.request, this.metadata(), (err) => {
+      this.options.onOutcome?.(err ? err.code : grpc.status.OK, 'call');
       if (this.measuring) {
         if (err) this.recorder.errors++;
         else this.recorder.record(performance.now() - t0);
@@ -163,6 +175,7 @@ export class LoadRun {
     this.streams.push(stream);
     stream.on('data', () => {
       const t0 = sent.shift()!;
+      this.options.onOutcome?.(grpc.status.OK, 'message');
       if (this.measuring) this.recorder.record(performance.now() - t0);
       if (this.stopping) {
         if (sent.length === 0) stream.end();
@@ -173,18 +186,23 @@ export class LoadRun {
       }
       this.settled();
     });
-    const fail = (): void => {
+    const fail = (code: grpc.status): void => {
       if (this.failed.has(stream)) return;
       this.failed.add(stream);
+      this.options.onOutcome?.(code, 'stream');
       for (let i = sent.length; i > 0; i--) {
+        this.options.onOutcome?.(code, 'message');
         if (this.measuring) this.recorder.errors++;
         this.settled();
       }
       sent.length = 0;
       if (closedLoop && !this.stopping) this.pingPongAgain();
     };
-    stream.on('error', fail);
-    stream.on('status', (status: grpc.StatusObject) => status.code === grpc.status.OK || fail());
+    stream.on('error', (err: grpc.ServiceError) => fail(err.code));
+    stream.on('status', (status: grpc.StatusObject) => {
+      if (status.code !== grpc.status.OK) fail(status.code);
+      else this.options.onOutcome?.(grpc.status.OK, 'stream');
+    });
     return stream;
   }
 

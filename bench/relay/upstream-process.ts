@@ -10,7 +10,8 @@ import { echoServiceDefinition, payload } from './echo-service';
  * SPIFFE mTLS (the same ToolServer the examples use) answering `bench.v1.Echo` with a
  * fixed response of BENCH_PAYLOAD_BYTES, and accepting only the client, the forwarder
  * and the gateway (BENCH_UPSTREAM_PEERS, comma-separated SPIFFE IDs).
- * Its Workload API endpoint is SPIFFE_ENDPOINT_SOCKET.
+ * Its Workload API endpoint is SPIFFE_ENDPOINT_SOCKET. BENCH_UPSTREAM_PORT (optional) fixes its
+ * port, so that the fault suite (test/faults/) can restart it where the gateway expects it.
  */
 async function main(): Promise<number> {
   const response = payload(Number(requireEnv('BENCH_PAYLOAD_BYTES')), 7);
@@ -24,7 +25,7 @@ async function main(): Promise<number> {
       call.on('error', () => {});
     },
   };
-  const server = await ToolServer.start(source, authorizeOneOf(...peers), [[echoServiceDefinition, implementation]]);
+  const server = await ToolServer.start(source, authorizeOneOf(...peers), [[echoServiceDefinition, implementation]], Number(process.env.BENCH_UPSTREAM_PORT ?? 0));
   return server.address.port;
 }
 

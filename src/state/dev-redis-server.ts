@@ -56,7 +56,8 @@ async function kill(child: ChildProcess, exited: Promise<void>): Promise<void> {
   await exited;
 }
 
-async function waitForPong(socket: string, child: ChildProcess): Promise<void> {
+/** Resolves once `socket` answers PING; rejects when `child` exits first or after 10 s. */
+export async function waitForPong(socket: string, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`);
