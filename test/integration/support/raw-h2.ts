@@ -87,6 +87,8 @@ export async function handMadeRequest(world: GatewayWorld, id: string, headers: 
           const [type, flags, streamId, payload] = [pending[3], pending[4]!, pending.readUInt32BE(5) & 0x7fffffff, pending.subarray(9, 9 + length)];
           pending = pending.subarray(9 + length);
           if (type === FRAME.SETTINGS && (flags & 1) === 0) socket.write(frame(FRAME.SETTINGS, 1, 0, Buffer.alloc(0)));
+          // A PING must be answered (RFC 9113 §6.7): the gateway relays a half-close only once it is.
+          if (type === FRAME.PING && (flags & 1) === 0) socket.write(frame(FRAME.PING, 1, 0, payload));
           if (streamId !== 1) continue;
           if (type === FRAME.HEADERS) return resolve({ frame: 'headers' });
           if (type === FRAME.RST_STREAM) return resolve({ frame: 'rst', code: payload.readUInt32BE(0) });
@@ -98,7 +100,7 @@ export async function handMadeRequest(world: GatewayWorld, id: string, headers: 
   }
 }
 
-const FRAME = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4 } as const;
+const FRAME = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6 } as const;
 const FLAG = { END_STREAM: 0x1, END_HEADERS: 0x4 } as const;
 
 function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {

@@ -28,6 +28,7 @@ describe('upstreamRequestHeaders', () => {
       ':path': '/test.v1.Echo/Unary',
       ':authority': 'files:7001',
       'content-type': 'application/grpc',
+      te: 'trailers', // always the gateway's own, whatever the caller sent
       'x-request-tag': 'kept',
       'x-toolgate-caller': 'spiffe://example.org/agents/bot',
     });
