@@ -17,16 +17,25 @@ const SETTLE_MS = 15_000;
 /** Descriptors the gateway may hold beyond its baseline once everything closed (upstream connections, timers' files, …). */
 const FD_SLACK = 16;
 
-/*
- * Reusable for connection caps: today every connection and stream is accepted, so `refused`
- * must be 0; with a cap, the refused ones are what the cap refuses, and the well-behaved
- * caller's assertions stay as they are.
+/** The default limits.perCaller.maxConcurrentCalls and maxConnections: what one caller may hold. */
+const PER_CALLER = 64;
+
+/**
+ * Run twice: with the listener and per-caller limits raised past the burst, so that one caller
+ * holds everything (what that costs the gateway), and with the default limits, which refuse
+ * that caller past its share (what the limits save). The well-behaved caller is served in both.
  */
-describe('fault: many idle connections and many held streams', () => {
+describe.each([
+  {
+    limits: 'raised past the burst',
+    extraConfig: `limits:\n  maxConnections: ${IDLE_CONNECTIONS + 100}\n  perCaller:\n    maxConcurrentCalls: ${STREAMS + 100}\n    maxConnections: ${IDLE_CONNECTIONS + 100}\n`,
+    held: STREAMS,
+  },
+  { limits: 'the defaults', extraConfig: '', held: PER_CALLER },
+])('fault: many idle connections and many held streams, limits $limits', ({ limits, extraConfig, held: heldExpected }) => {
   let d: FaultDeployment;
   beforeAll(async () => {
-    // One caller holds every connection and stream: the listener and per-caller caps are raised so that the burst reaches the gateway (the scenario measures what they cost).
-    d = await FaultDeployment.start({ extraConfig: `limits:\n  maxConnections: ${IDLE_CONNECTIONS + 100}\n  perCaller:\n    maxConcurrentCalls: ${STREAMS + 100}\n    maxConnections: ${IDLE_CONNECTIONS + 100}\n` });
+    d = await FaultDeployment.start({ extraConfig });
   }, 120_000);
   afterAll(() => d?.close(), 60_000);
 
@@ -70,6 +79,7 @@ describe('fault: many idle connections and many held streams', () => {
       };
       const memory = (m: typeof baseline) => ({ rssMiB: mib(m.rssBytes), heapUsedMiB: mib(m.heapUsedBytes), fds: m.fds });
       reportFigures('idle-and-streams', {
+        limits,
         idleConnections: idle.sessions.length,
         idleRefused: idle.refused,
         idleOpenMs: ms(idleOpenMs),
@@ -82,12 +92,18 @@ describe('fault: many idle connections and many held streams', () => {
         wellBehavedCodes: { unloaded: unloaded.outcomes.byCode(), duringBurst: burst.outcomes.byCode(), after: after.outcomes.byCode() },
       });
 
-      // Everything asked for was open at once: the gateway held a descriptor per connection.
-      expect(idle.refused).toBe(0);
-      expect(held.refused).toBe(0);
-      expect(peak.fds).toBeGreaterThanOrEqual(baseline.fds + IDLE_CONNECTIONS + STREAM_CONNECTIONS);
+      if (heldExpected === STREAMS) {
+        // Everything asked for was open at once: the gateway held a descriptor per connection.
+        expect(idle.refused).toBe(0);
+        expect(peak.fds).toBeGreaterThanOrEqual(baseline.fds + IDLE_CONNECTIONS + STREAM_CONNECTIONS);
+      } else {
+        // The caller's share only: its connections past the cap were closed, its calls refused.
+        expect(peak.fds).toBeLessThanOrEqual(baseline.fds + PER_CALLER + STREAM_CONNECTIONS + FD_SLACK);
+      }
+      expect(held.streams.length).toBe(heldExpected);
+      expect(held.refused).toBe(STREAMS - heldExpected);
       // Every held stream ended as its caller ended it; every connection was let go.
-      expect(heldStreamEnds).toEqual({ OK: STREAMS });
+      expect(heldStreamEnds).toEqual({ OK: heldExpected });
       expect(settled.fds).toBeLessThanOrEqual(baseline.fds + FD_SLACK);
       // The well-behaved caller was served throughout.
       for (const l of [unloaded, burst, after]) expect(l.outcomes.byCode()).toEqual({ OK: l.outcomes.calls });

@@ -38,7 +38,7 @@ export async function openIdleConnections(d: FaultDeployment, agent: Agent, coun
 
 /** Closes the sessions and resolves once each is closed. */
 export async function closeSessions(sessions: ClientHttp2Session[]): Promise<void> {
-  await Promise.all(sessions.map((s) => new Promise<void>((resolve) => (s.closed ? resolve() : s.close(() => resolve())))));
+  await Promise.all(sessions.map((s) => new Promise<void>((resolve) => (s.closed || s.destroyed ? resolve() : s.close(() => resolve())))));
 }
 
 export interface HeldStreams {
