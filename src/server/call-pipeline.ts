@@ -15,6 +15,7 @@ import type { DecodedMessage } from '../relay/exact-decode';
 import { grpcFrame } from '../relay/grpc-frames';
 import { RelayCall, type Denial } from '../relay/relay-call';
 import type { CallerSlots } from '../limits/caller-slots';
+import type { MethodInfo } from '../relay/method-catalog';
 import type { SpiffeId } from '../spiffe/id/spiffe-id';
 import { TaskError, type TaskErrorCode } from '../tasks/task-errors';
 import type { OnBehalfOf } from '../identity/on-behalf-of';
@@ -194,7 +195,7 @@ export class CallPipeline {
         task?.release();
         endWithStatus(stream, denial.code, denial.message);
       } else {
-        this.relayTo(stream, headers, call, route, decisionId).start();
+        this.relayTo(stream, headers, call, route, decisionId, undefined).start();
       }
       return;
     }
@@ -204,7 +205,7 @@ export class CallPipeline {
     // with the first admitted message.
     const encoding = headers['grpc-encoding'];
     const maxBytes = this.options.maxMessageBytes;
-    this.relayTo(stream, headers, call, route, decisionId).startGated({
+    this.relayTo(stream, headers, call, route, decisionId, info).startGated({
       admit: (message, index) => {
         const id = index === 0 ? decisionId : this.options.nextDecisionId();
         const at = info.requestStream ? index : undefined;
@@ -233,7 +234,7 @@ export class CallPipeline {
    * token): the gateway's own headers and per-call JWT, and, for a task's call, its slot
    * released and its registration for cancellation undone when it ends.
    */
-  private relayTo(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, call: CallFacts, route: Route, decisionId: string): RelayCall {
+  private relayTo(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, call: CallFacts, route: Route, decisionId: string, method: MethodInfo | undefined): RelayCall {
     const { caller, principal, admission } = call;
     const { task, onBehalfOf } = admission;
     const owned: Record<string, string> = { [CALLER_HEADER]: caller.peer.spiffeId, [DECISION_HEADER]: decisionId };
@@ -258,7 +259,7 @@ export class CallPipeline {
       maxMessageBytes: this.options.maxMessageBytes,
       idleMs: this.options.streamIdleMs,
       decisionId,
-      singleRequest: route.methods?.get(call.action)?.requestStream === false,
+      singleRequest: method?.requestStream === false,
       onEnd: (outcome) => {
         untrack?.();
         task?.release();

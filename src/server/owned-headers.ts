@@ -52,6 +52,10 @@ const DROPPED_HEADERS: ReadonlySet<string> = new Set([
   'proxy-connection',
   'transfer-encoding',
   'upgrade',
+  // The one connection-specific header HTTP/2 allows: the gateway always sends its own
+  // `te: trailers` (a caller's, sent twice, reads `trailers, trailers` and would make Node
+  // refuse the upstream request).
+  'te',
 ]);
 /** `x-forwarded-for`, `-host`, `-proto`, `-client-cert`, …: the whole family is the caller's say-so. */
 const DROPPED_PREFIX = 'x-forwarded-';
@@ -77,15 +81,13 @@ export function upstreamRequestHeaders(
 ): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const name in incoming) {
-    if (name.charCodeAt(0) === 0x3a /* pseudo-header */ || isOwnedHeader(name) || isDroppedHeader(name) || name === 'te') continue;
+    if (name.charCodeAt(0) === 0x3a /* pseudo-header */ || isOwnedHeader(name) || isDroppedHeader(name)) continue;
     out[name] = incoming[name];
   }
   out[':method'] = 'POST';
   out[':scheme'] = 'https';
   out[':path'] = incoming[':path'];
   out[':authority'] = authority;
-  // gRPC's own, and the one connection-specific header HTTP/2 allows: the caller's (twice
-  // sent, it reads `trailers, trailers`) would make Node refuse the upstream request.
-  out.te = 'trailers';
+  out.te = 'trailers'; // gRPC's own (the caller's is dropped above)
   return Object.assign(out, set);
 }
