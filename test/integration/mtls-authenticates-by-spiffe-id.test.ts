@@ -11,6 +11,7 @@ import {
   MtlsServer,
   serveGrpcOverMtls,
   type Authorizer,
+  type VerifiedPeer,
 } from '../../src/spiffe/tls';
 import type { X509Source } from '../../src/spiffe/workload/x509-source';
 import { SpiffeWorld } from './support/spiffe-world';
@@ -160,4 +161,24 @@ describe('mTLS authenticates peers by SPIFFE ID', () => {
     await expect(presentRaw(forged)).resolves.toBe('refused');
     expect(rejected.at(-1)?.message).toContain('certificate signed by unknown authority');
   });
+
+  it('admits a caller whose SVID chain carries an intermediate CA, verifying leaf, intermediate and root', async () => {
+    await world.close();
+    world = await SpiffeWorld.create({ intermediate: true });
+    await startTool(authorizeId(AGENT));
+    const peers: VerifiedPeer[] = [];
+    listener.on('connection', (_socket, peer) => peers.push(peer));
+    const svid = await world.provider.issueX509(AGENT);
+    expect(svid.certificates).toHaveLength(2);
+    await expect(presentRaw(svid)).resolves.toBe('admitted');
+    const root = new X509Certificate(world.provider.x509Bundle('example.org'));
+    expect(peers[0]!.chain.map((c) => c.fingerprint256)).toEqual([
+      new X509Certificate(svid.certificates[0]!).fingerprint256,
+      new X509Certificate(svid.certificates[1]!).fingerprint256,
+      root.fingerprint256,
+    ]);
+    // Without its intermediate the leaf chains to nothing in the bundle.
+    await expect(presentRaw({ ...svid, certificates: svid.certificates.slice(0, 1) })).resolves.toBe('refused');
+  });
 });
+

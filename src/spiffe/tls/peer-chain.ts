@@ -1,4 +1,8 @@
+import type { X509Certificate } from 'node:crypto';
 import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
+
+// verifyX509Svid refuses chains longer than 16 certificates; one more is enough for it to see that.
+const MAX_CHAIN = 17;
 
 /**
  * The DER chain a TLS peer presented, leaf first, as Node exposes it: a linked list of
@@ -9,7 +13,7 @@ export function chainFromPeerCertificate(cert: PeerCertificate | DetailedPeerCer
   const chain: Buffer[] = [];
   const seen = new Set<PeerCertificate>();
   let current: PeerCertificate | undefined = cert;
-  while (current && current.raw && !seen.has(current)) {
+  while (current && current.raw && !seen.has(current) && chain.length < MAX_CHAIN) {
     seen.add(current);
     chain.push(current.raw);
     current = (current as DetailedPeerCertificate).issuerCertificate;
@@ -17,7 +21,26 @@ export function chainFromPeerCertificate(cert: PeerCertificate | DetailedPeerCer
   return chain;
 }
 
-/** The chain of the peer on a connected socket; empty when the peer sent none. */
-export function peerChain(socket: TLSSocket): Buffer[] {
-  return chainFromPeerCertificate(socket.getPeerCertificate(true));
+/**
+ * The chain the peer on a connected socket presented, leaf first, each certificate followed
+ * by its issuer among the ones the peer sent; empty when the peer sent none.
+ *
+ * `getPeerX509Certificate()` rather than `getPeerCertificate(true)`: the latter renders every
+ * certificate into an object with three fingerprints and every field, 0.26 ms a handshake in
+ * the gateway's profile of a 2,000-connection burst (its largest JavaScript cost per
+ * handshake), where this wraps the certificates OpenSSL already parsed (~2 µs).
+ * Node hands out the peer's issuer chain on the first call of either method only: call this
+ * once per socket.
+ */
+export function peerChain(socket: TLSSocket): X509Certificate[] {
+  const chain: X509Certificate[] = [];
+  let current = socket.getPeerX509Certificate();
+  while (current !== undefined && chain.length < MAX_CHAIN) {
+    chain.push(current);
+    const issuer: X509Certificate | undefined = current.issuerCertificate;
+    // A self-signed certificate is its own issuer.
+    if (issuer === undefined || issuer.raw.equals(current.raw)) break;
+    current = issuer;
+  }
+  return chain;
 }

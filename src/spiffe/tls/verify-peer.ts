@@ -14,7 +14,7 @@ export interface VerifiedPeer {
  * against the bundle of the peer's *own* trust domain only (OpenSSL, given every trust
  * domain's roots as `ca`, would accept one trust domain's CA vouching for another's IDs).
  */
-export function verifyPeer(chain: readonly Buffer[], bundles: X509BundleSource, authorize: Authorizer): VerifiedPeer {
+export function verifyPeer(chain: ReadonlyArray<Uint8Array | X509Certificate>, bundles: X509BundleSource, authorize: Authorizer): VerifiedPeer {
   const verified = verifyX509Svid(chain, bundles);
   authorize(verified.id, verified.chain);
   return verified;
