@@ -17,6 +17,10 @@ export const DEFAULTS = {
   // 1/16 of the default listener cap.
   perCallerMaxConnections: 64,
   connectionIdleSeconds: 300,
+  // A server-side TLS 1.3 handshake is ~0.5 ms of the gateway's one thread: 8 started per turn
+  // of the event loop keep one turn's handshake work to a few ms, so calls in flight wait at
+  // most that for a crowd of new connections (see HandshakeQueue).
+  handshakesPerTurn: 8,
   drainTimeoutSeconds: 15,
   decisionLogDestination: 'stdout',
   logLevel: 'info',

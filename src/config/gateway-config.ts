@@ -59,6 +59,8 @@ export interface GatewayConfig {
     maxConcurrentStreams?: number;
     /** Open connections per listener, TLS handshakes included; more are closed at once. */
     maxConnections: number;
+    /** TLS handshakes started per turn of the event loop; more connections wait, unread, for the next turns. */
+    handshakesPerTurn: number;
     /** A connection with no open call and no traffic for this long is sent GOAWAY and closed. */
     connectionIdleSeconds: number;
     /** Per caller SPIFFE ID, counted on this replica (in memory). */

@@ -155,6 +155,11 @@ export const configSchema = {
           default: DEFAULTS.maxConnections,
           description: 'Open connections per listener, TLS handshakes included; more are closed as they arrive.',
         },
+        handshakesPerTurn: {
+          ...positiveInteger,
+          default: DEFAULTS.handshakesPerTurn,
+          description: 'TLS handshakes each listener starts per turn of the event loop; more accepted connections wait, unread, for the next turns.',
+        },
         connectionIdleSeconds: {
           type: 'number',
           exclusiveMinimum: 0,

@@ -1,5 +1,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** What the gauges read of one listener at each scrape. */
+export interface ListenerGauges {
+  readonly activeSessions: number;
+  readonly waitingHandshakes: number;
+}
+
 // Buckets from 50 µs: a cached decision takes a few µs, a relayed call a few hundred.
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5];
 
@@ -28,7 +34,7 @@ export class GatewayMetrics {
   /** Calls the gateway refused outside a Cedar decision (task token or state, budgets, rate, on-behalf-of, store, bad task requests), by gRPC status. */
   readonly guardRefusals: Counter<'grpc_status'>;
   private svidExpiry: (() => number | undefined) | undefined;
-  private connections: (() => Record<string, number>) | undefined;
+  private listeners: (() => Record<string, ListenerGauges>) | undefined;
   readonly connectionsOverLimit: Counter<'listener' | 'limit'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -118,7 +124,17 @@ export class GatewayMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [listener, open] of Object.entries(metrics.connections?.() ?? {})) this.labels(listener).set(open);
+        for (const [name, listener] of Object.entries(metrics.listeners?.() ?? {})) this.labels(name).set(listener.activeSessions);
+      },
+    });
+    new Gauge({
+      name: 'toolgate_tls_handshakes_waiting',
+      help: 'Connections accepted on each listener whose TLS handshake waits to start (limits.handshakesPerTurn start per turn of the event loop).',
+      labelNames: ['listener'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [name, listener] of Object.entries(metrics.listeners?.() ?? {})) this.labels(name).set(listener.waitingHandshakes);
       },
     });
     new Gauge({
@@ -163,8 +179,8 @@ export class GatewayMetrics {
     this.svidExpiry = read;
   }
 
-  /** Where `toolgate_open_connections` reads each listener's open connections from. */
-  watchConnections(read: () => Record<string, number>): void {
-    this.connections = read;
+  /** Where `toolgate_open_connections` and `toolgate_tls_handshakes_waiting` read each listener from. */
+  watchListeners(read: () => Record<string, ListenerGauges>): void {
+    this.listeners = read;
   }
 }

@@ -12,6 +12,8 @@ export interface GatewayListenerOptions {
   maxConcurrentStreams?: number;
   /** Connections open at once, handshakes included (see TlsServerOptions). */
   maxConnections?: number;
+  /** TLS handshakes started per turn of the event loop (see TlsServerOptions). */
+  handshakesPerTurn?: number;
   /** Connections one caller SPIFFE ID may hold at once; more are closed after the handshake. */
   maxConnectionsPerCaller?: number;
   /** A connection with no open call and no traffic for this long gets GOAWAY. */
@@ -27,7 +29,10 @@ export interface GatewayListenerOptions {
  */
 export class GatewayListener extends TlsHttp2Listener<Caller> {
   constructor(source: X509TlsSource, acceptCaller: Authorizer, pipeline: CallPipeline, options: GatewayListenerOptions = {}) {
-    const tls = new MtlsServer(source, acceptCaller, { ...(options.maxConnections !== undefined && { maxConnections: options.maxConnections }) });
+    const tls = new MtlsServer(source, acceptCaller, {
+      ...(options.maxConnections !== undefined && { maxConnections: options.maxConnections }),
+      ...(options.handshakesPerTurn !== undefined && { handshakesPerTurn: options.handshakesPerTurn }),
+    });
     const sessions = new Http2Sessions<Caller>((stream, headers, caller) => pipeline.handle(stream, headers, caller), options);
     super(tls, sessions);
     // Per caller, on this listener: a caller is known only once its handshake is verified.

@@ -198,7 +198,11 @@ export class Gateway {
       if (err instanceof ConnectionLimitError) metrics.connectionsOverLimit.labels(listenerName, err.limit).inc();
       logger.info({ remote, listener: listenerName, reason: err.message }, 'connection refused');
     };
-    const connectionLimits = { maxConnections: config.limits.maxConnections, idleTimeoutMs: config.limits.connectionIdleSeconds * 1000 };
+    const connectionLimits = {
+      maxConnections: config.limits.maxConnections,
+      handshakesPerTurn: config.limits.handshakesPerTurn,
+      idleTimeoutMs: config.limits.connectionIdleSeconds * 1000,
+    };
     const listener = new GatewayListener(source, authorizeMemberOf(...spiffeDomains), pipeline, {
       maxConcurrentStreams: config.limits.maxConcurrentStreams,
       ...connectionLimits,
@@ -235,7 +239,7 @@ export class Gateway {
         },
       });
     }
-    metrics.watchConnections(() => ({ mtls: listener.activeSessions, ...(tokenListener && { token: tokenListener.activeSessions }) }));
+    metrics.watchListeners(() => ({ mtls: listener, ...(tokenListener && { token: tokenListener }) }));
     const address = await listener.listen(config.listen.port, config.listen.host);
     const tokenAddress = await tokenListener?.listen(tokens!.listen.port, tokens!.listen.host);
     logger.info(

@@ -6,6 +6,8 @@ export interface TlsFront {
   listen(port: number, host: string): Promise<AddressInfo>;
   address(): AddressInfo;
   close(): Promise<void>;
+  /** Connections accepted whose TLS handshake waits to start. */
+  readonly waitingHandshakes: number;
 }
 
 /**
@@ -28,6 +30,10 @@ export abstract class TlsHttp2Listener<T> {
 
   get activeSessions(): number {
     return this.sessions.size;
+  }
+
+  get waitingHandshakes(): number {
+    return this.tls.waitingHandshakes;
   }
 
   /**

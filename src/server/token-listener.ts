@@ -17,6 +17,8 @@ export interface TokenListenerOptions {
   maxConcurrentStreams?: number;
   /** Connections open at once, handshakes included (see TlsServerOptions). */
   maxConnections?: number;
+  /** TLS handshakes started per turn of the event loop (see TlsServerOptions). */
+  handshakesPerTurn?: number;
   /** A connection with no open call and no traffic for this long gets GOAWAY. */
   idleTimeoutMs?: number;
   /**
@@ -49,7 +51,10 @@ export class TokenListener extends TlsHttp2Listener<null> {
     private readonly pipeline: Pick<CallPipeline, 'handle'>,
     private readonly options: TokenListenerOptions = {},
   ) {
-    const tls = new TlsServer(source, { ...(options.maxConnections !== undefined && { maxConnections: options.maxConnections }) });
+    const tls = new TlsServer(source, {
+      ...(options.maxConnections !== undefined && { maxConnections: options.maxConnections }),
+      ...(options.handshakesPerTurn !== undefined && { handshakesPerTurn: options.handshakesPerTurn }),
+    });
     const sessions = new Http2Sessions<null>((stream, headers) => this.handle(stream, headers), options);
     super(tls, sessions);
     this.nextDecisionId = options.nextDecisionId ?? decisionIdGenerator();

@@ -1,6 +1,6 @@
 import { sleep, waitUntil } from '../integration/support/workload-fixtures';
-import { closeSessions, openHeldStreams, openIdleConnections } from './support/connection-burst';
-import { FaultDeployment, LOADERS, stopLoad } from './support/fault-deployment';
+import { ConnectionBurst } from './support/connection-burst';
+import { echoRequest, FaultDeployment, LOADERS, stopLoad } from './support/fault-deployment';
 import { sized, timeoutFor } from './support/fault-settings';
 import { mib, ms, reportFigures } from './support/figures';
 
@@ -34,18 +34,24 @@ describe.each([
   { limits: 'the defaults', extraConfig: '', held: PER_CALLER },
 ])('fault: many idle connections and many held streams, limits $limits', ({ limits, extraConfig, held: heldExpected }) => {
   let d: FaultDeployment;
+  const bursts: ConnectionBurst[] = [];
   beforeAll(async () => {
     d = await FaultDeployment.start({ extraConfig });
   }, 120_000);
-  afterAll(() => d?.close(), 60_000);
+  afterAll(async () => {
+    await Promise.all(bursts.map((b) => b.stop()));
+    await d?.close();
+  }, 60_000);
 
   it(
     `holds ${IDLE_CONNECTIONS} idle mTLS connections and ${STREAMS} streams on ${STREAM_CONNECTIONS} connections, a well-behaved caller's calls all succeed, and everything is released`,
     async () => {
       const polite = await d.agent(`${LOADERS}polite`);
       const politeClient = d.client(polite);
-      const idler = await d.agent(`${LOADERS}idler`);
-      const streamer = await d.agent(`${LOADERS}streamer`);
+      // Each burst from a process of its own: the well-behaved caller's latency is the gateway's, not the burster's.
+      const idler = ConnectionBurst.start((await d.agent(`${LOADERS}idler`)).api.address, d.gateway.target, echoRequest('ok'));
+      const streamer = ConnectionBurst.start((await d.agent(`${LOADERS}streamer`)).api.address, d.gateway.target, echoRequest('ok'));
+      bursts.push(idler, streamer);
       await d.callOnce(polite); // warm: the first call opens the upstream connection
       await sleep(1000);
       const baseline = await d.gateway.memory();
@@ -56,15 +62,15 @@ describe.each([
 
       const burst = d.load(politeClient, { kind: 'unary', rate: 50 });
       const t0 = performance.now();
-      const idle = await openIdleConnections(d, idler, IDLE_CONNECTIONS);
+      const idle = await idler.openIdleConnections(IDLE_CONNECTIONS);
       const idleOpenMs = performance.now() - t0;
       const t1 = performance.now();
-      const held = await openHeldStreams(d, streamer, STREAMS, STREAM_CONNECTIONS);
+      const held = await streamer.openHeldStreams(STREAMS, STREAM_CONNECTIONS);
       const streamsOpenMs = performance.now() - t1;
       await sleep(HOLD_MS);
       const peak = await d.gateway.memory();
-      const heldStreamEnds = await held.end();
-      await closeSessions(idle.sessions);
+      const heldStreamEnds = await streamer.endHeldStreams();
+      await idler.closeIdleConnections();
       await stopLoad(burst);
 
       const after = d.load(politeClient, { kind: 'unary', rate: 50 });
@@ -80,10 +86,10 @@ describe.each([
       const memory = (m: typeof baseline) => ({ rssMiB: mib(m.rssBytes), heapUsedMiB: mib(m.heapUsedBytes), fds: m.fds });
       reportFigures('idle-and-streams', {
         limits,
-        idleConnections: idle.sessions.length,
+        idleConnections: idle.opened,
         idleRefused: idle.refused,
         idleOpenMs: ms(idleOpenMs),
-        streams: held.streams.length,
+        streams: held.held,
         streamsRefused: held.refused,
         streamsOpenMs: ms(streamsOpenMs),
         heldStreamEnds,
@@ -100,7 +106,7 @@ describe.each([
         // The caller's share only: its connections past the cap were closed, its calls refused.
         expect(peak.fds).toBeLessThanOrEqual(baseline.fds + PER_CALLER + STREAM_CONNECTIONS + FD_SLACK);
       }
-      expect(held.streams.length).toBe(heldExpected);
+      expect(held.held).toBe(heldExpected);
       expect(held.refused).toBe(STREAMS - heldExpected);
       // Every held stream ended as its caller ended it; every connection was let go.
       expect(heldStreamEnds).toEqual({ OK: heldExpected });

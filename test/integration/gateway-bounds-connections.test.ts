@@ -54,6 +54,26 @@ describe('connection limits', () => {
   });
 });
 
+describe('a crowd of new connections', () => {
+  it('serves every connection of a crowd through the handshake queue (limits.handshakesPerTurn: 1), and reports none left waiting', async () => {
+    const world = await GatewayWorld.start({ extraConfig: 'limits:\n  handshakesPerTurn: 1\n' });
+    const sessions: ClientHttp2Session[] = [];
+    try {
+      const options = mtlsClientOptions(await world.spiffe.workload(RESEARCH_BOT), authorizeId(GATEWAY_ID));
+      for (let i = 0; i < 40; i++) {
+        const s = connect(`https://${world.target}`, options());
+        s.on('error', () => {});
+        sessions.push(s);
+      }
+      expect(await Promise.all(sessions.map(healthCheck))).toEqual(sessions.map(() => '0'));
+      expect(await world.metric('toolgate_tls_handshakes_waiting', { listener: 'mtls' })).toBe(0);
+    } finally {
+      for (const s of sessions) s.destroy();
+      await world.close();
+    }
+  });
+});
+
 describe('idle connections', () => {
   it('sends GOAWAY to a connection with no open call after limits.connectionIdleSeconds, and leaves one with an open call alone', async () => {
     const world = await GatewayWorld.start({ extraConfig: 'limits:\n  connectionIdleSeconds: 1\n' });

@@ -4,17 +4,11 @@ import type { TLSSocket } from 'node:tls';
 import type { Authorizer } from './authorizer';
 import { peerChain } from './peer-chain';
 import type { X509TlsSource } from './secure-context-cache';
-import { TlsServer } from './tls-server';
+import { TlsServer, type TlsServerOptions } from './tls-server';
 import { verifyPeer, type VerifiedPeer } from './verify-peer';
 
-export interface MtlsServerOptions {
-  /** ALPN protocols to offer; default `['h2']`, as gRPC needs. */
-  alpnProtocols?: string[];
-  /** TLS handshake timeout in ms; default 10 s. */
-  handshakeTimeoutMs?: number;
-  /** Connections open at once, handshakes included; more are closed as they arrive. Default: no limit. */
-  maxConnections?: number;
-}
+/** TlsServer's options; the client certificate is always asked for. */
+export type MtlsServerOptions = Omit<TlsServerOptions, 'requestCert'>;
 
 export interface MtlsServerEvents {
   /** A connection whose peer was verified and authorized. */
@@ -53,6 +47,11 @@ export class MtlsServer extends EventEmitter<MtlsServerEvents> {
 
   address(): AddressInfo {
     return this.tls.address();
+  }
+
+  /** Connections accepted whose TLS handshake waits to start. */
+  get waitingHandshakes(): number {
+    return this.tls.waitingHandshakes;
   }
 
   /** Stops accepting; resolves when every connection has closed. */

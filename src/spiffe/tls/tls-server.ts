@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
+import { HandshakeQueue } from './handshake-queue';
 import { SecureContextCache, type X509TlsSource } from './secure-context-cache';
 
 export interface TlsServerOptions {
@@ -19,6 +20,11 @@ export interface TlsServerOptions {
    * (Node's `net.Server.maxConnections`) and reported as `rejected`. Default: no limit.
    */
   maxConnections?: number;
+  /**
+   * TLS handshakes started per turn of the event loop; connections beyond wait, unread, for
+   * the next turns (see HandshakeQueue). Default 8.
+   */
+  handshakesPerTurn?: number;
 }
 
 export interface TlsServerEvents {
@@ -38,46 +44,63 @@ export interface TlsServerEvents {
  */
 export class TlsServer extends EventEmitter<TlsServerEvents> {
   private readonly contexts: SecureContextCache;
+  /** Does the handshakes; it never listens: connections come from `listener` through `queue`. */
   private readonly server: Server;
+  /** Accepts connections paused, counts them against maxConnections, and queues them. */
+  private readonly listener: NetServer;
+  private readonly queue: HandshakeQueue;
 
   constructor(source: X509TlsSource, options: TlsServerOptions = {}) {
     super();
     this.contexts = new SecureContextCache(source);
     const requestCert = options.requestCert ?? false;
+    const handshakeTimeout = options.handshakeTimeoutMs ?? 10_000;
     this.server = createServer({
       ...this.contexts.options(),
       requestCert,
       rejectUnauthorized: requestCert,
       ALPNProtocols: options.alpnProtocols ?? ['h2'],
-      handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
+      handshakeTimeout,
     });
     // Runs before tls.Server's own 'connection' listener creates the TLSSocket.
     this.server.prependListener('connection', (socket: Socket) => this.beforeHandshake(socket));
     this.server.on('secureConnection', (socket) => this.emit('connection', socket));
     this.server.on('tlsClientError', (err, socket) => this.emit('rejected', err, socket.remoteAddress));
+    this.queue = new HandshakeQueue(
+      (socket) => this.server.emit('connection', socket),
+      (socket) => this.emit('rejected', new Error(`TLS handshake not started within ${handshakeTimeout} ms (the gateway is busy with other handshakes)`), socket.remoteAddress),
+      options.handshakesPerTurn,
+      handshakeTimeout,
+    );
+    this.listener = createNetServer({ pauseOnConnect: true }, (socket) => this.queue.push(socket));
     if (options.maxConnections !== undefined) {
-      this.server.maxConnections = options.maxConnections;
-      this.server.on('drop', (dropped) => this.emit('rejected', new ConnectionLimitError('listener', `connection limit of ${options.maxConnections} reached`), dropped?.remoteAddress));
+      this.listener.maxConnections = options.maxConnections;
+      this.listener.on('drop', (dropped) => this.emit('rejected', new ConnectionLimitError('listener', `connection limit of ${options.maxConnections} reached`), dropped?.remoteAddress));
     }
   }
 
   listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
+      this.listener.once('error', reject);
+      this.listener.listen(port, host, () => {
+        this.listener.off('error', reject);
+        resolve(this.listener.address() as AddressInfo);
       });
     });
   }
 
   address(): AddressInfo {
-    return this.server.address() as AddressInfo;
+    return this.listener.address() as AddressInfo;
+  }
+
+  /** Connections accepted whose TLS handshake waits to start. */
+  get waitingHandshakes(): number {
+    return this.queue.length;
   }
 
   /** Stops accepting; resolves when every connection has closed. */
   close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return new Promise((resolve) => this.listener.close(() => resolve()));
   }
 
   /** Picks up a rotation, or refuses the connection when the source has no valid SVID. */

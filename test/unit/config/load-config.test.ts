@@ -43,7 +43,7 @@ describe('loadConfig', () => {
         },
       ],
       metadata: { allow: [] },
-      limits: { maxMessageBytes: 4194304, maxConnections: 1024, connectionIdleSeconds: 300, perCaller: { maxConcurrentCalls: 64, maxConnections: 64 }, streamIdleSeconds: 300 },
+      limits: { maxMessageBytes: 4194304, maxConnections: 1024, handshakesPerTurn: 8, connectionIdleSeconds: 300, perCaller: { maxConcurrentCalls: 64, maxConnections: 64 }, streamIdleSeconds: 300 },
       drainTimeoutSeconds: 15,
       decisionLog: { destination: 'stdout' },
       logLevel: 'info',
