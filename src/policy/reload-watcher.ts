@@ -1,4 +1,5 @@
 import { statSync, watch, type FSWatcher } from 'node:fs';
+import { asError } from '../errors/unknown-error';
 
 /** What to watch; replaced as a whole by `ReloadWatcher.update`. */
 export interface WatchPlan {
@@ -81,7 +82,7 @@ export class ReloadWatcher {
         if (name === null || this.plan.relevant(name.toString())) this.changed();
       });
     } catch (err) {
-      this.options.onError(folder, err as Error);
+      this.options.onError(folder, asError(err));
       return;
     }
     watcher.on('error', (err) => {
