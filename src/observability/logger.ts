@@ -63,6 +63,6 @@ function assertWritable(path: string): void {
   try {
     closeSync(openSync(path, 'a'));
   } catch (err) {
-    throw new LogDestinationError(`cannot open log destination "${path}": ${errorCode(err) ?? errorMessage(err)}`, { cause: err });
+    throw new LogDestinationError(`cannot open log destination "${path}": ${errorCode(err) ?? errorMessage(err)}`);
   }
 }
