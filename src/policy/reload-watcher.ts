@@ -1,5 +1,6 @@
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import { asError } from '../errors/unknown-error';
+import { InvalidValueError } from '../errors/invalid-value-error';
 
 /** What to watch; replaced as a whole by `ReloadWatcher.update`. */
 export interface WatchPlan {
@@ -72,7 +73,7 @@ export class ReloadWatcher {
   private watchFolder(folder: string): void {
     const identity = identityOf(folder);
     if (identity === undefined) {
-      this.options.onError(folder, new Error(`cannot watch ${folder}: not a folder`));
+      this.options.onError(folder, new InvalidValueError(`cannot watch ${folder}: not a folder`));
       return;
     }
     let watcher: FSWatcher;
