@@ -4,6 +4,8 @@
  */
 export { Gateway, type StartOptions } from './server/gateway';
 export { loadConfig } from './config/load-config';
+export { ToolgateError } from './errors/toolgate-error';
+export { ConfigError, type ConfigIssue } from './config/config-error';
 export type { GatewayConfig } from './config/gateway-config';
 export { TasksClient, taskMetadata, type BeginTaskReply, type TaskReply } from './tasks/tasks-client';
 export { TASK_HEADER, ON_BEHALF_OF_HEADER } from './server/owned-headers';

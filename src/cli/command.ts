@@ -1,3 +1,5 @@
+import { ToolgateError } from '../errors/toolgate-error';
+
 /** What a `toolgate` subcommand gets from main: output lines and a stop signal. */
 export interface CliContext {
   stdout(line: string): void;
@@ -17,6 +19,8 @@ export interface CliCommand {
 }
 
 /** Bad command-line arguments; the message names the offending flag. */
-export class UsageError extends Error {
-  override name = 'UsageError';
+export class UsageError extends ToolgateError<'ERR_USAGE'> {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('ERR_USAGE', message, options);
+  }
 }

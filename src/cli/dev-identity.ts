@@ -5,6 +5,7 @@ import { SpiffeId } from '../spiffe/id/spiffe-id';
 import { TrustDomain } from '../spiffe/id/trust-domain';
 import { UsageError, type CliCommand, type CliContext } from './command';
 import { parseDuration } from './duration';
+import { errorMessage } from '../errors/unknown-error';
 
 export interface DevIdentityEndpoint {
   address: string;
@@ -66,7 +67,7 @@ function parseFlags(argv: string[]) {
   try {
     return parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(errorMessage(err), { cause: err });
   }
 }
 
@@ -170,7 +171,7 @@ function flagCheck<T>(flag: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    throw new UsageError(`${flag}: ${(err as Error).message}`);
+    throw new UsageError(`${flag}: ${errorMessage(err)}`, { cause: err });
   }
 }
 

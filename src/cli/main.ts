@@ -7,6 +7,7 @@ import { wantsHelp } from './flags';
 import { policyCommand } from './policy';
 import { runCommand } from './run';
 import { signingKeyCommand } from './signing-key';
+import { errorMessage } from '../errors/unknown-error';
 
 /** Every `toolgate <command>`. */
 const COMMANDS: ReadonlyMap<string, CliCommand> = new Map([runCommand, checkCommand, policyCommand, demoCommand, devIdentityCommand, signingKeyCommand].map((c) => [c.name, c]));
@@ -40,7 +41,7 @@ export async function main(argv: string[], context: CliContext): Promise<number>
       context.stderr(`toolgate ${command.name}: ${err.message}\nRun \`toolgate ${command.name} --help\` for usage.`);
       return 2;
     }
-    context.stderr(`toolgate ${command.name}: ${err instanceof Error ? err.message : String(err)}`);
+    context.stderr(`toolgate ${command.name}: ${errorMessage(err)}`);
     return 1;
   }
 }

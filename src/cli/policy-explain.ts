@@ -8,6 +8,8 @@ import { buildRequest, type RequestSpec } from '../policy/policy-test-request';
 import { toCedarRecord } from '../policy/policy-test-value';
 import { UsageError, type CliCommand } from './command';
 import { parseFlags, required } from './flags';
+import { errorMessage } from '../errors/unknown-error';
+import { InvalidValueError } from '../errors/invalid-value-error';
 
 const USAGE = `Usage: toolgate policy explain --config FILE --principal P --action A [options]
 
@@ -50,7 +52,7 @@ export const policyExplainCommand: CliCommand = {
     const set = PolicySet.loadDirectory(values.policies ?? config.policies);
     // A DENY for an action the gateway never decides (a typo) would explain nothing.
     const unknown = KnownActions.of(config, set.schema).problem(request.action);
-    if (unknown !== undefined) throw new Error(unknown);
+    if (unknown !== undefined) throw new InvalidValueError(unknown);
     const explanation = new PolicyEngine(set, { cacheSize: 0 }).explain(request);
     const lines = values.json ? [JSON.stringify(explanation, null, 2)] : describe(explanation, request);
     for (const line of lines) context.stdout(line);
@@ -86,7 +88,7 @@ function json(text: string, flag: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new UsageError(`${flag} is not JSON: ${(err as Error).message}`);
+    throw new UsageError(`${flag} is not JSON: ${errorMessage(err)}`, { cause: err });
   }
 }
 

@@ -1,3 +1,5 @@
+import { ToolgateError } from '../errors/toolgate-error';
+
 /** One problem in a config file. */
 export interface ConfigIssue {
   /** The key path in the user's terms, e.g. `upstreams[0].spiffeId`. */
@@ -11,20 +13,19 @@ export interface ConfigIssue {
  * A config file that cannot be used. The message has one line per problem, each naming
  * the file, line, key path and what is wrong:
  * `toolgate.yaml:12: upstreams[0].spiffeId: invalid SPIFFE ID "spiffe://Bad": ...`.
+ * `source` is '' for a problem found after loading, at start (an environment variable
+ * that is unset, a clash with the gateway's own trust domain): the line names the key.
  */
-export class ConfigError extends Error {
-  readonly code = 'ERR_CONFIG';
-
+export class ConfigError extends ToolgateError<'ERR_CONFIG'> {
   constructor(
     readonly source: string,
     readonly issues: readonly ConfigIssue[],
   ) {
-    super(issues.map((issue) => formatIssue(source, issue)).join('\n'));
-    this.name = 'ConfigError';
+    super('ERR_CONFIG', issues.map((issue) => formatIssue(source, issue)).join('\n'));
   }
 }
 
 function formatIssue(source: string, { path, line, message }: ConfigIssue): string {
   const where = line === undefined ? source : `${source}:${line}`;
-  return path === '' ? `${where}: ${message}` : `${where}: ${path}: ${message}`;
+  return [where, path, message].filter((part) => part !== '').join(': ');
 }

@@ -1,4 +1,5 @@
 import type { KeyPath } from './key-path';
+import { errorMessage } from '../errors/unknown-error';
 
 export interface PathIssue {
   path: KeyPath;
@@ -18,12 +19,12 @@ export class IssueList {
     if (!this.byPath.has(key)) this.byPath.set(key, { path, message });
   }
 
-  /** Runs `check`; an `Error` it throws becomes an issue at `path`, after `context` if given. */
+  /** Runs `check`; what it throws (`InvalidValueError`, `SpiffeIdError`) becomes an issue at `path`, after `context` if given. */
   check<T>(path: KeyPath, context: string | undefined, check: () => T): T | undefined {
     try {
       return check();
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = errorMessage(err);
       this.add(path, context === undefined ? reason : `${context}: ${reason}`);
       return undefined;
     }

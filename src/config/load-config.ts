@@ -7,6 +7,7 @@ import { formatKeyPath } from './key-path';
 import { resolveConfig } from './resolve-config';
 import { checkSchema } from './schema-issues';
 import { parseYaml } from './yaml-document';
+import { errorCode, errorMessage } from '../errors/unknown-error';
 
 /**
  * Reads and validates the config file (architecture §3). Relative paths resolve against
@@ -18,7 +19,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
+    const reason = errorCode(err) === 'ENOENT' ? 'file not found' : errorMessage(err);
     throw new ConfigError(file, [{ path: '', message: `cannot read the config file: ${reason}` }]);
   }
   return parse(text, dirname(resolve(file)), file, env);

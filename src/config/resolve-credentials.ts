@@ -3,6 +3,7 @@ import { existingFile } from './file-paths';
 import type { GatewayConfig } from './gateway-config';
 import type { IssueList } from './issue-list';
 import { asRecord, asString, type RawRecord } from './raw-value';
+import { ConfigError } from './config-error';
 
 /** `tasks` and `credentials`: the task TTL cap and open-task cap, and the keys that sign task and upstream tokens. */
 export function resolveCredentials(
@@ -62,6 +63,6 @@ function isRedisUrl(url: string): boolean {
 export function redisUrlOf(redis: NonNullable<GatewayConfig['state']['redis']>, env: NodeJS.ProcessEnv = process.env): string {
   if ('url' in redis) return redis.url;
   const url = env[redis.urlEnv];
-  if (!url) throw new Error(`state.redis.urlEnv: environment variable ${redis.urlEnv} is not set`);
+  if (!url) throw new ConfigError('', [{ path: 'state.redis.urlEnv', message: `environment variable ${redis.urlEnv} is not set` }]);
   return url;
 }

@@ -1,5 +1,6 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { KeyPath } from './key-path';
+import { errorMessage } from '../errors/unknown-error';
 
 export interface YamlProblem {
   line?: number;
@@ -32,7 +33,7 @@ export function parseYaml(text: string): YamlDocument {
     try {
       value = doc.toJS(); // bounds alias expansion (maxAliasCount), against "billion laughs"
     } catch (err) {
-      problems.push({ message: (err as Error).message });
+      problems.push({ message: errorMessage(err) });
     }
   }
   return { value, problems, lineOf: (path) => lineOf(doc, path, lineAt) };

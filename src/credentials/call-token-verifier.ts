@@ -1,6 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { CALL_TOKEN_TYPE } from './call-token';
+import { errorCode, errorMessage } from '../errors/unknown-error';
+import { ToolgateError } from '../errors/toolgate-error';
 
 export { CALL_TOKEN_TYPE };
 
@@ -36,8 +38,10 @@ export interface VerifiedCallClaims {
 }
 
 /** A call token that does not verify; the message names the check, never the token. */
-export class CallTokenError extends Error {
-  override name = 'CallTokenError';
+export class CallTokenError extends ToolgateError<'ERR_CALL_TOKEN'> {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('ERR_CALL_TOKEN', message, options);
+  }
 }
 
 export type CallTokenVerifier = (token: string) => Promise<VerifiedCallClaims>;
@@ -66,8 +70,8 @@ export function createCallTokenVerifier(options: CallTokenVerifierOptions): Call
         ...(options.now === undefined ? {} : { currentDate: options.now() }),
       }));
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      throw new CallTokenError(`call token refused: ${typeof code === 'string' ? `${code}: ${(err as Error).message}` : 'malformed token'}`);
+      const code = errorCode(err);
+      throw new CallTokenError(`call token refused: ${typeof code === 'string' ? `${code}: ${errorMessage(err)}` : 'malformed token'}`);
     }
     return claimsOf(payload, options.issuer);
   };

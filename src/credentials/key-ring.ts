@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import type { JWK } from 'jose';
 import { SigningKeys } from '../tasks/signing-keys';
 import type { Clock } from '../tasks/task';
+import { errorCode } from '../errors/unknown-error';
+import { ToolgateError } from '../errors/toolgate-error';
 
 export interface KeyRingOptions {
   /**
@@ -20,13 +22,13 @@ export interface KeyRingOptions {
 }
 
 /** A signing key file that cannot be used. The message names the file and the problem, never key material. */
-export class SigningKeyFileError extends Error {
-  override name = 'SigningKeyFileError';
+export class SigningKeyFileError extends ToolgateError<'ERR_SIGNING_KEY_FILE'> {
   constructor(
     readonly file: string,
     problem: string,
+    options: { cause?: unknown } = {},
   ) {
-    super(`signing key file ${file}: ${problem}`);
+    super('ERR_SIGNING_KEY_FILE', `signing key file ${file}: ${problem}`, options);
   }
 }
 
@@ -103,8 +105,8 @@ export async function readSigningKeyFile(file: string): Promise<JWK[]> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new SigningKeyFileError(file, code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? 'error'})`);
+    const code = errorCode(err);
+    throw new SigningKeyFileError(file, code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? 'error'})`, { cause: err });
   }
   let parsed: unknown;
   try {
@@ -135,7 +137,7 @@ async function fileError<T>(file: string, pending: Promise<T>): Promise<T> {
     return await pending;
   } catch (err) {
     // SigningKeys' messages name no key material.
-    throw new SigningKeyFileError(file, err instanceof Error ? err.message : 'the key cannot be used');
+    throw new SigningKeyFileError(file, err instanceof Error ? err.message : 'the key cannot be used', { cause: err });
   }
 }
 

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/load-config';
 import { filesServiceImplementation } from '../examples/files-service';
 import { FilesClient, filesService } from '../examples/files-proto';
-import { createCallTokenVerifier, type CallTokenVerifier, type VerifiedCallClaims } from '../credentials/call-token-verifier';
+import { CallTokenError, createCallTokenVerifier, type CallTokenVerifier, type VerifiedCallClaims } from '../credentials/call-token-verifier';
 import { TasksClient, taskMetadata, type BeginTaskReply } from '../tasks/tasks-client';
 import { JWKS_PATH } from '../credentials/jwks-route';
 import { ToolServer } from '../examples/tool-server';
@@ -53,7 +53,7 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
     ]);
     // The tool verifies the gateway's per-call JWT against its JWKS, whose URL is known once the gateway listens.
     const verified: VerifiedCallClaims[] = [];
-    let verify: CallTokenVerifier = () => Promise.reject(new Error('the gateway is not up yet'));
+    let verify: CallTokenVerifier = () => Promise.reject(new CallTokenError('the gateway is not up yet'));
     const implementation = filesServiceImplementation(files, { callTokens: (token) => verify(token), verified });
     const tool = await ToolServer.start(await workload(FILES), authorizeId(GATEWAY), [[filesService, implementation]]);
     closers.push(() => tool.close());

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { WorkloadTokenError, type WorkloadTokenErrorCode } from './workload-token-error';
+import { errorCode, errorMessage } from '../errors/unknown-error';
+import { InvalidValueError } from '../errors/invalid-value-error';
 
 /** One OIDC issuer whose tokens are accepted: `iss`, expected `aud`, and exactly one JWKS. */
 export interface OidcIssuerConfig {
@@ -44,10 +46,10 @@ export class OidcIssuer {
   private readonly clock: () => number;
 
   constructor(config: OidcIssuerConfig, options: OidcIssuerOptions = {}) {
-    if (!config.issuer) throw new Error('OIDC issuer: issuer must not be empty');
-    if (!config.audience) throw new Error(`OIDC issuer ${config.issuer}: audience must not be empty`);
+    if (!config.issuer) throw new InvalidValueError('OIDC issuer: issuer must not be empty');
+    if (!config.audience) throw new InvalidValueError(`OIDC issuer ${config.issuer}: audience must not be empty`);
     if ((config.jwksUri === undefined) === (config.jwksFile === undefined)) {
-      throw new Error(`OIDC issuer ${config.issuer}: set exactly one of jwksUri and jwksFile`);
+      throw new InvalidValueError(`OIDC issuer ${config.issuer}: set exactly one of jwksUri and jwksFile`);
     }
     this.issuer = config.issuer;
     this.audience = config.audience;
@@ -98,7 +100,7 @@ export function peekClaims(token: string): { iss: string | undefined; sub: strin
 
 /** jose's stable codes to ours. jose's messages are fixed texts; its errors' `payload` (the claims) is not kept. */
 function refusal(issuer: string, err: unknown): WorkloadTokenError {
-  const e = err as { code?: unknown; claim?: unknown; message?: unknown };
+  const e = err as { code?: unknown; claim?: unknown; message?: unknown; name?: unknown };
   let code: WorkloadTokenErrorCode = 'ERR_TOKEN_INVALID';
   let reason = 'verification failed';
   if (typeof e.code === 'string' && e.code.startsWith('ERR_J')) {
@@ -107,7 +109,7 @@ function refusal(issuer: string, err: unknown): WorkloadTokenError {
     else if (e.code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') code = CLAIM_CODES[String(e.claim)] ?? 'ERR_TOKEN_INVALID';
     // ERR_JOSE_GENERIC: the JWKS response was not 200 OK, or not JSON
     else if (e.code === 'ERR_JWKS_TIMEOUT' || e.code === 'ERR_JWKS_INVALID' || e.code === 'ERR_JOSE_GENERIC') code = 'ERR_TOKEN_KEYS_UNAVAILABLE';
-  } else if ((err as Error | undefined)?.name === 'TypeError' || (err as Error | undefined)?.name === 'AbortError') {
+  } else if (e.name === 'TypeError' || e.name === 'AbortError') {
     // fetch failures (connection refused, DNS, TLS) while getting the JWKS; by name, as
     // fetch's errors may come from another realm
     code = 'ERR_TOKEN_KEYS_UNAVAILABLE';
@@ -127,17 +129,17 @@ export function parseJwksUri(value: string): URL {
   try {
     url = new URL(value);
   } catch {
-    throw new Error('not a URL');
+    throw new InvalidValueError('not a URL');
   }
   if (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) return url;
-  throw new Error('must be https (http only on 127.0.0.1, [::1] or localhost)');
+  throw new InvalidValueError('must be https (http only on 127.0.0.1, [::1] or localhost)');
 }
 
 function jwksUrl(issuer: string, value: string): URL {
   try {
     return parseJwksUri(value);
   } catch (err) {
-    throw new Error(`OIDC issuer ${issuer}: jwksUri ${(err as Error).message}`);
+    throw new InvalidValueError(`OIDC issuer ${issuer}: jwksUri ${errorMessage(err)}`, { cause: err });
   }
 }
 
@@ -146,12 +148,12 @@ function readJwksFile(issuer: string, path: string): JSONWebKeySet {
   try {
     jwks = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    // JSON.parse quotes the text it failed on: keep key material out of the message.
-    const reason = (err as NodeJS.ErrnoException).code ?? 'not valid JSON';
-    throw new Error(`OIDC issuer ${issuer}: cannot read JWKS file ${path}: ${reason}`);
+    // JSON.parse quotes the text it failed on: keep key material out of the message (and so no cause).
+    const reason = errorCode(err) ?? 'not valid JSON';
+    throw new InvalidValueError(`OIDC issuer ${issuer}: cannot read JWKS file ${path}: ${reason}`);
   }
   if (typeof jwks !== 'object' || jwks === null || !Array.isArray((jwks as { keys?: unknown }).keys)) {
-    throw new Error(`OIDC issuer ${issuer}: JWKS file ${path} has no "keys" list`);
+    throw new InvalidValueError(`OIDC issuer ${issuer}: JWKS file ${path} has no "keys" list`);
   }
   return jwks as JSONWebKeySet;
 }

@@ -7,6 +7,7 @@ import type { JwtBundleSource } from '../spiffe/sources';
 import { OidcIssuer, peekClaims, type OidcIssuerConfig } from './oidc-issuer';
 import { DEFAULT_TOKEN_CACHE_SIZE, VerifiedTokenCache, type Verified } from './verified-token-cache';
 import { WorkloadTokenError, type WorkloadTokenErrorCode } from './workload-token-error';
+import { InvalidValueError } from '../errors/invalid-value-error';
 
 /** An OIDC issuer of workload tokens: `sub` becomes `spiffe://<trustDomain>/<sub, ':' as '/'>`. */
 export interface OidcWorkloadIssuerConfig extends OidcIssuerConfig {
@@ -63,7 +64,7 @@ export class WorkloadTokenAuthenticator {
     this.clock = options.clock ?? Date.now;
     this.cache = new VerifiedTokenCache(options.cacheSize ?? DEFAULT_TOKEN_CACHE_SIZE, this.clock);
     for (const config of options.oidc ?? []) {
-      if (this.issuers.has(config.issuer)) throw new Error(`OIDC issuer ${config.issuer} is configured twice`);
+      if (this.issuers.has(config.issuer)) throw new InvalidValueError(`OIDC issuer ${config.issuer} is configured twice`);
       const verifier = new OidcIssuer(config, { clock: this.clock, jwksTimeoutMs: options.jwksTimeoutMs });
       this.issuers.set(config.issuer, { verifier, trustDomain: config.trustDomain });
     }

@@ -1,3 +1,5 @@
+import { ToolgateError } from '../errors/toolgate-error';
+
 /** Stable codes of a refused bearer token, like jose's `err.code`. */
 export type WorkloadTokenErrorCode =
   /** No token, or not `Bearer <token>`. */
@@ -19,12 +21,4 @@ export type WorkloadTokenErrorCode =
  * A workload or on-behalf-of token refused. The message is for the log: it names the reason,
  * the issuer or trust domain, never the token or key material. Callers see a generic status.
  */
-export class WorkloadTokenError extends Error {
-  constructor(
-    readonly code: WorkloadTokenErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'WorkloadTokenError';
-  }
-}
+export class WorkloadTokenError extends ToolgateError<WorkloadTokenErrorCode> {}

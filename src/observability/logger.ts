@@ -1,10 +1,15 @@
 import { closeSync, openSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
+import { errorCode, errorMessage } from '../errors/unknown-error';
+import { ToolgateError } from '../errors/toolgate-error';
 
 export type { Logger } from 'pino';
 
-export class LogDestinationError extends Error {
-  readonly code = 'ERR_LOG_DESTINATION';
+/** A log destination file that cannot be opened for appending; the message names the path. */
+export class LogDestinationError extends ToolgateError<'ERR_LOG_DESTINATION'> {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('ERR_LOG_DESTINATION', message, options);
+  }
 }
 
 export interface LoggerOptions {
@@ -58,6 +63,6 @@ function assertWritable(path: string): void {
   try {
     closeSync(openSync(path, 'a'));
   } catch (err) {
-    throw new LogDestinationError(`cannot open log destination "${path}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new LogDestinationError(`cannot open log destination "${path}": ${errorCode(err) ?? errorMessage(err)}`);
   }
 }

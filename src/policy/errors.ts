@@ -1,3 +1,5 @@
+import { ToolgateError } from '../errors/toolgate-error';
+
 /**
  * Stable codes for everything the policy layer refuses. Callers branch on `code`, never on
  * message text. Loading collects every problem it can find before it throws, so that
@@ -13,19 +15,16 @@ export type PolicyErrorCode =
   /** A policy fails strict validation against the schema; each problem names the policy id. */
   | 'ERR_POLICY_VALIDATION'
   /** cedar-wasm was loaded before the V8 guard ran (see v8-guard.ts). */
-  | 'ERR_V8_GUARD';
+  | 'ERR_V8_GUARD'
+  /** A `policy test` file that cannot be read or used; each problem names the file and line. */
+  | 'ERR_POLICY_TEST';
 
-export class PolicyError extends Error {
+export class PolicyError extends ToolgateError<PolicyErrorCode> {
   readonly problems: readonly string[];
 
-  constructor(
-    readonly code: PolicyErrorCode,
-    message: string,
-    options: { problems?: readonly string[]; cause?: unknown } = {},
-  ) {
+  constructor(code: PolicyErrorCode, message: string, options: { problems?: readonly string[]; cause?: unknown } = {}) {
     const problems = options.problems ?? [];
-    super(problems.length === 0 ? message : `${message}:\n  ${problems.join('\n  ')}`, { cause: options.cause });
-    this.name = 'PolicyError';
+    super(code, problems.length === 0 ? message : `${message}:\n  ${problems.join('\n  ')}`, options);
     this.problems = problems;
   }
 }

@@ -7,6 +7,7 @@ import { PolicyIndex } from './policy-index';
 import type { PolicySet } from './policy-set';
 import { PolicySlices, type SliceStats } from './policy-slices';
 import type { Principal } from './principal';
+import { errorMessage } from '../errors/unknown-error';
 
 export interface PolicyEngineOptions {
   /** Most decisions remembered; 0 turns the decision cache off. Default 10 000. */
@@ -123,7 +124,7 @@ export class PolicyEngine {
       if (key !== undefined && answer !== undefined) this.cache.set(key, verdict);
       return this.decided(started, verdict, false);
     } catch (err) {
-      return this.decided(started, deny([`authorization failed: ${(err as Error).message}`]), false);
+      return this.decided(started, deny([`authorization failed: ${errorMessage(err)}`]), false);
     }
   }
 
@@ -189,7 +190,7 @@ export class PolicyEngine {
     try {
       answer = statefulIsAuthorized(prepared.call);
     } catch (err) {
-      return { verdict: deny([`cedar-wasm threw: ${(err as Error).message}`]), answer: undefined };
+      return { verdict: deny([`cedar-wasm threw: ${errorMessage(err)}`]), answer: undefined };
     }
     return { verdict: this.verdictOf(answer), answer };
   }

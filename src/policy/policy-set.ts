@@ -6,6 +6,7 @@ import { preparsePolicySet, validate, type DetailedError } from './cedar';
 import { PolicyError } from './errors';
 import { parsePolicyFile, type LoadedPolicy } from './policy-file';
 import { SourceFile } from './source-file';
+import { errorMessage } from '../errors/unknown-error';
 
 /** A file's name (no folder) and its text. */
 export interface PolicySource {
@@ -76,7 +77,7 @@ export class PolicySet {
     try {
       names = readdirSync(dir).sort();
     } catch (err) {
-      throw new PolicyError('ERR_POLICY_LOAD', `cannot read policy directory ${dir}: ${(err as Error).message}`, { cause: err });
+      throw new PolicyError('ERR_POLICY_LOAD', `cannot read policy directory ${dir}: ${errorMessage(err)}`, { cause: err });
     }
     const files: PolicySource[] = [];
     const schemas: PolicySource[] = [];
@@ -87,7 +88,7 @@ export class PolicySet {
         if (!statSync(path).isFile()) continue;
         (name.endsWith(POLICY_EXT) ? files : schemas).push({ name, text: readFileSync(path, 'utf8') });
       } catch (err) {
-        throw new PolicyError('ERR_POLICY_LOAD', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+        throw new PolicyError('ERR_POLICY_LOAD', `cannot read ${path}: ${errorMessage(err)}`, { cause: err });
       }
     }
     if (schemas.length > 1) {

@@ -5,6 +5,8 @@ import { parseYaml } from '../config/yaml-document';
 import { principalSpecOf, type PrincipalSpec } from './policy-test-principal';
 import type { RequestSpec } from './policy-test-request';
 import { toCedarRecord } from './policy-test-value';
+import { errorCode, errorMessage } from '../errors/unknown-error';
+import { PolicyError } from './errors';
 
 /** One case: a request and the decision expected for it. */
 export interface PolicyTestCase extends RequestSpec {
@@ -38,14 +40,14 @@ const CASE_KEYS = new Set(['name', 'principal', 'action', 'resource', 'authn', '
  * ```
  *
  * Unknown keys are refused, so that a misspelt `expect` cannot make a case pass unchecked.
- * Throws `Error` listing every problem as `file:line: key path: message`.
+ * Throws `PolicyError` (`ERR_POLICY_TEST`) listing every problem as `file:line: key path: message`.
  */
 export function readPolicyTestFile(file: string): PolicyTestFile {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message}`);
+    throw new PolicyError('ERR_POLICY_TEST', `cannot read ${file}: ${errorCode(err) === 'ENOENT' ? 'file not found' : errorMessage(err)}`, { cause: err });
   }
   const doc = parseYaml(text);
   const problems = doc.problems.map(({ line, message }) => ({ line, text: message }));
@@ -56,7 +58,7 @@ export function readPolicyTestFile(file: string): PolicyTestFile {
   if (parsed !== undefined && problems.length === 0) return parsed;
   // In file order, so the report reads top to bottom.
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-  throw new Error(`${file} cannot be used:\n  ${problems.map((p) => `${file}${p.line === undefined ? '' : `:${p.line}`}: ${p.text}`).join('\n  ')}`);
+  throw new PolicyError('ERR_POLICY_TEST', `${file} cannot be used`, { problems: problems.map((p) => `${file}${p.line === undefined ? '' : `:${p.line}`}: ${p.text}`) });
 }
 
 /** Reports a problem at the line of `path`, under `label` (default: the path itself). */
@@ -97,7 +99,7 @@ function parseCase(value: unknown, path: KeyPath, add: Add): PolicyTestCase | un
   try {
     principal = principalSpecOf(value['principal']);
   } catch (err) {
-    problem('principal', (err as Error).message);
+    problem('principal', errorMessage(err));
   }
   const metadata = value['metadata'];
   if (metadata !== undefined && !(isMapping(metadata) && Object.values(metadata).every((v) => typeof v === 'string'))) {
@@ -110,7 +112,7 @@ function parseCase(value: unknown, path: KeyPath, add: Add): PolicyTestCase | un
       records[key] = toCedarRecord(value[key], key);
     } catch (err) {
       // The message names the value's own path (`request.a`), so it is put under the case's.
-      add([...path, key], (err as Error).message, formatKeyPath(path));
+      add([...path, key], errorMessage(err), formatKeyPath(path));
     }
   }
   if (typeof name !== 'string' || typeof action !== 'string' || principal === undefined || (expect !== 'allow' && expect !== 'deny')) return undefined;

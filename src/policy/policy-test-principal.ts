@@ -4,6 +4,7 @@ import { SpiffeId, type TrustDomain } from '../spiffe/id';
 import type { CedarValue } from './cedar-value';
 import { toCedarRecord } from './policy-test-value';
 import type { Principal } from './principal';
+import { InvalidValueError } from '../errors/invalid-value-error';
 
 /**
  * A principal as a policy test or `toolgate policy explain` names it: a SPIFFE ID
@@ -19,14 +20,14 @@ export type PrincipalSpec =
       readonly groups?: readonly string[];
     };
 
-/** `value` (parsed YAML or JSON) as a PrincipalSpec; throws `Error` saying what is accepted. */
+/** `value` (parsed YAML or JSON) as a PrincipalSpec; throws `InvalidValueError` saying what is accepted. */
 export function principalSpecOf(value: unknown): PrincipalSpec {
   if (typeof value === 'string' && value !== '') return value;
   const { type, id, attrs, groups } = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
   const keysOk = Object.keys(value ?? {}).every((k) => ['type', 'id', 'attrs', 'groups'].includes(k));
   const groupsOk = groups === undefined || (Array.isArray(groups) && groups.every((g) => typeof g === 'string'));
   if (Array.isArray(value) || !keysOk || (type !== 'Agent' && type !== 'Workload') || typeof id !== 'string' || !groupsOk) {
-    throw new Error('must be an agent name, a SPIFFE ID, or {type: Agent|Workload, id, attrs?, groups?}');
+    throw new InvalidValueError('must be an agent name, a SPIFFE ID, or {type: Agent|Workload, id, attrs?, groups?}');
   }
   return {
     type,
@@ -44,7 +45,7 @@ export function principalSpecOf(value: unknown): PrincipalSpec {
  * An agent name resolves through the first identity rule that maps some SPIFFE ID to it:
  * an exact rule naming the agent, or a prefix rule with the name appended (a prefix rule
  * without `agent` names its agents by the rest of the path). Give the SPIFFE ID to pick a
- * particular one. Throws `Error` when nothing maps to the name or the ID is refused.
+ * particular one. Throws `InvalidValueError` when nothing maps to the name, `IdentityError` when the ID is refused.
  */
 export function resolvePrincipal(spec: PrincipalSpec, identities: readonly IdentityRule[], trustDomains: readonly TrustDomain[] | undefined): Principal {
   if (typeof spec !== 'string') return { type: spec.type, id: spec.id, attrs: spec.attrs ?? {}, groups: spec.groups ?? [] };
@@ -56,7 +57,7 @@ export function resolvePrincipal(spec: PrincipalSpec, identities: readonly Ident
     const principal = mapper(identities, trustDomains ?? [candidate.trustDomain]).resolve(candidate);
     if (principal.type === 'Agent' && principal.id === spec) return principal;
   }
-  throw new Error(`no identity rule maps a SPIFFE ID to agent "${spec}"; give the agent's SPIFFE ID, or an explicit principal`);
+  throw new InvalidValueError(`no identity rule maps a SPIFFE ID to agent "${spec}"; give the agent's SPIFFE ID, or an explicit principal`);
 }
 
 /** SPIFFE IDs that might map to agent `name`, in rule order. */

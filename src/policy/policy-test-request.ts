@@ -3,6 +3,7 @@ import type { AuthorizationRequest } from './authorization';
 import type { CedarValue } from './cedar-value';
 import { resolvePrincipal, type PrincipalSpec } from './policy-test-principal';
 import type { Principal } from './principal';
+import { InvalidValueError } from '../errors/invalid-value-error';
 
 /** One request as a policy test case or `toolgate policy explain` describes it. */
 export interface RequestSpec {
@@ -28,14 +29,14 @@ export type RequestConfig = Pick<GatewayConfig, 'spiffe' | 'identities' | 'upstr
  * The `AuthorizationRequest` the gateway would make for `spec`: the principal resolved
  * through the identity rules, `context.peer` from the principal's SPIFFE ID, and
  * `context.metadata` holding only allowed headers, as the call pipeline builds them.
- * Throws `Error` when `spec` describes a request the gateway could not make.
+ * Throws `InvalidValueError` when `spec` describes a request the gateway could not make.
  */
 export function buildRequest(spec: RequestSpec, config: RequestConfig): AuthorizationRequest {
   const principal = resolvePrincipal(spec.principal, config.identities, config.spiffe.trustDomains);
   const metadata = spec.metadata ?? {};
   const refused = Object.keys(metadata).filter((header) => !config.metadata.allow.includes(header));
   if (refused.length > 0) {
-    throw new Error(`metadata ${refused.join(', ')} not in the config's metadata.allow: the gateway never passes it to policies`);
+    throw new InvalidValueError(`metadata ${refused.join(', ')} not in the config's metadata.allow: the gateway never passes it to policies`);
   }
   return {
     principal,
@@ -53,7 +54,7 @@ export function buildRequest(spec: RequestSpec, config: RequestConfig): Authoriz
 function routedUpstream(action: string, upstreams: readonly UpstreamConfig[]): string {
   const service = action.slice(0, Math.max(0, action.lastIndexOf('/')));
   const upstream = upstreams.find((u) => u.services.includes(service));
-  if (upstream === undefined) throw new Error(`no upstream routes service "${service}" of action "${action}"; give the resource`);
+  if (upstream === undefined) throw new InvalidValueError(`no upstream routes service "${service}" of action "${action}"; give the resource`);
   return upstream.name;
 }
 

@@ -2,6 +2,7 @@ import type { PolicyEngine } from './policy-engine';
 import type { KnownActions } from './policy-test-actions';
 import type { PolicyTestCase } from './policy-test-file';
 import { buildRequest, type RequestConfig } from './policy-test-request';
+import { errorMessage } from '../errors/unknown-error';
 
 export interface PolicyTestResult {
   readonly name: string;
@@ -28,7 +29,7 @@ function check(testCase: PolicyTestCase, engine: PolicyEngine, config: RequestCo
   try {
     request = buildRequest(testCase, config);
   } catch (err) {
-    return { failure: `cannot build the request: ${(err as Error).message}` };
+    return { failure: `cannot build the request: ${errorMessage(err)}` };
   }
   const decision = engine.explain(request);
   const got = decision.allow ? 'allow' : 'deny';

@@ -1,4 +1,6 @@
 import { statSync, watch, type FSWatcher } from 'node:fs';
+import { asError } from '../errors/unknown-error';
+import { InvalidValueError } from '../errors/invalid-value-error';
 
 /** What to watch; replaced as a whole by `ReloadWatcher.update`. */
 export interface WatchPlan {
@@ -71,7 +73,7 @@ export class ReloadWatcher {
   private watchFolder(folder: string): void {
     const identity = identityOf(folder);
     if (identity === undefined) {
-      this.options.onError(folder, new Error(`cannot watch ${folder}: not a folder`));
+      this.options.onError(folder, new InvalidValueError(`cannot watch ${folder}: not a folder`));
       return;
     }
     let watcher: FSWatcher;
@@ -81,7 +83,7 @@ export class ReloadWatcher {
         if (name === null || this.plan.relevant(name.toString())) this.changed();
       });
     } catch (err) {
-      this.options.onError(folder, err as Error);
+      this.options.onError(folder, asError(err));
       return;
     }
     watcher.on('error', (err) => {

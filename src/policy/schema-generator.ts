@@ -6,16 +6,16 @@ import { MessageTypes, RECURSION_DEPTH, type MessageDeclaration } from './proto-
 import { BEGIN_TASK, GATEWAY_RESOURCE, TASKS_PROTO_PATH, TASKS_SERVICE } from '../tasks/tasks-api';
 import { principalDeclarations } from './schema-principals';
 import { cedarString, named, record, renderType, STRING, type OmittedAttribute, type SchemaAttribute } from './schema-text';
+import { errorMessage } from '../errors/unknown-error';
+import { ToolgateError } from '../errors/toolgate-error';
 
 /** What the schema is generated from: the identity rules, the allowed headers and the upstreams with their protos. */
 export type SchemaSource = Pick<GatewayConfig, 'identities' | 'metadata' | 'upstreams'>;
 
 /** The config cannot be described by a schema; `problems` name the config keys. */
-export class SchemaGenerationError extends Error {
-  override name = 'SchemaGenerationError';
-
+export class SchemaGenerationError extends ToolgateError<'ERR_SCHEMA_GENERATION'> {
   constructor(readonly problems: readonly string[]) {
-    super(`cannot generate the Cedar schema:\n  ${problems.join('\n  ')}`);
+    super('ERR_SCHEMA_GENERATION', `cannot generate the Cedar schema:\n  ${problems.join('\n  ')}`);
   }
 }
 
@@ -138,7 +138,7 @@ function upstreamMethods(upstream: UpstreamConfig, index: number, problems: stri
   try {
     root = loadProtoRoot(upstream.protos);
   } catch (err) {
-    problems.push(`${at}.protos: ${(err as Error).message}`);
+    problems.push(`${at}.protos: ${errorMessage(err)}`);
     return [];
   }
   return upstream.services.flatMap((service): [string, ProtoMethod[]][] => {

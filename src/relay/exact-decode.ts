@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type * as protobuf from 'protobufjs';
 import { planOf, WireType, type FieldPlan, type MessagePlan, type ValuePlan } from './message-plan';
+import { ToolgateError } from '../errors/toolgate-error';
 
 /**
  * A request message as a conformant protobuf parser holds it once parsed: the value of
@@ -23,8 +24,11 @@ export type ElementValue = ScalarValue | DecodedMessage;
 export type MapKey = number | bigint | boolean | string;
 export type FieldValue = ElementValue | ElementValue[] | Map<MapKey, ElementValue>;
 
-export class MessageDecodeError extends Error {
-  readonly code = 'ERR_MESSAGE_DECODE';
+/** A request message the gateway cannot read exactly, so cannot authorize: the call is denied with the message as the reason. */
+export class MessageDecodeError extends ToolgateError<'ERR_MESSAGE_DECODE'> {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('ERR_MESSAGE_DECODE', message, options);
+  }
 }
 
 /**

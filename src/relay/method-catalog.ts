@@ -1,5 +1,7 @@
 import type * as protobuf from 'protobufjs';
 import { findService, loadProtoRoot, methodsOf } from '../policy/proto-files';
+import { errorMessage } from '../errors/unknown-error';
+import { ToolgateError } from '../errors/toolgate-error';
 
 /** What the gateway knows of one gRPC method from an upstream's protos. */
 export interface MethodInfo {
@@ -10,8 +12,11 @@ export interface MethodInfo {
   requestStream: boolean;
 }
 
-export class ProtoLoadError extends Error {
-  readonly code = 'ERR_PROTO_LOAD';
+/** An upstream's protos (files or reflected descriptors) that cannot be loaded, or that lack a routed service: the start or reload stops. */
+export class ProtoLoadError extends ToolgateError<'ERR_PROTO_LOAD'> {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('ERR_PROTO_LOAD', message, options);
+  }
 }
 
 /**
@@ -31,7 +36,7 @@ export class MethodCatalog {
     try {
       root = loadProtoRoot(protoFiles);
     } catch (err) {
-      throw new ProtoLoadError(`upstream "${upstream}": cannot load protos: ${(err as Error).message}`);
+      throw new ProtoLoadError(`upstream "${upstream}": cannot load protos: ${errorMessage(err)}`, { cause: err });
     }
     return MethodCatalog.fromRoot(upstream, root, services, `its protos (${protoFiles.join(', ')})`);
   }

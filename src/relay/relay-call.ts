@@ -11,6 +11,7 @@ import { closeUnfinishedRequest, encodeGrpcMessage, endWithStatus, refusalMessag
 import { IdleTimer } from './idle-timer';
 import { afterPeerCatchesUp } from './peer-caught-up';
 import type { UpstreamChannel } from './upstream-channel';
+import { errorMessage } from '../errors/unknown-error';
 
 const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = constants;
 
@@ -230,7 +231,7 @@ export class RelayCall {
       session = this.channel.session();
       up = session.request(this.headers(), { signal: this.upstreamAbort.signal });
     } catch (err) {
-      this.fail(Status.UNAVAILABLE, this.generic(Status.UNAVAILABLE), `upstream request failed: ${(err as Error).message}`, 'upstream');
+      this.fail(Status.UNAVAILABLE, this.generic(Status.UNAVAILABLE), `upstream request failed: ${errorMessage(err)}`, 'upstream');
       return undefined;
     }
     this.upstream = up;

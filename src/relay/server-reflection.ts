@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import type * as protobuf from 'protobufjs';
 import * as descriptor from 'protobufjs/ext/descriptor';
 import { loadProtoRoot } from '../policy/proto-files';
+import { errorMessage } from '../errors/unknown-error';
+import { ToolgateError } from '../errors/toolgate-error';
 
 /** proto/grpc/reflection/v1alpha/reflection.proto, from src/relay or dist/relay alike. */
 export const REFLECTION_PROTO_PATH = resolve(__dirname, '../../proto/grpc/reflection/v1alpha/reflection.proto');
@@ -17,8 +19,11 @@ export const REFLECTION_METHODS = [
   '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo',
 ] as const;
 
-export class ServerReflectionError extends Error {
-  readonly code = 'ERR_SERVER_REFLECTION';
+/** An upstream that does not answer server reflection with the descriptors asked for. */
+export class ServerReflectionError extends ToolgateError<'ERR_SERVER_REFLECTION'> {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('ERR_SERVER_REFLECTION', message, options);
+  }
 }
 
 /** A reflection request, with `keepCase` field names: one of the oneof set. */
@@ -63,7 +68,7 @@ export async function fetchFileDescriptors(client: grpc.Client, symbols: readonl
       if (err instanceof ServerReflectionError) throw err;
       const e = err as Partial<grpc.ServiceError>;
       const code = e.code === undefined ? '' : `${grpc.status[e.code]}: `;
-      throw new ServerReflectionError(`${code}${e.details ?? e.message}`);
+      throw new ServerReflectionError(`${code}${e.details ?? e.message}`, { cause: err });
     }
   }
   throw new ServerReflectionError('unreachable'); // the loop returns or throws
@@ -119,7 +124,7 @@ function fetchOver(client: grpc.Client, method: string, symbols: readonly string
         decoded = protos.map((bytes) => descriptor.FileDescriptorProto.decode(bytes) as unknown as { name: string; dependency: string[] });
       } catch (err) {
         // Thrown in an event handler it would take the process down: reject instead.
-        return fail(new ServerReflectionError(`${describe(asking)}: a file descriptor does not decode: ${(err as Error).message}`));
+        return fail(new ServerReflectionError(`${describe(asking)}: a file descriptor does not decode: ${errorMessage(err)}`, { cause: err }));
       }
       decoded.forEach((file, i) => files.set(file.name, protos[i]!));
       for (const dep of decoded.flatMap((file) => file.dependency)) {

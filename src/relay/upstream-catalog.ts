@@ -5,6 +5,7 @@ import { grpcChannelCredentials, type X509WatchedSource } from '../spiffe/tls/gr
 import { rootFromFileDescriptors } from './descriptor-root';
 import { MethodCatalog, ProtoLoadError } from './method-catalog';
 import { fetchFileDescriptors } from './server-reflection';
+import { errorMessage } from '../errors/unknown-error';
 
 /** How long start waits for an upstream's reflection answers before refusing to start. */
 export const REFLECTION_TIMEOUT_MS = 10_000;
@@ -32,7 +33,7 @@ export async function upstreamCatalog(
   try {
     files = await fetchFileDescriptors(client, upstream.services, new Date(Date.now() + timeoutMs));
   } catch (err) {
-    throw new ProtoLoadError(`upstream "${upstream.name}": server reflection failed: ${(err as Error).message}`);
+    throw new ProtoLoadError(`upstream "${upstream.name}": server reflection failed: ${errorMessage(err)}`, { cause: err });
   } finally {
     client.close();
   }
@@ -40,7 +41,7 @@ export async function upstreamCatalog(
   try {
     root = rootFromFileDescriptors(files);
   } catch (err) {
-    throw new ProtoLoadError(`upstream "${upstream.name}": the descriptors from server reflection do not load: ${(err as Error).message}`);
+    throw new ProtoLoadError(`upstream "${upstream.name}": the descriptors from server reflection do not load: ${errorMessage(err)}`, { cause: err });
   }
   return MethodCatalog.fromRoot(upstream.name, root, upstream.services, 'the descriptors from its server reflection');
 }

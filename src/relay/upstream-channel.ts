@@ -5,6 +5,7 @@ import { authorizeId } from '../spiffe/tls/authorizer';
 import { mtlsClientOptions } from '../spiffe/tls/mtls-client';
 import type { X509TlsSource } from '../spiffe/tls/secure-context-cache';
 import type { MethodCatalog } from './method-catalog';
+import { InvalidValueError } from '../errors/invalid-value-error';
 
 const RETIRE_DELAY_MS = 1000;
 
@@ -84,6 +85,6 @@ export class UpstreamChannel {
 
 export function splitHostPort(address: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(address);
-  if (!m) throw new Error(`invalid upstream address "${address}": expected host:port`);
+  if (!m) throw new InvalidValueError(`invalid upstream address "${address}": expected host:port`);
   return { host: m[1] ?? m[2], port: Number(m[3]) };
 }

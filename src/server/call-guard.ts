@@ -7,6 +7,7 @@ import { consumeRefusalError, type TaskStore } from '../tasks/task-store';
 import type { TaskTokenClaims } from '../tasks/task-token';
 import type { TaskTokenVerifier } from '../tasks/task-token-verifier';
 import { ON_BEHALF_OF_HEADER, TASK_HEADER } from './owned-headers';
+import { errorMessage } from '../errors/unknown-error';
 
 /** Verifies on-behalf-of user tokens (one configured OIDC issuer). */
 export interface OnBehalfOfVerifier {
@@ -81,7 +82,7 @@ export class CallGuard {
       try {
         admission.onBehalfOf = await options.onBehalfOf.verify(userToken);
       } catch (err) {
-        return refuse(Status.UNAUTHENTICATED, `on-behalf-of token refused: ${(err as Error).message}`);
+        return refuse(Status.UNAUTHENTICATED, `on-behalf-of token refused: ${errorMessage(err)}`);
       }
     }
 
@@ -91,7 +92,7 @@ export class CallGuard {
       try {
         claims = await options.tokens.verify(taskToken, callerSpiffeId);
       } catch (err) {
-        return refuse(Status.PERMISSION_DENIED, (err as Error).message);
+        return refuse(Status.PERMISSION_DENIED, errorMessage(err));
       }
     }
 
@@ -101,7 +102,7 @@ export class CallGuard {
       try {
         result = await options.rateLimiter.take(agentKey, new Date(options.clock()));
       } catch (err) {
-        return refuse(Status.UNAVAILABLE, `rate limiter unavailable: ${(err as Error).message}`, taskId);
+        return refuse(Status.UNAVAILABLE, `rate limiter unavailable: ${errorMessage(err)}`, taskId);
       }
       if (!result.ok) return refuse(Status.RESOURCE_EXHAUSTED, `rate limit of ${agentKey} exceeded`, taskId);
       admission.rate = { remaining: result.remaining };
@@ -124,7 +125,7 @@ export class CallGuard {
     try {
       result = await store.consume(id, action, now);
     } catch (err) {
-      return refuse(Status.UNAVAILABLE, `task store unavailable: ${(err as Error).message}`, id);
+      return refuse(Status.UNAVAILABLE, `task store unavailable: ${errorMessage(err)}`, id);
     }
     if (!result.ok) {
       const error = consumeRefusalError(result);

@@ -27,6 +27,7 @@ import type { RouteTable } from './route-table';
 import { BEGIN_TASK, END_TASK, GATEWAY_RESOURCE, GET_TASK, TASKS_SERVICE } from '../tasks/tasks-api';
 import type { TasksService } from './tasks-service';
 import { readUnaryRequest, respondUnary } from './unary-call';
+import { errorMessage } from '../errors/unknown-error';
 
 /**
  * How the caller proved its identity: an X.509-SVID on the mTLS listener, or a bearer
@@ -142,7 +143,7 @@ export class CallPipeline {
     try {
       principal = state.identities.resolve(caller.id);
     } catch (err) {
-      this.deny(stream, Status.UNAUTHENTICATED, { ...before(), reason: (err as Error).message });
+      this.deny(stream, Status.UNAUTHENTICATED, { ...before(), reason: errorMessage(err) });
       return;
     }
     // One slot per open call of this caller, given back when its stream closes, however the
@@ -215,7 +216,7 @@ export class CallPipeline {
           decoded = decodeMessage(info.requestType, decompress(message, encoding, maxBytes));
           request = requestContext(decoded);
         } catch (err) {
-          return { denial: this.decide(call, id, { reason: (err as Error).message, index: at })! };
+          return { denial: this.decide(call, id, { reason: errorMessage(err), index: at })! };
         }
         const denial = this.decide(call, id, { request, index: at });
         if (denial) return { denial };
@@ -311,7 +312,7 @@ export class CallPipeline {
         try {
           request = decodeRequest(tasks.proto.beginRequest, message);
         } catch (err) {
-          const denial = this.decide(begin, decisionId, { reason: (err as Error).message });
+          const denial = this.decide(begin, decisionId, { reason: errorMessage(err) });
           return endWithStatus(stream, denial!.code, denial!.message);
         }
         const denial = this.decide(begin, decisionId, { request });

@@ -10,6 +10,7 @@ import type { WatchPlan } from '../policy/reload-watcher';
 import type { TrustDomain } from '../spiffe/id/trust-domain';
 import type { CallPipeline } from './call-pipeline';
 import { reloadableConfig } from './reloadable-config';
+import { asError } from '../errors/unknown-error';
 
 export type ReloadOutcome =
   | {
@@ -108,7 +109,7 @@ export class GatewayReloader {
       }
       return outcome;
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
+      const error = asError(err);
       metrics.reloadFailed.inc();
       metrics.lastReloadSuccessful.set(0);
       logger.error({ reason, err: error.message, policySet: before.live.hash }, 'reload refused: the last good config and policies keep serving');

@@ -29,6 +29,7 @@ import { GatewayReloader, watchPlan, type ReloadOutcome } from './gateway-reload
 import { shadowReporting } from './shadow-disagreements';
 import { SVID_EXPIRED_REASON, SvidExpiry } from './svid-expiry';
 import { isOutage, WorkloadApiOutageLog } from './workload-api-outage';
+import { ConfigError } from '../config/config-error';
 
 export interface StartOptions {
   /** Operational log (not the decision log). Default: pino on stderr at the config's level. */
@@ -145,7 +146,8 @@ export class Gateway {
     const clash = config.workloadTokens?.oidc.find((o) => spiffeDomains.some((td) => td.equals(o.trustDomain)));
     if (clash) {
       await abandon();
-      throw new Error(`workloadTokens.oidc: trust domain "${clash.trustDomain.name}" of ${clash.issuer} is the gateway's own: an OIDC issuer could mint the identities of SPIFFE callers`);
+      const message = `trust domain "${clash.trustDomain.name}" of ${clash.issuer} is the gateway's own: an OIDC issuer could mint the identities of SPIFFE callers`;
+      throw new ConfigError('', [{ path: 'workloadTokens.oidc', message }]);
     }
     // Callers with OIDC workload tokens (token listener only) are named in their issuer's trust domain.
     const trustDomains = [...spiffeDomains, ...(config.workloadTokens?.oidc.map((o) => o.trustDomain) ?? [])];

@@ -2,6 +2,7 @@ import type { Logger } from '../observability/logger';
 import type { GatewayMetrics } from '../observability/metrics';
 import type { PolicyStoreOptions } from '../policy/policy-store';
 import type { ShadowDisagreement } from '../policy/shadowed-engine';
+import { errorMessage } from '../errors/unknown-error';
 
 /**
  * Where shadow evaluation reports: each disagreement is counted in
@@ -15,7 +16,7 @@ export function shadowReporting(logger: Logger, metrics: GatewayMetrics): Policy
       metrics.shadowDisagreements.labels(shadow.allow ? 'allow' : 'deny').inc();
     },
     onError(err: unknown): void {
-      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'shadow policy evaluation failed; the live decision stands');
+      logger.warn({ err: errorMessage(err) }, 'shadow policy evaluation failed; the live decision stands');
     },
   };
 }

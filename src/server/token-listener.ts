@@ -7,6 +7,7 @@ import { decisionIdGenerator } from './decision-id';
 import { Http2Sessions } from './http2-sessions';
 import { TlsHttp2Listener } from './tls-http2-listener';
 import { AUTHORIZATION_HEADER } from './owned-headers';
+import { errorCode } from '../errors/unknown-error';
 
 /** Proves a caller by its bearer token; rejects (e.g. `WorkloadTokenError`) for a token that proves nothing. */
 export interface BearerAuthenticator {
@@ -92,8 +93,7 @@ export class TokenListener extends TlsHttp2Listener<null> {
 }
 
 function codeOf(err: unknown): string {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? code : 'ERR_TOKEN_INVALID';
+  return errorCode(err) ?? 'ERR_TOKEN_INVALID';
 }
 
 function bearerToken(value: string | string[] | undefined): string | undefined {

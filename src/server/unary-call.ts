@@ -1,10 +1,11 @@
 import type { ServerHttp2Stream } from 'node:http2';
 import { GrpcFrameReader, grpcFrame } from '../relay/grpc-frames';
 import { closeUnfinishedRequest } from '../relay/grpc-status';
+import { MessageDecodeError } from '../relay/exact-decode';
 
 /**
  * The one request message of a unary call the gateway answers itself, uncompressed and at
- * most `maxBytes`. Rejects with a reason for a stream that carries none, several, a
+ * most `maxBytes`. Rejects with a `MessageDecodeError` for a stream that carries none, several, a
  * compressed one, or one too large; resolves undefined when the caller went away.
  */
 export function readUnaryRequest(stream: ServerHttp2Stream, maxBytes: number): Promise<Buffer | undefined> {
@@ -19,13 +20,13 @@ export function readUnaryRequest(stream: ServerHttp2Stream, maxBytes: number): P
       problem ??= reader.push(chunk);
       if (problem !== undefined) {
         stream.pause();
-        reject(new Error(problem));
+        reject(new MessageDecodeError(problem));
       }
     });
     stream.on('end', () => {
       if (problem !== undefined) return;
-      if (!reader.atBoundary) return reject(new Error('request stream ended inside a message'));
-      if (messages.length !== 1) return reject(new Error(`a unary call carries one request message, not ${messages.length}`));
+      if (!reader.atBoundary) return reject(new MessageDecodeError('request stream ended inside a message'));
+      if (messages.length !== 1) return reject(new MessageDecodeError(`a unary call carries one request message, not ${messages.length}`));
       resolve(messages[0]);
     });
     stream.on('close', () => resolve(undefined));

@@ -1,4 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { InvalidValueError } from '../errors/invalid-value-error';
+import { StateError } from './state-error';
 
 /** How long `connectRedis` waits for the first connection before giving up. */
 const CONNECT_TIMEOUT_MS = 5000;
@@ -44,7 +46,7 @@ export async function connectRedis(url: string): Promise<Redis> {
   } catch {
     client.disconnect();
     const reason = lastError === undefined ? 'no answer' : lastError.message;
-    throw new Error(`could not connect to Redis at ${redactedUrl(url)} within ${CONNECT_TIMEOUT_MS / 1000}s: ${reason}`);
+    throw new StateError(`could not connect to Redis at ${redactedUrl(url)} within ${CONNECT_TIMEOUT_MS / 1000}s: ${reason}`);
   }
 }
 
@@ -78,8 +80,8 @@ function parseUrl(url: string): URL {
 }
 
 /** The URL itself is left out: a malformed one may still hold a password. */
-function invalidUrl(): Error {
-  return new Error('the Redis URL must be redis://host:port/db, rediss://host:port/db, unix:///path/to/redis.sock or /path/to/redis.sock');
+function invalidUrl(): InvalidValueError {
+  return new InvalidValueError('the Redis URL must be redis://host:port/db, rediss://host:port/db, unix:///path/to/redis.sock or /path/to/redis.sock');
 }
 
 /** `url` with any password replaced by `***`, fit for errors and logs. */

@@ -5,6 +5,7 @@ import { RedisScript } from '../state/redis-script';
 import { checkedLifetimeMs, checkedMaxOpen, maxTtlMsOf, openLimitError, type Task, type TaskBudget, type TaskUsage } from './task';
 import { TaskError } from './task-errors';
 import type { ConsumeRefusal, ConsumeResult, TaskSnapshot, TaskStore } from './task-store';
+import { StateError } from '../state/state-error';
 
 /**
  * A task as stored in the `task` field of its hash: times in ms and the per-method caps as
@@ -206,7 +207,7 @@ export class RedisTaskStore implements TaskStore {
 
   async get(id: string): Promise<TaskSnapshot | undefined> {
     const replies = await this.#client.multi().hgetall(this.#taskKey(id)).zcard(this.#leasesKey(id)).exec();
-    if (replies === null) throw new Error('the Redis transaction reading a task was aborted');
+    if (replies === null) throw new StateError('the Redis transaction reading a task was aborted');
     for (const [err] of replies) if (err) throw err;
     const fields = replies[0]![1] as Record<string, string>;
     const inFlight = replies[1]![1] as number;

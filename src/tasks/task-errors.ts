@@ -1,3 +1,5 @@
+import { ToolgateError } from '../errors/toolgate-error';
+
 /**
  * Stable codes for everything the task layer refuses. Callers branch on `code`, never on
  * message text. Messages never contain a token, a key or another agent's SPIFFE ID: they may
@@ -25,13 +27,4 @@ export type TaskErrorCode =
   /** A signing key that cannot be used: not an ES256 (P-256) private JWK, or none current. */
   | 'ERR_TASK_KEY';
 
-export class TaskError extends Error {
-  constructor(
-    readonly code: TaskErrorCode,
-    message: string,
-    options: { cause?: unknown } = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'TaskError';
-  }
-}
+export class TaskError extends ToolgateError<TaskErrorCode> {}

@@ -2,6 +2,7 @@ import { SignJWT, jwtVerify, type JWTHeaderParameters, type JWTPayload } from 'j
 import { SIGNING_ALGORITHM, type SigningKeys } from './signing-keys';
 import type { Clock, Task } from './task';
 import { TaskError } from './task-errors';
+import { errorCode, errorMessage } from '../errors/unknown-error';
 
 /** The JWS `typ` of a task token (RFC 8725 §3.11: explicit typing, so no other JWT passes for one). */
 export const TASK_TOKEN_TYPE = 'toolgate-task+jwt';
@@ -94,10 +95,10 @@ function keyFor(keys: SigningKeys, header: JWTHeaderParameters) {
 
 function refusal(err: unknown): TaskError {
   if (err instanceof TaskError) return err;
-  const code = (err as { code?: unknown }).code;
+  const code = errorCode(err);
   if (code === 'ERR_JWT_EXPIRED') return new TaskError('ERR_TASK_EXPIRED', 'task token refused: it has expired');
   // jose's messages name a claim or check, never the token or a key; its code is kept too.
-  const reason = typeof code === 'string' ? `${code}: ${(err as Error).message}` : 'malformed token';
+  const reason = typeof code === 'string' ? `${code}: ${errorMessage(err)}` : 'malformed token';
   return new TaskError('ERR_TASK_TOKEN', `task token refused: ${reason}`);
 }
 

@@ -24,4 +24,11 @@ describe('toolgate public API', () => {
     expect(toolgate.JWKS_PATH).toBe('/.well-known/jwks.json');
     expect(new toolgate.TaskError('ERR_TASK_ENDED', 'x').code).toBe('ERR_TASK_ENDED');
   });
+
+  it('exports the base of its errors and the error of loadConfig', () => {
+    expect(() => toolgate.loadConfig('/nonexistent/toolgate.yaml')).toThrow(toolgate.ConfigError);
+    expect(new toolgate.ConfigError('f', [])).toBeInstanceOf(toolgate.ToolgateError);
+    expect(new toolgate.TaskError('ERR_TASK_ENDED', 'x')).toBeInstanceOf(toolgate.ToolgateError);
+    expect(new toolgate.CallTokenError('x')).toBeInstanceOf(toolgate.ToolgateError);
+  });
 });
