@@ -1,8 +1,8 @@
 import type { SpiffeId, TrustDomain } from '../spiffe/id';
 import { IdentityError } from './identity-error';
 import type { IdentityRule } from './identity-rule';
-import type { CedarValue } from '../policy/cedar-value';
-import type { Principal } from '../policy/principal';
+import type { CedarValue } from './cedar-value';
+import type { Principal } from './principal';
 
 export interface IdentityMapperOptions {
   /** Caller trust domains accepted; an ID from any other is refused. */

@@ -6,7 +6,7 @@ import { LruCache } from './lru-cache';
 import { PolicyIndex } from './policy-index';
 import type { PolicySet } from './policy-set';
 import { PolicySlices, type SliceStats } from './policy-slices';
-import type { Principal } from './principal';
+import type { Principal } from '../identity/principal';
 
 export interface PolicyEngineOptions {
   /** Most decisions remembered; 0 turns the decision cache off. Default 10 000. */

@@ -1,4 +1,4 @@
-import type { CedarValue } from './cedar-value';
+import type { CedarValue } from '../identity/cedar-value';
 
 /**
  * `value`, parsed from YAML or JSON, as a Cedar value; throws `Error` naming `path` at the

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { resolve } from 'node:path';
 import type * as protobuf from 'protobufjs';
 import * as descriptor from 'protobufjs/ext/descriptor';
-import { loadProtoRoot } from '../policy/proto-files';
+import { loadProtoRoot } from '../protos/proto-files';
 
 /** proto/grpc/reflection/v1alpha/reflection.proto, from src/relay or dist/relay alike. */
 export const REFLECTION_PROTO_PATH = resolve(__dirname, '../../proto/grpc/reflection/v1alpha/reflection.proto');
