@@ -27,7 +27,7 @@ import { TaskTokenVerifier } from '../../src/tasks/task-token-verifier';
 import { CLIENT_ID, GATEWAY_ID, UPSTREAM_ID } from '../relay/deployment';
 import { ECHO_SERVICE, UNARY_ACTION } from '../relay/echo-service';
 import { procCpuMicros } from '../relay/phase-result';
-import { redisServerAvailable, startDevRedisServer, type DevRedisServer } from '../../src/state/dev-redis-server';
+import { redisServerAvailable, startDevRedisServer, type DevRedisServer } from '../../test/support/dev-redis-server';
 
 export interface MicroRow {
   operation: string;

@@ -19,7 +19,7 @@ import { median, procCpuMicros, type PhaseResult } from './phase-result';
 import { checkCall, idleCost, Phase, warmUp, type Topology } from './phase-runner';
 import { summarizeProfiles, type ProfileInput } from './profile-summary';
 import { consoleReport, markdownReport } from './report';
-import { redisServerAvailable, startDevRedisServer, type DevRedisServer } from '../../src/state/dev-redis-server';
+import { redisServerAvailable, startDevRedisServer, type DevRedisServer } from '../../test/support/dev-redis-server';
 import { readSettings } from './settings';
 
 /** bench/, from bench/dist/bench/relay. */

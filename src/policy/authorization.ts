@@ -1,6 +1,6 @@
-import type { CedarValue } from './cedar-value';
+import type { CedarValue } from '../identity/cedar-value';
 import type { EntityJson } from './cedar';
-import type { Principal } from './principal';
+import type { Principal } from '../identity/principal';
 
 /** One call to authorize, in the terms of architecture §4. */
 export interface AuthorizationRequest {

@@ -1,7 +1,7 @@
 import type { AttributeUsage } from './attribute-usage';
 import type { EntityJson } from './cedar';
-import type { CedarValue } from './cedar-value';
-import type { Principal } from './principal';
+import type { CedarValue } from '../identity/cedar-value';
+import type { Principal } from '../identity/principal';
 
 type Context = Readonly<Record<string, CedarValue>>;
 

@@ -1,12 +1,12 @@
+import { LRUCache } from 'lru-cache';
 import type { AttributeUsage } from './attribute-usage';
 import type { AuthorizationRequest, Decision, Explanation } from './authorization';
 import { statefulIsAuthorized, type AuthorizationAnswer, type EntityJson, type StatefulAuthorizationCall } from './cedar';
 import { actionEntity, contextToSend, principalEntity } from './entities';
-import { LruCache } from './lru-cache';
 import { PolicyIndex } from './policy-index';
 import type { PolicySet } from './policy-set';
 import { PolicySlices, type SliceStats } from './policy-slices';
-import type { Principal } from './principal';
+import type { Principal } from '../identity/principal';
 import { errorMessage } from '../errors/unknown-error';
 
 export interface PolicyEngineOptions {
@@ -91,7 +91,8 @@ interface Evaluated {
 export class PolicyEngine {
   private readonly usage: AttributeUsage;
   private readonly now: () => number;
-  private readonly cache: LruCache<Verdict>;
+  /** The decision cache (lru-cache, no TTL: a decision holds as long as its policy set); undefined when `cacheSize` is 0. */
+  private readonly cache: LRUCache<string, Verdict> | undefined;
   private readonly principals = new WeakMap<Principal, PreparedPrincipal>();
   private readonly actions = new Map<string, EntityJson>();
   /** Position of each policy id in the set: the order decisions list policies in. */
@@ -104,7 +105,8 @@ export class PolicyEngine {
   ) {
     this.usage = set.attributeUsage;
     this.now = options.now ?? (() => performance.now());
-    this.cache = new LruCache(options.cacheSize ?? DEFAULT_CACHE_SIZE);
+    const cacheSize = options.cacheSize ?? DEFAULT_CACHE_SIZE;
+    this.cache = cacheSize > 0 ? new LRUCache({ max: cacheSize }) : undefined;
     this.order = new Map(set.ids.map((id, position) => [id, position]));
     this.index =
       (options.index ?? true)
@@ -117,11 +119,11 @@ export class PolicyEngine {
     try {
       const prepared = this.prepare(req);
       if (typeof prepared === 'string') return this.decided(started, deny([prepared]), false);
-      const key = this.cache.capacity > 0 ? cacheKey(req, prepared) : undefined;
-      const hit = key === undefined ? undefined : this.cache.get(key);
+      const key = this.cache === undefined ? undefined : cacheKey(req, prepared);
+      const hit = key === undefined ? undefined : this.cache?.get(key);
       if (hit !== undefined) return this.decided(started, hit, true);
       const { verdict, answer } = this.evaluate(prepared);
-      if (key !== undefined && answer !== undefined) this.cache.set(key, verdict);
+      if (key !== undefined && answer !== undefined) this.cache?.set(key, verdict);
       return this.decided(started, verdict, false);
     } catch (err) {
       return this.decided(started, deny([`authorization failed: ${errorMessage(err)}`]), false);

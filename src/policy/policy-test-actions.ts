@@ -2,7 +2,7 @@ import type { GatewayConfig } from '../config/gateway-config';
 import { didYouMean } from '../config/did-you-mean';
 import { BEGIN_TASK, END_TASK, GET_TASK, TASKS_SERVICE } from '../tasks/tasks-api';
 import { schemaToJson } from './cedar';
-import { findService, loadProtoRoot, methodsOf } from './proto-files';
+import { findService, loadProtoRoot, methodsOf } from '../protos/proto-files';
 
 /**
  * The actions the gateway can ask Cedar about, as far as they can be known offline: the

@@ -1,9 +1,9 @@
 import { IdentityMapper } from '../identity/identity-mapper';
 import type { IdentityRule } from '../identity/identity-rule';
 import { SpiffeId, type TrustDomain } from '../spiffe/id';
-import type { CedarValue } from './cedar-value';
+import type { CedarValue } from '../identity/cedar-value';
 import { toCedarRecord } from './policy-test-value';
-import type { Principal } from './principal';
+import type { Principal } from '../identity/principal';
 import { InvalidValueError } from '../errors/invalid-value-error';
 
 /**

@@ -1,8 +1,8 @@
 import type { GatewayConfig, UpstreamConfig } from '../config/gateway-config';
 import type { AuthorizationRequest } from './authorization';
-import type { CedarValue } from './cedar-value';
+import type { CedarValue } from '../identity/cedar-value';
 import { resolvePrincipal, type PrincipalSpec } from './policy-test-principal';
-import type { Principal } from './principal';
+import type { Principal } from '../identity/principal';
 import { InvalidValueError } from '../errors/invalid-value-error';
 
 /** One request as a policy test case or `toolgate policy explain` describes it. */

@@ -1,4 +1,4 @@
-import type { CedarValue } from './cedar-value';
+import type { CedarValue } from '../identity/cedar-value';
 import { InvalidValueError } from '../errors/invalid-value-error';
 
 /**

@@ -1,5 +1,5 @@
 import * as protobuf from 'protobufjs';
-import { jsonName, protoName } from './proto-files';
+import { jsonName, protoName } from '../protos/proto-files';
 import { BOOL, LONG, named, record, renderType, safeIdentifier, setOf, STRING, type OmittedAttribute, type SchemaAttribute, type SchemaType } from './schema-text';
 
 /**

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import type { GatewayConfig, UpstreamConfig } from '../config/gateway-config';
 import { checkParseSchema } from './cedar';
-import { findService, loadProtoRoot, methodsOf, type ProtoMethod } from './proto-files';
+import { findService, loadProtoRoot, methodsOf, type ProtoMethod } from '../protos/proto-files';
 import { MessageTypes, RECURSION_DEPTH, type MessageDeclaration } from './proto-types';
 import { BEGIN_TASK, GATEWAY_RESOURCE, TASKS_PROTO_PATH, TASKS_SERVICE } from '../tasks/tasks-api';
 import { principalDeclarations } from './schema-principals';

@@ -1,5 +1,5 @@
 import type * as protobuf from 'protobufjs';
-import { findService, loadProtoRoot, methodsOf } from '../policy/proto-files';
+import { findService, loadProtoRoot, methodsOf } from '../protos/proto-files';
 import { errorMessage } from '../errors/unknown-error';
 import { ToolgateError } from '../errors/toolgate-error';
 
@@ -23,7 +23,7 @@ export class ProtoLoadError extends ToolgateError<'ERR_PROTO_LOAD'> {
  * The methods of an upstream's services, read once at start (and on reload) from its
  * `.proto` files or, with `reflection: true`, from the descriptors it serves: what makes
  * payload-aware policy possible. Files are read exactly as the schema generator reads
- * them (src/policy/proto-files.ts), and reflected descriptors with the same semantics
+ * them (src/protos/proto-files.ts), and reflected descriptors with the same semantics
  * (src/relay/descriptor-root.ts), so that the decoded requests and the generated schema
  * agree. Every service routed to the upstream must be defined, so a typo cannot silently
  * turn payload checks off.

@@ -1,6 +1,6 @@
 import * as protobuf from 'protobufjs';
-import type { CedarValue } from '../policy/cedar-value';
-import { jsonName } from '../policy/proto-files';
+import type { CedarValue } from '../identity/cedar-value';
+import { jsonName } from '../protos/proto-files';
 import { decodeExact, defaultValue, MessageDecodeError, type DecodedMessage, type ElementValue, type MapKey } from './exact-decode';
 import { planOf, type FieldPlan } from './message-plan';
 

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { resolve } from 'node:path';
 import type * as protobuf from 'protobufjs';
 import * as descriptor from 'protobufjs/ext/descriptor';
-import { loadProtoRoot } from '../policy/proto-files';
+import { loadProtoRoot } from '../protos/proto-files';
 import { errorMessage } from '../errors/unknown-error';
 import { ToolgateError } from '../errors/toolgate-error';
 

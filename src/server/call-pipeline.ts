@@ -1,10 +1,10 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { IdentityMapper } from '../identity/identity-mapper';
-import type { Principal } from '../policy/principal';
+import type { Principal } from '../identity/principal';
 import type { Logger } from '../observability/logger';
 import type { GatewayMetrics } from '../observability/metrics';
 import type { Decision } from '../policy/authorization';
-import type { CedarValue } from '../policy/cedar-value';
+import type { CedarValue } from '../identity/cedar-value';
 import type { PolicyEngine } from '../policy/policy-engine';
 import { parseGrpcPath } from '../relay/grpc-path';
 import { endWithStatus, refusalMessage, Status, type StatusCode } from '../relay/grpc-status';

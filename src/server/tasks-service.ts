@@ -1,6 +1,6 @@
 import type * as protobuf from 'protobufjs';
-import type { CedarValue } from '../policy/cedar-value';
-import { findService, loadProtoRoot } from '../policy/proto-files';
+import type { CedarValue } from '../identity/cedar-value';
+import { findService, loadProtoRoot } from '../protos/proto-files';
 import type { SigningKeys } from '../tasks/signing-keys';
 import { newTask, type Clock, type Task, type TaskBudget, type TaskUsage } from '../tasks/task';
 import { TaskError } from '../tasks/task-errors';

@@ -9,7 +9,7 @@ import { TasksClient } from '../../src/tasks/tasks-client';
 import { authorizeId } from '../../src/spiffe/tls/authorizer';
 import { grpcChannelCredentials } from '../../src/spiffe/tls/grpc-credentials';
 import { GATEWAY_ID, GatewayWorld, POLICIES, RESEARCH_BOT } from './support/gateway-world';
-import { startDevRedisServer, type DevRedisServer } from '../../src/state/dev-redis-server';
+import { startDevRedisServer, type DevRedisServer } from '../support/dev-redis-server';
 import { describeWithRedis } from './support/redis-server';
 import { call, statusOf, taskMetadata } from './support/task-calls';
 import { waitUntil } from './support/workload-fixtures';

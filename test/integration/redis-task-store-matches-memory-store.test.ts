@@ -3,7 +3,7 @@ import { RedisTaskStore } from '../../src/tasks/redis-task-store';
 import type { Task, TaskBudget } from '../../src/tasks/task';
 import { consumeRefusalError, type ConsumeResult, type TaskStore } from '../../src/tasks/task-store';
 import { aTask, ALICE, FakeClock, MALLORY, T0, taskRejection } from '../unit/tasks/fixtures';
-import { startDevRedisServer, type DevRedisServer } from '../../src/state/dev-redis-server';
+import { startDevRedisServer, type DevRedisServer } from '../support/dev-redis-server';
 import { describeWithRedis } from './support/redis-server';
 import { sleep, waitUntil } from './support/workload-fixtures';
 

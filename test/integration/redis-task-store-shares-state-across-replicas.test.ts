@@ -3,7 +3,7 @@ import { RedisRateLimiter } from '../../src/limits/redis-rate-limiter';
 import { closeRedis, connectRedis } from '../../src/state/redis-client';
 import { RedisTaskStore } from '../../src/tasks/redis-task-store';
 import { aTask, FakeClock } from '../unit/tasks/fixtures';
-import { startDevRedisServer, type DevRedisServer } from '../../src/state/dev-redis-server';
+import { startDevRedisServer, type DevRedisServer } from '../support/dev-redis-server';
 import { describeWithRedis } from './support/redis-server';
 import { sleep, waitUntil } from './support/workload-fixtures';
 

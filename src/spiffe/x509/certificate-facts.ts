@@ -1,5 +1,6 @@
 import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
+import { LRUCache } from 'lru-cache';
 import {
   BasicConstraints,
   Certificate,
@@ -117,8 +118,7 @@ export class CertificateFacts {
   }
 }
 
-const CACHE_SIZE = 2048;
-const cache = new Map<string, CertificateFacts>();
+const cache = new LRUCache<string, CertificateFacts>({ max: 2048 });
 // Long-lived certificate objects (bundle authorities, our own SVID) skip even the hashing.
 const byObject = new WeakMap<X509Certificate, CertificateFacts>();
 
@@ -135,13 +135,10 @@ export function certificateFacts(cert: Uint8Array | X509Certificate): Certificat
   const der = object?.raw ?? (cert as Uint8Array);
   const key = createHash('sha256').update(der).digest('base64');
   let facts = cache.get(key);
-  if (facts !== undefined) {
-    cache.delete(key); // re-insert: Map order is the recency order
-  } else {
+  if (facts === undefined) {
     facts = parseFacts(der, object);
-    if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    cache.set(key, facts);
   }
-  cache.set(key, facts);
   if (object !== undefined) byObject.set(object, facts);
   return facts;
 }

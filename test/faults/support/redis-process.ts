@@ -2,12 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitForPong } from '../../../src/state/dev-redis-server';
+import { waitForPong } from '../../support/dev-redis-server';
 
 /**
  * A redis-server the fault suite can freeze (SIGSTOP), thaw (SIGCONT), kill (SIGKILL) and
  * start again on the same Unix socket, as an outage does to a real one. Unlike the dev
- * server (src/state/dev-redis-server.ts), it keeps its data across a kill: the AOF is on and
+ * server (test/support/dev-redis-server.ts), it keeps its data across a kill: the AOF is on and
  * written on every command (`appendfsync always`), as a Redis that holds task state should
  * be run, so that a restart brings the tasks back and calls can recover.
  */

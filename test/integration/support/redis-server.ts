@@ -1,4 +1,4 @@
-import { redisServerAvailable } from '../../../src/state/dev-redis-server';
+import { redisServerAvailable } from '../../support/dev-redis-server';
 
 /**
  * `describe` for suites that need a real redis-server. Without one the suite is skipped with

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protobuf from 'protobufjs';
 import * as descriptor from 'protobufjs/ext/descriptor';
-import { jsonName } from '../../../src/policy/proto-files';
+import { jsonName } from '../../../src/protos/proto-files';
 import { REFLECTION_METHODS, reflectionMessages, type ReflectionRequest } from '../../../src/relay/server-reflection';
 
 /** A file the reflection service serves: its name and its serialized FileDescriptorProto. */

@@ -21,7 +21,6 @@ const PLAIN_ERRORS: readonly { file: string; text?: string; why: string }[] = [
   { file: 'src/relay/canonical-encode.ts', text: 'is not a scalar', why: 'invariant: the switch covers every scalar kind' },
   { file: 'src/state/redis-client.ts', text: "reject(new Error('timed out'))", why: 'caught at once and reported as a StateError' },
   { file: 'src/policy/attribute-usage.ts', text: 'class UnknownForm extends Error', why: 'control flow inside one walk over a policy: never leaves it' },
-  { file: 'src/state/dev-redis-server.ts', why: 'test-only (starts redis-server for tests and bench); issue 11 moves it out of src/' },
 ];
 
 /** The base class itself is the one direct subclass of Error. */

@@ -3,7 +3,7 @@ import type * as protobuf from 'protobufjs';
 import { resolve } from 'node:path';
 import { encodeCanonical } from '../../../src/relay/canonical-encode';
 import { decodeExact, MessageDecodeError, type DecodedMessage } from '../../../src/relay/exact-decode';
-import { loadProtoRoot } from '../../../src/policy/proto-files';
+import { loadProtoRoot } from '../../../src/protos/proto-files';
 import { PROTOC, protocDecodeEach, type ProtocBatch } from '../../support/protoc';
 import { textFormat } from '../../support/text-format';
 import { hostileMessage } from '../../support/wire-arbitraries';

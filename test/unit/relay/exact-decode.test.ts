@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { encodeCanonical } from '../../../src/relay/canonical-encode';
 import { decodeExact, MessageDecodeError } from '../../../src/relay/exact-decode';
 import { requestContext } from '../../../src/relay/proto-json';
-import { loadProtoRoot } from '../../../src/policy/proto-files';
+import { loadProtoRoot } from '../../../src/protos/proto-files';
 
 const DIR = resolve(__dirname, '../../fixtures/proto/exact');
 const request = loadProtoRoot([resolve(DIR, 'exact.proto')]).lookupType('exact.v1.Request');

@@ -1,7 +1,8 @@
 import type { CedarValue } from './cedar-value';
 
 /**
- * The Cedar principal of one caller (architecture §4), as src/identity produces it:
+ * The Cedar principal of one caller (architecture §4), as the identity mapper produces it
+ * and the policy engine consumes it (it lives here, the lower of the two layers):
  *
  * - `Agent::"<agent>"` for a mapped SPIFFE ID; `attrs` holds `spiffeId`, `trustDomain`, every
  *   mapping attribute at top level (`principal.team`) and the same mapping attributes as the

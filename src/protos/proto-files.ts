@@ -1,5 +1,8 @@
 import * as protobuf from 'protobufjs';
 
+// An upstream's protos as the schema generator (policy) and the payload decoder (relay)
+// both read them, in a folder below both so that neither imports the other for it.
+
 /** One gRPC method as an action of the Cedar model (architecture §4). */
 export interface ProtoMethod {
   /** `"<package.Service>/<Method>"`: the Cedar action id, and the gRPC path without its leading `/`. */
