@@ -72,7 +72,12 @@ describe('the built toolgate package', () => {
     mkdirSync(consumer);
     const examples = readFileSync(join(ROOT, 'test/types/spiffe-examples.ts'), 'utf8');
     expect(examples).toContain("from '../../src/spiffe/index'");
-    writeFileSync(join(consumer, 'examples.ts'), examples.replace("from '../../src/spiffe/index'", "from 'toolgate/spiffe'"));
+    expect(examples).toContain("from '../../src/spiffe/dev/index'");
+    const asUser = examples
+      .replace("from '../../src/spiffe/index'", "from 'toolgate/spiffe'")
+      .replace("from '../../src/spiffe/dev/index'", "from 'toolgate/spiffe/dev'");
+    expect(asUser).not.toContain('../src/');
+    writeFileSync(join(consumer, 'examples.ts'), asUser);
     writeFileSync(
       join(consumer, 'entries.ts'),
       [

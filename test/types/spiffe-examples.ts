@@ -2,7 +2,8 @@
  * The examples of docs/spiffe.md, type-checked (`npm run typecheck` covers test/) so that the
  * documentation cannot drift from the API. Not run: they need a Workload API and peers.
  * test/package/spiffe-package.test.ts compiles this file again against the built package,
- * with the import below rewritten to `toolgate/spiffe`, as a user's code would see it.
+ * with the imports below rewritten to `toolgate/spiffe` and `toolgate/spiffe/dev`, as a
+ * user's code would see them.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as http2 from 'node:http2';
@@ -34,6 +35,16 @@ import {
   X509Source,
   X509Svid,
 } from '../../src/spiffe/index';
+import { DevIdentityProvider } from '../../src/spiffe/dev/index';
+
+/** The dev identity provider: real SVIDs over the real Workload API, for development and tests. */
+export async function devIdentities(): Promise<void> {
+  const provider = await DevIdentityProvider.create({ trustDomain: 'example.org', federatedTrustDomains: ['partner.test'] });
+  const api = await provider.serve(['spiffe://example.org/agents/bot'], 'unix:///tmp/dev/agent.sock');
+  const source = await X509Source.create({ address: api.address });
+  source.close();
+  await provider.close();
+}
 
 /** Identities: parse, compare, build. */
 export function identities(): string[] {
