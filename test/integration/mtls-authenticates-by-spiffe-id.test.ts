@@ -12,7 +12,7 @@ import {
   serveGrpcOverMtls,
   type Authorizer,
   type VerifiedPeer,
-} from '../../src/spiffe/tls';
+} from '../../src/spiffe/index';
 import type { X509Source } from '../../src/spiffe/workload/x509-source';
 import { SpiffeWorld } from './support/spiffe-world';
 import { nextEvent } from './support/workload-fixtures';

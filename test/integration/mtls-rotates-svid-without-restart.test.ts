@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { connect, type TLSSocket } from 'node:tls';
-import { authorizeId, mtlsClientOptions, MtlsServer } from '../../src/spiffe/tls';
+import { authorizeId, mtlsClientOptions, MtlsServer } from '../../src/spiffe/index';
 import { SpiffeWorld } from './support/spiffe-world';
 import { nextEvent } from './support/workload-fixtures';
 

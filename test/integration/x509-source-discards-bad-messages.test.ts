@@ -1,14 +1,14 @@
 import { DevIdentityProvider } from '../../src/spiffe/dev/identity-provider';
 import { DevWorkloadApi } from '../../src/spiffe/dev/workload-api-server';
 import { BundleError, X509SvidError } from '../../src/spiffe/errors';
-import type { Outgoing, X509SVIDResponse } from '../../src/spiffe/workload/proto';
+import type { OutgoingX509SVIDResponse } from '../../src/spiffe/workload/proto';
 import { X509Source } from '../../src/spiffe/workload/x509-source';
 import type { X509Svid } from '../../src/spiffe/x509/x509-svid';
 import { listenAddress, nextEvent, rawSvid } from './support/workload-fixtures';
 
 const AGENT = 'spiffe://example.org/agent';
 const OTHER = 'spiffe://example.org/other';
-type Message = Outgoing<X509SVIDResponse>;
+type Message = OutgoingX509SVIDResponse;
 
 const serial = (svid: X509Svid): string => svid.certificates[0].serialNumber;
 

@@ -3,7 +3,7 @@ import { DevIdentityProvider } from '../../src/spiffe/dev/identity-provider';
 import { DevWorkloadApi } from '../../src/spiffe/dev/workload-api-server';
 import { SourceError, WorkloadApiError } from '../../src/spiffe/errors';
 import { exponentialBackoff } from '../../src/spiffe/workload/backoff';
-import type { Outgoing, X509SVIDResponse } from '../../src/spiffe/workload/proto';
+import type { OutgoingX509SVIDResponse } from '../../src/spiffe/workload/proto';
 import { X509Source } from '../../src/spiffe/workload/x509-source';
 import { ENDPOINT_KINDS, hasSecurityHeader, listenAddress, nextEvent, rawSvid, sleep } from './support/workload-fixtures';
 
@@ -17,7 +17,7 @@ describe.each(ENDPOINT_KINDS)('X509Source on PermissionDenied over %s', (kind) =
   let cleanup: () => void;
   let source: X509Source | undefined;
 
-  async function message(): Promise<Outgoing<X509SVIDResponse>> {
+  async function message(): Promise<OutgoingX509SVIDResponse> {
     return { svids: [rawSvid(await provider.issueX509(AGENT), provider.x509Bundle())] };
   }
 

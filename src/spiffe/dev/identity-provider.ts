@@ -1,6 +1,6 @@
 import { SpiffeId } from '../id/spiffe-id';
 import { TrustDomain } from '../id/trust-domain';
-import type { JWTBundlesResponse, JWTSVIDRequest, JWTSVIDResponse, Outgoing, X509BundlesResponse, X509SVIDResponse } from '../workload/proto';
+import type { JWTSVIDRequest, OutgoingJWTBundlesResponse, OutgoingJWTSVIDResponse, OutgoingX509BundlesResponse, OutgoingX509SVIDResponse } from '../workload/proto';
 import type { DevCa, IssuedX509Svid, LeafOptions } from './ca';
 import { TrustDomainAuthority } from './trust-domain-authority';
 import { NO_IDENTITY, type GrpcFailure } from './grpc-failure';
@@ -250,7 +250,7 @@ export class DevIdentityProvider {
     }
   }
 
-  private async fetchJwtSvids(endpoint: Endpoint, request: JWTSVIDRequest): Promise<Outgoing<JWTSVIDResponse> | GrpcFailure> {
+  private async fetchJwtSvids(endpoint: Endpoint, request: JWTSVIDRequest): Promise<OutgoingJWTSVIDResponse | GrpcFailure> {
     const ids = endpoint.ids.filter((id) => request.spiffe_id === '' || id.toString() === request.spiffe_id);
     if (ids.length === 0) return NO_IDENTITY;
     const svids = await Promise.all(
@@ -259,7 +259,7 @@ export class DevIdentityProvider {
     return { svids };
   }
 
-  private x509SvidResponse(endpoint: Endpoint): Outgoing<X509SVIDResponse> {
+  private x509SvidResponse(endpoint: Endpoint): OutgoingX509SVIDResponse {
     return {
       svids: endpoint.svids.map((s) => ({
         spiffe_id: s.id,
@@ -282,11 +282,11 @@ export class DevIdentityProvider {
     return this.federated.has(home) ? [this.trustDomain.name] : [];
   }
 
-  private x509BundlesResponse(): Outgoing<X509BundlesResponse> {
+  private x509BundlesResponse(): OutgoingX509BundlesResponse {
     return { bundles: this.bundleMap(this.bundledTrustDomains(), (a) => a.x509Bundle()) };
   }
 
-  private jwtBundlesResponse(): Outgoing<JWTBundlesResponse> {
+  private jwtBundlesResponse(): OutgoingJWTBundlesResponse {
     return { bundles: this.bundleMap(this.bundledTrustDomains(), (a) => Buffer.from(JSON.stringify(a.jwks()))) };
   }
 

@@ -4,12 +4,11 @@ import { JwtBundleSet } from '../jwt/jwt-bundle-set';
 import { validateJwtSvid } from '../jwt/validate-jwt-svid';
 import { parseJwtBundleMap } from '../workload/jwt-bundles-response';
 import type {
-  JWTBundlesResponse,
   JWTSVIDRequest,
-  JWTSVIDResponse,
-  Outgoing,
+  OutgoingJWTBundlesResponse,
+  OutgoingJWTSVIDResponse,
+  OutgoingValidateJWTSVIDResponse,
   ValidateJWTSVIDRequest,
-  ValidateJWTSVIDResponse,
 } from '../workload/proto';
 import { objectToStruct } from '../workload/proto-struct';
 import { invalidArgument, NO_IDENTITY, type GrpcFailure } from './grpc-failure';
@@ -17,7 +16,7 @@ import { invalidArgument, NO_IDENTITY, type GrpcFailure } from './grpc-failure';
 /** Answers FetchJWTSVID once the request has passed SPIRE's argument checks. */
 export type JwtSvidHandler = (
   request: JWTSVIDRequest,
-) => Outgoing<JWTSVIDResponse> | GrpcFailure | Promise<Outgoing<JWTSVIDResponse> | GrpcFailure>;
+) => OutgoingJWTSVIDResponse | GrpcFailure | Promise<OutgoingJWTSVIDResponse | GrpcFailure>;
 
 /** FetchJWTSVID as SPIRE's handler orders it: audience, then requested ID, then identity. */
 export async function answerFetchJwtSvid(request: JWTSVIDRequest, handler: JwtSvidHandler | null): Promise<object | GrpcFailure> {
@@ -44,9 +43,11 @@ export async function answerFetchJwtSvid(request: JWTSVIDRequest, handler: JwtSv
  */
 export type JwtKeyStore = JwtBundleSet | GrpcFailure;
 
-export function jwtKeyStore(response: Outgoing<JWTBundlesResponse> | null): JwtKeyStore {
+export function jwtKeyStore(response: OutgoingJWTBundlesResponse | null): JwtKeyStore {
   try {
-    return parseJwtBundleMap(response?.bundles ?? {});
+    // A string in a bytes field goes on the wire base64-decoded (protobufjs's rule), so it is read so here.
+    const bundles = Object.entries(response?.bundles ?? {}).map(([key, jwks]) => [key, typeof jwks === 'string' ? Buffer.from(jwks, 'base64') : jwks]);
+    return parseJwtBundleMap(Object.fromEntries(bundles));
   } catch (err) {
     return { code: grpc.status.INTERNAL, message: `could not build the JWT key store: ${(err as Error).message}` };
   }
@@ -61,7 +62,7 @@ export async function answerValidateJwtSvid(
   request: ValidateJWTSVIDRequest,
   keys: JwtKeyStore,
   now: Date,
-): Promise<Outgoing<ValidateJWTSVIDResponse> | GrpcFailure> {
+): Promise<OutgoingValidateJWTSVIDResponse | GrpcFailure> {
   if (request.audience === '') return invalidArgument('audience must be specified');
   if (request.svid === '') return invalidArgument('svid must be specified');
   if (!(keys instanceof JwtBundleSet)) return keys;

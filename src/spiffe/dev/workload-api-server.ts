@@ -5,15 +5,14 @@ import {
   SECURITY_HEADER,
   SECURITY_HEADER_VALUE,
   workloadApiService,
-  type JWTBundlesResponse,
   type JWTSVIDRequest,
-  type Outgoing,
+  type OutgoingJWTBundlesResponse,
+  type OutgoingWITBundlesResponse,
+  type OutgoingWITSVIDResponse,
+  type OutgoingX509BundlesResponse,
+  type OutgoingX509SVIDResponse,
   type ValidateJWTSVIDRequest,
-  type WITBundlesResponse,
-  type WITSVIDResponse,
   type WorkloadApiMethod,
-  type X509BundlesResponse,
-  type X509SVIDResponse,
 } from '../workload/proto';
 import { isGrpcFailure, NO_IDENTITY, type GrpcFailure } from './grpc-failure';
 import { answerFetchJwtSvid, answerValidateJwtSvid, jwtKeyStore, type JwtKeyStore, type JwtSvidHandler } from './jwt-rpcs';
@@ -100,26 +99,26 @@ export class DevWorkloadApi {
     return this.uri;
   }
 
-  setX509SvidResponse(response: Outgoing<X509SVIDResponse> | null): void {
+  setX509SvidResponse(response: OutgoingX509SVIDResponse | null): void {
     this.publish('FetchX509SVID', response);
   }
 
-  setX509BundlesResponse(response: Outgoing<X509BundlesResponse> | null): void {
+  setX509BundlesResponse(response: OutgoingX509BundlesResponse | null): void {
     this.publish('FetchX509Bundles', response);
   }
 
   /** Also the key set ValidateJWTSVID verifies against. */
-  setJwtBundlesResponse(response: Outgoing<JWTBundlesResponse> | null): void {
+  setJwtBundlesResponse(response: OutgoingJWTBundlesResponse | null): void {
     this.publish('FetchJWTBundles', response);
     this.jwtKeys = jwtKeyStore(response);
   }
 
   /** Makes FetchWITSVID implemented (it answers Unimplemented until first called). */
-  setWitSvidResponse(response: Outgoing<WITSVIDResponse> | null): void {
+  setWitSvidResponse(response: OutgoingWITSVIDResponse | null): void {
     this.publish('FetchWITSVID', response);
   }
 
-  setWitBundlesResponse(response: Outgoing<WITBundlesResponse> | null): void {
+  setWitBundlesResponse(response: OutgoingWITBundlesResponse | null): void {
     this.publish('FetchWITBundles', response);
   }
 
@@ -209,7 +208,7 @@ export class DevWorkloadApi {
   private async listen(address: string): Promise<void> {
     const listen = parseListenAddress(address);
     const server = new grpc.Server();
-    server.addService(workloadApiService, {
+    server.addService(workloadApiService(), {
       FetchX509SVID: (call: StreamCall) => this.openStream('FetchX509SVID', call),
       FetchX509Bundles: (call: StreamCall) => this.openStream('FetchX509Bundles', call),
       FetchJWTBundles: (call: StreamCall) => this.openStream('FetchJWTBundles', call),

@@ -1,5 +1,6 @@
 import { createPublicKey, KeyObject, type JsonWebKey } from 'node:crypto';
-import type { JWK } from 'jose';
+// jose is an ES module; the attribute lets CommonJS users' tsc resolve this type-only import.
+import type { JWK } from 'jose' with { 'resolution-mode': 'import' };
 import { BundleError } from '../errors';
 import { TrustDomain } from '../id/trust-domain';
 

@@ -1,15 +1,16 @@
-import { JwtSvidError } from '../errors';
-import { SpiffeId } from '../id/spiffe-id';
 import type { TrustDomain } from '../id/trust-domain';
 import type { JwtBundle } from '../jwt/jwt-bundle';
 import { JwtBundleSet } from '../jwt/jwt-bundle-set';
-import { JwtSvid } from '../jwt/jwt-svid';
+import type { JwtSvid } from '../jwt/jwt-svid';
 import type { JwtBundleSource } from '../sources';
 import type { BackoffStrategy } from './backoff';
 import { parseJwtBundlesResponse } from './jwt-bundles-response';
+import { fetchJwtSvids, validateJwtSvidRemotely, type JwtSvidParams } from './jwt-svid-calls';
 import type { JWTBundlesResponse } from './proto';
-import { WorkloadApiClient } from './workload-api-client';
+import { WireClient } from './wire-client';
 import { WorkloadSource, type ReadyOptions } from './workload-source';
+
+export type { JwtSvidParams } from './jwt-svid-calls';
 
 export interface JwtSourceOptions extends ReadyOptions {
   /** Endpoint URI; default `$SPIFFE_ENDPOINT_SOCKET`. */
@@ -18,13 +19,6 @@ export interface JwtSourceOptions extends ReadyOptions {
   backoff?: BackoffStrategy;
   /** Deadline of each FetchJWTSVID / ValidateJWTSVID call; default 10 s. */
   callTimeoutMs?: number;
-}
-
-export interface JwtSvidParams {
-  /** One or more audiences; at least one is required. */
-  audience: string | readonly string[];
-  /** Ask for this identity only; default every identity the workload has. */
-  spiffeId?: SpiffeId | string;
 }
 
 /** `update` after each accepted bundle message; `error` (only while listened to) for a discarded message or failed stream. */
@@ -43,7 +37,7 @@ export interface JwtSourceEvents {
 export class JwtSource extends WorkloadSource<JwtSourceEvents> implements JwtBundleSource {
   #bundles = new JwtBundleSet();
 
-  private constructor(client: WorkloadApiClient, options: JwtSourceOptions) {
+  private constructor(client: WireClient, options: JwtSourceOptions) {
     super('JwtSource', 'the first JWT bundles', client, options);
     client.watchJwtBundles(
       this.handlers(
@@ -59,7 +53,7 @@ export class JwtSource extends WorkloadSource<JwtSourceEvents> implements JwtBun
    * when the endpoint refuses for good.
    */
   static async create(options: JwtSourceOptions = {}): Promise<JwtSource> {
-    const client = new WorkloadApiClient({ address: options.address, backoff: options.backoff, callTimeoutMs: options.callTimeoutMs });
+    const client = new WireClient({ address: options.address, backoff: options.backoff, callTimeoutMs: options.callTimeoutMs });
     return new JwtSource(client, options).whenReady();
   }
 
@@ -69,27 +63,13 @@ export class JwtSource extends WorkloadSource<JwtSourceEvents> implements JwtBun
   }
 
   /**
-   * Every JWT-SVID the endpoint returns (one per identity, or just `spiffeId`'s). Each is
-   * read with `JwtSvid.parseInsecure` (the endpoint is trusted) and must name the identity
-   * the endpoint says it is for. Rejects with `WorkloadApiError` (e.g. PermissionDenied) or
-   * `JwtSvidError`.
+   * Every JWT-SVID the endpoint returns (one per identity, or just `spiffeId`'s), each read
+   * with `JwtSvid.parseInsecure` (the endpoint is trusted). Rejects with `WorkloadApiError`
+   * (e.g. PermissionDenied) or `JwtSvidError`.
    */
   async fetchJwtSvids(params: JwtSvidParams): Promise<JwtSvid[]> {
     this.assertOpen();
-    const audience = typeof params.audience === 'string' ? [params.audience] : [...params.audience];
-    if (audience.length === 0 || audience.includes('')) throw new JwtSvidError('jwtsvid: audience must be specified');
-    const wanted = params.spiffeId === undefined ? undefined : SpiffeId.parse(params.spiffeId.toString()).toString();
-
-    const response = await this.client.fetchJwtSvid({ audience, spiffeId: wanted });
-    if (response.svids.length === 0) throw new JwtSvidError('FetchJWTSVID returned no JWT-SVIDs');
-    return response.svids.map((raw) => {
-      const svid = JwtSvid.parseInsecure(raw.svid, audience, raw.hint);
-      const id = svid.id.toString();
-      if (id !== raw.spiffe_id || (wanted !== undefined && id !== wanted)) {
-        throw new JwtSvidError(`FetchJWTSVID returned a token for "${id}" as "${raw.spiffe_id}"${wanted ? ` (asked for "${wanted}")` : ''}`);
-      }
-      return svid;
-    });
+    return fetchJwtSvids(this.client, params);
   }
 
   /**
@@ -99,12 +79,7 @@ export class JwtSource extends WorkloadSource<JwtSourceEvents> implements JwtBun
    */
   async validateJwtSvidRemote(token: string, audience: string): Promise<JwtSvid> {
     this.assertOpen();
-    const { spiffeId } = await this.client.validateJwtSvid(token, audience);
-    const svid = JwtSvid.parseInsecure(token, audience);
-    if (svid.id.toString() !== spiffeId) {
-      throw new JwtSvidError(`ValidateJWTSVID vouched for "${spiffeId}" but the token names "${svid.id}"`);
-    }
-    return svid;
+    return validateJwtSvidRemotely(this.client, token, audience);
   }
 
   /** The bundle of exactly `td`; throws `BundleError` when there is none, `SourceError` when closed. */

@@ -1,29 +1,29 @@
-import type { ProtoStruct, ProtoValue } from './proto';
+import type { OutgoingStruct, OutgoingValue, Struct, Value } from './proto';
 
 /**
- * `google.protobuf.Struct` as proto-loader handles it (a tree of tagged `Value`s, see
- * `ProtoValue`) and the plain JSON-like object it stands for, in both directions: the
- * client reads `ValidateJWTSVIDResponse.claims` with `structToObject`, the dev server
- * writes them with `objectToStruct`.
+ * `google.protobuf.Struct` as proto-loader handles it (a tree of `Value`s, each with `kind`
+ * naming the member that is set) and the plain JSON-like object it stands for, in both
+ * directions: the client reads `ValidateJWTSVIDResponse.claims` with `structToObject`, the
+ * dev server writes them with `objectToStruct`.
  */
 
 /** A decoded Struct as a plain object; a missing Struct is an empty object. */
-export function structToObject(struct: ProtoStruct | null | undefined): Record<string, unknown> {
+export function structToObject(struct: Struct | null | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(struct?.fields ?? {})) out[key] = valueToJs(value);
   return out;
 }
 
 /** A JSON object (e.g. JWT claims) as the Struct to send; `undefined` members are left out, as JSON does. */
-export function objectToStruct(object: Record<string, unknown>): ProtoStruct {
-  const fields: Record<string, ProtoValue> = {};
+export function objectToStruct(object: Record<string, unknown>): OutgoingStruct {
+  const fields: Record<string, OutgoingValue> = {};
   for (const [key, value] of Object.entries(object)) {
     if (value !== undefined) fields[key] = jsToValue(value);
   }
   return { fields };
 }
 
-function valueToJs(value: ProtoValue): unknown {
+function valueToJs(value: Value): unknown {
   switch (value.kind) {
     case 'numberValue':
       return value.numberValue;
@@ -34,14 +34,14 @@ function valueToJs(value: ProtoValue): unknown {
     case 'structValue':
       return structToObject(value.structValue);
     case 'listValue':
-      return (value.listValue.values ?? []).map(valueToJs);
+      return (value.listValue?.values ?? []).map(valueToJs);
     default:
       // nullValue, and a Value with no member set (which proto3 JSON also reads as null).
       return null;
   }
 }
 
-function jsToValue(value: unknown): ProtoValue {
+function jsToValue(value: unknown): OutgoingValue {
   if (value === null) return { kind: 'nullValue', nullValue: 'NULL_VALUE' };
   if (typeof value === 'number') return { kind: 'numberValue', numberValue: value };
   if (typeof value === 'string') return { kind: 'stringValue', stringValue: value };

@@ -1,13 +1,42 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import * as path from 'node:path';
+import type { ProtoGrpcType } from './generated/workload';
+import type { SpiffeWorkloadAPIClient, SpiffeWorkloadAPIDefinition } from './generated/SpiffeWorkloadAPI';
 
 /**
- * The SPIFFE Workload API as grpc-js sees it: the service definition (shared by the
- * client and the dev server) and the raw wire messages exactly as proto-loader decodes
- * them (`keepCase`, so snake_case fields; `defaults`, so every field is present; `bytes`
- * as Buffer; maps as plain objects). Parsing and validation live elsewhere.
+ * The SPIFFE Workload API as grpc-js sees it: the service definition (shared by the client
+ * and the dev server) and the wire messages, whose types are generated from the proto
+ * (`npm run generate:workload-api`, into ./generated). Internal to `toolgate/spiffe`: the
+ * public API speaks SVIDs and bundles, never wire messages. Parsing and validation live
+ * elsewhere.
+ *
+ * A message type `X` is a message as received, exactly as proto-loader decodes it
+ * (`keepCase`, so snake_case fields; `defaults`, so every field is present; `bytes` as
+ * Buffer; maps as plain objects); `OutgoingX` is what may be sent (any field may be left
+ * out, bytes may be any Uint8Array).
  */
+export type { JWTBundlesRequest, OutgoingJWTBundlesRequest } from './generated/JWTBundlesRequest';
+export type { JWTBundlesResponse, OutgoingJWTBundlesResponse } from './generated/JWTBundlesResponse';
+export type { JWTSVID, OutgoingJWTSVID } from './generated/JWTSVID';
+export type { JWTSVIDRequest, OutgoingJWTSVIDRequest } from './generated/JWTSVIDRequest';
+export type { JWTSVIDResponse, OutgoingJWTSVIDResponse } from './generated/JWTSVIDResponse';
+export type { OutgoingValidateJWTSVIDRequest, ValidateJWTSVIDRequest } from './generated/ValidateJWTSVIDRequest';
+export type { OutgoingValidateJWTSVIDResponse, ValidateJWTSVIDResponse } from './generated/ValidateJWTSVIDResponse';
+export type { OutgoingWITBundlesRequest, WITBundlesRequest } from './generated/WITBundlesRequest';
+export type { OutgoingWITBundlesResponse, WITBundlesResponse } from './generated/WITBundlesResponse';
+export type { OutgoingWITSVID, WITSVID } from './generated/WITSVID';
+export type { OutgoingWITSVIDRequest, WITSVIDRequest } from './generated/WITSVIDRequest';
+export type { OutgoingWITSVIDResponse, WITSVIDResponse } from './generated/WITSVIDResponse';
+export type { OutgoingX509BundlesRequest, X509BundlesRequest } from './generated/X509BundlesRequest';
+export type { OutgoingX509BundlesResponse, X509BundlesResponse } from './generated/X509BundlesResponse';
+export type { OutgoingX509SVID, X509SVID } from './generated/X509SVID';
+export type { OutgoingX509SVIDRequest, X509SVIDRequest } from './generated/X509SVIDRequest';
+export type { OutgoingX509SVIDResponse, X509SVIDResponse } from './generated/X509SVIDResponse';
+/** `google.protobuf.Struct` / `Value`: `kind` names the member that is set; `nullValue` decodes as 0. */
+export type { OutgoingStruct, Struct } from './generated/google/protobuf/Struct';
+export type { OutgoingValue, Value } from './generated/google/protobuf/Value';
+export type { SpiffeWorkloadAPIClient, SpiffeWorkloadAPIHandlers } from './generated/SpiffeWorkloadAPI';
 
 // This file sits three levels below the package root both as src/spiffe/workload/proto.ts
 // (jest) and as dist/spiffe/workload/proto.js (build), and the package ships proto/.
@@ -36,168 +65,33 @@ export const WORKLOAD_API_METHOD_PATHS = Object.fromEntries(
   WORKLOAD_API_METHODS.map((m) => [m, `/${WORKLOAD_API_SERVICE_NAME}/${m}`]),
 ) as Readonly<Record<WorkloadApiMethod, string>>;
 
+/** The options the generated types were made with too (scripts/generate-workload-api-types.js). */
 export const PROTO_LOADER_OPTIONS: protoLoader.Options = { keepCase: true, defaults: true, oneofs: true };
 
-const packageDefinition = protoLoader.loadSync(WORKLOAD_PROTO_PATH, PROTO_LOADER_OPTIONS);
-
-/** For `server.addService(workloadApiService, handlers)`. */
-export const workloadApiService = packageDefinition[WORKLOAD_API_SERVICE_NAME] as grpc.ServiceDefinition;
-
-// ---- raw wire messages (as received; see `Outgoing` for what may be sent) ----
-
-export type X509SVIDRequest = Record<string, never>;
-
-export interface X509SVID {
-  spiffe_id: string;
-  /** Concatenated DER certificates, leaf first. */
-  x509_svid: Buffer;
-  /** Unencrypted PKCS#8 DER. */
-  x509_svid_key: Buffer;
-  /** Concatenated DER CA certificates of the SVID's own trust domain. */
-  bundle: Buffer;
-  hint: string;
-}
-
-export interface X509SVIDResponse {
-  svids: X509SVID[];
-  crl: Buffer[];
-  /** Keyed by `spiffe://<td>` (SPIRE) or a bare trust-domain name (go-spiffe's fake). */
-  federated_bundles: Record<string, Buffer>;
-}
-
-export type X509BundlesRequest = Record<string, never>;
-
-export interface X509BundlesResponse {
-  crl: Buffer[];
-  /** Own and federated trust domains; concatenated DER CA certificates. */
-  bundles: Record<string, Buffer>;
-}
-
-export interface JWTSVIDRequest {
-  audience: string[];
-  /** Empty means every identity the caller is entitled to. */
-  spiffe_id: string;
-}
-
-export interface JWTSVID {
-  spiffe_id: string;
-  /** JWS compact serialization. */
-  svid: string;
-  hint: string;
-}
-
-export interface JWTSVIDResponse {
-  svids: JWTSVID[];
-}
-
-export type JWTBundlesRequest = Record<string, never>;
-
-export interface JWTBundlesResponse {
-  /** Values are the UTF-8 JSON of a JWK Set. */
-  bundles: Record<string, Buffer>;
-}
-
-export interface ValidateJWTSVIDRequest {
-  audience: string;
-  svid: string;
-}
-
 /**
- * google.protobuf.Value as proto-loader hands it over: camelCase even with `keepCase`,
- * `kind` naming the member that is set; `nullValue` decodes as 0.
+ * The loaded proto, read on first use rather than on import: importing `toolgate/spiffe`
+ * touches neither the file system nor any global state.
  */
-export type ProtoValue =
-  | { kind: 'nullValue'; nullValue: 0 | 'NULL_VALUE' }
-  | { kind: 'numberValue'; numberValue: number }
-  | { kind: 'stringValue'; stringValue: string }
-  | { kind: 'boolValue'; boolValue: boolean }
-  | { kind: 'structValue'; structValue: ProtoStruct }
-  | { kind: 'listValue'; listValue: { values: ProtoValue[] } };
-
-export interface ProtoStruct {
-  fields: Record<string, ProtoValue>;
+let loaded: ProtoGrpcType | undefined;
+function workloadApiPackage(): ProtoGrpcType {
+  loaded ??= grpc.loadPackageDefinition(protoLoader.loadSync(WORKLOAD_PROTO_PATH, PROTO_LOADER_OPTIONS)) as unknown as ProtoGrpcType;
+  return loaded;
 }
 
-export interface ValidateJWTSVIDResponse {
-  spiffe_id: string;
-  /** `null` when the server left it out. */
-  claims: ProtoStruct | null;
+/** For `server.addService(workloadApiService(), handlers)`. */
+export function workloadApiService(): SpiffeWorkloadAPIDefinition {
+  return workloadApiPackage()[WORKLOAD_API_SERVICE_NAME].service;
 }
 
-export interface WITSVIDRequest {
-  spiffe_id: string;
+/** grpc-js's client of the Workload API, typed with the generated service. */
+export function newSpiffeWorkloadApiClient(
+  target: string,
+  credentials: grpc.ChannelCredentials,
+  options?: grpc.ClientOptions,
+): SpiffeWorkloadAPIClient {
+  const Client = workloadApiPackage()[WORKLOAD_API_SERVICE_NAME];
+  return new Client(target, credentials, options);
 }
-
-export interface WITSVID {
-  spiffe_id: string;
-  wit_svid: string;
-  /** The private key as a JWK JSON string. */
-  wit_svid_key: string;
-  hint: string;
-}
-
-export interface WITSVIDResponse {
-  svids: WITSVID[];
-}
-
-export type WITBundlesRequest = Record<string, never>;
-
-export interface WITBundlesResponse {
-  /** JWK Set JSON strings (not bytes). */
-  bundles: Record<string, string>;
-}
-
-/**
- * What grpc-js accepts when sending a message: any field may be left out (proto3 sends
- * nothing for a default value anyway), and bytes may be any Uint8Array.
- */
-export type Outgoing<T> = T extends Uint8Array
-  ? Uint8Array
-  : T extends readonly (infer U)[]
-    ? Outgoing<U>[]
-    : T extends object
-      ? { [K in keyof T]?: Outgoing<T[K]> }
-      : T;
-
-// ---- the dynamic client ----
-
-type Unary<Req, Res> = {
-  (request: Outgoing<Req>, metadata: grpc.Metadata, callback: grpc.requestCallback<Res>): grpc.ClientUnaryCall;
-  (
-    request: Outgoing<Req>,
-    metadata: grpc.Metadata,
-    options: grpc.CallOptions,
-    callback: grpc.requestCallback<Res>,
-  ): grpc.ClientUnaryCall;
-};
-
-type ServerStream<Req, Res> = (
-  request: Outgoing<Req>,
-  metadata: grpc.Metadata,
-  options?: grpc.CallOptions,
-) => grpc.ClientReadableStream<Res>;
-
-/** A client from `new WorkloadApiClientConstructor(target, grpc.credentials.createInsecure())`. */
-export interface WorkloadApiClient extends grpc.Client {
-  FetchX509SVID: ServerStream<X509SVIDRequest, X509SVIDResponse>;
-  FetchX509Bundles: ServerStream<X509BundlesRequest, X509BundlesResponse>;
-  FetchJWTSVID: Unary<JWTSVIDRequest, JWTSVIDResponse>;
-  FetchJWTBundles: ServerStream<JWTBundlesRequest, JWTBundlesResponse>;
-  ValidateJWTSVID: Unary<ValidateJWTSVIDRequest, ValidateJWTSVIDResponse>;
-  FetchWITSVID: ServerStream<WITSVIDRequest, WITSVIDResponse>;
-  FetchWITBundles: ServerStream<WITBundlesRequest, WITBundlesResponse>;
-}
-
-/** grpc-js's generated client class, typed with this service's methods. */
-export interface WorkloadApiClientConstructorType {
-  new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions): WorkloadApiClient;
-  service: grpc.ServiceDefinition;
-  serviceName: string;
-}
-
-export const WorkloadApiClientConstructor = grpc.loadPackageDefinition(packageDefinition)[
-  WORKLOAD_API_SERVICE_NAME
-] as unknown as WorkloadApiClientConstructorType;
 
 /** Metadata carrying the security header once, as every Workload API call must. */
 export function workloadApiMetadata(): grpc.Metadata {

@@ -1,149 +1,152 @@
-import * as grpc from '@grpc/grpc-js';
-import { SourceError } from '../errors';
-import { resolveEndpointAddress, type EndpointAddress } from './address';
-import { DEFAULT_BACKOFF, type BackoffStrategy } from './backoff';
-import {
-  WorkloadApiClientConstructor,
-  workloadApiMetadata,
-  type JWTBundlesResponse,
-  type JWTSVIDResponse,
-  type ValidateJWTSVIDResponse,
-  type WorkloadApiClient as GrpcWorkloadApiClient,
-  type X509BundlesResponse,
-  type X509SVIDResponse,
-} from './proto';
-import { structToObject } from './proto-struct';
-import { workloadApiError } from './status-error';
-import { StreamWatcher, type StreamHandlers } from './stream-watcher';
+import type { WorkloadApiError } from '../errors';
+import type { JwtBundleSet } from '../jwt/jwt-bundle-set';
+import type { JwtSvid } from '../jwt/jwt-svid';
+import type { X509Svid } from '../x509/x509-svid';
+import type { BackoffStrategy } from './backoff';
+import { parseJwtBundlesResponse } from './jwt-bundles-response';
+import { fetchJwtSvids, validateJwtSvidRemotely, type JwtSvidParams } from './jwt-svid-calls';
+import type { StreamHandlers } from './stream-watcher';
+import { WireClient } from './wire-client';
+import { parseX509SvidResponse, type X509Context } from './x509-svid-response';
 
 export interface WorkloadApiClientOptions {
   /** Endpoint URI (`unix:///abs/path` or `tcp://IP:port`); default `$SPIFFE_ENDPOINT_SOCKET`. */
   address?: string;
-  /** Reconnect policy of every watch; default `DEFAULT_BACKOFF`. */
+  /** Reconnect policy of every watch; default exponential from 100 ms to 30 s, jittered. */
   backoff?: BackoffStrategy;
   /** Deadline of each unary call; default 10 s, so a dead endpoint cannot hang a caller. */
   callTimeoutMs?: number;
 }
 
 /**
- * After a lost connection grpc-js re-dials on its own schedule (first after 1 s, growing to
- * 120 s), and every call fails at once until it has. Left alone, that schedule would override
- * the watchers' backoff: a workload would wait a second for an agent that restarted at once,
- * and up to two minutes after a long outage. Dialling the local endpoint is cheap (a refused
- * connect on a local socket), so the channel re-dials quickly and the watcher's backoff decides
- * how often calls are made. The cap, 500 ms (600 ms with grpc-js's ±20 % jitter), is under the
- * shortest delay of an urgent watcher (500 ms, see `urgentBackoff`): a channel still waiting to
- * re-dial never fails an attempt that a lapsing SVID depends on. (At 5 s, it kept a gateway
- * whose SVID had expired out of service for up to 5 s after the agent was back.)
+ * What a watch reports, as go-spiffe's `X509ContextWatcher` / `JWTBundleWatcher`: `onUpdate`
+ * with each accepted message (always the complete current state), `onError` with a message
+ * that failed to parse (discarded) or a failed stream. After an error the watch goes on
+ * (reconnecting with backoff) unless the status is InvalidArgument or Unimplemented.
  */
-const CHANNEL_OPTIONS: grpc.ChannelOptions = {
-  'grpc.initial_reconnect_backoff_ms': 100,
-  'grpc.max_reconnect_backoff_ms': 500,
-};
+export interface Watcher<T> {
+  onUpdate(value: T): void;
+  onError(error: Error): void;
+}
 
-/** What the endpoint said about a token in `ValidateJWTSVID`. */
-export interface RemoteJwtValidation {
-  spiffeId: string;
-  /** The claims as a plain object (the server may have filtered non-SPIFFE claims). */
-  claims: Record<string, unknown>;
+/** A running watch; `stop()` cancels it (idempotent). */
+export interface Watch {
+  stop(): void;
 }
 
 /**
- * A thin client of the SPIFFE Workload API: raw wire messages in and out, parsing is the
- * sources' job. The channel is plaintext because the spec forbids requiring TLS on the
- * endpoint; every call carries the `workload.spiffe.io: true` header. Streams are kept open
- * by `StreamWatcher`s, which reconnect with backoff.
+ * A client of the SPIFFE Workload API in go-spiffe's manner (`workloadapi.Client`): one-shot
+ * fetches and long-lived watches that hand over parsed, validated SVIDs and bundles, never
+ * wire messages. `X509Source` and `JwtSource` keep the same streams open and cache their
+ * state; use this client for a single fetch or to react to every update yourself. The channel
+ * is plaintext (the spec forbids requiring TLS on the endpoint) and every call carries the
+ * `workload.spiffe.io: true` header.
  */
 export class WorkloadApiClient {
-  readonly address: EndpointAddress;
-  private readonly client: GrpcWorkloadApiClient;
-  private readonly backoff: BackoffStrategy;
-  private readonly callTimeoutMs: number;
-  private readonly watchers = new Set<StreamWatcher<unknown>>();
-  private closed = false;
+  readonly #wire: WireClient;
 
   /** Throws `EndpointAddressError` for a missing or invalid address; connects lazily. */
   constructor(options: WorkloadApiClientOptions = {}) {
-    this.address = resolveEndpointAddress(options.address);
-    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
-    this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
-    // proto.ts's constructor type is an intersection whose first signature yields a plain ServiceClient.
-    this.client = new WorkloadApiClientConstructor(
-      this.address.target,
-      grpc.credentials.createInsecure(),
-      CHANNEL_OPTIONS,
-    ) as GrpcWorkloadApiClient;
+    this.#wire = new WireClient(options);
   }
 
-  /** Streams `FetchX509SVID`: the workload's SVIDs with their own and federated bundles. */
-  watchX509Svids(handlers: StreamHandlers<X509SVIDResponse>): StreamWatcher<X509SVIDResponse> {
-    return this.watch('FetchX509SVID', () => this.client.FetchX509SVID({}, workloadApiMetadata()), handlers);
+  /** The first `FetchX509SVID` message: the SVIDs with their own and federated bundles. */
+  fetchX509Context(): Promise<X509Context> {
+    return this.#first((handlers) => this.#wire.watchX509Svids(handlers), parseX509SvidResponse);
   }
 
-  /** Streams `FetchX509Bundles`: every trust domain's X.509 bundle, own and federated. */
-  watchX509Bundles(handlers: StreamHandlers<X509BundlesResponse>): StreamWatcher<X509BundlesResponse> {
-    return this.watch('FetchX509Bundles', () => this.client.FetchX509Bundles({}, workloadApiMetadata()), handlers);
+  /** The default X.509-SVID (the first the endpoint sends). */
+  async fetchX509Svid(): Promise<X509Svid> {
+    return (await this.fetchX509Context()).svids[0];
   }
 
-  /** Streams `FetchJWTBundles`: every trust domain's JWT signing keys as JWKS JSON. */
-  watchJwtBundles(handlers: StreamHandlers<JWTBundlesResponse>): StreamWatcher<JWTBundlesResponse> {
-    return this.watch('FetchJWTBundles', () => this.client.FetchJWTBundles({}, workloadApiMetadata()), handlers);
+  /** Every `FetchX509SVID` message, parsed, until `stop()`. */
+  watchX509Context(watcher: Watcher<X509Context>): Watch {
+    return this.#wire.watchX509Svids(parsing(parseX509SvidResponse, watcher));
   }
 
-  /** Unary `FetchJWTSVID`. Rejects with `WorkloadApiError` carrying the gRPC status code. */
-  fetchJwtSvid(request: { audience: string[]; spiffeId?: string }): Promise<JWTSVIDResponse> {
-    return this.unary<JWTSVIDResponse>('FetchJWTSVID', (options, callback) =>
-      this.client.FetchJWTSVID(
-        { audience: request.audience, spiffe_id: request.spiffeId ?? '' },
-        workloadApiMetadata(),
-        options,
-        callback,
-      ),
-    );
+  /** The first `FetchJWTBundles` message: the JWT bundles of every trust domain. */
+  fetchJwtBundles(): Promise<JwtBundleSet> {
+    return this.#first((handlers) => this.#wire.watchJwtBundles(handlers), parseJwtBundlesResponse);
   }
 
-  /** Unary `ValidateJWTSVID`: the endpoint validates `token` for `audience`, or rejects (InvalidArgument). */
-  async validateJwtSvid(token: string, audience: string): Promise<RemoteJwtValidation> {
-    const response = await this.unary<ValidateJWTSVIDResponse>('ValidateJWTSVID', (options, callback) =>
-      this.client.ValidateJWTSVID({ svid: token, audience }, workloadApiMetadata(), options, callback),
-    );
-    return { spiffeId: response.spiffe_id, claims: structToObject(response.claims) };
+  /** Every `FetchJWTBundles` message, parsed, until `stop()`. */
+  watchJwtBundles(watcher: Watcher<JwtBundleSet>): Watch {
+    return this.#wire.watchJwtBundles(parsing(parseJwtBundlesResponse, watcher));
   }
 
-  /** Stops every watch and closes the channel; idempotent. */
+  /** The default identity's JWT-SVID for these audiences. */
+  async fetchJwtSvid(params: JwtSvidParams): Promise<JwtSvid> {
+    return (await this.fetchJwtSvids(params))[0];
+  }
+
+  /** Every JWT-SVID the endpoint returns for these audiences (one per identity, or just `spiffeId`'s). */
+  fetchJwtSvids(params: JwtSvidParams): Promise<JwtSvid[]> {
+    return fetchJwtSvids(this.#wire, params);
+  }
+
+  /** `ValidateJWTSVID`: the endpoint validates a peer's token; rejects with `WorkloadApiError` when invalid. */
+  validateJwtSvid(token: string, audience: string): Promise<JwtSvid> {
+    return validateJwtSvidRemotely(this.#wire, token, audience);
+  }
+
+  /** Stops every watch and closes the connection; later calls throw `SourceError`. Idempotent. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const watcher of this.watchers) watcher.stop();
-    this.watchers.clear();
-    this.client.close();
+    this.#wire.close();
   }
 
-  private watch<T>(method: string, open: () => grpc.ClientReadableStream<T>, handlers: StreamHandlers<T>): StreamWatcher<T> {
-    this.assertOpen();
-    const watcher = new StreamWatcher(method, open, this.backoff, handlers);
-    this.watchers.add(watcher as StreamWatcher<unknown>);
-    return watcher;
-  }
-
-  private unary<T>(
-    method: string,
-    call: (options: grpc.CallOptions, callback: grpc.requestCallback<T>) => grpc.ClientUnaryCall,
-  ): Promise<T> {
-    if (this.closed) return Promise.reject(closedError());
+  /**
+   * One message of a stream, as go-spiffe's fetches take one: the first message, parsed, or
+   * the first failure (a message that does not parse, or a failed stream), then the stream is
+   * cancelled.
+   */
+  #first<M, T>(watch: (handlers: StreamHandlers<M>) => Watch, parse: (message: M) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      call({ deadline: Date.now() + this.callTimeoutMs }, (error, response) => {
-        if (error) reject(workloadApiError(method, error));
-        else resolve(response as T);
+      let settled = false;
+      const stream = watch({
+        onMessage: (message) => {
+          if (!settled) {
+            settled = true;
+            try {
+              resolve(parse(message));
+            } catch (err) {
+              reject(err);
+            }
+          }
+          stopSoon();
+          return true;
+        },
+        onError: (error: WorkloadApiError) => {
+          if (!settled) {
+            settled = true;
+            reject(error);
+          }
+          stopSoon();
+        },
       });
+      // The handlers may run before `watch` has returned the stream (never today: grpc-js
+      // delivers asynchronously), so stopping waits for the current turn to end.
+      function stopSoon(): void {
+        queueMicrotask(() => stream.stop());
+      }
     });
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw closedError();
   }
 }
 
-function closedError(): SourceError {
-  return new SourceError('workload API client is closed');
+/** Stream handlers that parse each message for `watcher`; a message that does not parse is discarded and reported. */
+function parsing<M, T>(parse: (message: M) => T, watcher: Watcher<T>): StreamHandlers<M> {
+  return {
+    onMessage: (message) => {
+      let value: T;
+      try {
+        value = parse(message);
+      } catch (err) {
+        watcher.onError(err as Error);
+        return false;
+      }
+      watcher.onUpdate(value);
+      return true;
+    },
+    onError: (error) => watcher.onError(error),
+  };
 }

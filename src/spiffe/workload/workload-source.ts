@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { SourceError, type WorkloadApiError } from '../errors';
 import { DEFAULT_READY_TIMEOUT_MS, ReadyGate } from './ready-gate';
 import type { StreamHandlers } from './stream-watcher';
-import type { WorkloadApiClient } from './workload-api-client';
+import type { WireClient } from './wire-client';
 
 /** The events every Workload API source emits. */
 export interface WorkloadSourceEvents {
@@ -26,13 +26,13 @@ export interface ReadyOptions {
  * unobserved one never crashes the process); `close()` stops it all.
  */
 export abstract class WorkloadSource<E extends WorkloadSourceEvents & Record<keyof E, unknown[]>> extends EventEmitter<E> {
-  protected readonly client: WorkloadApiClient;
+  protected readonly client: WireClient;
   readonly #name: string;
   readonly #ready: ReadyGate;
   #closed = false;
 
   /** `what` names the awaited first message in errors, e.g. "the first X.509-SVID". */
-  protected constructor(name: string, what: string, client: WorkloadApiClient, options: ReadyOptions) {
+  protected constructor(name: string, what: string, client: WireClient, options: ReadyOptions) {
     super();
     this.#name = name;
     this.client = client;

@@ -7,7 +7,7 @@ import { X509BundleSet } from '../x509/x509-bundle-set';
 import type { X509Svid } from '../x509/x509-svid';
 import { DEFAULT_BACKOFF, URGENT_WINDOW_MS, urgentBackoff, type BackoffStrategy } from './backoff';
 import type { X509SVIDResponse } from './proto';
-import { WorkloadApiClient } from './workload-api-client';
+import { WireClient } from './wire-client';
 import { WorkloadSource, type ReadyOptions } from './workload-source';
 import { parseX509SvidResponse } from './x509-svid-response';
 
@@ -64,7 +64,7 @@ export class X509Source extends WorkloadSource<X509SourceEvents> implements X509
   /** The notAfter of the last SVID picked, kept when withdrawn: what the backoff's urgency goes by. */
   #expiresAt: number | undefined;
 
-  private constructor(client: WorkloadApiClient, options: X509SourceOptions) {
+  private constructor(client: WireClient, options: X509SourceOptions) {
     super('X509Source', 'the first X.509-SVID', client, options);
     this.#picker = options.picker ?? ((svids) => svids[0]);
     client.watchX509Svids(
@@ -85,7 +85,7 @@ export class X509Source extends WorkloadSource<X509SourceEvents> implements X509
     // The backoff asks the source, which exists by the time of the first reconnect.
     let source: X509Source | undefined;
     const backoff = urgentBackoff(options.backoff ?? DEFAULT_BACKOFF, () => source !== undefined && source.#lapsingWithin(URGENT_WINDOW_MS));
-    const client = new WorkloadApiClient({ address: options.address, backoff });
+    const client = new WireClient({ address: options.address, backoff });
     source = new X509Source(client, options);
     return source.whenReady();
   }

@@ -1,27 +1,37 @@
 import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
 import { LRUCache } from 'lru-cache';
-import {
-  BasicConstraints,
-  Certificate,
-  id_ce_basicConstraints,
-  id_ce_certificatePolicies,
-  id_ce_extKeyUsage,
-  id_ce_keyUsage,
-  id_ce_nameConstraints,
-  id_ce_subjectAltName,
-  KeyUsage,
-  KeyUsageFlags,
-  NameConstraints,
-  SubjectAlternativeName,
-  type GeneralSubtrees,
-  type Name,
-} from '@peculiar/asn1-x509';
+import type { Certificate, GeneralSubtrees, Name, NameConstraints } from '@peculiar/asn1-x509';
 import { DerError, X509SvidError } from '../errors';
 import { SpiffeId } from '../id/spiffe-id';
+import { asn1 } from './asn1';
 import { readDerElement } from './der';
 
-export { KeyUsageFlags };
+/**
+ * KeyUsage bits, as @peculiar/asn1-x509's `KeyUsageFlags` numbers them (a test checks they
+ * agree); kept here so that this module can be imported without loading the parser.
+ */
+export const KeyUsageFlags = {
+  digitalSignature: 1,
+  nonRepudiation: 2,
+  keyEncipherment: 4,
+  dataEncipherment: 8,
+  keyAgreement: 16,
+  keyCertSign: 32,
+  cRLSign: 64,
+  encipherOnly: 128,
+  decipherOnly: 256,
+} as const;
+export type KeyUsageFlag = (typeof KeyUsageFlags)[keyof typeof KeyUsageFlags];
+
+/** Extension OIDs (RFC 5280 §4.2.1), equal to @peculiar/asn1-x509's `id_ce_*` (a test checks). */
+export const EXTENSION_OIDS = {
+  basicConstraints: '2.5.29.19',
+  keyUsage: '2.5.29.15',
+  extKeyUsage: '2.5.29.37',
+  subjectAltName: '2.5.29.17',
+  nameConstraints: '2.5.29.30',
+  certificatePolicies: '2.5.29.32',
+} as const;
 
 /** URI and DNS subtrees of a nameConstraints extension (the only name forms we enforce). */
 export interface NameConstraintSet {
@@ -35,14 +45,7 @@ export interface NameConstraintSet {
 // content cannot change the outcome: without policyConstraints, RFC 5280 policy processing
 // never fails, and SPIFFE verification accepts any EKU, as go-spiffe does.
 // nameConstraints is handled only when every subtree is a URI or DNS name (see below).
-const HANDLED_CRITICAL = new Set([
-  id_ce_basicConstraints,
-  id_ce_keyUsage,
-  id_ce_extKeyUsage,
-  id_ce_subjectAltName,
-  id_ce_nameConstraints,
-  id_ce_certificatePolicies,
-]);
+const HANDLED_CRITICAL = new Set<string>(Object.values(EXTENSION_OIDS));
 
 const OID_COMMON_NAME = '2.5.4.3';
 const OID_ORGANIZATION = '2.5.4.10';
@@ -85,7 +88,7 @@ export class CertificateFacts {
     readonly displayName: string,
   ) {}
 
-  hasKeyUsageBit(flag: KeyUsageFlags): boolean {
+  hasKeyUsageBit(flag: KeyUsageFlag): boolean {
     return (this.keyUsage & flag) !== 0;
   }
 
@@ -148,6 +151,8 @@ function parseFacts(der: Uint8Array, given: X509Certificate | undefined): Certif
   if (der.length === 0 || readDerElement(der, 0).end !== der.length) {
     throw new DerError('certificate has trailing data or is empty');
   }
+  const { AsnConvert } = asn1().schema;
+  const { BasicConstraints, Certificate, KeyUsage, NameConstraints, SubjectAlternativeName } = asn1().x509;
   let certificate: X509Certificate;
   let parsed: Certificate;
   try {
@@ -175,23 +180,23 @@ function parseFacts(der: Uint8Array, given: X509Certificate | undefined): Certif
     const value = ext.extnValue.buffer;
     try {
       switch (ext.extnID) {
-        case id_ce_basicConstraints: {
+        case EXTENSION_OIDS.basicConstraints: {
           const bc = AsnConvert.parse(value, BasicConstraints);
           isCa = bc.cA;
           pathLen = bc.pathLenConstraint;
           break;
         }
-        case id_ce_keyUsage:
+        case EXTENSION_OIDS.keyUsage:
           hasKeyUsage = true;
           keyUsage = keyUsageBits(new Uint8Array(AsnConvert.parse(value, KeyUsage).value));
           break;
-        case id_ce_subjectAltName: {
+        case EXTENSION_OIDS.subjectAltName: {
           const names = AsnConvert.parse(value, SubjectAlternativeName);
           uris = names.flatMap((n) => (n.uniformResourceIdentifier === undefined ? [] : [n.uniformResourceIdentifier]));
           dnsNames = names.flatMap((n) => (n.dNSName === undefined ? [] : [n.dNSName]));
           break;
         }
-        case id_ce_nameConstraints:
+        case EXTENSION_OIDS.nameConstraints:
           nameConstraints = nameConstraintSet(AsnConvert.parse(value, NameConstraints));
           break;
       }

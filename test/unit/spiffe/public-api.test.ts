@@ -1,19 +1,76 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as dev from '../../../src/spiffe/dev/index';
 import * as spiffe from '../../../src/spiffe/index';
 
 /**
- * The names architecture.md §5 fixes for `toolgate/spiffe`, checked on the public entry
+ * The names docs/spiffe.md documents for `toolgate/spiffe`, checked on the public entry
  * point itself (not on the modules behind it), so that a lost re-export fails here. Cheap:
  * no network, no Workload API; the only crypto is one in-memory CA.
  */
-describe('toolgate/spiffe public API (architecture.md §5)', () => {
+describe('toolgate/spiffe public API (docs/spiffe.md)', () => {
   const ID = 'spiffe://example.org/agents/bot';
 
-  it('is what package.json exports as "./spiffe"', () => {
+  it('is what package.json exports as "./spiffe", and the dev identity provider is "./spiffe/dev"', () => {
     const pkg = JSON.parse(readFileSync(join(__dirname, '../../../package.json'), 'utf8')) as { exports: Record<string, Record<string, string>> };
     expect(pkg.exports['./spiffe']).toEqual({ types: './dist/spiffe/index.d.ts', default: './dist/spiffe/index.js' });
+    expect(pkg.exports['./spiffe/dev']).toEqual({ types: './dist/spiffe/dev/index.d.ts', default: './dist/spiffe/dev/index.js' });
+  });
+
+  it('exports exactly the 36 documented runtime names: no wire types, stream handlers or dev provider', () => {
+    // Adding a name is a decision: document it in docs/spiffe.md ("The surface") and add it here.
+    expect(Object.keys(spiffe).sort()).toEqual(
+      [
+        // spiffeid
+        'SpiffeId',
+        'TrustDomain',
+        // errors
+        'SpiffeError',
+        'SpiffeIdError',
+        'EndpointAddressError',
+        'X509SvidError',
+        'DerError',
+        'BundleError',
+        'JwtSvidError',
+        'AuthorizationError',
+        'WorkloadApiError',
+        'SourceError',
+        // x509svid, x509bundle
+        'X509Svid',
+        'X509Bundle',
+        'X509BundleSet',
+        'verifyX509Svid',
+        'spiffeIdOfLeaf',
+        // jwtsvid, jwtbundle
+        'JwtSvid',
+        'JwtBundle',
+        'JwtBundleSet',
+        'validateJwtSvid',
+        // workloadapi
+        'X509Source',
+        'JwtSource',
+        'WorkloadApiClient',
+        'exponentialBackoff',
+        // tlsconfig, spiffetls, grpccredentials
+        'authorizeAny',
+        'authorizeId',
+        'authorizeOneOf',
+        'authorizeMemberOf',
+        'authorizeIf',
+        'authorizeAll',
+        'MtlsServer',
+        'mtlsClientOptions',
+        'grpcChannelCredentials',
+        'serveGrpcOverMtls',
+        'callerSpiffeId',
+      ].sort(),
+    );
+  });
+
+  it('exports the dev identity provider from toolgate/spiffe/dev only', () => {
+    expect(Object.keys(dev).sort()).toEqual(['DevCa', 'DevIdentityProvider', 'DevWorkloadApi']);
+    for (const name of Object.keys(dev)) expect([name, name in spiffe]).toEqual([name, false]);
   });
 
   describe('SpiffeId.parse, TrustDomain.parse and SpiffeIdError', () => {
@@ -96,7 +153,7 @@ describe('toolgate/spiffe public API (architecture.md §5)', () => {
   });
 
   it('verifyX509Svid(chain, bundles, now?) returns { id, chain } and throws on failure', async () => {
-    const ca = await spiffe.DevCa.create('example.org');
+    const ca = await dev.DevCa.create('example.org');
     const svid = await ca.issue(ID);
     const bundles = new spiffe.X509BundleSet([spiffe.X509Bundle.parseDer('example.org', ca.bundle())]);
 

@@ -9,7 +9,7 @@ import {
   workloadApiMetadata,
   type JWTSVIDResponse,
   type ValidateJWTSVIDResponse,
-  type WorkloadApiClient,
+  type SpiffeWorkloadAPIClient,
   type X509SVID,
 } from '../../../../src/spiffe/workload/proto';
 import { certificatesOf, rawClient, StreamReader, unary } from './raw-workload-client';
@@ -21,14 +21,14 @@ const FOREIGN = 'spiffe://partner.test/tools/x';
 describe('DevIdentityProvider', () => {
   let dir: string;
   let provider: DevIdentityProvider;
-  const clients: WorkloadApiClient[] = [];
+  const clients: SpiffeWorkloadAPIClient[] = [];
 
-  const connect = (address: string): WorkloadApiClient => {
+  const connect = (address: string): SpiffeWorkloadAPIClient => {
     const client = rawClient(address);
     clients.push(client);
     return client;
   };
-  const fetchJwt = (client: WorkloadApiClient, audience: string[], spiffeId = '') =>
+  const fetchJwt = (client: SpiffeWorkloadAPIClient, audience: string[], spiffeId = '') =>
     unary<JWTSVIDResponse>((cb) => client.FetchJWTSVID({ audience, spiffe_id: spiffeId }, workloadApiMetadata(), cb));
 
   beforeAll(async () => {

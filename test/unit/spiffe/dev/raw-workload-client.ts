@@ -1,12 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { X509Certificate } from 'node:crypto';
-import { WorkloadApiClientConstructor, type WorkloadApiClient } from '../../../../src/spiffe/workload/proto';
+import { newSpiffeWorkloadApiClient, type SpiffeWorkloadAPIClient } from '../../../../src/spiffe/workload/proto';
 import { splitDer } from '../../../../src/spiffe/x509/der';
 
 /** A bare grpc-js client of the Workload API (no toolgate client code), for testing the server. */
-export function rawClient(address: string): WorkloadApiClient {
+export function rawClient(address: string): SpiffeWorkloadAPIClient {
   const target = address.startsWith('tcp://') ? address.slice('tcp://'.length) : address;
-  return new WorkloadApiClientConstructor(target, grpc.credentials.createInsecure());
+  return newSpiffeWorkloadApiClient(target, grpc.credentials.createInsecure());
 }
 
 export function metadataWith(...headerValues: string[]): grpc.Metadata {

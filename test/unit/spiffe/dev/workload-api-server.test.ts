@@ -10,7 +10,7 @@ import {
   workloadApiMetadata,
   type JWTSVIDResponse,
   type ValidateJWTSVIDResponse,
-  type WorkloadApiClient,
+  type SpiffeWorkloadAPIClient,
   type X509SVIDResponse,
 } from '../../../../src/spiffe/workload/proto';
 import { waitUntil } from '../../../integration/support/workload-fixtures';
@@ -25,7 +25,7 @@ const svidResponse = (id: string): X509SVIDResponse => ({
 describe('DevWorkloadApi', () => {
   let dir: string;
   let api: DevWorkloadApi;
-  let client: WorkloadApiClient;
+  let client: SpiffeWorkloadAPIClient;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'toolgate-wl-'));

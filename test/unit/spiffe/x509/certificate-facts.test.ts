@@ -3,7 +3,8 @@ import { X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { DevCa } from '../../../../src/spiffe/dev/ca';
 import { DerError } from '../../../../src/spiffe/errors';
-import { certificateFacts, KeyUsageFlags } from '../../../../src/spiffe/x509/certificate-facts';
+import * as asn1x509 from '@peculiar/asn1-x509';
+import { certificateFacts, EXTENSION_OIDS, KeyUsageFlags } from '../../../../src/spiffe/x509/certificate-facts';
 import { directory, dns, nameConstraints, unknownExtension, uri } from './extensions';
 
 describe('certificateFacts', () => {
@@ -111,5 +112,19 @@ describe('certificateFacts', () => {
     const der = (await root.issue('spiffe://example.org/bad')).certificates[0];
     expect(() => certificateFacts(make(der))).toThrow(DerError);
     expect(() => certificateFacts(make(der))).toThrow(message);
+  });
+
+  it("numbers key usage bits and names extensions as the ASN.1 parser does (kept locally so that importing loads no parser)", () => {
+    for (const [name, bit] of Object.entries(KeyUsageFlags)) {
+      expect([name, bit]).toEqual([name, asn1x509.KeyUsageFlags[name as keyof typeof asn1x509.KeyUsageFlags]]);
+    }
+    expect(EXTENSION_OIDS).toEqual({
+      basicConstraints: asn1x509.id_ce_basicConstraints,
+      keyUsage: asn1x509.id_ce_keyUsage,
+      extKeyUsage: asn1x509.id_ce_extKeyUsage,
+      subjectAltName: asn1x509.id_ce_subjectAltName,
+      nameConstraints: asn1x509.id_ce_nameConstraints,
+      certificatePolicies: asn1x509.id_ce_certificatePolicies,
+    });
   });
 });

@@ -3,23 +3,23 @@ import { DevIdentityProvider } from '../../src/spiffe/dev/identity-provider';
 import type { DevWorkloadApi } from '../../src/spiffe/dev/workload-api-server';
 import { SourceError, type WorkloadApiError } from '../../src/spiffe/errors';
 import type { X509BundlesResponse } from '../../src/spiffe/workload/proto';
-import { WorkloadApiClient } from '../../src/spiffe/workload/workload-api-client';
+import { WireClient } from '../../src/spiffe/workload/wire-client';
 import { ENDPOINT_KINDS, hasSecurityHeader, listenAddress, waitUntil } from './support/workload-fixtures';
 
 const AGENT = 'spiffe://example.org/agent';
 
-describe.each(ENDPOINT_KINDS)('WorkloadApiClient raw calls over %s', (kind) => {
+describe.each(ENDPOINT_KINDS)('WireClient raw calls over %s', (kind) => {
   let provider: DevIdentityProvider;
   let api: DevWorkloadApi;
   let cleanup: () => void;
-  let client: WorkloadApiClient;
+  let client: WireClient;
 
   beforeEach(async () => {
     provider = await DevIdentityProvider.create({ trustDomain: 'example.org', federatedTrustDomains: ['partner.test'] });
     const listen = listenAddress(kind);
     cleanup = listen.cleanup;
     api = await provider.serve(AGENT, listen.address);
-    client = new WorkloadApiClient({ address: api.address });
+    client = new WireClient({ address: api.address });
   });
 
   afterEach(async () => {
