@@ -83,7 +83,7 @@ type Route = NonNullable<ReturnType<RouteTable['get']>>;
  */
 export class CallPipeline {
   /** Every decision and refusal, recorded through the one decision log. */
-  readonly decisions: CallDecisions;
+  private readonly decisions: CallDecisions;
   private readonly tasks: TasksHandler;
   private readonly trace: Trace;
   private readonly relayTrace: Trace;
