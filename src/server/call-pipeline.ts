@@ -186,9 +186,9 @@ export class CallPipeline {
     );
   }
 
-  /** The call's context, with a decision id of its own. */
+  /** The call's context, with a decision id of its own; every field present from the start (one object shape per call). */
   private context(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, caller: Caller, action: string, resource: string | undefined, started: number): CallContext {
-    return { stream, headers, caller, state: this.state, decisionId: this.options.nextDecisionId(), action, resource, started, admission: NO_ADMISSION };
+    return { stream, headers, caller, state: this.state, decisionId: this.options.nextDecisionId(), action, resource, started, principal: undefined, principalLabel: undefined, metadata: undefined, admission: NO_ADMISSION };
   }
 
   /** Maps the caller to its principal (false, and the call denied, for a caller no mapping accepts). */
