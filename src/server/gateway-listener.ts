@@ -1,10 +1,12 @@
+import type { Trace } from '../observability/trace';
 import type { Authorizer } from '../spiffe/tls/authorizer';
 import { CallerSlots } from '../limits/caller-slots';
 import { MtlsServer } from '../spiffe/tls/mtls-server';
 import { ConnectionLimitError } from '../spiffe/tls/tls-server';
 import type { X509TlsSource } from '../spiffe/tls/secure-context-cache';
 import type { VerifiedPeer } from '../spiffe/tls/verify-peer';
-import type { Caller, CallPipeline } from './call-pipeline';
+import type { Caller } from './call-context';
+import type { CallPipeline } from './call-pipeline';
 import { Http2Sessions } from './http2-sessions';
 import { TlsHttp2Listener } from './tls-http2-listener';
 
@@ -19,6 +21,8 @@ export interface GatewayListenerOptions {
   /** A connection with no open call and no traffic for this long gets GOAWAY. */
   idleTimeoutMs?: number;
   onRejectedConnection?: (err: Error, remoteAddress: string | undefined) => void;
+  /** The `tls` trace: each connection accepted. */
+  trace?: Trace;
 }
 
 /**
@@ -38,8 +42,10 @@ export class GatewayListener extends TlsHttp2Listener<Caller> {
     // Per caller, on this listener: a caller is known only once its handshake is verified.
     const perCaller = options.maxConnectionsPerCaller === undefined ? undefined : new CallerSlots(options.maxConnectionsPerCaller);
     const rejected = options.onRejectedConnection;
+    const trace = options.trace;
     tls.on('connection', (socket, peer) => {
       const caller = callerOf(peer);
+      trace?.debug({ listener: 'mtls', caller: caller.peer.spiffeId, remote: socket.remoteAddress }, 'connection accepted');
       if (perCaller !== undefined) {
         const release = perCaller.take(caller.peer.spiffeId);
         if (release === undefined) {

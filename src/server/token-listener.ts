@@ -1,8 +1,10 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Trace } from '../observability/trace';
 import type { X509TlsSource } from '../spiffe/tls/secure-context-cache';
 import { TlsServer } from '../spiffe/tls/tls-server';
 import { endWithStatus, refusalMessage, Status } from '../relay/grpc-status';
-import type { Caller, CallPipeline } from './call-pipeline';
+import type { Caller } from './call-context';
+import type { CallPipeline } from './call-pipeline';
 import { decisionIdGenerator } from './decision-id';
 import { Http2Sessions } from './http2-sessions';
 import { TlsHttp2Listener } from './tls-http2-listener';
@@ -32,6 +34,8 @@ export interface TokenListenerOptions {
   nextDecisionId?: () => string;
   /** A TLS connection refused (failed handshake, or no SVID to present). */
   onRejectedConnection?: (err: Error, remoteAddress: string | undefined) => void;
+  /** The `tls` trace: each connection accepted, each token that proved a caller (never the token). */
+  trace?: Trace;
 }
 
 const BEARER = /^Bearer +(\S+) *$/i;
@@ -59,7 +63,10 @@ export class TokenListener extends TlsHttp2Listener<null> {
     const sessions = new Http2Sessions<null>((stream, headers) => this.handle(stream, headers), options);
     super(tls, sessions);
     this.nextDecisionId = options.nextDecisionId ?? decisionIdGenerator();
-    tls.on('connection', (socket) => sessions.accept(socket, null));
+    tls.on('connection', (socket) => {
+      options.trace?.debug({ listener: 'token', remote: socket.remoteAddress }, 'connection accepted');
+      sessions.accept(socket, null);
+    });
     tls.on('rejected', (err, remoteAddress) => options.onRejectedConnection?.(err, remoteAddress));
   }
 
@@ -79,6 +86,7 @@ export class TokenListener extends TlsHttp2Listener<null> {
       (caller) => {
         // The caller may have given up (or the connection gone) while the token was checked.
         if (stream.closed || stream.destroyed) return;
+        this.options.trace?.debug({ listener: 'token', caller: caller.peer.spiffeId, authn: caller.peer.authn }, 'bearer token accepted');
         this.pipeline.handle(stream, headers, caller);
       },
       (err: unknown) => this.refuse(stream, err instanceof Error ? err.message : 'token refused', codeOf(err)),

@@ -4,7 +4,7 @@ import { connect, constants, type IncomingHttpHeaders, type ServerHttp2Stream } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkloadTokenAuthenticator } from '../../src/identity';
-import type { Caller } from '../../src/server/call-pipeline';
+import type { Caller } from '../../src/server/call-context';
 import { TokenListener } from '../../src/server/token-listener';
 import { DevIdentityProvider } from '../../src/spiffe/dev/identity-provider';
 import { TrustDomain } from '../../src/spiffe/id';

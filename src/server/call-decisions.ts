@@ -1,0 +1,132 @@
+import type { ServerHttp2Stream } from 'node:http2';
+import type { DecisionLog, DecisionOutcome, DecisionRecord } from '../observability/decision-log';
+import type { GatewayMetrics } from '../observability/metrics';
+import type { Trace } from '../observability/trace';
+import type { Decision } from '../policy/authorization';
+import type { CedarValue } from '../identity/cedar-value';
+import { endWithStatus, refusalMessage, Status, type StatusCode } from '../relay/grpc-status';
+import type { Denial } from '../relay/relay-call';
+import type { CallContext, IdentifiedCall } from './call-context';
+import type { Refusal } from './call-guard';
+
+/** The request message a decision is about, for payload-aware methods and BeginTask. */
+export interface PayloadFacts {
+  request?: Record<string, CedarValue>;
+  /** The message's position, for client- and bidi-streaming methods. */
+  index?: number;
+  /** Why the message could not be read (it is then denied without asking Cedar). */
+  reason?: string;
+}
+
+/** How a refused call's stream is ended: `endWithStatus`, or another response carrying the same status. */
+export type EndCall = (stream: ServerHttp2Stream, code: StatusCode, message: string) => void;
+
+/** What a record says beyond the call's own facts. */
+type RecordFields = Pick<DecisionRecord, 'message' | 'task' | 'event' | 'status' | 'policies' | 'errors' | 'reason' | 'shadow' | 'evalUs' | 'cached' | 'expiresAt'> & { decision?: DecisionOutcome; decisionId?: string };
+
+type DecisionFacts = Pick<Decision, 'allow' | 'policies' | 'errors' | 'evaluationMicros' | 'cached' | 'shadow'>;
+
+const UNREADABLE: DecisionFacts = Object.freeze({ allow: false, policies: [], errors: [], evaluationMicros: 0, cached: false });
+
+/**
+ * Every decision and refusal of a call, for the pipeline and the Tasks handler alike: Cedar
+ * asked, the record written (through the one `DecisionLog`), the metrics counted, and a
+ * refused call ended with its status and decision id (never the reason).
+ */
+export class CallDecisions {
+  constructor(
+    private readonly log: DecisionLog,
+    private readonly metrics: GatewayMetrics,
+    /** The `policy` trace. */
+    private readonly trace: Trace,
+  ) {}
+
+  /**
+   * Authorizes one call (or one message of it), records the decision, and returns the
+   * denial to send, or undefined to proceed. With `payload.reason` the message could not be
+   * read and is denied without asking Cedar.
+   */
+  decide(call: IdentifiedCall, decisionId: string, payload: PayloadFacts | undefined): Denial | undefined {
+    const { state, principal, action, resource } = call;
+    const context: Record<string, CedarValue> = { peer: call.caller.peer, metadata: call.metadata };
+    const { task, rate, onBehalfOf } = call.admission;
+    if (task) context.task = task.context;
+    if (rate) context.rate = rate;
+    if (onBehalfOf) context.onBehalfOf = { issuer: onBehalfOf.issuer, subject: onBehalfOf.subject };
+    if (payload?.request) context.request = payload.request;
+    if (payload?.index !== undefined) context.stream = { index: payload.index };
+    const decision: DecisionFacts = payload?.reason ? UNREADABLE : state.engine.authorize({ principal, action, resource, context });
+    // Field names only: values (headers, payloads) may carry what must not reach a log.
+    this.trace?.debug({ decisionId, principal: call.principalLabel, action, resource, context: Object.keys(context), request: payload?.request && Object.keys(payload.request), allow: decision.allow, policies: decision.policies, errors: decision.errors, evalUs: decision.evaluationMicros, cached: decision.cached, unreadable: payload?.reason !== undefined }, 'cedar decision');
+    const denied = decision.allow ? undefined : { code: Status.PERMISSION_DENIED, message: refusalMessage(Status.PERMISSION_DENIED, decisionId), reason: payload?.reason ?? 'denied by policy' };
+    this.record(call, {
+      decisionId,
+      ...(payload?.index !== undefined && { message: payload.index }),
+      decision: decision.allow ? 'allow' : 'deny',
+      ...(denied && { status: denied.code }),
+      policies: decision.policies,
+      errors: decision.errors,
+      ...(payload?.reason !== undefined && { reason: payload.reason }),
+      ...(decision.shadow && { shadow: decision.shadow }),
+      evalUs: Math.round(decision.evaluationMicros),
+      cached: decision.cached,
+    });
+    const metrics = this.metrics;
+    metrics.decisionSeconds.observe((performance.now() - call.started) / 1000);
+    if (denied) metrics.denied.inc();
+    else metrics.allowed.inc();
+    return denied;
+  }
+
+  /** Ends a call that never reached policy (not a gRPC request, no identity, no route, the gateway unavailable) and records why. */
+  deny(call: CallContext, code: StatusCode, reason: string, end: EndCall = endWithStatus): void {
+    this.record(call, { decision: 'deny', status: code, reason });
+    this.metrics.denied.inc();
+    this.metrics.decisionSeconds.observe((performance.now() - call.started) / 1000);
+    end(call.stream, code, refusalMessage(code, call.decisionId));
+  }
+
+  /** Ends a call the guard (or the Tasks service) refused before or instead of policy. */
+  refuse(call: CallContext, refusal: Refusal): void {
+    this.metrics.guardRefusals.labels(String(refusal.code)).inc();
+    this.record(call, { decision: 'deny', status: refusal.code, reason: refusal.reason, ...(refusal.taskId !== undefined && { task: refusal.taskId }) });
+    this.metrics.denied.inc();
+    this.metrics.decisionSeconds.observe((performance.now() - call.started) / 1000);
+    endWithStatus(call.stream, refusal.code, refusalMessage(refusal.code, call.decisionId));
+  }
+
+  /**
+   * Writes one record of `call`: its facts (who, what, on which upstream, under which task
+   * and policy set) then `fields`, always in the same order.
+   */
+  record(call: CallContext, fields: RecordFields): void {
+    const { admission } = call;
+    this.log.write({
+      decisionId: fields.decisionId ?? call.decisionId,
+      caller: call.caller.peer.spiffeId,
+      principal: call.principalLabel,
+      action: call.action,
+      resource: call.resource,
+      message: fields.message,
+      task: fields.task ?? admission.task?.id,
+      onBehalfOf: admission.onBehalfOf?.subject,
+      decision: fields.decision,
+      event: fields.event,
+      status: fields.status,
+      policies: fields.policies,
+      errors: fields.errors,
+      reason: fields.reason,
+      shadow: fields.shadow,
+      evalUs: fields.evalUs,
+      cached: fields.cached,
+      expiresAt: fields.expiresAt,
+      policySet: call.state.policyHash,
+    });
+  }
+
+  /** A call the token listener refused before any caller was known: no call facts but the policy set in force. */
+  recordTokenRefusal(decisionId: string, reason: string, code: string, policySet: string): void {
+    this.metrics.denied.inc();
+    this.log.write({ decisionId, decision: 'deny', status: Status.UNAUTHENTICATED, reason, policySet, listener: 'token', code });
+  }
+}
