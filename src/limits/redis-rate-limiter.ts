@@ -13,7 +13,7 @@ const EXPIRY_MARGIN_MS = 1000;
  * full bucket; a clock that went back earns nothing. The key expires once it would be full
  * again, so idle keys vanish. Returns {taken (0/1), whole tokens left}.
  */
-const TAKE = new RedisScript('toolgateTakeToken', 1, `
+const TAKE = new RedisScript('toolgateTakeToken', `
 local now = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])

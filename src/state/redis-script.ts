@@ -10,24 +10,18 @@ export type RedisScriptRun = (keys: readonly string[], args: readonly (string | 
  * nothing else runs between its reads and its writes, on any replica.
  */
 export class RedisScript {
-  /**
-   * @param name the command's name on the client; distinct per script, and never a Redis command's
-   * @param numberOfKeys how many of a run's values are KEYS (the rest are ARGV)
-   */
+  /** @param name the command's name on the client; distinct per script, and never a Redis command's */
   constructor(
     readonly name: string,
-    readonly numberOfKeys: number,
     readonly lua: string,
   ) {}
 
   /** Registers the script on `client` (once per client) and returns how to run it there. */
   on(client: Redis): RedisScriptRun {
-    client.defineCommand(this.name, { numberOfKeys: this.numberOfKeys, lua: this.lua });
+    // No fixed numberOfKeys: each run sends its own count, so KEYS and ARGV cannot be split wrong.
+    client.defineCommand(this.name, { lua: this.lua });
     // defineCommand adds the command as a method the Redis type does not declare.
     const command = (client as unknown as Record<string, (...values: (string | number)[]) => Promise<unknown>>)[this.name]!;
-    return (keys, args) => {
-      if (keys.length !== this.numberOfKeys) return Promise.reject(new Error(`the Redis script ${this.name} takes ${this.numberOfKeys} keys, not ${keys.length}`));
-      return command.call(client, ...keys, ...args);
-    };
+    return (keys, args) => command.call(client, keys.length, ...keys, ...args);
   }
 }

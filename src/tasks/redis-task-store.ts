@@ -34,7 +34,7 @@ interface StoredTask {
  * let an owner past the cap together. Returns 0 when the id is taken, -1 at the cap, 1 when
  * stored. The set lives as long as its longest-lived task.
  */
-const BEGIN = new RedisScript('toolgateBeginTask', 2, `
+const BEGIN = new RedisScript('toolgateBeginTask', `
 if redis.call('HEXISTS', KEYS[1], 'task') == 1 then return 0 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[6]) then return -1 end
@@ -52,7 +52,7 @@ return 1
  * announced once; the task no longer counts as open. Returns nil for no task, else {task
  * JSON, endedAt}.
  */
-const END = new RedisScript('toolgateEndTask', 2, `
+const END = new RedisScript('toolgateEndTask', `
 local stored = redis.call('HGET', KEYS[1], 'task')
 if not stored then return nil end
 if redis.call('HSETNX', KEYS[1], 'endedAt', ARGV[1]) == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
@@ -70,7 +70,7 @@ return {stored, redis.call('HGET', KEYS[1], 'endedAt')}
  * Only a task with a concurrency cap takes a lease (and counts calls in flight): the others'
  * calls need no release, which saves a round trip per call.
  */
-const CONSUME = new RedisScript('toolgateConsumeTask', 2, `
+const CONSUME = new RedisScript('toolgateConsumeTask', `
 local stored = redis.call('HGET', KEYS[1], 'task')
 if not stored then return {'not-found'} end
 if redis.call('HEXISTS', KEYS[1], 'endedAt') == 1 then return {'ended'} end
