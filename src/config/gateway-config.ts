@@ -1,14 +1,11 @@
 import type { IdentityRule } from '../identity/identity-rule';
 import type { OidcIssuerConfig } from '../identity/oidc-issuer';
 import type { OidcWorkloadIssuerConfig } from '../identity/workload-token-authenticator';
+import type { HostPort } from '../net/host-port';
 import type { SpiffeId, TrustDomain } from '../spiffe/id';
 import type { LogLevel } from './defaults';
 
-/** A listener address; `host` is unbracketed (`::`, not `[::]`), as `net.listen` wants it. */
-export interface HostPort {
-  host: string;
-  port: number;
-}
+export type { HostPort };
 
 export interface UpstreamConfig {
   /** The Cedar resource `Tool::"<name>"`; unique. */
