@@ -25,7 +25,7 @@ export interface UpstreamConfig {
   reflection: boolean;
 }
 
-/** The config file of architecture §3, validated, with defaults applied and paths absolute. */
+/** The config file (docs/config.md), validated, with defaults applied and paths absolute. */
 export interface GatewayConfig {
   spiffe: {
     /** Workload API address; undefined means `$SPIFFE_ENDPOINT_SOCKET`, read at run time. */
