@@ -31,10 +31,7 @@ export default tseslint.config(
       // Style only: a YAML indentation in a test regex reads better as spaces than as ` {4}`.
       'no-regex-spaces': 'off',
       // `_` names a value left out on purpose (`const { d: _d, ...publicKey } = jwk`).
-      '@typescript-eslint/no-unused-vars': [
-        'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true },
-      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true }],
     },
   },
   {
