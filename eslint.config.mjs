@@ -25,6 +25,8 @@ export default tseslint.config(
       '@typescript-eslint/await-thenable': 'error',
       // `return await` inside try: without the await, the catch never sees the rejection.
       '@typescript-eslint/return-await': ['error', 'in-try-catch'],
+      // Only Errors are thrown: a thrown string has no stack and no `code` to branch on.
+      '@typescript-eslint/only-throw-error': 'error',
       // A variable assigned once, after a closure that reads it was made (`let gateway; …
       // onChange: () => gateway?.reload(); gateway = …`), cannot be const.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
