@@ -17,7 +17,8 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'bench/dist/', 'coverage/', '.dev/'] },
+  // Generated code is regenerated, not edited (npm run generate:workload-api).
+  { ignores: ['dist/', 'bench/dist/', 'coverage/', '.dev/', 'src/spiffe/workload/generated/'] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {
@@ -43,8 +44,8 @@ export default tseslint.config(
     },
   },
   {
-    // Plain CommonJS scripts run by Node: the benchmarks, jest's config, a test loader.
-    files: ['**/*.js'],
+    // Plain CommonJS scripts run by Node: the benchmarks, jest's and dependency-cruiser's configs, a test loader.
+    files: ['**/*.js', '**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: globals.node },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
