@@ -10,8 +10,9 @@
 const LAYERS = [
   // The error base every folder but spiffe throws from.
   ['errors'],
-  // Nothing of toolgate but errors: the SPIFFE library, logs and metrics, Redis, an upstream's protos.
-  ['spiffe', 'observability', 'state', 'protos'],
+  // Nothing of toolgate but errors: the SPIFFE library, logs and metrics, Redis, an upstream's protos,
+  // network addresses.
+  ['spiffe', 'observability', 'state', 'protos', 'net'],
   // Who a caller is (and the Principal and Cedar values it yields); rate limits.
   ['identity', 'limits'],
   // Tasks, their tokens and stores, and the signing keys those tokens share with credentials.

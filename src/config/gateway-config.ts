@@ -1,14 +1,11 @@
 import type { IdentityRule } from '../identity/identity-rule';
 import type { OidcIssuerConfig } from '../identity/oidc-issuer';
 import type { OidcWorkloadIssuerConfig } from '../identity/workload-token-authenticator';
+import type { HostPort } from '../net/host-port';
 import type { SpiffeId, TrustDomain } from '../spiffe/id';
 import type { LogLevel } from './defaults';
 
-/** A listener address; `host` is unbracketed (`::`, not `[::]`), as `net.listen` wants it. */
-export interface HostPort {
-  host: string;
-  port: number;
-}
+export type { HostPort };
 
 export interface UpstreamConfig {
   /** The Cedar resource `Tool::"<name>"`; unique. */
@@ -28,7 +25,7 @@ export interface UpstreamConfig {
   reflection: boolean;
 }
 
-/** The config file of architecture §3, validated, with defaults applied and paths absolute. */
+/** The config file (docs/config.md), validated, with defaults applied and paths absolute. */
 export interface GatewayConfig {
   spiffe: {
     /** Workload API address; undefined means `$SPIFFE_ENDPOINT_SOCKET`, read at run time. */

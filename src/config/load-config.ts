@@ -10,7 +10,7 @@ import { parseYaml } from './yaml-document';
 import { errorCode, errorMessage } from '../errors/unknown-error';
 
 /**
- * Reads and validates the config file (architecture §3). Relative paths resolve against
+ * Reads and validates the config file (docs/config.md). Relative paths resolve against
  * the file's folder; `$SPIFFE_ENDPOINT_SOCKET` from `env` stands in for an absent
  * `spiffe.endpointSocket`. Throws `ConfigError` listing every problem found.
  */

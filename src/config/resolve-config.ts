@@ -3,7 +3,7 @@ import { TrustDomain } from '../spiffe/id';
 import { DEFAULTS, type LogLevel } from './defaults';
 import { existingDirectory, writableFileLocation } from './file-paths';
 import type { GatewayConfig, HostPort } from './gateway-config';
-import { parseHostPort } from './host-port';
+import { parseHostPort } from '../net/host-port';
 import type { IssueList } from './issue-list';
 import { asRecord, asString, stringItems, type RawRecord } from './raw-value';
 import { resolveCredentials, resolveState } from './resolve-credentials';

@@ -1,7 +1,7 @@
 import { GATEWAY_RESOURCE, TASKS_SERVICE } from '../tasks/tasks-api';
 import { existingFile } from './file-paths';
 import type { UpstreamConfig } from './gateway-config';
-import { parseHostPort } from './host-port';
+import { parseHostPort } from '../net/host-port';
 import type { IssueList } from './issue-list';
 import { formatKeyPath, type KeyPath } from './key-path';
 import { asList, asRecord, asString, stringItems } from './raw-value';

@@ -4,7 +4,7 @@ import { existingFile } from './file-paths';
 import { parseJwksUri, type OidcIssuerConfig } from '../identity/oidc-issuer';
 import type { OidcWorkloadIssuerConfig } from '../identity/workload-token-authenticator';
 import type { GatewayConfig } from './gateway-config';
-import { parseHostPort } from './host-port';
+import { parseHostPort } from '../net/host-port';
 import type { IssueList } from './issue-list';
 import type { KeyPath } from './key-path';
 import { asList, asRecord, asString, type RawRecord } from './raw-value';

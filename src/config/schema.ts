@@ -1,7 +1,7 @@
 import { DEFAULTS, LOG_LEVELS } from './defaults';
 
 /*
- * The shape of the config file (architecture §3) as JSON Schema draft-07, which both ajv
+ * The shape of the config file (docs/config.md) as JSON Schema draft-07, which both ajv
  * and Helm's values.schema.json understand. It checks types, required keys and unknown
  * keys; what needs code (SPIFFE ID syntax, addresses, files on disk, cross-references)
  * is checked after it. A `description` on a `pattern` is a noun phrase: error messages

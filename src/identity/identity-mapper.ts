@@ -14,7 +14,7 @@ export interface IdentityMapperOptions {
 const DEFAULT_CACHE_SIZE = 10_000;
 
 /**
- * Maps a caller's SPIFFE ID to its Cedar principal (architecture §4). The rules are
+ * Maps a caller's SPIFFE ID to its Cedar principal (the Cedar model: docs/policies.md, "The model"). The rules are
  * static, so each result is cached per SPIFFE ID string and the same frozen object is
  * returned on every later call: the policy engine keys its per-principal caches on it.
  */
@@ -60,7 +60,7 @@ export class IdentityMapper {
       const agent = matchAgent(rule, id, key);
       if (agent === undefined) continue;
       // Mapping attributes appear both top-level (`principal.team`) and as a record
-      // (`principal.attributes.team`): §4 reads either way, so both are offered.
+      // (`principal.attributes.team`): the design's Cedar model reads either way, so both are offered.
       // The gateway's own attributes come last so that they always win.
       const attributes: Record<string, CedarValue> = { ...rule.attributes };
       return {

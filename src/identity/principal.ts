@@ -1,13 +1,13 @@
 import type { CedarValue } from './cedar-value';
 
 /**
- * The Cedar principal of one caller (architecture §4), as the identity mapper produces it
+ * The Cedar principal of one caller (docs/policies.md, "The model"), as the identity mapper produces it
  * and the policy engine consumes it (it lives here, the lower of the two layers):
  *
  * - `Agent::"<agent>"` for a mapped SPIFFE ID; `attrs` holds `spiffeId`, `trustDomain`, every
  *   mapping attribute at top level (`principal.team`) and the same mapping attributes as the
- *   record `attributes` (`principal.attributes.team`). §4 reads either way, so both are
- *   offered; `spiffeId`, `trustDomain` and `attributes` are therefore reserved names that the
+ *   record `attributes` (`principal.attributes.team`). The design's Cedar model reads either way, so both
+ *   are offered; `spiffeId`, `trustDomain` and `attributes` are therefore reserved names that the
  *   config loader refuses as mapping attributes. `groups` become `AgentGroup::"<group>"` parents.
  * - `Workload::"<spiffe id>"` for a trusted but unmapped SPIFFE ID; `attrs` holds `spiffeId`,
  *   `trustDomain`, `path`; no groups.

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { closeRedis, connectRedis } from '../state/redis-client';
-import { RedisScript } from '../state/redis-script';
+import { RedisScript, type RedisScriptRun } from '../state/redis-script';
 import type { RateLimiter, RateLimitResult, TokenBucket } from './rate-limiter';
 import { checkTokenBucket } from './token-bucket';
 
@@ -13,7 +13,7 @@ const EXPIRY_MARGIN_MS = 1000;
  * full bucket; a clock that went back earns nothing. The key expires once it would be full
  * again, so idle keys vanish. Returns {taken (0/1), whole tokens left}.
  */
-const TAKE = new RedisScript(`
+const TAKE = new RedisScript('toolgateTakeToken', `
 local now = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
@@ -48,6 +48,7 @@ export interface RedisRateLimiterOptions {
  */
 export class RedisRateLimiter implements RateLimiter {
   readonly #client: Redis;
+  readonly #take: RedisScriptRun;
   readonly #bucket: TokenBucket;
   readonly #keyPrefix: string;
 
@@ -55,6 +56,7 @@ export class RedisRateLimiter implements RateLimiter {
   constructor(client: Redis, bucket: TokenBucket, keyPrefix = 'toolgate:') {
     checkTokenBucket(bucket);
     this.#client = client;
+    this.#take = TAKE.on(client);
     this.#bucket = bucket;
     this.#keyPrefix = keyPrefix;
   }
@@ -67,7 +69,7 @@ export class RedisRateLimiter implements RateLimiter {
 
   async take(key: string, now: Date): Promise<RateLimitResult> {
     const { ratePerSecond, burst } = this.#bucket;
-    const [taken, remaining] = (await TAKE.run(this.#client, [`${this.#keyPrefix}rate:${key}`], [now.getTime(), ratePerSecond, burst, EXPIRY_MARGIN_MS])) as [number, number];
+    const [taken, remaining] = (await this.#take([`${this.#keyPrefix}rate:${key}`], [now.getTime(), ratePerSecond, burst, EXPIRY_MARGIN_MS])) as [number, number];
     return { ok: taken === 1, remaining };
   }
 

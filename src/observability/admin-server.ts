@@ -27,7 +27,7 @@ export class AdminServer {
     this.routes.set('/metrics', async (_req, res) => {
       send(res, 200, await registry.metrics(), registry.contentType);
     });
-    this.server = createServer((req, res) => this.handle(req, res));
+    this.server = createServer((req, res) => void this.handle(req, res)); // handle catches what a route throws
   }
 
   route(path: string, handler: Handler): void {

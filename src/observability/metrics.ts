@@ -116,6 +116,8 @@ export class GatewayMetrics {
       labelNames: ['listener', 'limit'],
       registers,
     });
+    // prom-client calls collect() with the gauge as `this`.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const metrics = this;
     new Gauge({
       name: 'toolgate_open_connections',

@@ -2,7 +2,7 @@ import type { CedarValue } from '../identity/cedar-value';
 import type { EntityJson } from './cedar';
 import type { Principal } from '../identity/principal';
 
-/** One call to authorize, in the terms of architecture §4. */
+/** One call to authorize, in the terms of the Cedar model (docs/policies.md, "The model"). */
 export interface AuthorizationRequest {
   principal: Principal;
   /** `"<package.Service>/<Method>"`; Cedar `Action::"<action>"`, a member of `Action::"<package.Service>"`. */

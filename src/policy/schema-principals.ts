@@ -2,7 +2,7 @@ import type { AttributeValue, IdentityRule } from '../identity/identity-rule';
 import { BOOL, cedarString, LONG, named, record, renderType, STRING, type SchemaAttribute, type SchemaType } from './schema-text';
 
 /**
- * The principal entity types of the Cedar model (architecture §4) for one set of identity
+ * The principal entity types of the Cedar model (docs/policies.md, "The model") for one set of identity
  * rules, as schema text: `AgentGroup`, `Agent` and `Workload`, shaped as the identity mapper
  * builds them (src/identity/identity-mapper.ts). Reports attributes that two rules give
  * different types to `problems`, since a Cedar attribute has one type.

@@ -51,6 +51,7 @@ export function safeIdentifier(name: string): string {
 
 /** A Cedar string literal. Cedar escapes code points as `\u{…}`, unlike JSON's `\uXXXX`. */
 export function cedarString(value: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what is escaped
   const escaped = value.replace(/[\\"\u0000-\u001f\u007f]/g, (c) => {
     if (c === '\\' || c === '"') return `\\${c}`;
     if (c === '\n') return '\\n';

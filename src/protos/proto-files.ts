@@ -3,7 +3,7 @@ import * as protobuf from 'protobufjs';
 // An upstream's protos as the schema generator (policy) and the payload decoder (relay)
 // both read them, in a folder below both so that neither imports the other for it.
 
-/** One gRPC method as an action of the Cedar model (architecture §4). */
+/** One gRPC method as an action of the Cedar model (docs/policies.md, "The model"). */
 export interface ProtoMethod {
   /** `"<package.Service>/<Method>"`: the Cedar action id, and the gRPC path without its leading `/`. */
   readonly action: string;

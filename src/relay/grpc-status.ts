@@ -1,22 +1,13 @@
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { constants, type ServerHttp2Stream } from 'node:http2';
 import { afterPeerCatchesUp } from './peer-caught-up';
 
-/** gRPC status codes the gateway itself answers with (grpc-js's numbering). */
-export const Status = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  UNAUTHENTICATED: 16,
-} as const;
-export type StatusCode = (typeof Status)[keyof typeof Status];
+/**
+ * gRPC status codes: grpc-js's own enum (`status`), under the name the gateway's code uses.
+ * Only the numbers go on the wire; grpc-js is loaded anyway, for the Workload API client.
+ */
+export { grpcStatus as Status };
+export type StatusCode = grpcStatus;
 
 /**
  * Ends a call with a gRPC status. Before any response headers this is a trailers-only
@@ -34,21 +25,16 @@ export function endWithStatus(stream: ServerHttp2Stream, code: StatusCode, messa
   }
 }
 
-/** Each status in words, for the callers of calls the gateway ends itself. */
-const STATUS_WORDS: Record<StatusCode, string> = {
-  [Status.OK]: 'ok',
-  [Status.CANCELLED]: 'cancelled',
-  [Status.UNKNOWN]: 'unknown error',
-  [Status.INVALID_ARGUMENT]: 'invalid argument',
-  [Status.DEADLINE_EXCEEDED]: 'deadline exceeded',
-  [Status.NOT_FOUND]: 'not found',
-  [Status.PERMISSION_DENIED]: 'permission denied',
-  [Status.RESOURCE_EXHAUSTED]: 'resource exhausted',
-  [Status.UNIMPLEMENTED]: 'unimplemented',
-  [Status.INTERNAL]: 'internal error',
-  [Status.UNAVAILABLE]: 'unavailable',
-  [Status.UNAUTHENTICATED]: 'unauthenticated',
+/** Where a status's name in lower case would read oddly to a caller. */
+const STATUS_WORDS: Partial<Record<StatusCode, string>> = {
+  [grpcStatus.UNKNOWN]: 'unknown error',
+  [grpcStatus.INTERNAL]: 'internal error',
 };
+
+/** A status in words, for callers: its name in lower case (`RESOURCE_EXHAUSTED` → `resource exhausted`). */
+function statusWords(code: StatusCode): string {
+  return STATUS_WORDS[code] ?? grpcStatus[code].toLowerCase().replace(/_/g, ' ');
+}
 
 /**
  * The message of a status the gateway ends a call with itself: the status in words and the
@@ -56,7 +42,7 @@ const STATUS_WORDS: Record<StatusCode, string> = {
  * to the log line of that decision id.
  */
 export function refusalMessage(code: StatusCode, decisionId: string): string {
-  return `${STATUS_WORDS[code]} (decision ${decisionId})`;
+  return `${statusWords(code)} (decision ${decisionId})`;
 }
 
 /** Percent-encodes a status message as the gRPC HTTP/2 spec requires. */

@@ -1,17 +1,17 @@
 import { connect, type ClientHttp2Session } from 'node:http2';
 import { connect as tlsConnect } from 'node:tls';
+import { parseHostPort } from '../net/host-port';
 import type { SpiffeId } from '../spiffe/id/spiffe-id';
 import { authorizeId } from '../spiffe/tls/authorizer';
 import { mtlsClientOptions } from '../spiffe/tls/mtls-client';
 import type { X509TlsSource } from '../spiffe/tls/secure-context-cache';
 import type { MethodCatalog } from './method-catalog';
-import { InvalidValueError } from '../errors/invalid-value-error';
 
 const RETIRE_DELAY_MS = 1000;
 
 export interface UpstreamTarget {
   name: string;
-  /** `host:port` */
+  /** `host:port` (see `parseHostPort`), validated by config. */
   address: string;
   /** The identity the upstream must present. */
   spiffeId: SpiffeId;
@@ -41,7 +41,7 @@ export class UpstreamChannel {
     private readonly onError: (err: Error) => void,
   ) {
     this.tlsOptions = mtlsClientOptions(source, authorizeId(target.spiffeId));
-    const { host, port } = splitHostPort(target.address);
+    const { host, port } = parseHostPort(target.address, { allowPortZero: false });
     this.host = host;
     this.port = port;
   }
@@ -81,10 +81,4 @@ export class UpstreamChannel {
     session.unref();
     return session;
   }
-}
-
-export function splitHostPort(address: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(address);
-  if (!m) throw new InvalidValueError(`invalid upstream address "${address}": expected host:port`);
-  return { host: m[1] ?? m[2], port: Number(m[3]) };
 }

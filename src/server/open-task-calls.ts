@@ -109,7 +109,7 @@ export class OpenTaskCalls {
     await Promise.all(
       [...this.#tasks].map(([id, task]) => {
         const leases = [...task.calls.values()].filter((lease): lease is string => lease !== undefined);
-        return leases.length === 0 ? undefined : this.store.renew(id, leases, now).catch(() => undefined);
+        return leases.length === 0 ? Promise.resolve() : this.store.renew(id, leases, now).catch(() => undefined);
       }),
     );
   }

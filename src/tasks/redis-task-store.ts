@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import { closeRedis, connectRedis } from '../state/redis-client';
-import { RedisScript } from '../state/redis-script';
+import { RedisScript, type RedisScriptRun } from '../state/redis-script';
 import { checkedLifetimeMs, checkedMaxOpen, maxTtlMsOf, openLimitError, type Task, type TaskBudget, type TaskUsage } from './task';
 import { TaskError } from './task-errors';
 import type { ConsumeRefusal, ConsumeResult, TaskSnapshot, TaskStore } from './task-store';
@@ -34,7 +34,7 @@ interface StoredTask {
  * let an owner past the cap together. Returns 0 when the id is taken, -1 at the cap, 1 when
  * stored. The set lives as long as its longest-lived task.
  */
-const BEGIN = new RedisScript(`
+const BEGIN = new RedisScript('toolgateBeginTask', `
 if redis.call('HEXISTS', KEYS[1], 'task') == 1 then return 0 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[6]) then return -1 end
@@ -52,7 +52,7 @@ return 1
  * announced once; the task no longer counts as open. Returns nil for no task, else {task
  * JSON, endedAt}.
  */
-const END = new RedisScript(`
+const END = new RedisScript('toolgateEndTask', `
 local stored = redis.call('HGET', KEYS[1], 'task')
 if not stored then return nil end
 if redis.call('HSETNX', KEYS[1], 'endedAt', ARGV[1]) == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
@@ -70,7 +70,7 @@ return {stored, redis.call('HGET', KEYS[1], 'endedAt')}
  * Only a task with a concurrency cap takes a lease (and counts calls in flight): the others'
  * calls need no release, which saves a round trip per call.
  */
-const CONSUME = new RedisScript(`
+const CONSUME = new RedisScript('toolgateConsumeTask', `
 local stored = redis.call('HGET', KEYS[1], 'task')
 if not stored then return {'not-found'} end
 if redis.call('HEXISTS', KEYS[1], 'endedAt') == 1 then return {'ended'} end
@@ -167,6 +167,7 @@ export interface RedisTaskStoreConnectOptions extends RedisTaskStoreOptions {
  */
 export class RedisTaskStore implements TaskStore {
   readonly #client: Redis;
+  readonly #scripts: Readonly<Record<'begin' | 'end' | 'consume', RedisScriptRun>>;
   readonly #maxTtlMs: number;
   readonly #retainMs: number;
   readonly #maxOpen: number;
@@ -180,6 +181,7 @@ export class RedisTaskStore implements TaskStore {
   /** Takes ownership of `client`: `close` quits it. */
   constructor(client: Redis, options: RedisTaskStoreOptions) {
     this.#client = client;
+    this.#scripts = { begin: BEGIN.on(client), end: END.on(client), consume: CONSUME.on(client) };
     this.#maxTtlMs = maxTtlMsOf(options.maxTtlSeconds);
     this.#retainMs = (options.retainSeconds ?? 300) * 1000;
     this.#maxOpen = checkedMaxOpen(options.maxOpenPerCaller);
@@ -196,8 +198,7 @@ export class RedisTaskStore implements TaskStore {
 
   async begin(task: Task): Promise<void> {
     const lifetime = checkedLifetimeMs(task, this.#maxTtlMs);
-    const stored = await BEGIN.run(
-      this.#client,
+    const stored = await this.#scripts.begin(
       [this.#taskKey(task.id), this.#openKey(task.ownerSpiffeId)],
       [JSON.stringify(storedTask(task)), Math.ceil(lifetime + this.#retainMs), task.id, task.createdAt.getTime(), task.expiresAt.getTime(), this.#maxOpen],
     );
@@ -229,12 +230,12 @@ export class RedisTaskStore implements TaskStore {
     const owner = await this.#client.hget(this.#taskKey(id), 'task');
     if (owner === null) return undefined;
     const { ownerSpiffeId } = JSON.parse(owner) as StoredTask;
-    const reply = (await END.run(this.#client, [this.#taskKey(id), this.#openKey(ownerSpiffeId)], [now.getTime(), this.#channel, id])) as [string, string] | null;
+    const reply = (await this.#scripts.end([this.#taskKey(id), this.#openKey(ownerSpiffeId)], [now.getTime(), this.#channel, id])) as [string, string] | null;
     return reply === null ? undefined : taskOf(JSON.parse(reply[0]) as StoredTask, reply[1]);
   }
 
   async consume(id: string, action: string, now: Date): Promise<ConsumeResult> {
-    const reply = (await CONSUME.run(this.#client, [this.#taskKey(id), this.#leasesKey(id)], [now.getTime(), action, LEASE_TTL_MS])) as (string | number)[];
+    const reply = (await this.#scripts.consume([this.#taskKey(id), this.#leasesKey(id)], [now.getTime(), action, LEASE_TTL_MS])) as (string | number)[];
     if (reply[0] !== 'ok') {
       const reason = reply[0] as ConsumeRefusal;
       return reply.length > 1 ? { ok: false, reason, key: String(reply[1]) } : { ok: false, reason };

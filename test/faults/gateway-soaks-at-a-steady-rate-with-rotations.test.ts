@@ -28,7 +28,6 @@ describe('fault: a steady soak with periodic rotations', () => {
       const rotations = { gateway: 0, upstream: 0, agent: 0 };
       let peakRss = 0;
       let start: Awaited<ReturnType<FaultDeployment['gateway']['memory']>>;
-      let end: typeof start;
       const t0 = performance.now();
       try {
         // Warm (decision cache, JIT, first upstream connection) before the baseline.
@@ -58,7 +57,7 @@ describe('fault: a steady soak with periodic rotations', () => {
       } finally {
         await stopLoad(unary, stream);
       }
-      end = await d.gateway.memory();
+      const end = await d.gateway.memory();
       const seconds = (performance.now() - t0) / 1000;
 
       const calls = unary.outcomes.calls + stream.outcomes.calls;

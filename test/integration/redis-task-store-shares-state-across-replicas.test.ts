@@ -160,6 +160,33 @@ describeWithRedis('RedisTaskStore and RedisRateLimiter share state across replic
     expect(ttl).toBeLessThanOrEqual(1500);
   });
 
+  it('runs its scripts by SHA1 and sends them again when Redis has forgotten them (a restart, a failover)', async () => {
+    const [store] = await replicas();
+    const limiter = await RedisRateLimiter.connect({ url: server.url, bucket: { ratePerSecond: 1, burst: 5 }, keyPrefix: 'flush:' });
+    closers.push(() => limiter.close());
+    const inspector = await connectRedis(server.url);
+    closers.push(() => closeRedis(inspector));
+    const clock = new FakeClock();
+    const task = aTask({ budget: { calls: 3 } });
+    await store.begin(task);
+    expect(await store.consume(task.id, READ, clock.date())).toMatchObject({ ok: true });
+    expect((await limiter.take('alice', clock.date())).ok).toBe(true);
+
+    const evalsBefore = await scriptCommands(inspector);
+    expect(await store.consume(task.id, READ, clock.date())).toMatchObject({ ok: true });
+    expect((await limiter.take('alice', clock.date())).ok).toBe(true);
+    // Once loaded, a script runs by its SHA1: no source sent again.
+    const evalsAfter = await scriptCommands(inspector);
+    expect(evalsAfter.eval).toBe(evalsBefore.eval);
+    expect(evalsAfter.evalsha).toBe(evalsBefore.evalsha + 2);
+
+    await inspector.script('FLUSH');
+    expect(await store.consume(task.id, READ, clock.date())).toMatchObject({ ok: true, usage: { callsUsed: 3 } });
+    expect(await store.consume(task.id, READ, clock.date())).toEqual({ ok: false, reason: 'budget' });
+    expect((await limiter.take('alice', clock.date())).ok).toBe(true);
+    expect(await store.end(task.id, clock.date())).toMatchObject({ id: task.id });
+  });
+
   it('fails calls quickly, rather than hanging, when Redis goes down', async () => {
     const doomed = await startDevRedisServer();
     try {
@@ -199,3 +226,10 @@ describeWithRedis('RedisTaskStore and RedisRateLimiter share state across replic
     await expect(connectRedis('http://user:s3cr3t@host')).rejects.toThrow(/^the Redis URL must be/);
   });
 });
+
+/** How many EVAL and EVALSHA commands the server has run (INFO commandstats). */
+async function scriptCommands(client: Awaited<ReturnType<typeof connectRedis>>): Promise<{ eval: number; evalsha: number }> {
+  const stats = await client.info('commandstats');
+  const calls = (command: string) => Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
+  return { eval: calls('eval'), evalsha: calls('evalsha') };
+}

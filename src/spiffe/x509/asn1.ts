@@ -16,9 +16,11 @@ let loaded: Asn1 | undefined;
  * first certificate parsed pays the load, once per process.
  */
 export function asn1(): Asn1 {
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded on first use, as said above */
   loaded ??= {
     schema: require('@peculiar/asn1-schema') as typeof Asn1Schema,
     x509: require('@peculiar/asn1-x509') as typeof Asn1X509,
   };
+  /* eslint-enable @typescript-eslint/no-require-imports */
   return loaded;
 }

@@ -17,7 +17,7 @@ upstreams:
 `;
 
 describe('loadConfig', () => {
-  it('loads the example of architecture §3 with every default applied', () => {
+  it('loads the example of docs/config.md with every default applied', () => {
     expect(loadConfig(EXAMPLE, {})).toEqual({
       spiffe: { endpointSocket: 'unix:///run/spire/agent.sock', trustDomains: [TrustDomain.parse('example.org')] },
       listen: { host: '0.0.0.0', port: 8443 },

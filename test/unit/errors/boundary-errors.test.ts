@@ -7,7 +7,6 @@ import { InvalidValueError } from '../../../src/errors/invalid-value-error';
 import { parseDuration } from '../../../src/cli/duration';
 import { ConfigError } from '../../../src/config/config-error';
 import { existingFile } from '../../../src/config/file-paths';
-import { parseHostPort } from '../../../src/config/host-port';
 import { redisUrlOf } from '../../../src/config/resolve-credentials';
 import { readSigningKeyFile, SigningKeyFileError } from '../../../src/credentials/key-ring';
 import { OidcIssuer, parseJwksUri } from '../../../src/identity/oidc-issuer';
@@ -15,9 +14,9 @@ import { checkTokenBucket } from '../../../src/limits/token-bucket';
 import { createLogger, LogDestinationError } from '../../../src/observability/logger';
 import { PolicyError } from '../../../src/policy/errors';
 import { readPolicyTestFile } from '../../../src/policy/policy-test-file';
+import { parseHostPort } from '../../../src/net/host-port';
 import { decompress } from '../../../src/relay/decompress';
 import { MessageDecodeError } from '../../../src/relay/exact-decode';
-import { splitHostPort } from '../../../src/relay/upstream-channel';
 
 /** What `fn` throws (or rejects with). */
 async function thrown(fn: () => unknown): Promise<unknown> {
@@ -40,7 +39,6 @@ describe('errors at the boundaries carry a code, the message operators read, and
   it('a value that cannot be used is an InvalidValueError saying why', async () => {
     const cases: [() => unknown, string][] = [
       [() => parseHostPort('nope', { allowPortZero: false }), 'expected host:port'],
-      [() => splitHostPort('nope'), 'invalid upstream address "nope": expected host:port'],
       [() => existingFile('missing.json', dir), `file not found: ${join(dir, 'missing.json')}`],
       [() => parseDuration('5'), 'invalid duration "5" (use e.g. 500ms, 30s, 5m, 1h)'],
       [() => checkTokenBucket({ ratePerSecond: 0, burst: 1 }), 'rate limit ratePerSecond must be a number > 0, not 0'],

@@ -1,6 +1,6 @@
 import type { AuthorizationRequest, CedarValue, Principal } from '../../../src/policy';
 
-/** An Agent principal shaped as the identity mapper builds it (architecture §4). */
+/** An Agent principal shaped as the identity mapper builds it (docs/policies.md, "The model"). */
 export function agent(id: string, groups: string[] = [], attributes: Record<string, CedarValue> = {}): Principal {
   const spiffeId = `spiffe://example.org/agents/${id}`;
   return { type: 'Agent', id, attrs: { ...attributes, attributes, spiffeId, trustDomain: 'example.org' }, groups };

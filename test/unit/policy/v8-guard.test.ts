@@ -12,8 +12,11 @@ describe('V8 guard', () => {
     let guard: Guard;
     beforeAll(() => {
       jest.isolateModules(() => {
+        // require, not import: the order of loading is what this test is about.
+        /* eslint-disable @typescript-eslint/no-require-imports */
         require('@cedar-policy/cedar-wasm/nodejs');
         guard = require('../../../src/policy/v8-guard') as Guard;
+        /* eslint-enable @typescript-eslint/no-require-imports */
       });
     });
 
