@@ -34,7 +34,9 @@ const ENTRIES = '(^src/index\\.ts$|^src/cli/main\\.ts$|/index\\.ts$)';
 
 const layerRules = LAYERS.flatMap((layer, rank) =>
   layer.map((folder) => {
-    const notBelow = LAYERS.slice(rank).flat().filter((other) => other !== folder);
+    const notBelow = LAYERS.slice(rank)
+      .flat()
+      .filter((other) => other !== folder);
     return {
       name: `layer-${folder}`,
       comment: `src/${folder}/ may import only the folders of lower layers (.dependency-cruiser.cjs, docs/architecture.md)`,
@@ -58,9 +60,7 @@ module.exports = {
     },
     {
       name: 'src-only-what-ships',
-      comment:
-        'Every module under src/ is reached from an entry (the package, the CLI) or is a folder entry (index.ts); ' +
-        'code only tests or benchmarks use belongs in test/',
+      comment: 'Every module under src/ is reached from an entry (the package, the CLI) or is a folder entry (index.ts); ' + 'code only tests or benchmarks use belongs in test/',
       severity: 'error',
       from: { path: ENTRIES },
       to: { path: '^src/', pathNot: ENTRIES, reachable: false },

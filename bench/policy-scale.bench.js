@@ -59,7 +59,9 @@ function generatePolicies(n, w) {
       policies.push(`permit (principal == Agent::"agent${Math.floor(rnd() * w.agents)}", ${methodScope}, resource == ${tool}) when { context.peer.authn == "x509-svid" };`);
     } else if (r < 0.8) {
       const other = pick(w.actions);
-      policies.push(`permit (principal in AgentGroup::"group${Math.floor(rnd() * w.groups)}", action in [Action::"${pick(w.actions)}", Action::"${other}"], resource) when { principal has tier && principal.tier != "sandbox" };`);
+      policies.push(
+        `permit (principal in AgentGroup::"group${Math.floor(rnd() * w.groups)}", action in [Action::"${pick(w.actions)}", Action::"${other}"], resource) when { principal has tier && principal.tier != "sandbox" };`,
+      );
     } else if (r < 0.9) {
       policies.push(`forbid (principal in AgentGroup::"group${Math.floor(rnd() * w.groups)}", ${methodScope}, resource == ${tool}) unless { context.peer.authn == "x509-svid" };`);
     } else {
@@ -153,12 +155,16 @@ for (const n of SIZES) {
 }
 
 const base = rows.find((r) => r.n === Math.min(...SIZES));
-console.log(`\n| policies | unindexed p50 | unindexed p99 | indexed p50 | indexed p99 | indexed p50 ÷ unindexed p50 at ${base.n} | set load (ms) | first 2 000 indexed calls, building slices (ms) | slices (policies in them) |`);
+console.log(
+  `\n| policies | unindexed p50 | unindexed p99 | indexed p50 | indexed p99 | indexed p50 ÷ unindexed p50 at ${base.n} | set load (ms) | first 2 000 indexed calls, building slices (ms) | slices (policies in them) |`,
+);
 console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
   const f = (x) => x.toFixed(1);
   const ratio = percentile(r.indexed, 50) / percentile(base.plain, 50);
-  console.log(`| ${r.n.toLocaleString('en')} | ${f(percentile(r.plain, 50))} | ${f(percentile(r.plain, 99))} | ${f(percentile(r.indexed, 50))} | ${f(percentile(r.indexed, 99))} | ${ratio.toFixed(2)}× | ${r.loadMs.toFixed(0)} | ${r.firstPassMs.toFixed(0)} | ${r.slices.slices} (${r.slices.policies}) |`);
+  console.log(
+    `| ${r.n.toLocaleString('en')} | ${f(percentile(r.plain, 50))} | ${f(percentile(r.plain, 99))} | ${f(percentile(r.indexed, 50))} | ${f(percentile(r.indexed, 99))} | ${ratio.toFixed(2)}× | ${r.loadMs.toFixed(0)} | ${r.firstPassMs.toFixed(0)} | ${r.slices.slices} (${r.slices.policies}) |`,
+  );
 }
 console.log('');
 for (const r of rows) {

@@ -206,7 +206,12 @@ export async function runCredentialsMicroBench(log: (line: string) => void = () 
     };
     return `${unsignedHeader}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
   };
-  rows.push(await measure(syncSide('mintCallToken (ES256 via node:crypto, sync)', () => mintCallToken(keys, claims)), syncSide('the same claims as an unsigned JWT (JSON.stringify + base64url)', unsigned)));
+  rows.push(
+    await measure(
+      syncSide('mintCallToken (ES256 via node:crypto, sync)', () => mintCallToken(keys, claims)),
+      syncSide('the same claims as an unsigned JWT (JSON.stringify + base64url)', unsigned),
+    ),
+  );
   log('  mintCallToken done');
 
   // 2. Task-token verification: cached (every call of a task after its first), and uncached.
@@ -214,9 +219,19 @@ export async function runCredentialsMicroBench(log: (line: string) => void = () 
   await verifier.verify(taskToken, CLIENT_ID);
   const resolved = Promise.resolve(task);
   const asyncNoop = asyncSide('async no-op (await of a resolved promise)', () => resolved);
-  rows.push(await measure(asyncSide('TaskTokenVerifier.verify, cached token', () => verifier.verify(taskToken, CLIENT_ID)), asyncNoop));
+  rows.push(
+    await measure(
+      asyncSide('TaskTokenVerifier.verify, cached token', () => verifier.verify(taskToken, CLIENT_ID)),
+      asyncNoop,
+    ),
+  );
   log('  cached verify done');
-  rows.push(await measure(asyncSide('verifyTaskToken, uncached (jose jwtVerify, WebCrypto)', () => verifyTaskToken(keys, taskToken, CLIENT_ID, Date.now)), asyncNoop));
+  rows.push(
+    await measure(
+      asyncSide('verifyTaskToken, uncached (jose jwtVerify, WebCrypto)', () => verifyTaskToken(keys, taskToken, CLIENT_ID, Date.now)),
+      asyncNoop,
+    ),
+  );
   log('  uncached verify done');
   // What the signature check alone costs with node:crypto, synchronously (a reference for the uncached path).
   const [h, p, sig] = taskToken.split('.') as [string, string, string];
@@ -236,7 +251,12 @@ export async function runCredentialsMicroBench(log: (line: string) => void = () 
   // 3. The memory task store.
   const memory = new MemoryTaskStore({ maxTtlSeconds: 3600 });
   await memory.begin(task);
-  rows.push(await measure(asyncSide('MemoryTaskStore consume + release', consumeRelease(memory, task.id)), asyncSide('two async no-ops', async () => (await resolved, await resolved))));
+  rows.push(
+    await measure(
+      asyncSide('MemoryTaskStore consume + release', consumeRelease(memory, task.id)),
+      asyncSide('two async no-ops', async () => (await resolved, await resolved)),
+    ),
+  );
   log('  memory store done');
 
   // 4. The Redis task store on a real redis-server (Unix socket), one at a time and 32 in flight.
@@ -256,9 +276,21 @@ export async function runCredentialsMicroBench(log: (line: string) => void = () 
         await client.ping();
         await client.ping();
       };
-      rows.push(await measure(asyncSide('RedisTaskStore consume + release, one at a time', consumeRelease(redisStore, task.id)), asyncSide('two PINGs, one at a time (same socket kind)', twoPings), server.pid));
+      rows.push(
+        await measure(
+          asyncSide('RedisTaskStore consume + release, one at a time', consumeRelease(redisStore, task.id)),
+          asyncSide('two PINGs, one at a time (same socket kind)', twoPings),
+          server.pid,
+        ),
+      );
       log('  redis store (sequential) done');
-      rows.push(await measure(asyncSide('RedisTaskStore consume + release, 32 in flight', consumeRelease(redisStore, task.id), 32), asyncSide('two PINGs, 32 in flight', twoPings, 32), server.pid));
+      rows.push(
+        await measure(
+          asyncSide('RedisTaskStore consume + release, 32 in flight', consumeRelease(redisStore, task.id), 32),
+          asyncSide('two PINGs, 32 in flight', twoPings, 32),
+          server.pid,
+        ),
+      );
       log('  redis store (32 in flight) done');
     }
   } finally {
@@ -273,7 +305,17 @@ export async function runCredentialsMicroBench(log: (line: string) => void = () 
 const fmt = (n: number | undefined, digits = 1): string => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits));
 
 export function microMarkdown(report: MicroReport): string {
-  const header = ['operation', 'µs/op', 'baseline', 'baseline µs/op', 'op − baseline µs', 'op ÷ baseline', 'µs/op over rounds (op)', 'client CPU µs/op (op / baseline)', 'redis-server CPU µs/op (op / baseline)'];
+  const header = [
+    'operation',
+    'µs/op',
+    'baseline',
+    'baseline µs/op',
+    'op − baseline µs',
+    'op ÷ baseline',
+    'µs/op over rounds (op)',
+    'client CPU µs/op (op / baseline)',
+    'redis-server CPU µs/op (op / baseline)',
+  ];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 || i === 2 ? ' --- ' : ' ---: ')).join('|')}|`];
   for (const r of report.rows) {
     const spread = `${fmt(Math.min(...r.opRounds))}–${fmt(Math.max(...r.opRounds))}`;

@@ -1,12 +1,4 @@
-import {
-  connect,
-  constants,
-  createServer,
-  type ClientHttp2Session,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-  type ServerHttp2Stream,
-} from 'node:http2';
+import { connect, constants, createServer, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { connect as tlsConnect } from 'node:tls';
 import { authorizeAny, authorizeId } from '../../src/spiffe/tls/authorizer';
 import { mtlsClientOptions } from '../../src/spiffe/tls/mtls-client';

@@ -12,15 +12,9 @@ export interface ProcessSample {
 }
 
 export type ParentMessage =
-  | { type: 'sample'; seq: number }
-  | { type: 'profile-start'; seq: number; intervalMicros: number }
-  | { type: 'profile-stop'; seq: number; file: string }
-  | { type: 'exit' };
+  { type: 'sample'; seq: number } | { type: 'profile-start'; seq: number; intervalMicros: number } | { type: 'profile-stop'; seq: number; file: string } | { type: 'exit' };
 
-export type ChildMessage =
-  | { type: 'ready'; port: number }
-  | { type: 'failed'; error: string }
-  | { type: 'reply'; seq: number; sample?: ProcessSample; error?: string };
+export type ChildMessage = { type: 'ready'; port: number } | { type: 'failed'; error: string } | { type: 'reply'; seq: number; sample?: ProcessSample; error?: string };
 
 /**
  * The child side of the bench's IPC: answers CPU/RSS samples, starts and stops an

@@ -87,10 +87,13 @@ export function policyCount(policies: Record<string, string>): number {
 
 /** The config file, contract §3; the Workload API endpoint comes from $SPIFFE_ENDPOINT_SOCKET. */
 export function gatewayConfigYaml(upstreamAddress: string, redisUrl?: string): string {
-  const agents = Array.from({ length: 8 }, (_, i) => `  - spiffeId: spiffe://${TRUST_DOMAIN}/agents/agent-${i}
+  const agents = Array.from(
+    { length: 8 },
+    (_, i) => `  - spiffeId: spiffe://${TRUST_DOMAIN}/agents/agent-${i}
     agent: agent-${i}
     groups: [${GROUPS[i % GROUPS.length]}]
-    attributes: { team: team-${i}, tier: ${i % 3 === 0 ? 'sandbox' : 'standard'} }`);
+    attributes: { team: team-${i}, tier: ${i % 3 === 0 ? 'sandbox' : 'standard'} }`,
+  );
   return `spiffe:
   trustDomains: [${TRUST_DOMAIN}]
 listen: 127.0.0.1:0

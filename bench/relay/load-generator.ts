@@ -164,12 +164,7 @@ export class LoadRun {
   }
 
   private openStream(closedLoop: boolean): grpc.ClientDuplexStream<Buffer, Buffer> {
-    const stream = this.client.makeBidiStreamRequest(
-      PING_PONG_PATH,
-      raw,
-      raw,
-      this.metadata(),
-    );
+    const stream = this.client.makeBidiStreamRequest(PING_PONG_PATH, raw, raw, this.metadata());
     const sent: number[] = [];
     this.pending.set(stream, sent);
     this.streams.push(stream);

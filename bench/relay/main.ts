@@ -50,7 +50,9 @@ async function main(): Promise<void> {
   const clients: grpc.Client[] = [];
   let redis: DevRedisServer | undefined;
   try {
-    log(`bench: ${info.cpus} cores, node ${info.node}; ${settings.rounds} rounds of ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per topology and workload`);
+    log(
+      `bench: ${info.cpus} cores, node ${info.node}; ${settings.rounds} rounds of ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per topology and workload`,
+    );
     const upstream = await BenchChild.start('upstream', 'upstream-process.js', {
       env: {
         SPIFFE_ENDPOINT_SOCKET: await socket(UPSTREAM_ID, 'upstream'),
@@ -110,7 +112,14 @@ async function main(): Promise<void> {
     ];
     if (redisGateway) {
       const pid = redis!.pid;
-      all.push({ name: REDIS_TOPOLOGY, client: client(redisGateway.port, GATEWAY_ID), middle: redisGateway, taskId: () => 'task-bench', unaryOnly: true, sideCpuMicros: () => procCpuMicros(pid) });
+      all.push({
+        name: REDIS_TOPOLOGY,
+        client: client(redisGateway.port, GATEWAY_ID),
+        middle: redisGateway,
+        taskId: () => 'task-bench',
+        unaryOnly: true,
+        sideCpuMicros: () => procCpuMicros(pid),
+      });
     }
     const topologies = all.filter((t) => settings.topologies?.includes(t.name) ?? true);
     // One task per task topology, begun once over the load client's own mTLS identity: the

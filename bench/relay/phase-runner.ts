@@ -47,7 +47,12 @@ export class Phase {
   async round(upstream: BenchChild, s: BenchSettings, warmupSeconds: number, profileFile?: string): Promise<void> {
     const t = this.topology;
     const before = this.recorder.count;
-    const run = new LoadRun(t.client, this.workload, { request: payload(s.payloadBytes), concurrency: s.concurrency, rate: s.rate, taskId: t.taskId, ...(t.taskToken !== undefined && { taskToken: t.taskToken }) }, this.recorder);
+    const run = new LoadRun(
+      t.client,
+      this.workload,
+      { request: payload(s.payloadBytes), concurrency: s.concurrency, rate: s.rate, taskId: t.taskId, ...(t.taskToken !== undefined && { taskToken: t.taskToken }) },
+      this.recorder,
+    );
     await sleep(warmupSeconds * 1000);
     if (profileFile) await t.middle!.startProfile(s.profileIntervalMicros);
     const [m0, u0] = await Promise.all([t.middle?.sample(), upstream.sample()]);
@@ -106,16 +111,19 @@ export async function checkCall(t: Topology): Promise<void> {
   md.set(TASK_HEADER, t.taskId());
   if (t.taskToken !== undefined) md.set(TASK_TOKEN_HEADER, t.taskToken);
   await new Promise<void>((resolve, reject) =>
-    t.client.makeUnaryRequest(UNARY_PATH, raw, raw, payload(16), md, (err) =>
-      err ? reject(new Error(`${t.name}: the check call failed: ${err.message}`)) : resolve(),
-    ),
+    t.client.makeUnaryRequest(UNARY_PATH, raw, raw, payload(16), md, (err) => (err ? reject(new Error(`${t.name}: the check call failed: ${err.message}`)) : resolve())),
   );
 }
 
 /** Unmeasured closed-loop unary load, so that the first measured phase does not pay for JIT and lazy setup. */
 export async function warmUp(t: Topology, s: BenchSettings, seconds: number): Promise<void> {
   const workload: Workload = { name: 'warm-up', title: 'warm-up', kind: 'unary', mode: 'closed' };
-  const run = new LoadRun(t.client, workload, { request: payload(s.payloadBytes), concurrency: s.concurrency, rate: s.rate, taskId: t.taskId, ...(t.taskToken !== undefined && { taskToken: t.taskToken }) }, new LatencyRecorder());
+  const run = new LoadRun(
+    t.client,
+    workload,
+    { request: payload(s.payloadBytes), concurrency: s.concurrency, rate: s.rate, taskId: t.taskId, ...(t.taskToken !== undefined && { taskToken: t.taskToken }) },
+    new LatencyRecorder(),
+  );
   await sleep(seconds * 1000);
   await run.stop();
 }

@@ -75,7 +75,11 @@ function functionKey(frame: CallFrame): string {
   const name = frame.functionName || '(anonymous)';
   if (frame.url === '') return name;
   const url = frame.url.replace(/^file:\/\//, '');
-  const short = url.includes('/node_modules/') ? url.slice(url.lastIndexOf('/node_modules/') + 14) : url.includes('/src/') ? url.slice(url.lastIndexOf('/src/') + 1) : basename(url);
+  const short = url.includes('/node_modules/')
+    ? url.slice(url.lastIndexOf('/node_modules/') + 14)
+    : url.includes('/src/')
+      ? url.slice(url.lastIndexOf('/src/') + 1)
+      : basename(url);
   return `${name} ${short}:${frame.lineNumber + 1}`;
 }
 
@@ -149,12 +153,15 @@ export function summarizeProfiles(inputs: readonly ProfileInput[], info: Pick<Ru
     'On a loaded machine, wall-clock sampling also charges time the process spent descheduled,',
     "so a profile's sampled total can exceed its real CPU. Hence **≈µs/call = the item's share of",
     "the sampled busy time × the process's measured CPU per call** (process.cpuUsage over the same",
-    'window, all threads). Builtins (JSON.stringify, …) are charged to their caller\'s category.',
+    "window, all threads). Builtins (JSON.stringify, …) are charged to their caller's category.",
   ];
   const text: string[] = [];
 
   // Category comparison: toolgate minus forwarder for each workload profiled for both.
-  const workloadOf = (a: Analysis) => basename(a.input.file).replace(/^(forwarder|toolgate-uncached|toolgate)-/, '').replace('.cpuprofile', '');
+  const workloadOf = (a: Analysis) =>
+    basename(a.input.file)
+      .replace(/^(forwarder|toolgate-uncached|toolgate)-/, '')
+      .replace('.cpuprofile', '');
   const topologyOf = (a: Analysis) => basename(a.input.file).replace(/-(unary|stream)-(closed|open)\.cpuprofile$/, '');
   for (const w of [...new Set(analyses.map(workloadOf))]) {
     const set = analyses.filter((a) => workloadOf(a) === w);
@@ -167,9 +174,7 @@ export function summarizeProfiles(inputs: readonly ProfileInput[], info: Pick<Ru
     const others = floor ? set.filter((a) => a !== floor) : [];
     const perCall = (a: Analysis, c: string) => ((a.byCategory.get(c) ?? 0) / a.busyMicros) * a.input.cpuMicrosPerCall;
     const delta = (a: Analysis, c: string) => (perCall(a, c) - perCall(floor!, c)).toFixed(1);
-    const rows = cats
-      .filter((c) => total(c) >= 0.5)
-      .map((c) => [c, ...set.map((a) => est(a.byCategory.get(c) ?? 0, a)), ...others.map((a) => delta(a, c))]);
+    const rows = cats.filter((c) => total(c) >= 0.5).map((c) => [c, ...set.map((a) => est(a.byCategory.get(c) ?? 0, a)), ...others.map((a) => delta(a, c))]);
     rows.push([
       '**measured CPU/call**',
       ...set.map((a) => `**${a.input.cpuMicrosPerCall.toFixed(1)}**`),
@@ -180,7 +185,13 @@ export function summarizeProfiles(inputs: readonly ProfileInput[], info: Pick<Ru
     const header = ['category', ...set.map(topologyOf), ...others.map((a) => `${topologyOf(a)} − forwarder`)];
     md.push('', `## ${w}: ≈µs per call by category (categories under 0.5 µs left out)`, '', mdTable(header, rows));
     text.push('', `${w}: ≈µs/call by category (${set.map(topologyOf).join(' | ')})`);
-    for (const r of rows) text.push(`  ${r[0]!.replace(/\*/g, '').padEnd(34)} ${r.slice(1).map((v) => v.replace(/\*/g, '').padStart(8)).join(' ')}`);
+    for (const r of rows)
+      text.push(
+        `  ${r[0]!.replace(/\*/g, '').padEnd(34)} ${r
+          .slice(1)
+          .map((v) => v.replace(/\*/g, '').padStart(8))
+          .join(' ')}`,
+      );
   }
 
   for (const a of analyses) {
@@ -202,7 +213,8 @@ export function summarizeProfiles(inputs: readonly ProfileInput[], info: Pick<Ru
       '',
       mdTable(['function', '≈µs/call', 'share of busy'], selfRows),
     );
-    if (inclRows.length > 0) md.push('', 'toolgate and its per-call libraries, inclusive time (callees included):', '', mdTable(['function', '≈µs/call', 'share of busy'], inclRows));
+    if (inclRows.length > 0)
+      md.push('', 'toolgate and its per-call libraries, inclusive time (callees included):', '', mdTable(['function', '≈µs/call', 'share of busy'], inclRows));
     text.push('', `${a.input.label}: measured ${a.input.cpuMicrosPerCall.toFixed(1)} µs/call; top self time (≈µs/call, share):`);
     for (const [k, v] of sorted(a.selfByFunction).slice(0, 15)) text.push(`  ${est(v, a).padStart(7)} µs  ${pct(v, a.busyMicros).padStart(6)}  ${k}`);
   }

@@ -26,9 +26,9 @@ export const TOPOLOGY_NOTES: Record<string, string> = {
   toolgate: 'client → toolgate → upstream (Cedar + decision log on; same principal/action/context on every call, so decisions come from the decision cache after the first)',
   'toolgate-uncached': 'as toolgate, but every unary call carries a new x-task-id, which a policy reads: every decision is a Cedar evaluation (cache miss)',
   'toolgate+task':
-    'as toolgate (same process), but every unary call carries a task token (x-toolgate-task) from one task begun at setup with BeginTask over the load client\'s own mTLS identity (tools: the echo service, TTL 1 h, budget 10⁹ calls, no concurrency cap): each call is verified (cached token), counted in the memory task store and released; no policy reads context.task, so decisions stay cached',
+    "as toolgate (same process), but every unary call carries a task token (x-toolgate-task) from one task begun at setup with BeginTask over the load client's own mTLS identity (tools: the echo service, TTL 1 h, budget 10⁹ calls, no concurrency cap): each call is verified (cached token), counted in the memory task store and released; no policy reads context.task, so decisions stay cached",
   'toolgate+task (redis)':
-    'as toolgate+task, in a second toolgate process whose task store is a redis-server (Unix socket, started by the bench): consume is a Lua script round trip, release a ZREM; the redis-server\'s own CPU is reported separately',
+    "as toolgate+task, in a second toolgate process whose task store is a redis-server (Unix socket, started by the bench): consume is a Lua script round trip, release a ZREM; the redis-server's own CPU is reported separately",
 };
 /** The toolgate topologies, in report order. */
 const GATEWAY_TOPOLOGIES = ['toolgate', 'toolgate-uncached', 'toolgate+task', 'toolgate+task (redis)'];
@@ -38,7 +38,23 @@ const f = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(dig
 const ratio = (a: number | undefined, b: number | undefined): string =>
   a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? '–' : `${(a / b).toFixed(2)}×`;
 
-const COLUMNS = ['topology', 'calls/s', 'p50 ms', 'p90 ms', 'p99 ms', 'middle CPU µs/call (median)', '(rounds)', '(pooled)', '(user/sys)', 'middle cores', 'middle RSS MB (peak)', 'upstream CPU µs/call', 'client CPU µs/call', 'other load (cores)', 'errors'];
+const COLUMNS = [
+  'topology',
+  'calls/s',
+  'p50 ms',
+  'p90 ms',
+  'p99 ms',
+  'middle CPU µs/call (median)',
+  '(rounds)',
+  '(pooled)',
+  '(user/sys)',
+  'middle cores',
+  'middle RSS MB (peak)',
+  'upstream CPU µs/call',
+  'client CPU µs/call',
+  'other load (cores)',
+  'errors',
+];
 
 function row(r: PhaseResult): string[] {
   const m = r.middle;
@@ -67,7 +83,21 @@ function row(r: PhaseResult): string[] {
  * differences from toolgate and ratios against direct and the forwarder of the same run.
  */
 function tasksSection(results: readonly PhaseResult[], info: RunInfo): string {
-  const header = ['workload', 'topology', 'middle CPU µs/call', '− toolgate µs', '− forwarder µs', 'CPU ÷ forwarder', 'p50 ms', 'p50 − toolgate ms', 'p50 ÷ direct', 'p99 ÷ direct', 'calls/s ÷ direct', 'redis-server CPU µs/call', 'errors'];
+  const header = [
+    'workload',
+    'topology',
+    'middle CPU µs/call',
+    '− toolgate µs',
+    '− forwarder µs',
+    'CPU ÷ forwarder',
+    'p50 ms',
+    'p50 − toolgate ms',
+    'p50 ÷ direct',
+    'p99 ÷ direct',
+    'calls/s ÷ direct',
+    'redis-server CPU µs/call',
+    'errors',
+  ];
   const rows: string[][] = [];
   for (const w of workloadsOf(results)) {
     if (w.kind !== 'unary') continue;
@@ -185,7 +215,9 @@ export function markdownReport(results: readonly PhaseResult[], info: RunInfo, d
 
 ${mdTable(COLUMNS, rs.map(row))}
 
-${ratios(rs).map(([k, v]) => `- ${k}: **${v}**`).join('\n')}`;
+${ratios(rs)
+  .map(([k, v]) => `- ${k}: **${v}**`)
+  .join('\n')}`;
   });
   return `# Relay overhead: direct vs bare forwarder vs toolgate
 
@@ -210,7 +242,9 @@ ${mdTable(['workload', 'toolgate CPU ÷ forwarder (target ≤ 1.30×)', 'uncache
 ## Method
 
 - Topologies, measured in the same run:
-${Object.entries(TOPOLOGY_NOTES).map(([k, v]) => `  - **${k}**: ${v}`).join('\n')}
+${Object.entries(TOPOLOGY_NOTES)
+  .map(([k, v]) => `  - **${k}**: ${v}`)
+  .join('\n')}
 - Processes: a dev SPIFFE identity provider in the parent serves each process its own Workload API
   socket (real X.509-SVIDs, trust domain example.org). The upstream (grpc-js server, raw Buffer
   (de)serializers, fixed ${s.payloadBytes}-byte answer) and each middle process (the bare forwarder,

@@ -29,10 +29,7 @@ export const checkCommand: CliCommand = {
     // OIDC issuers read a jwksFile when built (a jwksUri is fetched on first use only).
     for (const issuer of [...(config.workloadTokens?.oidc ?? []), ...(config.onBehalfOf ? [config.onBehalfOf] : [])]) new OidcIssuer(issuer);
     const shadowNote = shadow ? `, ${shadow.size} shadow policies in set ${shadow.hash}` : '';
-    context.stdout(
-      `${file}: OK (${config.identities.length} identity rules, ${config.upstreams.length} upstreams, ` +
-        `${live.size} policies in set ${live.hash}${shadowNote})`,
-    );
+    context.stdout(`${file}: OK (${config.identities.length} identity rules, ${config.upstreams.length} upstreams, ` + `${live.size} policies in set ${live.hash}${shadowNote})`);
     return 0;
   },
 };

@@ -51,8 +51,5 @@ export const policyTestCommand: CliCommand = {
 /** `✓ name` or `✗ name: why`, one per case, then `N passed, M failed`. */
 export function report(results: readonly PolicyTestResult[]): string[] {
   const failed = results.filter((r) => r.failure !== undefined).length;
-  return [
-    ...results.map((r) => (r.failure === undefined ? `✓ ${r.name}` : `✗ ${r.name}: ${r.failure}`)),
-    `${results.length - failed} passed, ${failed} failed`,
-  ];
+  return [...results.map((r) => (r.failure === undefined ? `✓ ${r.name}` : `✗ ${r.name}: ${r.failure}`)), `${results.length - failed} passed, ${failed} failed`];
 }

@@ -5,9 +5,7 @@ import { policySchemaCommand } from './policy-schema';
 import { policyTestCommand } from './policy-test';
 import { policyValidateCommand } from './policy-validate';
 
-const SUBCOMMANDS: ReadonlyMap<string, CliCommand> = new Map(
-  [policyValidateCommand, policySchemaCommand, policyTestCommand, policyExplainCommand].map((c) => [c.name, c]),
-);
+const SUBCOMMANDS: ReadonlyMap<string, CliCommand> = new Map([policyValidateCommand, policySchemaCommand, policyTestCommand, policyExplainCommand].map((c) => [c.name, c]));
 
 const USAGE = `Usage: toolgate policy <subcommand> [options]
 

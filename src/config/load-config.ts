@@ -36,7 +36,10 @@ export function parseConfig(text: string, baseDir: string, source = 'config'): G
 function parse(text: string, baseDir: string, source: string, env: NodeJS.ProcessEnv | undefined): GatewayConfig {
   const doc = parseYaml(text);
   if (doc.problems.length > 0) {
-    throw new ConfigError(source, doc.problems.map(({ line, message }) => ({ path: '', message, ...(line !== undefined && { line }) })));
+    throw new ConfigError(
+      source,
+      doc.problems.map(({ line, message }) => ({ path: '', message, ...(line !== undefined && { line }) })),
+    );
   }
   const issues = new IssueList();
   checkSchema(doc.value, issues);

@@ -6,12 +6,7 @@ import { asRecord, asString, type RawRecord } from './raw-value';
 import { ConfigError } from './config-error';
 
 /** `tasks` and `credentials`: the task TTL cap and open-task cap, and the keys that sign task and upstream tokens. */
-export function resolveCredentials(
-  rawTasks: RawRecord,
-  rawCredentials: RawRecord,
-  baseDir: string,
-  issues: IssueList,
-): Pick<GatewayConfig, 'tasks' | 'credentials'> {
+export function resolveCredentials(rawTasks: RawRecord, rawCredentials: RawRecord, baseDir: string, issues: IssueList): Pick<GatewayConfig, 'tasks' | 'credentials'> {
   const keyFile = asString(rawCredentials.signingKeyFile);
   const signingKeyFile = keyFile === undefined ? undefined : issues.check(['credentials', 'signingKeyFile'], undefined, () => existingFile(keyFile, baseDir));
   return {

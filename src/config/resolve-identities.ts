@@ -74,14 +74,7 @@ function attributes(value: unknown, path: KeyPath, issues: IssueList): Record<st
 }
 
 /** Reports `value` (a SPIFFE ID or prefix) when no caller can ever reach its rule. */
-function checkReachable(
-  path: KeyPath,
-  value: string,
-  trustDomain: TrustDomain,
-  trustDomains: TrustDomain[] | undefined,
-  earlier: readonly Matcher[],
-  issues: IssueList,
-): void {
+function checkReachable(path: KeyPath, value: string, trustDomain: TrustDomain, trustDomains: TrustDomain[] | undefined, earlier: readonly Matcher[], issues: IssueList): void {
   if (trustDomains && !trustDomains.some((td) => td.equals(trustDomain))) {
     issues.add(path, `never matches: trust domain "${trustDomain.name}" is not in spiffe.trustDomains`);
     return;

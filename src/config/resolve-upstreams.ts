@@ -38,10 +38,7 @@ export function resolveUpstreams(value: unknown, baseDir: string, issues: IssueL
         issues.add(servicePath, `service ${JSON.stringify(service)} is served by the gateway itself`);
       } else if (routed && routed.index !== i) {
         // A service listed twice in one upstream is the schema's uniqueItems error.
-        issues.add(
-          servicePath,
-          `service ${JSON.stringify(service)} is routed to two upstreams: ${upstreamName(routed.name, routed.index)} and ${upstreamName(name, i)}`,
-        );
+        issues.add(servicePath, `service ${JSON.stringify(service)} is routed to two upstreams: ${upstreamName(routed.name, routed.index)} and ${upstreamName(name, i)}`);
       } else {
         routes.set(service, { name, index: i });
       }
@@ -52,10 +49,7 @@ export function resolveUpstreams(value: unknown, baseDir: string, issues: IssueL
       issues.check([...path, 'address'], `invalid address ${JSON.stringify(address)}`, () => parseHostPort(address, { allowPortZero: false }));
     }
     const spiffeId = asString(raw.spiffeId);
-    const id =
-      spiffeId === undefined
-        ? undefined
-        : issues.check([...path, 'spiffeId'], `invalid SPIFFE ID ${JSON.stringify(spiffeId)}`, () => parseWorkloadId(spiffeId));
+    const id = spiffeId === undefined ? undefined : issues.check([...path, 'spiffeId'], `invalid SPIFFE ID ${JSON.stringify(spiffeId)}`, () => parseWorkloadId(spiffeId));
     const protos = stringItems(raw.protos).flatMap(([proto, k]) => {
       const absolute = issues.check([...path, 'protos', k], undefined, () => existingFile(proto, baseDir));
       return absolute === undefined ? [] : [absolute];

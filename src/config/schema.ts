@@ -113,7 +113,7 @@ export const configSchema = {
           type: 'array',
           minItems: 1,
           uniqueItems: true,
-          description: 'Caller trust domains accepted, the complete list. Default: the gateway\'s own.',
+          description: "Caller trust domains accepted, the complete list. Default: the gateway's own.",
           items: { type: 'string' },
         },
       },

@@ -107,7 +107,8 @@ function claimsOf(payload: JWTPayload, issuer: string): VerifiedCallClaims {
 }
 
 /** Any server call: each carries metadata and its path. */
-type AnyServerCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
+type AnyServerCall =
+  grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
 
 const verifiedClaims = new WeakMap<object, VerifiedCallClaims>();
 
@@ -160,7 +161,8 @@ export function requireCallTokens(
 
 async function authenticate(call: AnyServerCall, verify: CallTokenVerifier): Promise<VerifiedCallClaims> {
   const values = call.metadata.get('authorization');
-  if (values.length !== 1) throw new CallTokenError(values.length === 0 ? 'call token required: no authorization metadata' : 'call token refused: more than one authorization value');
+  if (values.length !== 1)
+    throw new CallTokenError(values.length === 0 ? 'call token required: no authorization metadata' : 'call token refused: more than one authorization value');
   const match = /^Bearer ([A-Za-z0-9_.-]+)$/i.exec(String(values[0]));
   if (!match) throw new CallTokenError('call token required: authorization is not "Bearer <token>"');
   const claims = await verify(match[1]!);

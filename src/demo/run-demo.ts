@@ -97,7 +97,8 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
       const outcome = await call().catch((err: grpc.ServiceError) => `${grpc.status[err.code] ?? err.code}: ${firstSentence(err.details)}`);
       print(`   result    ${outcome}`);
       for (const line of decisions.since(mark)) print(`   evidence  ${explain(line)}`);
-      for (const claims of verified.slice(toolMark)) print(`   tool      verified the gateway's JWT: sub ${claims.subject}, scope ${claims.scope}${claims.taskId ? `, task ${claims.taskId}` : ''}`);
+      for (const claims of verified.slice(toolMark))
+        print(`   tool      verified the gateway's JWT: sub ${claims.subject}, scope ${claims.scope}${claims.taskId ? `, task ${claims.taskId}` : ''}`);
       if (decisions.since(mark).length === 0) {
         const refused = operations.since(opsMark).find((l) => l.msg === 'connection refused');
         print(`   evidence  no decision: the gateway refused the connection after the TLS handshake (${refused?.reason ?? 'no reason logged'})`);
@@ -105,10 +106,8 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
       print('');
     };
 
-    await scene('research-bot reads /reports/q3.md (unary)', () =>
-      unary(bot, 'readFile', { path: '/reports/q3.md' }).then((r) => `OK "${(r as { content: Buffer }).content}"`),
-    );
-    await scene('research-bot reads /secrets/api-key (a policy on the call\'s arguments)', () =>
+    await scene('research-bot reads /reports/q3.md (unary)', () => unary(bot, 'readFile', { path: '/reports/q3.md' }).then((r) => `OK "${(r as { content: Buffer }).content}"`));
+    await scene("research-bot reads /secrets/api-key (a policy on the call's arguments)", () =>
       unary(bot, 'readFile', { path: '/secrets/api-key' }).then((r) => `OK "${(r as { content: Buffer }).content}"`),
     );
     await scene('research-bot lists /reports (server streaming)', () =>

@@ -38,9 +38,7 @@ export class IdentityMapper {
     if (cached) return cached;
 
     if (!this.trustDomains.has(id.trustDomain.name)) {
-      throw new IdentityError(
-        `SPIFFE ID "${key}" is from trust domain "${id.trustDomain.name}", which is not accepted (accepted: ${[...this.trustDomains].join(', ')})`,
-      );
+      throw new IdentityError(`SPIFFE ID "${key}" is from trust domain "${id.trustDomain.name}", which is not accepted (accepted: ${[...this.trustDomains].join(', ')})`);
     }
     const principal = deepFreeze(this.map(id, key));
     // Insertion order makes the Map a FIFO: dropping the oldest entry bounds memory

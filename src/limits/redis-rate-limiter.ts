@@ -13,7 +13,9 @@ const EXPIRY_MARGIN_MS = 1000;
  * full bucket; a clock that went back earns nothing. The key expires once it would be full
  * again, so idle keys vanish. Returns {taken (0/1), whole tokens left}.
  */
-const TAKE = new RedisScript('toolgateTakeToken', `
+const TAKE = new RedisScript(
+  'toolgateTakeToken',
+  `
 local now = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
@@ -32,7 +34,8 @@ end
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'last', string.format('%.17g', last))
 redis.call('PEXPIRE', KEYS[1], string.format('%d', math.ceil((burst - tokens) / rate * 1000) + tonumber(ARGV[4])))
 return {taken, math.floor(tokens)}
-`);
+`,
+);
 
 export interface RedisRateLimiterOptions {
   readonly url: string;

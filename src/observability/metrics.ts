@@ -149,7 +149,7 @@ export class GatewayMetrics {
     });
     new Gauge({
       name: 'toolgate_svid_valid',
-      help: "1 while the gateway holds an unexpired X.509-SVID; 0 when it has none or it has expired, and then refuses every call (alert on 0).",
+      help: '1 while the gateway holds an unexpired X.509-SVID; 0 when it has none or it has expired, and then refuses every call (alert on 0).',
       registers,
       collect() {
         this.set((metrics.svidExpiry?.() ?? 0) > 0 ? 1 : 0);

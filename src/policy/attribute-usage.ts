@@ -23,10 +23,7 @@ export interface AttributeUsage {
   readonly wholeValues: ReadonlySet<string>;
 }
 
-const BINARY = new Set([
-  '==', '!=', 'in', '<', '<=', '>', '>=', '&&', '||', '+', '-', '*',
-  'contains', 'containsAll', 'containsAny', 'getTag', 'hasTag',
-]);
+const BINARY = new Set(['==', '!=', 'in', '<', '<=', '>', '>=', '&&', '||', '+', '-', '*', 'contains', 'containsAll', 'containsAny', 'getTag', 'hasTag']);
 const UNARY = new Set(['!', 'neg', 'isEmpty']);
 
 /** Thrown inside the walk on an expression form this code does not know: give up pruning. */

@@ -12,11 +12,4 @@ export {
   statefulIsAuthorized,
   validate,
 } from '@cedar-policy/cedar-wasm/nodejs';
-export type {
-  AuthorizationAnswer,
-  DetailedError,
-  EntityJson,
-  Expr,
-  PolicyJson,
-  StatefulAuthorizationCall,
-} from '@cedar-policy/cedar-wasm/nodejs';
+export type { AuthorizationAnswer, DetailedError, EntityJson, Expr, PolicyJson, StatefulAuthorizationCall } from '@cedar-policy/cedar-wasm/nodejs';

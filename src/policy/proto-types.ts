@@ -109,7 +109,14 @@ export class MessageTypes {
     const value = this.valueType(field, depth);
     if ('omitted' in value) return value;
     if (field.map) {
-      return { type: setOf(record([{ name: 'key', type: STRING, required: true }, { name: 'value', type: value.type, required: true }])) };
+      return {
+        type: setOf(
+          record([
+            { name: 'key', type: STRING, required: true },
+            { name: 'value', type: value.type, required: true },
+          ]),
+        ),
+      };
     }
     return field.repeated ? { type: setOf(value.type) } : value;
   }

@@ -42,8 +42,7 @@ function mappingAttributes(identities: readonly IdentityRule[], problems: string
       if (first === undefined) seen.set(name, { type, rule: i });
       else if (first.type !== type) {
         problems.push(
-          `identities[${i}].attributes.${name} is a ${type.kind} but identities[${first.rule}].attributes.${name} is a ${first.type.kind}: ` +
-            'a Cedar attribute has one type',
+          `identities[${i}].attributes.${name} is a ${type.kind} but identities[${first.rule}].attributes.${name} is a ${first.type.kind}: ` + 'a Cedar attribute has one type',
         );
       }
     }

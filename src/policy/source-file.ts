@@ -41,9 +41,7 @@ export class SourceFile {
     const newlines = lo;
     const lineStart = starts[lo];
     const column = this.bytes.subarray(lineStart, end).toString('utf8').length + 1;
-    return newlines === 0
-      ? { line: this.origin.line, column: this.origin.column + column - 1 }
-      : { line: this.origin.line + newlines, column };
+    return newlines === 0 ? { line: this.origin.line, column: this.origin.column + column - 1 } : { line: this.origin.line + newlines, column };
   }
 
   private starts(): number[] {

@@ -32,14 +32,8 @@ setFlagsFromString(WASM_INLINING_GUARD_FLAG);
  * on the command line (`node --no-turbo-inline-js-wasm-calls`, also via NODE_OPTIONS), or
  * this module set it before cedar-wasm was loaded. The CLI calls this before it serves.
  */
-export function assertWasmInliningGuard(
-  execArgv: readonly string[] = process.execArgv,
-  nodeOptions: string = process.env.NODE_OPTIONS ?? '',
-): void {
+export function assertWasmInliningGuard(execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): void {
   const onCommandLine = execArgv.includes(WASM_INLINING_GUARD_FLAG) || nodeOptions.split(/\s+/).includes(WASM_INLINING_GUARD_FLAG);
   if (onCommandLine || !cedarLoadedFirst) return;
-  throw new PolicyError(
-    'ERR_V8_GUARD',
-    `${CEDAR_MODULE} was loaded before the V8 guard: import it only through src/policy, or run node with ${WASM_INLINING_GUARD_FLAG}`,
-  );
+  throw new PolicyError('ERR_V8_GUARD', `${CEDAR_MODULE} was loaded before the V8 guard: import it only through src/policy, or run node with ${WASM_INLINING_GUARD_FLAG}`);
 }

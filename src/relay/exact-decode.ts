@@ -326,7 +326,7 @@ export function defaultValue(plan: FieldPlan): ElementValue {
     if (typeof declared === 'string') return plan.enumType!.values[declared] ?? 0;
     if (typeof declared === 'number') return declared;
     // proto2 (closed) enums default to their first value, proto3's to 0.
-    return plan.closedValues !== undefined ? Object.values(plan.enumType!.values)[0] ?? 0 : 0;
+    return plan.closedValues !== undefined ? (Object.values(plan.enumType!.values)[0] ?? 0) : 0;
   }
   if (declared !== null && declared !== undefined && plan.field.options?.default !== undefined) return scalarFrom(plan, declared);
   return zero(plan);
@@ -338,7 +338,11 @@ function defaultKey(plan: ValuePlan): MapKey {
 
 function zero(plan: ValuePlan): ScalarValue {
   switch (plan.kind) {
-    case 'int64': case 'uint64': case 'sint64': case 'fixed64': case 'sfixed64':
+    case 'int64':
+    case 'uint64':
+    case 'sint64':
+    case 'fixed64':
+    case 'sfixed64':
       return 0n;
     case 'bool':
       return false;
@@ -358,7 +362,11 @@ function zero(plan: ValuePlan): ScalarValue {
 /** A proto2 `[default = …]` as protobufjs holds it, in this decoder's representation. */
 function scalarFrom(plan: ValuePlan, declared: unknown): ScalarValue {
   switch (plan.kind) {
-    case 'int64': case 'uint64': case 'sint64': case 'fixed64': case 'sfixed64':
+    case 'int64':
+    case 'uint64':
+    case 'sint64':
+    case 'fixed64':
+    case 'sfixed64':
       return BigInt(String(declared));
     case 'bool':
       return Boolean(declared);

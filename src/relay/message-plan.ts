@@ -5,18 +5,25 @@ export const WireType = { VARINT: 0, I64: 1, LEN: 2, SGROUP: 3, EGROUP: 4, I32: 
 
 /** Scalar proto types by how their value travels and is represented once decoded. */
 export type ScalarKind =
-  | 'int32' | 'uint32' | 'sint32' | 'enum' | 'bool'
-  | 'int64' | 'uint64' | 'sint64'
-  | 'fixed32' | 'sfixed32' | 'float'
-  | 'fixed64' | 'sfixed64' | 'double'
-  | 'string' | 'bytes';
+  'int32' | 'uint32' | 'sint32' | 'enum' | 'bool' | 'int64' | 'uint64' | 'sint64' | 'fixed32' | 'sfixed32' | 'float' | 'fixed64' | 'sfixed64' | 'double' | 'string' | 'bytes';
 
 const WIRE_OF: Record<ScalarKind, number> = {
-  int32: WireType.VARINT, uint32: WireType.VARINT, sint32: WireType.VARINT, enum: WireType.VARINT, bool: WireType.VARINT,
-  int64: WireType.VARINT, uint64: WireType.VARINT, sint64: WireType.VARINT,
-  fixed32: WireType.I32, sfixed32: WireType.I32, float: WireType.I32,
-  fixed64: WireType.I64, sfixed64: WireType.I64, double: WireType.I64,
-  string: WireType.LEN, bytes: WireType.LEN,
+  int32: WireType.VARINT,
+  uint32: WireType.VARINT,
+  sint32: WireType.VARINT,
+  enum: WireType.VARINT,
+  bool: WireType.VARINT,
+  int64: WireType.VARINT,
+  uint64: WireType.VARINT,
+  sint64: WireType.VARINT,
+  fixed32: WireType.I32,
+  sfixed32: WireType.I32,
+  float: WireType.I32,
+  fixed64: WireType.I64,
+  sfixed64: WireType.I64,
+  double: WireType.I64,
+  string: WireType.LEN,
+  bytes: WireType.LEN,
 };
 
 /** A scalar value: the enum or key, or a map value, or one element. */

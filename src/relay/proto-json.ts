@@ -57,7 +57,7 @@ function messageValue(message: DecodedMessage): CedarValue {
     const planned = plan.byId.get(field.id)!;
     const raw = message.fields.get(field.id);
     // An unset message or oneof member is absent; a field with no Cedar type is left out.
-    if (raw === undefined && (planned.kind === 'message' && !planned.repeated && planned.mapKey === undefined || planned.oneof !== undefined)) continue;
+    if (raw === undefined && ((planned.kind === 'message' && !planned.repeated && planned.mapKey === undefined) || planned.oneof !== undefined)) continue;
     if (untyped(planned)) continue;
     out[jsonName(field)] = fieldValue(planned, raw);
   }
@@ -86,7 +86,11 @@ function value(field: FieldPlan, v: ElementValue): CedarValue {
       return enumName(field.enumType!, v as number);
     case 'bytes':
       return Buffer.from(v as Uint8Array).toString('base64');
-    case 'int64': case 'uint64': case 'sint64': case 'fixed64': case 'sfixed64': {
+    case 'int64':
+    case 'uint64':
+    case 'sint64':
+    case 'fixed64':
+    case 'sfixed64': {
       const n = Number(v as bigint);
       if (!Number.isSafeInteger(n)) throw new MessageDecodeError(`field ${field.field.name}: ${v} is beyond the integers Cedar receives exactly (±(2^53 - 1))`);
       return n;

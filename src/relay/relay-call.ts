@@ -1,11 +1,4 @@
-import {
-  constants,
-  type ClientHttp2Session,
-  type ClientHttp2Stream,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-  type ServerHttp2Stream,
-} from 'node:http2';
+import { constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { GrpcFrameReader, type GrpcMessage } from './grpc-frames';
 import { closeUnfinishedRequest, encodeGrpcMessage, endWithStatus, refusalMessage, Status, type StatusCode } from './grpc-status';
 import { IdleTimer } from './idle-timer';

@@ -14,10 +14,7 @@ export const REFLECTION_PROTO_PATH = resolve(__dirname, '../../proto/grpc/reflec
  * the same messages, so one proto file encodes both). An upstream answering UNIMPLEMENTED
  * to v1 is asked v1alpha; any other failure is final.
  */
-export const REFLECTION_METHODS = [
-  '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
-  '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo',
-] as const;
+export const REFLECTION_METHODS = ['/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo'] as const;
 
 /** An upstream that does not answer server reflection with the descriptors asked for. */
 export class ServerReflectionError extends ToolgateError<'ERR_SERVER_REFLECTION'> {

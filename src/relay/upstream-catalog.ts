@@ -20,11 +20,7 @@ export const REFLECTION_TIMEOUT_MS = 10_000;
  * a `ProtoLoadError` naming the upstream, and the gateway refuses to start rather than
  * relay that upstream's calls without the payload checks its policies may rely on.
  */
-export async function upstreamCatalog(
-  upstream: UpstreamConfig,
-  source: X509WatchedSource,
-  timeoutMs = REFLECTION_TIMEOUT_MS,
-): Promise<MethodCatalog | undefined> {
+export async function upstreamCatalog(upstream: UpstreamConfig, source: X509WatchedSource, timeoutMs = REFLECTION_TIMEOUT_MS): Promise<MethodCatalog | undefined> {
   if (upstream.protos.length > 0) return MethodCatalog.load(upstream.name, upstream.protos, upstream.services);
   if (!upstream.reflection) return undefined;
 

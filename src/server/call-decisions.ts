@@ -22,7 +22,10 @@ export interface PayloadFacts {
 export type EndCall = (stream: ServerHttp2Stream, code: StatusCode, message: string) => void;
 
 /** What a record says beyond the call's own facts. */
-type RecordFields = Pick<DecisionRecord, 'message' | 'task' | 'event' | 'status' | 'policies' | 'errors' | 'reason' | 'shadow' | 'evalUs' | 'cached' | 'expiresAt'> & { decision?: DecisionOutcome; decisionId?: string };
+type RecordFields = Pick<DecisionRecord, 'message' | 'task' | 'event' | 'status' | 'policies' | 'errors' | 'reason' | 'shadow' | 'evalUs' | 'cached' | 'expiresAt'> & {
+  decision?: DecisionOutcome;
+  decisionId?: string;
+};
 
 type DecisionFacts = Pick<Decision, 'allow' | 'policies' | 'errors' | 'evaluationMicros' | 'cached' | 'shadow'>;
 
@@ -57,8 +60,26 @@ export class CallDecisions {
     if (payload?.index !== undefined) context.stream = { index: payload.index };
     const decision: DecisionFacts = payload?.reason ? UNREADABLE : state.engine.authorize({ principal, action, resource, context });
     // Field names only: values (headers, payloads) may carry what must not reach a log.
-    this.trace?.debug({ decisionId, principal: call.principalLabel, action, resource, context: Object.keys(context), request: payload?.request && Object.keys(payload.request), allow: decision.allow, policies: decision.policies, errors: decision.errors, evalUs: decision.evaluationMicros, cached: decision.cached, unreadable: payload?.reason !== undefined }, 'cedar decision');
-    const denied = decision.allow ? undefined : { code: Status.PERMISSION_DENIED, message: refusalMessage(Status.PERMISSION_DENIED, decisionId), reason: payload?.reason ?? 'denied by policy' };
+    this.trace?.debug(
+      {
+        decisionId,
+        principal: call.principalLabel,
+        action,
+        resource,
+        context: Object.keys(context),
+        request: payload?.request && Object.keys(payload.request),
+        allow: decision.allow,
+        policies: decision.policies,
+        errors: decision.errors,
+        evalUs: decision.evaluationMicros,
+        cached: decision.cached,
+        unreadable: payload?.reason !== undefined,
+      },
+      'cedar decision',
+    );
+    const denied = decision.allow
+      ? undefined
+      : { code: Status.PERMISSION_DENIED, message: refusalMessage(Status.PERMISSION_DENIED, decisionId), reason: payload?.reason ?? 'denied by policy' };
     this.record(call, {
       decisionId,
       ...(payload?.index !== undefined && { message: payload.index }),

@@ -23,7 +23,16 @@ import type { Admission, CallGuard } from './call-guard';
 import { endUnsupportedMediaType, isGrpcContentType } from './grpc-content-type';
 import { HEALTH_CHECK, HEALTH_SERVICE, serveHealth } from './health-service';
 import type { OpenTaskCalls } from './open-task-calls';
-import { AGENT_HEADER, AUTHORIZATION_HEADER, CALLER_HEADER, DECISION_HEADER, FORWARDED_CLIENT_CERT_HEADER, forwardedClientCert, TASK_ID_HEADER, upstreamRequestHeaders } from './owned-headers';
+import {
+  AGENT_HEADER,
+  AUTHORIZATION_HEADER,
+  CALLER_HEADER,
+  DECISION_HEADER,
+  FORWARDED_CLIENT_CERT_HEADER,
+  forwardedClientCert,
+  TASK_ID_HEADER,
+  upstreamRequestHeaders,
+} from './owned-headers';
 import type { RouteTable } from './route-table';
 import { TasksHandler } from './tasks-handler';
 import type { TasksService } from './tasks-service';
@@ -180,7 +189,10 @@ export class CallPipeline {
         // The caller may have gone while the guard waited: give back what was counted.
         if (stream.closed || stream.destroyed) return admission.task?.release();
         call.admission = admission;
-        this.trace?.debug({ decisionId: call.decisionId, task: admission.task?.id, rateRemaining: admission.rate?.remaining, onBehalfOf: admission.onBehalfOf !== undefined }, 'admitted by the guard');
+        this.trace?.debug(
+          { decisionId: call.decisionId, task: admission.task?.id, rateRemaining: admission.rate?.remaining, onBehalfOf: admission.onBehalfOf !== undefined },
+          'admitted by the guard',
+        );
         this.authorizeAndRelay(call, route);
       },
       (err: Error) => this.decisions.refuse(call, { refused: true, code: Status.INTERNAL, reason: `guard failed: ${err.message}` }),
@@ -189,7 +201,20 @@ export class CallPipeline {
 
   /** The call's context, with a decision id of its own; every field present from the start (one object shape per call). */
   private context(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, caller: Caller, action: string, resource: string | undefined, started: number): CallContext {
-    return { stream, headers, caller, state: this.state, decisionId: this.options.nextDecisionId(), action, resource, started, principal: undefined, principalLabel: undefined, metadata: undefined, admission: NO_ADMISSION };
+    return {
+      stream,
+      headers,
+      caller,
+      state: this.state,
+      decisionId: this.options.nextDecisionId(),
+      action,
+      resource,
+      started,
+      principal: undefined,
+      principalLabel: undefined,
+      metadata: undefined,
+      admission: NO_ADMISSION,
+    };
   }
 
   /** Maps the caller to its principal (false, and the call denied, for a caller no mapping accepts). */
@@ -216,7 +241,11 @@ export class CallPipeline {
       // With protos, a method they do not declare is one whose messages the gateway cannot
       // read: denied, or a tool newer than its protos would run calls on no payload check.
       // Without protos: one decision for the whole call, on its headers.
-      const denial = decisions.decide(call, decisionId, catalog === undefined ? undefined : { reason: `${call.action} is not declared in the protos of upstream "${route.target.name}"` });
+      const denial = decisions.decide(
+        call,
+        decisionId,
+        catalog === undefined ? undefined : { reason: `${call.action} is not declared in the protos of upstream "${route.target.name}"` },
+      );
       if (denial) {
         task?.release();
         endWithStatus(stream, denial.code, denial.message);
@@ -275,14 +304,15 @@ export class CallPipeline {
     if (caller.peer.authn === 'x509-svid') owned[FORWARDED_CLIENT_CERT_HEADER] = forwardedClientCert(this.options.gatewayId(), caller.peer.spiffeId);
     // Minted when the upstream stream opens (at the first request byte), so that the token's
     // lifetime starts then, not when the caller's headers came.
-    const bearer = () => `Bearer ${this.options.upstreamToken({
-      caller: caller.peer.spiffeId,
-      ...(principal.type === 'Agent' && { agent: principal.id }),
-      audience: route.target.spiffeId.toString(),
-      action: call.action,
-      ...(task && { task: { id: task.id, expiresAt: task.expiresAt } }),
-      ...(onBehalfOf && { onBehalfOf }),
-    })}`;
+    const bearer = () =>
+      `Bearer ${this.options.upstreamToken({
+        caller: caller.peer.spiffeId,
+        ...(principal.type === 'Agent' && { agent: principal.id }),
+        audience: route.target.spiffeId.toString(),
+        action: call.action,
+        ...(task && { task: { id: task.id, expiresAt: task.expiresAt } }),
+        ...(onBehalfOf && { onBehalfOf }),
+      })}`;
     let untrack: (() => void) | undefined;
     const relayTrace = this.relayTrace;
     const upstreamHeaders = () => {
@@ -303,7 +333,18 @@ export class CallPipeline {
         if (outcome.refused) this.decisions.record(call, { decision: 'deny', status: outcome.grpcStatus, reason: outcome.reason });
         const seconds = (performance.now() - call.started) / 1000;
         this.options.metrics.observeCall(outcome.grpcStatus, seconds);
-        relayTrace?.debug({ decisionId, upstream: route.target.name, grpcStatus: outcome.grpcStatus, reason: outcome.reason, refused: outcome.refused === true, upstreamError: outcome.upstreamError === true, seconds }, 'relayed call ended');
+        relayTrace?.debug(
+          {
+            decisionId,
+            upstream: route.target.name,
+            grpcStatus: outcome.grpcStatus,
+            reason: outcome.reason,
+            refused: outcome.refused === true,
+            upstreamError: outcome.upstreamError === true,
+            seconds,
+          },
+          'relayed call ended',
+        );
         if (outcome.upstreamError) {
           this.options.metrics.upstreamErrors.labels(route.target.name).inc();
           this.options.logger.warn({ decisionId, upstream: route.target.name, reason: outcome.reason }, 'upstream call failed');
@@ -311,11 +352,16 @@ export class CallPipeline {
       },
     });
     if (task) {
-      untrack = this.options.openTasks.add(task.id, task.expiresAt, (reason) => {
-        this.decisions.record(call, { decision: 'cut', status: Status.PERMISSION_DENIED, reason });
-        this.options.metrics.taskEvents.labels('cut').inc();
-        relay.fail(Status.PERMISSION_DENIED, refusalMessage(Status.PERMISSION_DENIED, decisionId), reason);
-      }, task.lease);
+      untrack = this.options.openTasks.add(
+        task.id,
+        task.expiresAt,
+        (reason) => {
+          this.decisions.record(call, { decision: 'cut', status: Status.PERMISSION_DENIED, reason });
+          this.options.metrics.taskEvents.labels('cut').inc();
+          relay.fail(Status.PERMISSION_DENIED, refusalMessage(Status.PERMISSION_DENIED, decisionId), reason);
+        },
+        task.lease,
+      );
     }
     return relay;
   }

@@ -50,7 +50,10 @@ export class GatewayListener extends TlsHttp2Listener<Caller> {
         const release = perCaller.take(caller.peer.spiffeId);
         if (release === undefined) {
           socket.destroy();
-          rejected?.(new ConnectionLimitError('caller', `${caller.peer.spiffeId} holds ${perCaller.maxPerCaller} connections (limits.perCaller.maxConnections)`), socket.remoteAddress);
+          rejected?.(
+            new ConnectionLimitError('caller', `${caller.peer.spiffeId} holds ${perCaller.maxPerCaller} connections (limits.perCaller.maxConnections)`),
+            socket.remoteAddress,
+          );
           return;
         }
         socket.once('close', release);

@@ -292,7 +292,12 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
 }
 
 /** The admin endpoint (health, readiness, metrics, later the JWKS), listening, when configured. */
-async function openAdmin(config: GatewayConfig, metrics: GatewayMetrics, ready: () => string | undefined, resources: ResourceStack<Release>): Promise<{ server: AdminServer; address: AddressInfo } | undefined> {
+async function openAdmin(
+  config: GatewayConfig,
+  metrics: GatewayMetrics,
+  ready: () => string | undefined,
+  resources: ResourceStack<Release>,
+): Promise<{ server: AdminServer; address: AddressInfo } | undefined> {
   if (!config.admin) return undefined;
   const server = new AdminServer(metrics.registry, ready);
   const address = await server.listen(config.admin.port, config.admin.host);
@@ -315,7 +320,11 @@ async function openTaskState(config: GatewayConfig, resources: ResourceStack<Rel
 }
 
 /** The gateway's own X.509-SVID (waited for) and, for JWT-SVID callers, the Workload API's JWT bundles. */
-async function openWorkloadSources(config: GatewayConfig, options: StartOptions, resources: ResourceStack<Release>): Promise<{ source: X509Source; jwtSource: JwtSource | undefined }> {
+async function openWorkloadSources(
+  config: GatewayConfig,
+  options: StartOptions,
+  resources: ResourceStack<Release>,
+): Promise<{ source: X509Source; jwtSource: JwtSource | undefined }> {
   const api = { address: config.spiffe.endpointSocket, timeoutMs: options.svidTimeoutMs ?? Infinity, signal: options.signal };
   const source = await X509Source.create(api);
   resources.add('X.509 source', () => source.close());
@@ -351,7 +360,14 @@ async function openUpstreams(config: GatewayConfig, source: X509Source, expiry: 
  * waiting for the SVID is not missed: it is remembered and reloaded once the gateway is up.
  * Once a drain has begun, changes are not reloaded.
  */
-function openWatcher(config: GatewayConfig, options: StartOptions, policies: LoadedPolicies, logger: Logger, lifecycle: Lifecycle, resources: ResourceStack<Release>): ReloadWatcher {
+function openWatcher(
+  config: GatewayConfig,
+  options: StartOptions,
+  policies: LoadedPolicies,
+  logger: Logger,
+  lifecycle: Lifecycle,
+  resources: ResourceStack<Release>,
+): ReloadWatcher {
   const watcher = new ReloadWatcher({
     onChange: () => {
       const gateway = lifecycle.gateway;
@@ -442,7 +458,11 @@ function listenerLimits(config: GatewayConfig) {
  * released as one (a drain stops both at once: GOAWAY, calls in flight given the grace
  * period together), and each only once it listens.
  */
-async function openListeners(config: GatewayConfig, parts: ListenerParts, resources: ResourceStack<Release>): Promise<{ address: AddressInfo; tokenAddress: AddressInfo | undefined }> {
+async function openListeners(
+  config: GatewayConfig,
+  parts: ListenerParts,
+  resources: ResourceStack<Release>,
+): Promise<{ address: AddressInfo; tokenAddress: AddressInfo | undefined }> {
   const { source, pipeline, metrics, logger, trustDomains } = parts;
   const listening: TlsHttp2Listener<unknown>[] = [];
   resources.add('listeners', ({ graceMs }) => Promise.all(listening.map((l) => l.drain(graceMs))));

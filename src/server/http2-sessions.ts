@@ -107,4 +107,3 @@ export class Http2Sessions<T> {
     clearTimeout(timer);
   }
 }
-

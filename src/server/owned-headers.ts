@@ -74,11 +74,7 @@ export function forwardedClientCert(gatewayId: string, callerId: string): string
 }
 
 /** The request headers to send upstream: the caller's, less owned and dropped ones, plus the gateway's. */
-export function upstreamRequestHeaders(
-  incoming: IncomingHttpHeaders,
-  authority: string,
-  set: Record<string, string>,
-): OutgoingHttpHeaders {
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, authority: string, set: Record<string, string>): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const name in incoming) {
     if (name.charCodeAt(0) === 0x3a /* pseudo-header */ || isOwnedHeader(name) || isDroppedHeader(name)) continue;

@@ -8,7 +8,6 @@ import type { TaskStore } from '../tasks/task-store';
 import { mintTaskToken } from '../tasks/task-token';
 import { TASKS_PROTO_PATH, TASKS_SERVICE } from '../tasks/tasks-api';
 
-
 /** The Tasks service's messages, from the proto the clients use. */
 export class TasksProto {
   readonly service: protobuf.Service;

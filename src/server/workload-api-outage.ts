@@ -63,7 +63,10 @@ export class WorkloadApiOutageLog {
 
   #delivered(): void {
     if (this.#since === undefined) return;
-    this.logger.info({ downSeconds: seconds(Date.now() - this.#since), failedAttempts: this.#failures, svidExpiresAt: this.svid.expiresAt?.toISOString() }, 'Workload API reachable again');
+    this.logger.info(
+      { downSeconds: seconds(Date.now() - this.#since), failedAttempts: this.#failures, svidExpiresAt: this.svid.expiresAt?.toISOString() },
+      'Workload API reachable again',
+    );
     this.#stop();
   }
 

@@ -12,18 +12,7 @@ export { SpiffeId } from './id/spiffe-id';
 export { TrustDomain } from './id/trust-domain';
 
 // errors: one base, a stable `code` each
-export {
-  AuthorizationError,
-  BundleError,
-  DerError,
-  EndpointAddressError,
-  JwtSvidError,
-  SourceError,
-  SpiffeError,
-  SpiffeIdError,
-  WorkloadApiError,
-  X509SvidError,
-} from './errors';
+export { AuthorizationError, BundleError, DerError, EndpointAddressError, JwtSvidError, SourceError, SpiffeError, SpiffeIdError, WorkloadApiError, X509SvidError } from './errors';
 
 // x509svid, x509bundle
 export { X509Svid } from './x509/x509-svid';
@@ -50,15 +39,7 @@ export type { X509Context } from './workload/x509-svid-response';
 export { exponentialBackoff, type Backoff, type BackoffStrategy, type ExponentialBackoffOptions } from './workload/backoff';
 
 // tlsconfig (authorizers), spiffetls, grpccredentials
-export {
-  authorizeAll,
-  authorizeAny,
-  authorizeId,
-  authorizeIf,
-  authorizeMemberOf,
-  authorizeOneOf,
-  type Authorizer,
-} from './tls/authorizer';
+export { authorizeAll, authorizeAny, authorizeId, authorizeIf, authorizeMemberOf, authorizeOneOf, type Authorizer } from './tls/authorizer';
 export { MtlsServer, type MtlsServerEvents, type MtlsServerOptions } from './tls/mtls-server';
 export { mtlsClientOptions } from './tls/mtls-client';
 export { callerSpiffeId, grpcChannelCredentials, serveGrpcOverMtls, type X509WatchedSource } from './tls/grpc-credentials';

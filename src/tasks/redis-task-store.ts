@@ -34,7 +34,9 @@ interface StoredTask {
  * let an owner past the cap together. Returns 0 when the id is taken, -1 at the cap, 1 when
  * stored. The set lives as long as its longest-lived task.
  */
-const BEGIN = new RedisScript('toolgateBeginTask', `
+const BEGIN = new RedisScript(
+  'toolgateBeginTask',
+  `
 if redis.call('HEXISTS', KEYS[1], 'task') == 1 then return 0 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[6]) then return -1 end
@@ -44,7 +46,8 @@ redis.call('ZADD', KEYS[2], ARGV[5], ARGV[3])
 local lifetime = tonumber(ARGV[5]) - tonumber(ARGV[4])
 if redis.call('PTTL', KEYS[2]) < lifetime then redis.call('PEXPIRE', KEYS[2], lifetime) end
 return 1
-`);
+`,
+);
 
 /**
  * KEYS[1] the task hash, KEYS[2] its owner's open tasks; ARGV[1] now (ms), ARGV[2] the
@@ -52,13 +55,16 @@ return 1
  * announced once; the task no longer counts as open. Returns nil for no task, else {task
  * JSON, endedAt}.
  */
-const END = new RedisScript('toolgateEndTask', `
+const END = new RedisScript(
+  'toolgateEndTask',
+  `
 local stored = redis.call('HGET', KEYS[1], 'task')
 if not stored then return nil end
 if redis.call('HSETNX', KEYS[1], 'endedAt', ARGV[1]) == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 redis.call('ZREM', KEYS[2], ARGV[3])
 return {stored, redis.call('HGET', KEYS[1], 'endedAt')}
-`);
+`,
+);
 
 /**
  * `MemoryTaskStore.consume` in one atomic step, the same checks in the same order (see
@@ -70,7 +76,9 @@ return {stored, redis.call('HGET', KEYS[1], 'endedAt')}
  * Only a task with a concurrency cap takes a lease (and counts calls in flight): the others'
  * calls need no release, which saves a round trip per call.
  */
-const CONSUME = new RedisScript('toolgateConsumeTask', `
+const CONSUME = new RedisScript(
+  'toolgateConsumeTask',
+  `
 local stored = redis.call('HGET', KEYS[1], 'task')
 if not stored then return {'not-found'} end
 if redis.call('HEXISTS', KEYS[1], 'endedAt') == 1 then return {'ended'} end
@@ -123,7 +131,8 @@ for _, cap in ipairs(caps) do
   end
 end
 return reply
-`);
+`,
+);
 
 /** How long a call's concurrency slot is held without renewal (see `renew`). */
 export const LEASE_TTL_MS = 30_000;
@@ -299,7 +308,6 @@ export class RedisTaskStore implements TaskStore {
     return `${this.#keyPrefix}open:{${owner}}`;
   }
 }
-
 
 function storedTask(task: Task): StoredTask {
   const { calls, maxConcurrent, perMethod } = task.budget;

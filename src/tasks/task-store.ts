@@ -106,9 +106,9 @@ export function consumeRefusalError(result: Extract<ConsumeResult, { ok: false }
     case 'expired':
       return new TaskError('ERR_TASK_EXPIRED', 'the task has expired');
     case 'tool':
-      return new TaskError('ERR_TASK_TOOL', 'the method is not among the task\'s tools');
+      return new TaskError('ERR_TASK_TOOL', "the method is not among the task's tools");
     case 'budget':
-      return new TaskError('ERR_TASK_BUDGET', 'the task\'s call budget is spent');
+      return new TaskError('ERR_TASK_BUDGET', "the task's call budget is spent");
     case 'per-method':
       return new TaskError('ERR_TASK_BUDGET', `the task's cap on ${JSON.stringify(result.key ?? '')} is spent`);
     case 'concurrency':

@@ -114,7 +114,8 @@ describe('fault: broken policy pushes under load', () => {
       const decisions = d.decisions();
       const calls = [allowedUnary, allowedStream, deniedByPayload, deniedByIdentity].reduce((n, l) => n + l.outcomes.calls, 0);
       const wrong =
-        allowedUnary.outcomes.calls - (allowedUnary.outcomes.byCode().OK ?? 0) +
+        allowedUnary.outcomes.calls -
+        (allowedUnary.outcomes.byCode().OK ?? 0) +
         (allowedStream.outcomes.calls - (allowedStream.outcomes.byCode().OK ?? 0)) +
         (deniedByPayload.outcomes.calls - (deniedByPayload.outcomes.byCode().PERMISSION_DENIED ?? 0)) +
         (deniedByIdentity.outcomes.calls - (deniedByIdentity.outcomes.byCode().PERMISSION_DENIED ?? 0));

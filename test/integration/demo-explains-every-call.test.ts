@@ -5,9 +5,15 @@ describe('npm run demo', () => {
     const lines: string[] = [];
     await runDemo((line) => lines.push(line));
     const text = lines.join('\n');
-    expect(text).toMatch(/1\. research-bot reads .*\n\s+result\s+OK "Q3 revenue grew 12%\."\n\s+evidence\s+decision \S+: ALLOW Agent::"research-bot" tools\.files\.v1\.Files\/ReadFile, by policy researchers-read-files/);
-    expect(text).toMatch(/result\s+PERMISSION_DENIED: permission denied \(decision (\S+)\)\n\s+evidence\s+decision \1 \(message 0\): DENY Agent::"research-bot" tools\.files\.v1\.Files\/WriteFile/);
-    expect(text).toMatch(/reads \/secrets\/api-key.*\n\s+result\s+PERMISSION_DENIED: permission denied \(decision (\S+)\)\n\s+evidence\s+decision \1: DENY Agent::"research-bot" tools\.files\.v1\.Files\/ReadFile: forbidden by no-reading-secrets/);
+    expect(text).toMatch(
+      /1\. research-bot reads .*\n\s+result\s+OK "Q3 revenue grew 12%\."\n\s+evidence\s+decision \S+: ALLOW Agent::"research-bot" tools\.files\.v1\.Files\/ReadFile, by policy researchers-read-files/,
+    );
+    expect(text).toMatch(
+      /result\s+PERMISSION_DENIED: permission denied \(decision (\S+)\)\n\s+evidence\s+decision \1 \(message 0\): DENY Agent::"research-bot" tools\.files\.v1\.Files\/WriteFile/,
+    );
+    expect(text).toMatch(
+      /reads \/secrets\/api-key.*\n\s+result\s+PERMISSION_DENIED: permission denied \(decision (\S+)\)\n\s+evidence\s+decision \1: DENY Agent::"research-bot" tools\.files\.v1\.Files\/ReadFile: forbidden by no-reading-secrets/,
+    );
     expect(text).toMatch(/decision \S+ \(message 1\): ALLOW Agent::"builder-7" tools\.files\.v1\.Files\/WriteFile, by policy ci-uses-files/);
     expect(text).toMatch(/DENY Workload::"spiffe:\/\/example\.org\/agents\/stranger"/);
     expect(text).toMatch(/refused the connection after the TLS handshake \(unexpected trust domain "partner\.test"\)/);

@@ -73,7 +73,7 @@ onBehalfOf: { issuer: ${users.issuer}, audience: toolgate-users, jwksUri: "${use
     expect(await statusOf(call(await world.agent(STRANGER), 'readFile', { path: '/notes/a.txt' }))).toBe(grpc.status.PERMISSION_DENIED);
   });
 
-  it('maps a mapped agent\'s JWT-SVID to its agent, like its X.509-SVID', async () => {
+  it("maps a mapped agent's JWT-SVID to its agent, like its X.509-SVID", async () => {
     const svid = await world.spiffe.provider.mintJwtSvid(RESEARCH_BOT, [GATEWAY_ID]);
     await call(bearer, 'readFile', { path: '/notes/a.txt' }, withBearer(svid));
     expect(world.decisions.lines.at(-1)).toMatchObject({ principal: 'Agent::"research-bot"', decision: 'allow', policies: ['researchers-read-files'] });
@@ -118,8 +118,8 @@ onBehalfOf: { issuer: ${users.issuer}, audience: toolgate-users, jwksUri: "${use
   });
 });
 
-describe('an OIDC issuer may not name its callers in the gateway\'s own trust domain', () => {
-  it('refuses to start, naming the issuer, when the trust domain is the one of the gateway\'s SVID', async () => {
+describe("an OIDC issuer may not name its callers in the gateway's own trust domain", () => {
+  it("refuses to start, naming the issuer, when the trust domain is the one of the gateway's SVID", async () => {
     const idp = await OidcFixture.create('https://oidc.example');
     try {
       const start = GatewayWorld.start({

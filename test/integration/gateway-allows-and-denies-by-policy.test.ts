@@ -58,7 +58,13 @@ describe('the gateway authorizes every call by Cedar policy before relaying it',
   it('answers UNIMPLEMENTED for a service no upstream serves', async () => {
     const bot = await world.agent(RESEARCH_BOT);
     const err = await new Promise<grpc.ServiceError>((resolve) =>
-      bot.makeUnaryRequest('/tools.secrets.v1.Vault/Read', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (e) => resolve(e!)),
+      bot.makeUnaryRequest(
+        '/tools.secrets.v1.Vault/Read',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.alloc(0),
+        (e) => resolve(e!),
+      ),
     );
     expect(err.code).toBe(grpc.status.UNIMPLEMENTED);
     expect(world.decisions.lines.at(-1)).toMatchObject({ action: 'tools.secrets.v1.Vault/Read', decision: 'deny' });

@@ -36,9 +36,7 @@ describe('payload-aware policy for an upstream described by its gRPC server refl
 
 describe('a reflection upstream that cannot be read refuses the start (fail closed)', () => {
   it('when it does not serve reflection: the error names the upstream and the reason', async () => {
-    await expect(GatewayWorld.start({ policies: POLICIES, reflection: true })).rejects.toThrow(
-      /^upstream "files": server reflection failed: UNIMPLEMENTED: /,
-    );
+    await expect(GatewayWorld.start({ policies: POLICIES, reflection: true })).rejects.toThrow(/^upstream "files": server reflection failed: UNIMPLEMENTED: /);
   });
 
   it('asks only the upstream of the configured SPIFFE ID: another identity fails the start', async () => {

@@ -38,7 +38,13 @@ describe('payload-aware and per-message authorization', () => {
     const bot = await world.agent(RESEARCH_BOT);
     const garbage = Buffer.from([0x0a, 0x05, 0x61]); // field 1 says 5 bytes; 1 follows
     const err = await new Promise<grpc.ServiceError>((resolve) =>
-      bot.makeUnaryRequest('/tools.files.v1.Files/ReadFile', (b: Buffer) => b, (b: Buffer) => b, garbage, (e) => resolve(e!)),
+      bot.makeUnaryRequest(
+        '/tools.files.v1.Files/ReadFile',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        garbage,
+        (e) => resolve(e!),
+      ),
     );
     expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
     expect(world.decisions.lines.at(-1)).toMatchObject({ decision: 'deny', reason: 'cannot decode tools.files.v1.ReadFileRequest: field 1 runs past the end of the message' });

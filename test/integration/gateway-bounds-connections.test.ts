@@ -28,7 +28,7 @@ describe('connection limits', () => {
     return s;
   }
 
-  it('closes a caller\'s connection beyond limits.perCaller.maxConnections; other callers connect; a closed one frees its slot', async () => {
+  it("closes a caller's connection beyond limits.perCaller.maxConnections; other callers connect; a closed one frees its slot", async () => {
     const [a, b] = [await session(RESEARCH_BOT), await session(RESEARCH_BOT)];
     expect(await healthCheck(a)).toBe('0');
     expect(await healthCheck(b)).toBe('0');

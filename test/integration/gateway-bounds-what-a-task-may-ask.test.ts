@@ -40,7 +40,11 @@ describe('the gateway bounds what a task may ask for (BeginTask)', () => {
     ];
     for (const [what, budget] of negative) {
       expect([what, await statusOf(tasks.begin({ tools: [READ], ttlSeconds: 60, budget }))]).toEqual([what, grpc.status.INVALID_ARGUMENT]);
-      expect(world.decisions.lines.at(-1)).toMatchObject({ action: 'toolgate.v1.Tasks/BeginTask', decision: 'deny', reason: expect.stringMatching(/^ERR_TASK_INVALID: budget .* must be a whole number >= 0/) });
+      expect(world.decisions.lines.at(-1)).toMatchObject({
+        action: 'toolgate.v1.Tasks/BeginTask',
+        decision: 'deny',
+        reason: expect.stringMatching(/^ERR_TASK_INVALID: budget .* must be a whole number >= 0/),
+      });
     }
     expect([await statusOf(tasks.begin({ tools: [READ], ttlSeconds: -1, budget: { calls: 3 } }))]).toEqual([grpc.status.INVALID_ARGUMENT]);
     expect(begun()).toBe(before);

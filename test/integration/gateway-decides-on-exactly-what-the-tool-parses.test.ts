@@ -48,7 +48,15 @@ function vault(received: Map<Method, Buffer[]>): [grpc.ServiceDefinition, grpc.U
   for (const method of METHODS) {
     received.set(method, []);
     const requestStream = method === 'Upload';
-    definition[method] = { path: `/attack.v1.Vault/${method}`, requestStream, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw };
+    definition[method] = {
+      path: `/attack.v1.Vault/${method}`,
+      requestStream,
+      responseStream: false,
+      requestSerialize: raw,
+      requestDeserialize: raw,
+      responseSerialize: raw,
+      responseDeserialize: raw,
+    };
     implementation[method] = requestStream
       ? (call: grpc.ServerReadableStream<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => {
           call.on('data', (m: Buffer) => received.get(method)!.push(m));
@@ -132,7 +140,12 @@ describe('payload policy decides on exactly what the tool parses', () => {
     expect(await rawCall('/attack.v1.Vault/Read', Buffer.concat([first, second]), 1)).toBe(String(grpc.status.PERMISSION_DENIED));
     expect(received.get('Read')).toEqual([]);
     expect(await rawCall('/attack.v1.Vault/Read', benign, 1)).toBe(String(grpc.status.OK));
-    expect(received.get('Read')!.splice(0).map((m) => m.toString('hex'))).toEqual(['0a0d2f7075626c69632f612e747874']);
+    expect(
+      received
+        .get('Read')!
+        .splice(0)
+        .map((m) => m.toString('hex')),
+    ).toEqual(['0a0d2f7075626c69632f612e747874']);
   });
 
   it('refuses a compressed-flag byte other than 0 or 1', async () => {

@@ -46,7 +46,7 @@ describe('a signing key mounted from a Secret, rotated in place', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('signs with the file\'s key, follows a new key on reload, keeps verifying what the old key signed, and keeps the key when the file turns bad', async () => {
+  it("signs with the file's key, follows a new key on reload, keeps verifying what the old key signed, and keeps the key when the file turns bad", async () => {
     const bot = await world.agent(RESEARCH_BOT);
     expect(await publishedKids(world)).toEqual(['first']);
     const before = await (await tasksOf(world, RESEARCH_BOT)).begin({ tools: ['tools.files.v1.Files'], ttlSeconds: 600 });

@@ -69,7 +69,10 @@ describe('reload on request (SIGHUP): policies and config, without a restart', (
     const outcome = world.gateway.reload();
     expect(outcome.result).toBe('failure');
     expect(outcome.result === 'failure' && outcome.error.message).toMatch(/toolgate\.yaml:\d+: drainTimeoutSecs: unknown key/);
-    expect(world.operations.lines.at(-1)).toMatchObject({ msg: 'reload refused: the last good config and policies keep serving', err: expect.stringContaining('drainTimeoutSecs') });
+    expect(world.operations.lines.at(-1)).toMatchObject({
+      msg: 'reload refused: the last good config and policies keep serving',
+      err: expect.stringContaining('drainTimeoutSecs'),
+    });
     expect(await world.metric('toolgate_policy_reload_total', { result: 'failure' })).toBe(failuresBefore + 1);
     expect(await world.metric('toolgate_policy_last_reload_successful')).toBe(0);
     // Nothing of the refused files is in force: neither the new rule nor the new policy.

@@ -121,13 +121,13 @@ async function startWorld(extraConfig: string): Promise<{ world: GatewayWorld; s
 }
 
 function unary(client: grpc.Client, name: string, body = 'x'): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    client.makeUnaryRequest(`/test.v1.Held/${name}`, raw, raw, Buffer.from(body), (e, r) => (e ? reject(e) : resolve(r!))),
-  );
+  return new Promise((resolve, reject) => client.makeUnaryRequest(`/test.v1.Held/${name}`, raw, raw, Buffer.from(body), (e, r) => (e ? reject(e) : resolve(r!))));
 }
 
 /** A call's final status, whatever it is. */
-function statusOf(call: grpc.ClientUnaryCall | grpc.ClientReadableStream<Buffer> | grpc.ClientWritableStream<Buffer> | grpc.ClientDuplexStream<Buffer, Buffer>): Promise<grpc.StatusObject> {
+function statusOf(
+  call: grpc.ClientUnaryCall | grpc.ClientReadableStream<Buffer> | grpc.ClientWritableStream<Buffer> | grpc.ClientDuplexStream<Buffer, Buffer>,
+): Promise<grpc.StatusObject> {
   return new Promise((resolve) => call.on('status', resolve));
 }
 

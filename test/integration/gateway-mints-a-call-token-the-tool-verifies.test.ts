@@ -52,7 +52,7 @@ describe('the gateway hands each relayed call a JWT that the tool verifies again
     expect(new Set(fresh.map((c) => c.jti)).size).toBe(3);
   });
 
-  it('never relays the caller\'s own authorization header: the tool sees only the gateway\'s token', async () => {
+  it("never relays the caller's own authorization header: the tool sees only the gateway's token", async () => {
     const bot = await world.agent(RESEARCH_BOT);
     const metadata = new grpc.Metadata();
     metadata.set('authorization', 'Bearer not-for-the-tool');

@@ -50,13 +50,17 @@ describe('a call the gateway ends itself tells the caller a status and a decisio
     const s = await status;
     expect(s.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(s.details).not.toMatch(/bytes|limit/);
-    expect(decisionOf(s.details)).toContainEqual(expect.objectContaining({ decision: 'deny', action: 'test.v1.Echo/Stream', reason: 'message of 70012 bytes exceeds the limit of 65536' }));
+    expect(decisionOf(s.details)).toContainEqual(
+      expect.objectContaining({ decision: 'deny', action: 'test.v1.Echo/Stream', reason: 'message of 70012 bytes exceeds the limit of 65536' }),
+    );
   });
 
   it('a request message over limits.maxMessageBytes, on a method whose messages are decided one by one', async () => {
     const err = await new Promise<grpc.ServiceError>((resolve) => files.readFile({ path: 'x'.repeat(70_000) }, (e: grpc.ServiceError) => resolve(e)));
     expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
-    expect(decisionOf(err.details, filesWorld)).toContainEqual(expect.objectContaining({ decision: 'deny', action: 'tools.files.v1.Files/ReadFile', reason: expect.stringMatching(/exceeds the limit of 65536$/) }));
+    expect(decisionOf(err.details, filesWorld)).toContainEqual(
+      expect.objectContaining({ decision: 'deny', action: 'tools.files.v1.Files/ReadFile', reason: expect.stringMatching(/exceeds the limit of 65536$/) }),
+    );
   });
 
   it('a request stream that ends inside a message, on a call decided on its headers', async () => {
@@ -64,7 +68,9 @@ describe('a call the gateway ends itself tells the caller a status and a decisio
     const outcome = await rawCall(session, '/test.v1.Echo/Unary', cutShort());
     expect(outcome.status).toBe(grpc.status.INTERNAL);
     expect(outcome.message).not.toMatch(/truncated|inside/);
-    expect(decisionOf(outcome.message)).toContainEqual(expect.objectContaining({ decision: 'deny', action: 'test.v1.Echo/Unary', reason: 'request stream ended inside a message' }));
+    expect(decisionOf(outcome.message)).toContainEqual(
+      expect.objectContaining({ decision: 'deny', action: 'test.v1.Echo/Unary', reason: 'request stream ended inside a message' }),
+    );
     expect(seen.metadata.length).toBe(before); // the upstream never got a call
   });
 
@@ -72,13 +78,17 @@ describe('a call the gateway ends itself tells the caller a status and a decisio
     const outcome = await rawCall(filesSession, '/tools.files.v1.Files/ReadFile', cutShort());
     expect(outcome.status).toBe(grpc.status.INTERNAL);
     expect(outcome.message).not.toMatch(/truncated|inside/);
-    expect(decisionOf(outcome.message, filesWorld)).toEqual([expect.objectContaining({ decision: 'deny', action: 'tools.files.v1.Files/ReadFile', reason: 'request stream ended inside a message' })]);
+    expect(decisionOf(outcome.message, filesWorld)).toEqual([
+      expect.objectContaining({ decision: 'deny', action: 'tools.files.v1.Files/ReadFile', reason: 'request stream ended inside a message' }),
+    ]);
   });
 
-  it('a request the gateway\'s own Tasks service cannot read', async () => {
+  it("a request the gateway's own Tasks service cannot read", async () => {
     const outcome = await rawCall(session, '/toolgate.v1.Tasks/BeginTask', cutShort());
     expect(outcome.status).toBe(grpc.status.INTERNAL);
-    expect(decisionOf(outcome.message)).toEqual([expect.objectContaining({ decision: 'deny', action: 'toolgate.v1.Tasks/BeginTask', reason: 'request stream ended inside a message' })]);
+    expect(decisionOf(outcome.message)).toEqual([
+      expect.objectContaining({ decision: 'deny', action: 'toolgate.v1.Tasks/BeginTask', reason: 'request stream ended inside a message' }),
+    ]);
   });
 
   /** A frame that announces 10 bytes, of which 3 are sent before END_STREAM. */
@@ -86,7 +96,7 @@ describe('a call the gateway ends itself tells the caller a status and a decisio
     return grpcFrame(Buffer.alloc(10, 1)).subarray(0, 8);
   }
 
-  it('a call to a service no upstream serves, and a method of the gateway\'s own services it does not have', async () => {
+  it("a call to a service no upstream serves, and a method of the gateway's own services it does not have", async () => {
     const unknown = await rawCall(session, '/tools.mail.v1.Mail/Send', grpcFrame(Buffer.alloc(0)));
     expect(unknown.status).toBe(grpc.status.UNIMPLEMENTED);
     expect(decisionOf(unknown.message)).toEqual([expect.objectContaining({ decision: 'deny', reason: 'no upstream serves tools.mail.v1.Mail' })]);
@@ -108,9 +118,7 @@ describe('a call the gateway ends itself tells the caller a status and a decisio
     try {
       const metadata = new grpc.Metadata();
       metadata.set('authorization', 'Bearer nonsense');
-      const err = await new Promise<grpc.ServiceError>((resolve) =>
-        bearer.makeUnaryRequest('/test.v1.Echo/Unary', raw, raw, Buffer.from('x'), metadata, (e) => resolve(e!)),
-      );
+      const err = await new Promise<grpc.ServiceError>((resolve) => bearer.makeUnaryRequest('/test.v1.Echo/Unary', raw, raw, Buffer.from('x'), metadata, (e) => resolve(e!)));
       expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
       expect(decisionOf(err.details)).toEqual([expect.objectContaining({ decision: 'deny', listener: 'token', reason: expect.stringContaining('not a JWT') })]);
     } finally {

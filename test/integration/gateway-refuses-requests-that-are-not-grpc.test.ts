@@ -35,7 +35,14 @@ describe('a request whose content-type is not gRPC is refused by the gateway (HT
     expect([outcome.message, id]).toEqual([outcome.message, expect.any(String)]);
     const records = world.decisions.lines.slice(before);
     expect(records).toEqual([
-      expect.objectContaining({ decisionId: id, decision: 'deny', status: 3, caller: RESEARCH_BOT, action: 'tools.files.v1.Files/ReadFile', reason: `content-type ${shown} is not application/grpc` }),
+      expect.objectContaining({
+        decisionId: id,
+        decision: 'deny',
+        status: 3,
+        caller: RESEARCH_BOT,
+        action: 'tools.files.v1.Files/ReadFile',
+        reason: `content-type ${shown} is not application/grpc`,
+      }),
     ]);
     expect(world.verifiedCalls.length).toBe(relayed);
   });

@@ -52,7 +52,10 @@ describe('the gateway refuses TLS 1.2 renegotiation on its listeners', () => {
   beforeAll(async () => {
     world = await GatewayWorld.start({ extraConfig: 'workloadTokens:\n  listen: 127.0.0.1:0\n' });
     const source = await world.spiffe.workload(RESEARCH_BOT);
-    const ca = source.getX509BundleSet().bundles().map((b) => b.authoritiesPem());
+    const ca = source
+      .getX509BundleSet()
+      .bundles()
+      .map((b) => b.authoritiesPem());
     // An agent with its SVID for the mTLS listener; a caller with none for the token listener.
     agent = { ca, cert: source.getX509Svid().certChainPem(), key: source.getX509Svid().privateKeyPem() };
     bearer = { ca };

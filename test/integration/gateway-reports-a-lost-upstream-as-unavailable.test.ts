@@ -18,9 +18,33 @@ describe('an upstream lost mid-call', () => {
 
   beforeAll(async () => {
     const definition = {
-      Hang: { path: '/test.v1.Crash/Hang', requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw },
-      Stream: { path: '/test.v1.Crash/Stream', requestStream: true, responseStream: true, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw },
-      Cancel: { path: '/test.v1.Crash/Cancel', requestStream: false, responseStream: true, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw },
+      Hang: {
+        path: '/test.v1.Crash/Hang',
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: raw,
+        requestDeserialize: raw,
+        responseSerialize: raw,
+        responseDeserialize: raw,
+      },
+      Stream: {
+        path: '/test.v1.Crash/Stream',
+        requestStream: true,
+        responseStream: true,
+        requestSerialize: raw,
+        requestDeserialize: raw,
+        responseSerialize: raw,
+        responseDeserialize: raw,
+      },
+      Cancel: {
+        path: '/test.v1.Crash/Cancel',
+        requestStream: false,
+        responseStream: true,
+        requestSerialize: raw,
+        requestDeserialize: raw,
+        responseSerialize: raw,
+        responseDeserialize: raw,
+      },
     };
     const implementation = {
       Hang: () => void reached++, // never answers
@@ -44,7 +68,7 @@ describe('an upstream lost mid-call', () => {
   });
   afterAll(() => world.close());
 
-  it('ends every call in flight UNAVAILABLE when the tool\'s connection is lost', async () => {
+  it("ends every call in flight UNAVAILABLE when the tool's connection is lost", async () => {
     const bot = await world.agent(RESEARCH_BOT);
     const unary = [1, 2, 3].map(
       () => new Promise<grpc.status>((done) => bot.makeUnaryRequest('/test.v1.Crash/Hang', raw, raw, Buffer.alloc(1), (err) => done(err?.code ?? grpc.status.OK))),

@@ -47,7 +47,14 @@ describe('agents hold power only for a declared task (toolgate.v1.Tasks)', () =>
     const reply = await call<{ content: Buffer }>(bot, 'readFile', { path: '/notes/a.txt' }, taskMetadata(begun.token));
     expect(reply.content.toString()).toBe('alpha');
     expect(world.decisions.lines.at(-1)).toMatchObject({ action: READ, task: begun.taskId, decision: 'allow' });
-    expect(await tasks.get(begun.taskId)).toMatchObject({ taskId: begun.taskId, intent: 'summarize notes', callsUsed: 1, callsRemaining: 4, ended: false, ownerSpiffeId: RESEARCH_BOT });
+    expect(await tasks.get(begun.taskId)).toMatchObject({
+      taskId: begun.taskId,
+      intent: 'summarize notes',
+      callsUsed: 1,
+      callsRemaining: 4,
+      ended: false,
+      ownerSpiffeId: RESEARCH_BOT,
+    });
 
     await tasks.end(begun.taskId);
     expect(await statusOf(call(bot, 'readFile', { path: '/notes/a.txt' }, taskMetadata(begun.token)))).toBe(grpc.status.PERMISSION_DENIED);

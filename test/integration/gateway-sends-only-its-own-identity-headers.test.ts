@@ -34,7 +34,7 @@ function forgedIn(metadata: grpc.Metadata): string[] {
     .map(([name]) => name);
 }
 
-describe('the upstream sees only the gateway\'s word for who called', () => {
+describe("the upstream sees only the gateway's word for who called", () => {
   let world: GatewayWorld;
   let echo: grpc.Client;
   let seen: EchoObservations;
@@ -45,9 +45,7 @@ describe('the upstream sees only the gateway\'s word for who called', () => {
   afterAll(() => world.close());
 
   function unary(client: grpc.Client, metadata: grpc.Metadata): Promise<void> {
-    return new Promise((resolve, reject) =>
-      client.makeUnaryRequest('/test.v1.Echo/Unary', raw, raw, Buffer.from('who'), metadata, (err) => (err ? reject(err) : resolve())),
-    );
+    return new Promise((resolve, reject) => client.makeUnaryRequest('/test.v1.Echo/Unary', raw, raw, Buffer.from('who'), metadata, (err) => (err ? reject(err) : resolve())));
   }
 
   function expectGatewayHeaders(upstreamSaw: grpc.Metadata): void {
@@ -57,7 +55,7 @@ describe('the upstream sees only the gateway\'s word for who called', () => {
     expect(upstreamSaw.get('authorization')).toEqual([expect.stringMatching(/^Bearer ey/)]);
   }
 
-  it('drops identity, forwarding and credential headers from an mTLS caller, and sets Envoy\'s XFCC itself', async () => {
+  it("drops identity, forwarding and credential headers from an mTLS caller, and sets Envoy's XFCC itself", async () => {
     const metadata = new grpc.Metadata();
     for (const [name, value] of Object.entries(IDENTITY_HEADERS)) metadata.set(name, value);
     metadata.set('x-request-tag', 'kept'); // an ordinary header still passes
@@ -65,7 +63,18 @@ describe('the upstream sees only the gateway\'s word for who called', () => {
 
     const upstreamSaw = seen.metadata.at(-1)!;
     expect(forgedIn(upstreamSaw)).toEqual([]);
-    for (const name of ['x-spiffe-id', 'forwarded', 'x-remote-user', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-user', 'x-real-ip', 'proxy-authorization', 'cookie']) {
+    for (const name of [
+      'x-spiffe-id',
+      'forwarded',
+      'x-remote-user',
+      'x-forwarded-for',
+      'x-forwarded-host',
+      'x-forwarded-proto',
+      'x-forwarded-user',
+      'x-real-ip',
+      'proxy-authorization',
+      'cookie',
+    ]) {
       expect([name, upstreamSaw.get(name)]).toEqual([name, []]);
     }
     expect(upstreamSaw.get('x-forwarded-client-cert')).toEqual([`By=${GATEWAY_ID};URI=${RESEARCH_BOT}`]);
@@ -73,7 +82,7 @@ describe('the upstream sees only the gateway\'s word for who called', () => {
     expect(upstreamSaw.get('x-request-tag')).toEqual(['kept']);
   });
 
-  it('drops a caller\'s host header (sent over raw HTTP/2, as grpc-js would not)', async () => {
+  it("drops a caller's host header (sent over raw HTTP/2, as grpc-js would not)", async () => {
     const session = await rawSession(world, RESEARCH_BOT);
     try {
       const outcome = await rawCall(session, '/test.v1.Echo/Unary', grpcFrame(Buffer.from('who')), { host: `${FORGED}.example`, ...IDENTITY_HEADERS });
@@ -88,12 +97,20 @@ describe('the upstream sees only the gateway\'s word for who called', () => {
     expectGatewayHeaders(upstreamSaw);
   });
 
-  it('never relays connection-specific headers: the request is reset before it reaches the gateway\'s pipeline', async () => {
+  it("never relays connection-specific headers: the request is reset before it reaches the gateway's pipeline", async () => {
     const request = (extra: Array<[string, string]>) =>
       handMadeRequest(
         world,
         RESEARCH_BOT,
-        [[':method', 'POST'], [':scheme', 'https'], [':path', '/test.v1.Echo/Unary'], [':authority', 'toolgate'], ['content-type', 'application/grpc'], ['te', 'trailers'], ...extra],
+        [
+          [':method', 'POST'],
+          [':scheme', 'https'],
+          [':path', '/test.v1.Echo/Unary'],
+          [':authority', 'toolgate'],
+          ['content-type', 'application/grpc'],
+          ['te', 'trailers'],
+          ...extra,
+        ],
         grpcFrame(Buffer.from('who')),
       );
     // The hand-made request itself is sound: without a connection header it is served.
@@ -106,7 +123,7 @@ describe('the upstream sees only the gateway\'s word for who called', () => {
     expect(seen.metadata.length).toBe(before + 1);
   });
 
-  it('sets no XFCC for a bearer caller on the token listener (it presented no certificate), and drops the caller\'s', async () => {
+  it("sets no XFCC for a bearer caller on the token listener (it presented no certificate), and drops the caller's", async () => {
     const ca = world.spiffe.provider.x509Bundle('example.org');
     const pem = `-----BEGIN CERTIFICATE-----\n${ca.toString('base64')}\n-----END CERTIFICATE-----\n`;
     const bearer = new grpc.Client(

@@ -35,7 +35,11 @@ describe('opt-in debug tracing per component ($TOOLGATE_TRACE)', () => {
       expect(seen('relay')).toEqual(['upstream stream opening', 'relayed call ended']);
       expect(seen('tasks')).toEqual([]);
       expect(lines.every((l) => l.level === 20)).toBe(true);
-      expect(lines.find((l) => l.msg === 'cedar decision' && l.allow === false)).toMatchObject({ principal: `Workload::"${STRANGER}"`, action: 'tools.files.v1.Files/ReadFile', context: ['peer', 'metadata'] });
+      expect(lines.find((l) => l.msg === 'cedar decision' && l.allow === false)).toMatchObject({
+        principal: `Workload::"${STRANGER}"`,
+        action: 'tools.files.v1.Files/ReadFile',
+        context: ['peer', 'metadata'],
+      });
       expect(lines.find((l) => l.msg === 'upstream stream opening')!.headers).toEqual(expect.arrayContaining(['authorization', 'x-toolgate-caller']));
       const text = JSON.stringify(lines);
       expect(text).not.toMatch(/Bearer|eyJ/);

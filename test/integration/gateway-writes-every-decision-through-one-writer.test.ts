@@ -40,7 +40,10 @@ describe('every decision and refusal is one record, written by the one decision 
 
     const ca = world.spiffe.provider.x509Bundle('example.org');
     const pem = `-----BEGIN CERTIFICATE-----\n${ca.toString('base64')}\n-----END CERTIFICATE-----\n`;
-    const bearer = new grpc.Client(`127.0.0.1:${world.gateway.tokenAddress!.port}`, grpc.credentials.createSsl(Buffer.from(pem), null, null, { checkServerIdentity: () => undefined }));
+    const bearer = new grpc.Client(
+      `127.0.0.1:${world.gateway.tokenAddress!.port}`,
+      grpc.credentials.createSsl(Buffer.from(pem), null, null, { checkServerIdentity: () => undefined }),
+    );
     const metadata = new grpc.Metadata();
     metadata.set('authorization', 'Bearer nonsense');
     expect((await unary(bearer, '/test.v1.Echo/Unary', metadata))?.code).toBe(grpc.status.UNAUTHENTICATED);

@@ -88,7 +88,12 @@ describeWithRedis('two gateway processes sharing one Redis agree on tasks and bu
   it('never lets calls spread over both gateways exceed a task budget', async () => {
     const [tasksHere] = await botClients(TasksClient);
     const [filesHere, filesThere] = await botClients(FilesClient);
-    const begun = await call<{ taskId: string; token: string }>(tasksHere, 'beginTask', { intent: 'budget', tools: ['tools.files.v1.Files'], ttlSeconds: 60, budget: { calls: 10 } });
+    const begun = await call<{ taskId: string; token: string }>(tasksHere, 'beginTask', {
+      intent: 'budget',
+      tools: ['tools.files.v1.Files'],
+      ttlSeconds: 60,
+      budget: { calls: 10 },
+    });
     const read = (client: grpc.Client) => statusOf(call(client, 'readFile', { path: '/notes/a.txt' }, taskMetadata(begun.token)));
     // Two calls on each gateway, one after the other: each counts against the one budget.
     const first = [];

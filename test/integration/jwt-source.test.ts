@@ -66,18 +66,14 @@ describe.each(ENDPOINT_KINDS)('JwtSource over %s', (kind) => {
       new WorkloadApiError('FetchJWTSVID: PERMISSION_DENIED: no identity issued', grpc.status.PERMISSION_DENIED),
     );
     await expect(source.fetchJwtSvid({ audience: [] })).rejects.toThrow(new JwtSvidError('jwtsvid: audience must be specified'));
-    await expect(source.fetchJwtSvid({ audience: 'tools', spiffeId: 'spiffe://example.org/' })).rejects.toThrow(
-      'path cannot have a trailing slash',
-    );
+    await expect(source.fetchJwtSvid({ audience: 'tools', spiffeId: 'spiffe://example.org/' })).rejects.toThrow('path cannot have a trailing slash');
     expect(api.callsTo('FetchJWTSVID')).toHaveLength(1);
   });
 
   it('rejects a response whose token names another identity than its spiffe_id', async () => {
     const token = await provider.mintJwtSvid(AGENT, ['tools']);
     api.setJwtSvidHandler(() => ({ svids: [{ spiffe_id: OTHER, svid: token }] }));
-    await expect(source.fetchJwtSvid({ audience: 'tools' })).rejects.toThrow(
-      new JwtSvidError(`FetchJWTSVID returned a token for "${AGENT}" as "${OTHER}"`),
-    );
+    await expect(source.fetchJwtSvid({ audience: 'tools' })).rejects.toThrow(new JwtSvidError(`FetchJWTSVID returned a token for "${AGENT}" as "${OTHER}"`));
   });
 
   it('drops a trust domain that a later message leaves out', async () => {

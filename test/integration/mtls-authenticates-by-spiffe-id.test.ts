@@ -68,13 +68,8 @@ describe('mTLS authenticates peers by SPIFFE ID', () => {
     const client = new WhoAmIClient(`127.0.0.1:${port}`, grpcChannelCredentials(source, expectServer));
     clients.push(client);
     return new Promise((resolve, reject) => {
-      client.makeUnaryRequest(
-        '/test.WhoAmI/WhoAmI',
-        passthrough,
-        passthrough,
-        Buffer.alloc(0),
-        { deadline: Date.now() + 3000 },
-        (err, reply) => (err ? reject(err) : resolve(reply!.toString())),
+      client.makeUnaryRequest('/test.WhoAmI/WhoAmI', passthrough, passthrough, Buffer.alloc(0), { deadline: Date.now() + 3000 }, (err, reply) =>
+        err ? reject(err) : resolve(reply!.toString()),
       );
     });
   }
@@ -181,4 +176,3 @@ describe('mTLS authenticates peers by SPIFFE ID', () => {
     await expect(presentRaw({ ...svid, certificates: svid.certificates.slice(0, 1) })).resolves.toBe('refused');
   });
 });
-

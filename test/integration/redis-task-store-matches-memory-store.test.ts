@@ -197,7 +197,7 @@ describeWithRedis('RedisTaskStore behaves exactly as MemoryTaskStore', () => {
       expect(heard).toEqual([task.id]);
     });
 
-    it('refuses an expired task from its expiry on, by the caller\'s clock', async () => {
+    it("refuses an expired task from its expiry on, by the caller's clock", async () => {
       const { clock, store, task, consume } = await begun({}, { ttlSeconds: 60 });
       clock.advance(59.999);
       expect((await consume()).ok).toBe(true);

@@ -122,7 +122,12 @@ describeWithRedis('RedisTaskStore and RedisRateLimiter share state across replic
     const now = new FakeClock().date();
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => limiters[i % 2]!.take('agent:alice', now)));
     expect(results.filter((r) => r.ok)).toHaveLength(5);
-    expect(results.filter((r) => r.ok).map((r) => r.remaining).sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(
+      results
+        .filter((r) => r.ok)
+        .map((r) => r.remaining)
+        .sort(),
+    ).toEqual([0, 1, 2, 3, 4]);
     expect(await limiters[1]!.take('agent:bob', now)).toEqual({ ok: true, remaining: 4 });
     expect(await limiters[0]!.take('agent:alice', new Date(now.getTime() + 2500))).toEqual({ ok: true, remaining: 1 });
     expect(await limiters[1]!.take('agent:alice', new Date(now.getTime() + 2500))).toEqual({ ok: true, remaining: 0 });

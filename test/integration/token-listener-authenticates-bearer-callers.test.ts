@@ -121,9 +121,7 @@ describe('the token listener authenticates bearer callers', () => {
   it('hands a call with an OIDC workload token to the pipeline as the mapped SPIFFE ID', async () => {
     const token = await idp.sign({ sub: 'system:serviceaccount:tools:agent', aud: 'toolgate' });
     expect(await call(`bearer ${token}`)).toBeNull();
-    expect(pipeline.calls.map((c) => c.caller.peer)).toEqual([
-      { spiffeId: 'spiffe://k8s.example/system/serviceaccount/tools/agent', trustDomain: 'k8s.example', authn: 'oidc' },
-    ]);
+    expect(pipeline.calls.map((c) => c.caller.peer)).toEqual([{ spiffeId: 'spiffe://k8s.example/system/serviceaccount/tools/agent', trustDomain: 'k8s.example', authn: 'oidc' }]);
   });
 
   it('serves repeated calls with one token, on one connection', async () => {

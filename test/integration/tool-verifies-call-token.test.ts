@@ -93,7 +93,9 @@ describe('a tool verifies the call token the gateway sends', () => {
 
   function writeFile(md: grpc.Metadata): Promise<{ bytesWritten: number }> {
     return new Promise((resolve, reject) => {
-      const call = client.writeFile(md, (err: grpc.ServiceError | null, reply: { bytesWritten: number }) => (err ? reject(err) : resolve(reply))) as grpc.ClientWritableStream<object>;
+      const call = client.writeFile(md, (err: grpc.ServiceError | null, reply: { bytesWritten: number }) =>
+        err ? reject(err) : resolve(reply),
+      ) as grpc.ClientWritableStream<object>;
       call.write({ path: '/docs/b.md', data: Buffer.from('ab') });
       call.write({ path: '/docs/b.md', data: Buffer.from('cd') });
       call.end();

@@ -34,9 +34,7 @@ describe.each(ENDPOINT_KINDS)('WireClient raw calls over %s', (kind) => {
   });
 
   it('streams FetchX509Bundles as raw messages keyed by spiffe://td', async () => {
-    const first = await new Promise<X509BundlesResponse>((resolve) =>
-      client.watchX509Bundles({ onMessage: (m) => (resolve(m), true), onError: () => undefined }),
-    );
+    const first = await new Promise<X509BundlesResponse>((resolve) => client.watchX509Bundles({ onMessage: (m) => (resolve(m), true), onError: () => undefined }));
     expect(Object.keys(first.bundles).sort()).toEqual(['spiffe://example.org', 'spiffe://partner.test']);
     expect(first.bundles['spiffe://example.org'].equals(provider.x509Bundle('example.org'))).toBe(true);
     expect(api.calls.every(hasSecurityHeader)).toBe(true);
@@ -66,9 +64,7 @@ describe.each(ENDPOINT_KINDS)('WireClient raw calls over %s', (kind) => {
     client.close();
     await waitUntil(() => api.callsTo('FetchX509Bundles')[0].code !== undefined);
     expect(api.callsTo('FetchX509Bundles')[0].code).toBe(grpc.status.CANCELLED);
-    expect(() => client.watchJwtBundles({ onMessage: () => true, onError: () => undefined })).toThrow(
-      new SourceError('workload API client is closed'),
-    );
+    expect(() => client.watchJwtBundles({ onMessage: () => true, onError: () => undefined })).toThrow(new SourceError('workload API client is closed'));
     await expect(client.fetchJwtSvid({ audience: ['tools'] })).rejects.toThrow(SourceError);
   });
 });

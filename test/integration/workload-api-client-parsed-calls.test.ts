@@ -1,15 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { DevIdentityProvider, type DevWorkloadApi } from '../../src/spiffe/dev/index';
-import {
-  BundleError,
-  exponentialBackoff,
-  SourceError,
-  WorkloadApiClient,
-  WorkloadApiError,
-  X509SvidError,
-  type JwtBundleSet,
-  type X509Context,
-} from '../../src/spiffe/index';
+import { BundleError, exponentialBackoff, SourceError, WorkloadApiClient, WorkloadApiError, X509SvidError, type JwtBundleSet, type X509Context } from '../../src/spiffe/index';
 import { hasSecurityHeader, listenAddress, waitUntil } from './support/workload-fixtures';
 
 const AGENT = 'spiffe://example.org/agent';

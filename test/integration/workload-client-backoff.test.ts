@@ -105,14 +105,10 @@ describe.each(ENDPOINT_KINDS)('Workload API reconnects with backoff over %s', (k
   it('rejects create() at once on InvalidArgument, with one call and no retry', async () => {
     api.failNext('FetchX509SVID', grpc.status.INVALID_ARGUMENT, 'security header missing from request', 100);
     const started = Date.now();
-    const error = await X509Source.create({ address: api.address, backoff: exponentialBackoff({ initialMs: 10, maxMs: 10 }) }).catch(
-      (err: unknown) => err as SourceError,
-    );
+    const error = await X509Source.create({ address: api.address, backoff: exponentialBackoff({ initialMs: 10, maxMs: 10 }) }).catch((err: unknown) => err as SourceError);
     expect(Date.now() - started).toBeLessThan(2000);
     expect(error).toBeInstanceOf(SourceError);
-    expect((error as SourceError).message).toBe(
-      'cannot get the first X.509-SVID: FetchX509SVID: INVALID_ARGUMENT: security header missing from request',
-    );
+    expect((error as SourceError).message).toBe('cannot get the first X.509-SVID: FetchX509SVID: INVALID_ARGUMENT: security header missing from request');
     expect(((error as SourceError).cause as WorkloadApiError).grpcCode).toBe(grpc.status.INVALID_ARGUMENT);
     await sleep(300);
     expect(api.callsTo('FetchX509SVID')).toHaveLength(1);

@@ -7,7 +7,10 @@ import { ENDPOINT_KINDS, listenAddress, sleep } from './support/workload-fixture
 
 /** Handles that keep the event loop alive, by kind (timers, sockets, ...), as a sorted list. */
 function liveResources(): string[] {
-  return process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').sort();
+  return process
+    .getActiveResourcesInfo()
+    .filter((r) => r !== 'TTYWrap')
+    .sort();
 }
 
 /** The handles alive now beyond those in `baseline` (counted per kind). */

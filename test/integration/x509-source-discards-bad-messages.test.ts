@@ -75,8 +75,18 @@ describe('X509Source discards a malformed X509SVIDResponse and keeps its previou
   const cases: [string, () => Promise<Message>, new (...args: never[]) => Error, string][] = [
     ['no SVIDs', async () => ({ svids: [] }), X509SvidError, 'X509SVIDResponse: svids is empty'],
     ['an empty spiffe_id', async () => ({ svids: [{ ...rawSvid(await issued(), own), spiffe_id: '' }] }), X509SvidError, 'X509SVIDResponse svids[0]: spiffe_id is empty'],
-    ['an empty x509_svid', async () => ({ svids: [{ ...rawSvid(await issued(), own), x509_svid: Buffer.alloc(0) }] }), X509SvidError, 'X509SVIDResponse svids[0]: x509_svid is empty'],
-    ['an empty x509_svid_key', async () => ({ svids: [{ ...rawSvid(await issued(), own), x509_svid_key: Buffer.alloc(0) }] }), X509SvidError, 'X509SVIDResponse svids[0]: x509_svid_key is empty'],
+    [
+      'an empty x509_svid',
+      async () => ({ svids: [{ ...rawSvid(await issued(), own), x509_svid: Buffer.alloc(0) }] }),
+      X509SvidError,
+      'X509SVIDResponse svids[0]: x509_svid is empty',
+    ],
+    [
+      'an empty x509_svid_key',
+      async () => ({ svids: [{ ...rawSvid(await issued(), own), x509_svid_key: Buffer.alloc(0) }] }),
+      X509SvidError,
+      'X509SVIDResponse svids[0]: x509_svid_key is empty',
+    ],
     ['an empty bundle', async () => ({ svids: [{ ...rawSvid(await issued(), own), bundle: Buffer.alloc(0) }] }), BundleError, 'X509SVIDResponse svids[0]: bundle is empty'],
     [
       'a spiffe_id that is not the leaf URI SAN',

@@ -76,7 +76,12 @@ describe.each(ENDPOINT_KINDS)('X509Source on PermissionDenied over %s', (kind) =
     api.setX509SvidResponse(await message());
     source = await created;
     expect(source.getX509Svid().id.toString()).toBe(AGENT);
-    expect(api.callsTo('FetchX509SVID').slice(0, 3).map((c) => c.code)).toEqual([7, 7, 7]);
+    expect(
+      api
+        .callsTo('FetchX509SVID')
+        .slice(0, 3)
+        .map((c) => c.code),
+    ).toEqual([7, 7, 7]);
   });
 
   it('rejects create() with SourceError naming the last error when no SVID comes in time', async () => {

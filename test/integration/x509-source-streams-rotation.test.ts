@@ -78,9 +78,7 @@ describe.each(ENDPOINT_KINDS)('X509Source streams SVIDs and bundles over %s', (k
     let updated = nextEvent(source, 'update');
     await provider.federate('partner.test', false);
     await updated;
-    expect(() => source!.getX509BundleForTrustDomain('partner.test')).toThrow(
-      new BundleError('no X.509 bundle found for trust domain: "partner.test"'),
-    );
+    expect(() => source!.getX509BundleForTrustDomain('partner.test')).toThrow(new BundleError('no X.509 bundle found for trust domain: "partner.test"'));
     expect(source.getX509BundleSet().trustDomains().map(String)).toEqual(['example.org']);
 
     updated = nextEvent(source, 'update');

@@ -73,9 +73,7 @@ describe('the built toolgate package', () => {
     const examples = readFileSync(join(ROOT, 'test/types/spiffe-examples.ts'), 'utf8');
     expect(examples).toContain("from '../../src/spiffe/index'");
     expect(examples).toContain("from '../../src/spiffe/dev/index'");
-    const asUser = examples
-      .replace("from '../../src/spiffe/index'", "from 'toolgate/spiffe'")
-      .replace("from '../../src/spiffe/dev/index'", "from 'toolgate/spiffe/dev'");
+    const asUser = examples.replace("from '../../src/spiffe/index'", "from 'toolgate/spiffe'").replace("from '../../src/spiffe/dev/index'", "from 'toolgate/spiffe/dev'");
     expect(asUser).not.toContain('../src/');
     writeFileSync(join(consumer, 'examples.ts'), asUser);
     writeFileSync(

@@ -23,9 +23,7 @@ function fieldText(field: FieldPlan, value: FieldValue, indent: string): string 
   const name = field.field.name;
   if (field.mapKey !== undefined) {
     const entries = [...(value as Map<MapKey, ElementValue>)].sort(([a], [b]) => compareKeys(a, b));
-    return entries
-      .map(([k, v]) => `${indent}${name} {\n${indent}  key: ${scalarText(field.mapKey!, k)}\n${elementText(field, 'value', v, `${indent}  `)}${indent}}\n`)
-      .join('');
+    return entries.map(([k, v]) => `${indent}${name} {\n${indent}  key: ${scalarText(field.mapKey!, k)}\n${elementText(field, 'value', v, `${indent}  `)}${indent}}\n`).join('');
   }
   if (field.repeated) return (value as ElementValue[]).map((v) => elementText(field, name, v, indent)).join('');
   return elementText(field, name, value as ElementValue, indent);

@@ -28,10 +28,7 @@ function messageArb(plan: MessagePlan, depth: number): fc.Arbitrary<Uint8Array> 
   let arb = cache.get(key);
   if (arb === undefined) {
     const fields = plan.inNumberOrder;
-    const field = fc.oneof(
-      { weight: 40, arbitrary: fc.constantFrom(...fields).chain((f) => fieldArb(f, depth)) },
-      { weight: 1, arbitrary: rawField(plan) },
-    );
+    const field = fc.oneof({ weight: 40, arbitrary: fc.constantFrom(...fields).chain((f) => fieldArb(f, depth)) }, { weight: 1, arbitrary: rawField(plan) });
     // proto2 `required` fields come first, nearly always: a message without them fails anyway.
     const required = plan.required.map((f) => fc.option(single(f, f.id, depth), { freq: 20, nil: new Uint8Array(0) }));
     arb = fc.tuple(fc.tuple(...required).map(concat), fc.array(field, { maxLength: depth > 0 ? 6 : 3 }).map(concat)).map(concat);
@@ -43,11 +40,7 @@ function messageArb(plan: MessagePlan, depth: number): fc.Arbitrary<Uint8Array> 
 /** A declared field, mostly well typed; sometimes with a wrong wire type or a bad length. */
 function fieldArb(field: FieldPlan, depth: number): fc.Arbitrary<Uint8Array> {
   const proper: fc.Arbitrary<Uint8Array> =
-    field.mapKey !== undefined
-      ? mapEntry(field, depth)
-      : field.packable
-        ? fc.oneof(single(field, field.id, depth), packedRun(field))
-        : single(field, field.id, depth);
+    field.mapKey !== undefined ? mapEntry(field, depth) : field.packable ? fc.oneof(single(field, field.id, depth), packedRun(field)) : single(field, field.id, depth);
   return fc.oneof(
     { weight: 30, arbitrary: proper },
     { weight: 1, arbitrary: fc.tuple(tag(field.id, fc.integer({ min: 0, max: 7 })), fc.uint8Array({ maxLength: 6 })).map(concat) },
@@ -85,7 +78,27 @@ function rawField(plan: MessagePlan): fc.Arbitrary<Uint8Array> {
   return fc.tuple(tag(id, fc.integer({ min: 0, max: 7 })), fc.uint8Array({ maxLength: 8 })).map(concat);
 }
 
-const INTERESTING = [0n, 1n, 2n, 7n, 9n, 127n, 128n, 300n, 2n ** 31n - 1n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 32n + 1n, 2n ** 33n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 63n - 1n, 2n ** 63n, 2n ** 64n - 1n];
+const INTERESTING = [
+  0n,
+  1n,
+  2n,
+  7n,
+  9n,
+  127n,
+  128n,
+  300n,
+  2n ** 31n - 1n,
+  2n ** 31n,
+  2n ** 32n - 1n,
+  2n ** 32n,
+  2n ** 32n + 1n,
+  2n ** 33n,
+  2n ** 53n - 1n,
+  2n ** 53n,
+  2n ** 63n - 1n,
+  2n ** 63n,
+  2n ** 64n - 1n,
+];
 
 function varintValue(): fc.Arbitrary<bigint> {
   return fc.oneof(fc.constantFrom(...INTERESTING), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.bigInt({ min: 0n, max: 1000n }));
@@ -93,8 +106,13 @@ function varintValue(): fc.Arbitrary<bigint> {
 
 /** A varint of `value`: minimal, padded with continuation bytes (up to 11 in all), or with bits past 64. */
 function varint(value: fc.Arbitrary<bigint>): fc.Arbitrary<Uint8Array> {
-  return fc.tuple(value, fc.oneof({ weight: 12, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 6 }) }), fc.oneof({ weight: 60, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) })).map(
-    ([v, pad, beyond64]) => {
+  return fc
+    .tuple(
+      value,
+      fc.oneof({ weight: 12, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 6 }) }),
+      fc.oneof({ weight: 60, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    )
+    .map(([v, pad, beyond64]) => {
       const bytes: number[] = [];
       let rest = v;
       do {
@@ -105,8 +123,7 @@ function varint(value: fc.Arbitrary<bigint>): fc.Arbitrary<Uint8Array> {
       if (beyond64) while (bytes.length < 10) bytes.push(0);
       if (beyond64) bytes[9] |= 0x7e;
       return Uint8Array.from(bytes.map((b, i) => (i < bytes.length - 1 ? b | 0x80 : b)));
-    },
-  );
+    });
 }
 
 function tag(id: number | fc.Arbitrary<number>, wire: fc.Arbitrary<number>): fc.Arbitrary<Uint8Array> {
@@ -145,9 +162,9 @@ function text(): fc.Arbitrary<Uint8Array> {
 
 /** A length prefix and the bytes; now and then the length is one off. */
 function delimited(body: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> {
-  return fc.tuple(body, fc.oneof({ weight: 60, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(-1, 1) })).chain(([b, off]) =>
-    varint(fc.constant(BigInt(Math.max(0, b.length + off)))).map((prefix) => concat([prefix, b])),
-  );
+  return fc
+    .tuple(body, fc.oneof({ weight: 60, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(-1, 1) }))
+    .chain(([b, off]) => varint(fc.constant(BigInt(Math.max(0, b.length + off)))).map((prefix) => concat([prefix, b])));
 }
 
 function mutation(): fc.Arbitrary<(m: Uint8Array) => Uint8Array> {

@@ -253,9 +253,7 @@ export class DevIdentityProvider {
   private async fetchJwtSvids(endpoint: Endpoint, request: JWTSVIDRequest): Promise<OutgoingJWTSVIDResponse | GrpcFailure> {
     const ids = endpoint.ids.filter((id) => request.spiffe_id === '' || id.toString() === request.spiffe_id);
     if (ids.length === 0) return NO_IDENTITY;
-    const svids = await Promise.all(
-      ids.map(async (id) => ({ spiffe_id: id.toString(), svid: await this.mintJwtSvid(id.toString(), request.audience) })),
-    );
+    const svids = await Promise.all(ids.map(async (id) => ({ spiffe_id: id.toString(), svid: await this.mintJwtSvid(id.toString(), request.audience) })));
     return { svids };
   }
 

@@ -8,20 +8,8 @@
  * adds `Reflect.getMetadata` and friends to the global `Reflect`.
  */
 export { DevCa, type CaOptions, type IssuedX509Svid, type LeafOptions, type ValidityOptions } from './ca';
-export {
-  DevIdentityProvider,
-  type DevIdentityLogger,
-  type DevIdentityProviderOptions,
-  type MintJwtSvidOptions,
-} from './identity-provider';
-export {
-  DevWorkloadApi,
-  type DevWorkloadApiOptions,
-  type GrpcFailure,
-  type JwtSvidHandler,
-  type RecordedCall,
-  type StreamMethod,
-} from './workload-api-server';
+export { DevIdentityProvider, type DevIdentityLogger, type DevIdentityProviderOptions, type MintJwtSvidOptions } from './identity-provider';
+export { DevWorkloadApi, type DevWorkloadApiOptions, type GrpcFailure, type JwtSvidHandler, type RecordedCall, type StreamMethod } from './workload-api-server';
 // The messages DevWorkloadApi can be scripted to send, as generated from the proto.
 export type {
   JWTSVIDRequest,

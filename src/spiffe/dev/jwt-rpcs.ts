@@ -3,20 +3,12 @@ import { SpiffeId } from '../id/spiffe-id';
 import { JwtBundleSet } from '../jwt/jwt-bundle-set';
 import { validateJwtSvid } from '../jwt/validate-jwt-svid';
 import { parseJwtBundleMap } from '../workload/jwt-bundles-response';
-import type {
-  JWTSVIDRequest,
-  OutgoingJWTBundlesResponse,
-  OutgoingJWTSVIDResponse,
-  OutgoingValidateJWTSVIDResponse,
-  ValidateJWTSVIDRequest,
-} from '../workload/proto';
+import type { JWTSVIDRequest, OutgoingJWTBundlesResponse, OutgoingJWTSVIDResponse, OutgoingValidateJWTSVIDResponse, ValidateJWTSVIDRequest } from '../workload/proto';
 import { objectToStruct } from '../workload/proto-struct';
 import { invalidArgument, NO_IDENTITY, type GrpcFailure } from './grpc-failure';
 
 /** Answers FetchJWTSVID once the request has passed SPIRE's argument checks. */
-export type JwtSvidHandler = (
-  request: JWTSVIDRequest,
-) => OutgoingJWTSVIDResponse | GrpcFailure | Promise<OutgoingJWTSVIDResponse | GrpcFailure>;
+export type JwtSvidHandler = (request: JWTSVIDRequest) => OutgoingJWTSVIDResponse | GrpcFailure | Promise<OutgoingJWTSVIDResponse | GrpcFailure>;
 
 /** FetchJWTSVID as SPIRE's handler orders it: audience, then requested ID, then identity. */
 export async function answerFetchJwtSvid(request: JWTSVIDRequest, handler: JwtSvidHandler | null): Promise<object | GrpcFailure> {
@@ -58,11 +50,7 @@ export function jwtKeyStore(response: OutgoingJWTBundlesResponse | null): JwtKey
  * validation failure, with the library's `validateJwtSvid` error text as the message.
  * The claims come back with `aud` always a list, as SPIRE returns them.
  */
-export async function answerValidateJwtSvid(
-  request: ValidateJWTSVIDRequest,
-  keys: JwtKeyStore,
-  now: Date,
-): Promise<OutgoingValidateJWTSVIDResponse | GrpcFailure> {
+export async function answerValidateJwtSvid(request: ValidateJWTSVIDRequest, keys: JwtKeyStore, now: Date): Promise<OutgoingValidateJWTSVIDResponse | GrpcFailure> {
   if (request.audience === '') return invalidArgument('audience must be specified');
   if (request.svid === '') return invalidArgument('svid must be specified');
   if (!(keys instanceof JwtBundleSet)) return keys;

@@ -70,9 +70,7 @@ const SERVER_STOPPED: GrpcFailure = { code: grpc.status.UNAVAILABLE, message: 'w
 export class DevWorkloadApi {
   /** Every call received, in arrival order. */
   readonly calls: RecordedCall[] = [];
-  private readonly topics = new Map<StreamMethod, Topic>(
-    STREAM_METHODS.map((m) => [m, { current: null, open: new Map() }]),
-  );
+  private readonly topics = new Map<StreamMethod, Topic>(STREAM_METHODS.map((m) => [m, { current: null, open: new Map() }]));
   private readonly scripted = new Map<WorkloadApiMethod, GrpcFailure[]>();
   private readonly events = new EventEmitter();
   private jwtSvidHandler: JwtSvidHandler | null = null;

@@ -20,12 +20,7 @@ const CURVE_OF: Partial<Record<JwtSvidAlgorithm, string>> = { ES256: 'prime256v1
  * Throws `JwtSvidError` (code `ERR_JWT_SVID`) for every invalid token, including an empty
  * `audience`: a caller without an audience must deny, never skip the check.
  */
-export async function validateJwtSvid(
-  token: string,
-  audience: string | readonly string[],
-  bundles: JwtBundleSource,
-  options: JwtSvidTimeOptions = {},
-): Promise<JwtSvid> {
+export async function validateJwtSvid(token: string, audience: string | readonly string[], bundles: JwtBundleSource, options: JwtSvidTimeOptions = {}): Promise<JwtSvid> {
   const expected = typeof audience === 'string' ? [audience] : audience;
   if (expected.length === 0 || expected.includes('')) throw new JwtSvidError('jwtsvid: expected audience cannot be empty');
 

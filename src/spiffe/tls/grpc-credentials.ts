@@ -56,7 +56,11 @@ class SourceCertificateProvider implements experimental.CertificateProvider {
   }
 
   private caUpdate() {
-    const pem = this.source.getX509BundleSet().bundles().map((b) => b.authoritiesPem()).join('');
+    const pem = this.source
+      .getX509BundleSet()
+      .bundles()
+      .map((b) => b.authoritiesPem())
+      .join('');
     return { caCertificate: Buffer.from(pem) };
   }
 

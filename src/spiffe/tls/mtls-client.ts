@@ -24,11 +24,7 @@ export function spiffeServerCheck(source: X509TlsSource, authorize: Authorizer) 
  * accept only a server that passes SPIFFE verification and the authorizer. Call the
  * returned function per connection: it picks up a rotated SVID without any restart.
  */
-export function mtlsClientOptions(
-  source: X509TlsSource,
-  authorize: Authorizer,
-  alpnProtocols: string[] = ['h2'],
-): () => ConnectionOptions {
+export function mtlsClientOptions(source: X509TlsSource, authorize: Authorizer, alpnProtocols: string[] = ['h2']): () => ConnectionOptions {
   const contexts = new SecureContextCache(source);
   const checkServerIdentity = spiffeServerCheck(source, authorize);
   return () => ({

@@ -75,7 +75,9 @@ export class TlsServer extends EventEmitter<TlsServerEvents> {
     this.listener = createNetServer({ pauseOnConnect: true }, (socket) => this.queue.push(socket));
     if (options.maxConnections !== undefined) {
       this.listener.maxConnections = options.maxConnections;
-      this.listener.on('drop', (dropped) => this.emit('rejected', new ConnectionLimitError('listener', `connection limit of ${options.maxConnections} reached`), dropped?.remoteAddress));
+      this.listener.on('drop', (dropped) =>
+        this.emit('rejected', new ConnectionLimitError('listener', `connection limit of ${options.maxConnections} reached`), dropped?.remoteAddress),
+      );
     }
   }
 

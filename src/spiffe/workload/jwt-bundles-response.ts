@@ -22,8 +22,6 @@ export function parseJwtBundlesResponse(message: JWTBundlesResponse): JwtBundleS
  */
 export function parseJwtBundleMap(bundles: Readonly<Record<string, Uint8Array | undefined>>): JwtBundleSet {
   return new JwtBundleSet(
-    Object.entries(bundles).flatMap(([key, jwks]) =>
-      jwks === undefined ? [] : [JwtBundle.parse(bundleMapTrustDomain(key, 'JWTBundlesResponse bundles'), jwks)],
-    ),
+    Object.entries(bundles).flatMap(([key, jwks]) => (jwks === undefined ? [] : [JwtBundle.parse(bundleMapTrustDomain(key, 'JWTBundlesResponse bundles'), jwks)])),
   );
 }

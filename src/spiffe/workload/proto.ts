@@ -49,21 +49,13 @@ export const SECURITY_HEADER_VALUE = 'true';
 /** The proto has no `package`, so this is the full service name. */
 export const WORKLOAD_API_SERVICE_NAME = 'SpiffeWorkloadAPI';
 
-export const WORKLOAD_API_METHODS = [
-  'FetchX509SVID',
-  'FetchX509Bundles',
-  'FetchJWTSVID',
-  'FetchJWTBundles',
-  'ValidateJWTSVID',
-  'FetchWITSVID',
-  'FetchWITBundles',
-] as const;
+export const WORKLOAD_API_METHODS = ['FetchX509SVID', 'FetchX509Bundles', 'FetchJWTSVID', 'FetchJWTBundles', 'ValidateJWTSVID', 'FetchWITSVID', 'FetchWITBundles'] as const;
 export type WorkloadApiMethod = (typeof WORKLOAD_API_METHODS)[number];
 
 /** HTTP/2 `:path` of each method, e.g. `/SpiffeWorkloadAPI/FetchX509SVID`. */
-export const WORKLOAD_API_METHOD_PATHS = Object.fromEntries(
-  WORKLOAD_API_METHODS.map((m) => [m, `/${WORKLOAD_API_SERVICE_NAME}/${m}`]),
-) as Readonly<Record<WorkloadApiMethod, string>>;
+export const WORKLOAD_API_METHOD_PATHS = Object.fromEntries(WORKLOAD_API_METHODS.map((m) => [m, `/${WORKLOAD_API_SERVICE_NAME}/${m}`])) as Readonly<
+  Record<WorkloadApiMethod, string>
+>;
 
 /** The options the generated types were made with too (scripts/generate-workload-api-types.js). */
 export const PROTO_LOADER_OPTIONS: protoLoader.Options = { keepCase: true, defaults: true, oneofs: true };
@@ -84,11 +76,7 @@ export function workloadApiService(): SpiffeWorkloadAPIDefinition {
 }
 
 /** grpc-js's client of the Workload API, typed with the generated service. */
-export function newSpiffeWorkloadApiClient(
-  target: string,
-  credentials: grpc.ChannelCredentials,
-  options?: grpc.ClientOptions,
-): SpiffeWorkloadAPIClient {
+export function newSpiffeWorkloadApiClient(target: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions): SpiffeWorkloadAPIClient {
   const Client = workloadApiPackage()[WORKLOAD_API_SERVICE_NAME];
   return new Client(target, credentials, options);
 }

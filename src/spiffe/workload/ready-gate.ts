@@ -21,9 +21,7 @@ export class ReadyGate {
     signal?: AbortSignal,
   ) {
     this.promise = new Promise<void>((resolve, reject) => {
-      const timer = Number.isFinite(timeoutMs)
-        ? setTimeout(() => this.fail(`timed out after ${timeoutMs} ms waiting for ${what}`), timeoutMs)
-        : undefined;
+      const timer = Number.isFinite(timeoutMs) ? setTimeout(() => this.fail(`timed out after ${timeoutMs} ms waiting for ${what}`), timeoutMs) : undefined;
       const onAbort = (): void => this.fail(`aborted while waiting for ${what}`);
       this.settle = (error) => {
         clearTimeout(timer);

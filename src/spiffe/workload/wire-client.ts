@@ -88,12 +88,7 @@ export class WireClient {
   /** Unary `FetchJWTSVID`. Rejects with `WorkloadApiError` carrying the gRPC status code. */
   fetchJwtSvid(request: { audience: string[]; spiffeId?: string }): Promise<JWTSVIDResponse> {
     return this.unary<JWTSVIDResponse>('FetchJWTSVID', (options, callback) =>
-      this.client.FetchJWTSVID(
-        { audience: request.audience, spiffe_id: request.spiffeId ?? '' },
-        workloadApiMetadata(),
-        options,
-        callback,
-      ),
+      this.client.FetchJWTSVID({ audience: request.audience, spiffe_id: request.spiffeId ?? '' }, workloadApiMetadata(), options, callback),
     );
   }
 
@@ -121,10 +116,7 @@ export class WireClient {
     return watcher;
   }
 
-  private unary<T>(
-    method: string,
-    call: (options: grpc.CallOptions, callback: grpc.requestCallback<T>) => grpc.ClientUnaryCall,
-  ): Promise<T> {
+  private unary<T>(method: string, call: (options: grpc.CallOptions, callback: grpc.requestCallback<T>) => grpc.ClientUnaryCall): Promise<T> {
     if (this.closed) return Promise.reject(closedError());
     return new Promise<T>((resolve, reject) => {
       call({ deadline: Date.now() + this.callTimeoutMs }, (error, response) => {

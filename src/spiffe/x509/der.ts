@@ -50,7 +50,7 @@ export function readDerElement(buf: Uint8Array, offset: number, limit: number = 
  */
 export function splitDer(buf: Uint8Array): Buffer[] {
   const parts: Buffer[] = [];
-  for (let offset = 0; offset < buf.length; ) {
+  for (let offset = 0; offset < buf.length;) {
     // The tag first: PEM or other text is the likely mistake, and deserves to be named.
     if (buf[offset] !== SEQUENCE) {
       throw new DerError(`expected a DER SEQUENCE at offset ${offset}, found tag 0x${buf[offset].toString(16).padStart(2, '0')}`);

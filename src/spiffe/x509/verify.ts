@@ -43,11 +43,7 @@ class PathError extends Error {}
  * Synchronous, for use in every TLS handshake. Throws `X509SvidError` with go-spiffe's
  * messages.
  */
-export function verifyX509Svid(
-  chain: ReadonlyArray<Uint8Array | X509Certificate>,
-  bundles: X509BundleSource,
-  now: Date = new Date(),
-): VerifiedX509Svid {
+export function verifyX509Svid(chain: ReadonlyArray<Uint8Array | X509Certificate>, bundles: X509BundleSource, now: Date = new Date()): VerifiedX509Svid {
   if (chain.length === 0) throw new X509SvidError('x509svid: empty certificates chain');
   // An Invalid Date compares false both ways, which would pass every validity check.
   if (Number.isNaN(now.getTime())) throw new X509SvidError('x509svid: verification time is not a valid date');
@@ -150,7 +146,10 @@ class PathBuilder {
   private extend(path: PathNode[]): PathNode[] | undefined {
     const child = path[path.length - 1].facts;
     // Roots first: a peer that also sends its root (or a cross-signed copy) still ends at the anchor.
-    for (const [pool, isRoot] of [[this.roots, true], [this.intermediates, false]] as const) {
+    for (const [pool, isRoot] of [
+      [this.roots, true],
+      [this.intermediates, false],
+    ] as const) {
       for (const candidate of pool) {
         const parent = candidate.facts;
         if (parent.subjectName !== child.issuerName || path.some((n) => n.facts === parent)) continue;

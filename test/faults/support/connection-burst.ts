@@ -27,11 +27,7 @@ export interface HeldStreams {
   refused: number;
 }
 
-type Request =
-  | { op: 'idle'; count: number }
-  | { op: 'streams'; count: number; connections: number }
-  | { op: 'endStreams' }
-  | { op: 'closeIdle' };
+type Request = { op: 'idle'; count: number } | { op: 'streams'; count: number; connections: number } | { op: 'endStreams' } | { op: 'closeIdle' };
 
 /**
  * One agent's connection burst, driven from a process of its own: thousands of TLS handshakes

@@ -248,7 +248,14 @@ export class FaultDeployment {
     return new Promise((resolve, reject) => {
       // An agent's certificate for the gateway, so that the probe is a normal caller; none for the upstream
       // (it presents its certificate before it refuses the probe).
-      const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'probe.invalid', rejectUnauthorized: false, ALPNProtocols: ['h2'], ...(port === this.gateway.port && this.probeContext()) });
+      const socket = tlsConnect({
+        host: '127.0.0.1',
+        port,
+        servername: 'probe.invalid',
+        rejectUnauthorized: false,
+        ALPNProtocols: ['h2'],
+        ...(port === this.gateway.port && this.probeContext()),
+      });
       socket.once('secureConnect', () => {
         resolve(socket.getPeerCertificate().serialNumber);
         socket.destroy();

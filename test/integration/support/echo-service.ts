@@ -94,7 +94,6 @@ export const ECHO_POLICY = `
 permit (principal in AgentGroup::"researchers", action in Action::"test.v1.Echo", resource == Tool::"files");
 `;
 
-
 /**
  * A deployment whose files upstream also serves the echo service, a research-bot client of
  * it through the gateway, and what the upstream observed.

@@ -22,7 +22,10 @@ describe('toolgate check and run', () => {
   it.each(['check', 'run'])('%s exits 1 naming the bad key of a bad config', async (command) => {
     const dir = mkdtempSync(join(tmpdir(), 'tg-cli-'));
     const file = join(dir, 'toolgate.yaml');
-    writeFileSync(file, `policies: ${resolve(__dirname, '../../../policies')}\nupstreams:\n  - name: files\n    services: [tools.files.v1.Files]\n    address: 127.0.0.1:7001\n    spiffeId: spiffe://Example.org/tools/files\nlisten: 127.0.0.1:0\nbogus: 1\n`);
+    writeFileSync(
+      file,
+      `policies: ${resolve(__dirname, '../../../policies')}\nupstreams:\n  - name: files\n    services: [tools.files.v1.Files]\n    address: 127.0.0.1:7001\n    spiffeId: spiffe://Example.org/tools/files\nlisten: 127.0.0.1:0\nbogus: 1\n`,
+    );
     const { code, err } = await cli([command, '--config', file]);
     expect(code).toBe(1);
     expect(err).toContain('upstreams[0].spiffeId');

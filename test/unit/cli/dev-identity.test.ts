@@ -9,12 +9,27 @@ const B = 'spiffe://example.org/agents/b';
 describe('toolgate dev-identity arguments', () => {
   it('reads --serve, --socket/--id, --no-identity, --federate and durations', () => {
     const config = parseDevIdentityArgs([
-      '--trust-domain', 'example.org',
-      '--federate', 'partner.test',
-      '--serve', `unix:///tmp/a.sock=${A},spiffe://partner.test/x`,
-      '--socket', 'tcp://127.0.0.1:0', '--id', B, '--id', A,
-      '--no-identity', 'unix:///tmp/none.sock',
-      '--rotate-every', '60s', '--svid-ttl', '2h', '--jwt-ttl', '90s', '--intermediate',
+      '--trust-domain',
+      'example.org',
+      '--federate',
+      'partner.test',
+      '--serve',
+      `unix:///tmp/a.sock=${A},spiffe://partner.test/x`,
+      '--socket',
+      'tcp://127.0.0.1:0',
+      '--id',
+      B,
+      '--id',
+      A,
+      '--no-identity',
+      'unix:///tmp/none.sock',
+      '--rotate-every',
+      '60s',
+      '--svid-ttl',
+      '2h',
+      '--jwt-ttl',
+      '90s',
+      '--intermediate',
     ]);
     expect(config).toEqual({
       trustDomain: 'example.org',

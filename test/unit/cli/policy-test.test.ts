@@ -22,7 +22,7 @@ function testFile(text: string): string {
 const READ = 'tools.files.v1.Files/ReadFile';
 
 describe('toolgate policy test', () => {
-  it('passes every case of the example policies\' own test file (policies/example.test.yaml)', async () => {
+  it("passes every case of the example policies' own test file (policies/example.test.yaml)", async () => {
     const { code, out, err } = await cli(['policy', 'test', join(ROOT, 'policies/example.test.yaml')]);
     expect(err).toBe('');
     expect(out.filter((line) => !line.startsWith('✓ '))).toEqual([`${out.length - 1} passed, 0 failed`]);

@@ -148,8 +148,14 @@ describe('toolgate policy explain', () => {
     expect(await cli(['policy', 'explain', '--config', EXAMPLE, '--action', 'a/b'])).toMatchObject({ code: 2, err: expect.stringContaining('--principal is required') });
     expect(await cli([...base, '--principal', 'research-bot', '--metadata', 'novalue'])).toMatchObject({ code: 2, err: expect.stringContaining('expected NAME=VALUE') });
     expect(await cli([...base, '--principal', 'research-bot', '--request', '{"path":'])).toMatchObject({ code: 2, err: expect.stringContaining('--request is not JSON') });
-    expect(await cli([...base, '--principal', 'research-bot', '--request', '{"ratio":0.5}'])).toMatchObject({ code: 1, err: expect.stringContaining('--request.ratio: 0.5 is not a Cedar Long') });
-    expect(await cli([...base, '--principal', 'research-bot', '--metadata', 'cookie=a'])).toMatchObject({ code: 1, err: expect.stringContaining("metadata cookie not in the config's metadata.allow") });
+    expect(await cli([...base, '--principal', 'research-bot', '--request', '{"ratio":0.5}'])).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('--request.ratio: 0.5 is not a Cedar Long'),
+    });
+    expect(await cli([...base, '--principal', 'research-bot', '--metadata', 'cookie=a'])).toMatchObject({
+      code: 1,
+      err: expect.stringContaining("metadata cookie not in the config's metadata.allow"),
+    });
     expect(await cli([...base, '--principal', 'no body'])).toMatchObject({ code: 1, err: expect.stringContaining('no identity rule maps a SPIFFE ID to agent "no body"') });
     const typo = ['policy', 'explain', '--config', EXAMPLE, '--principal', 'research-bot', '--action', 'tools.files.v1.Files/Readfile', '--resource', 'files'];
     expect(await cli(typo)).toMatchObject({

@@ -23,7 +23,7 @@ describe('config errors name the file, line and key path', () => {
     ]);
   });
 
-  it('a bad SPIFFE ID, with go-spiffe\'s reason', () => {
+  it("a bad SPIFFE ID, with go-spiffe's reason", () => {
     expect(configErrors(`policies: policies\n${UPSTREAM.replace('spiffe://example.org/tools/files', 'spiffe://Bad')}`)).toEqual([
       `toolgate.yaml:6: upstreams[0].spiffeId: invalid SPIFFE ID "spiffe://Bad": ${TD_CHARS}`,
     ]);
@@ -184,7 +184,11 @@ ${UPSTREAM}identities:
   it('reports every problem at once, in file order, one per line', () => {
     const err = (() => {
       try {
-        return parseConfig(`bogus: 1\npolicies: policies\nspiffe: { trustDomains: [Example.org], endpointSocket: "unix:relative" }\n${UPSTREAM.replace('example.org/tools', 'Bad/tools')}`, FIXTURES, 'toolgate.yaml');
+        return parseConfig(
+          `bogus: 1\npolicies: policies\nspiffe: { trustDomains: [Example.org], endpointSocket: "unix:relative" }\n${UPSTREAM.replace('example.org/tools', 'Bad/tools')}`,
+          FIXTURES,
+          'toolgate.yaml',
+        );
       } catch (e) {
         return e as ConfigError;
       }

@@ -43,7 +43,14 @@ describe('loadConfig', () => {
         },
       ],
       metadata: { allow: [] },
-      limits: { maxMessageBytes: 4194304, maxConnections: 1024, handshakesPerTurn: 8, connectionIdleSeconds: 300, perCaller: { maxConcurrentCalls: 64, maxConnections: 64 }, streamIdleSeconds: 300 },
+      limits: {
+        maxMessageBytes: 4194304,
+        maxConnections: 1024,
+        handshakesPerTurn: 8,
+        connectionIdleSeconds: 300,
+        perCaller: { maxConcurrentCalls: 64, maxConnections: 64 },
+        streamIdleSeconds: 300,
+      },
       drainTimeoutSeconds: 15,
       decisionLog: { destination: 'stdout' },
       logLevel: 'info',
@@ -54,7 +61,7 @@ describe('loadConfig', () => {
     });
   });
 
-  it('resolves relative paths against the config file\'s folder, not the working directory', () => {
+  it("resolves relative paths against the config file's folder, not the working directory", () => {
     const cwd = process.cwd();
     process.chdir(join(FIXTURES, 'proto'));
     try {
@@ -125,7 +132,7 @@ logLevel: debug
     });
   });
 
-  it('reads an upstream\'s reflection switch', () => {
+  it("reads an upstream's reflection switch", () => {
     expect(parse(`${MINIMAL}    reflection: true\n`).upstreams[0]).toMatchObject({ protos: [], reflection: true });
     expect(parse(`${MINIMAL}    reflection:\n`).upstreams[0]).toMatchObject({ reflection: false });
   });
@@ -160,8 +167,6 @@ identities:
     agent: anyone
     attributes: { level: 3, admin: false }
 `);
-    expect(config.identities).toEqual([
-      { spiffeIdPrefix: 'spiffe://example.org/', agent: 'anyone', groups: [], attributes: { level: 3, admin: false } },
-    ]);
+    expect(config.identities).toEqual([{ spiffeIdPrefix: 'spiffe://example.org/', agent: 'anyone', groups: [], attributes: { level: 3, admin: false } }]);
   });
 });

@@ -7,7 +7,6 @@ upstreams:
   - { name: files, services: [tools.files.v1.Files], address: 127.0.0.1:7001, spiffeId: spiffe://example.org/tools/files }
 `;
 
-
 describe('config keys of hot reload and shadow policies', () => {
   it('defaults: watching on with a 300 ms debounce, no shadow folder named (the loader looks for <policies>/shadow)', () => {
     const config = parseConfig(BASE, FIXTURES);

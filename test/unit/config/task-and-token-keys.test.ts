@@ -11,7 +11,6 @@ upstreams:
   - { name: files, services: [tools.files.v1.Files], address: 127.0.0.1:7001, spiffeId: spiffe://example.org/tools/files }
 `;
 
-
 describe('config keys of tasks, credentials, shared state and workload tokens', () => {
   it('defaults: a 1 h TTL cap, 32 open tasks per caller, generated keys rotated daily, 60 s upstream tokens, state in memory, no token listener', () => {
     const config = parseConfig(BASE, FIXTURES);
@@ -88,7 +87,9 @@ onBehalfOf: { issuer: "https://login.example", audience: users, jwksFile: toolga
       'toolgate.yaml:7: workloadTokens.oidc[0].jwksUri: invalid JWKS URL "http://keys.example/jwks": must be https (http only on 127.0.0.1, [::1] or localhost)',
     ]);
     expect(parseConfig(issuer('jwksUri: "http://127.0.0.1:8080/jwks"'), FIXTURES).workloadTokens!.oidc[0]!.jwksUri).toBe('http://127.0.0.1:8080/jwks');
-    expect(configErrors(issuer('jwksUri: "https://k/jwks", jwksFile: toolgate.yaml'))).toEqual(['toolgate.yaml:7: workloadTokens.oidc[0]: set exactly one of jwksUri and jwksFile']);
+    expect(configErrors(issuer('jwksUri: "https://k/jwks", jwksFile: toolgate.yaml'))).toEqual([
+      'toolgate.yaml:7: workloadTokens.oidc[0]: set exactly one of jwksUri and jwksFile',
+    ]);
     expect(configErrors(`${BASE}workloadTokens: { listen: 127.0.0.1:0, jwtSvid: false }\n`)).toEqual([
       'toolgate.yaml:5: workloadTokens: accepts no token: enable jwtSvid or list an oidc issuer',
     ]);
@@ -104,7 +105,10 @@ onBehalfOf: { issuer: "https://login.example", audience: users, jwksFile: toolga
       'toolgate.yaml:9: workloadTokens.oidc[1].trustDomain: trust domain "k8s.example" is used by another OIDC issuer: each issuer needs one of its own',
     ]);
     // Identity rules may map callers of an OIDC trust domain.
-    const mapped = parseConfig(`${issuers('k8s.example', 'ci.example')}identities:\n  - { spiffeIdPrefix: "spiffe://k8s.example/system/serviceaccount/tools/", groups: [k8s] }\n`, FIXTURES);
+    const mapped = parseConfig(
+      `${issuers('k8s.example', 'ci.example')}identities:\n  - { spiffeIdPrefix: "spiffe://k8s.example/system/serviceaccount/tools/", groups: [k8s] }\n`,
+      FIXTURES,
+    );
     expect(mapped.identities).toHaveLength(1);
   });
 });

@@ -62,7 +62,8 @@ export function chartConfig(values: Values): Values {
   const signingKey = values.signingKey as Values;
   const credentials = (isMap(config.credentials) ? config.credentials : {}) as Values;
   if (signingKey.existingSecret) {
-    if (credentials.signingKeyFile !== undefined && credentials.signingKeyFile !== SIGNING_KEY_FILE) throw new Error('config.credentials.signingKeyFile conflicts with signingKey.existingSecret');
+    if (credentials.signingKeyFile !== undefined && credentials.signingKeyFile !== SIGNING_KEY_FILE)
+      throw new Error('config.credentials.signingKeyFile conflicts with signingKey.existingSecret');
     config.credentials = { ...credentials, signingKeyFile: SIGNING_KEY_FILE };
   } else if (credentials.signingKeyFile === SIGNING_KEY_FILE) {
     throw new Error('config.credentials.signingKeyFile is the chart mount but signingKey.existingSecret is empty');

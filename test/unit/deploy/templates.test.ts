@@ -139,7 +139,9 @@ describe('chart templates', () => {
   it('exposes the token listener (config.workloadTokens) on the pod, the Service and the NetworkPolicy', () => {
     expect(sources.get('_helpers.tpl')).toMatch(/define "toolgate\.tokensPort"[\s\S]*?\.workloadTokens \| default dict\)\.listen/);
     expect(sources.get('deployment.yaml')).toMatch(/\{\{- with include "toolgate\.tokensPort" \. \}\}[\s\S]*?- name: tokens\n\s+containerPort: \{\{ \. \}\}/);
-    expect(sources.get('service.yaml')).toMatch(/include "toolgate\.tokensPort" \.\) \.Values\.service\.tokensPort[\s\S]*?- name: tokens\n\s+port: \{\{ \.Values\.service\.tokensPort \}\}\n\s+targetPort: tokens/);
+    expect(sources.get('service.yaml')).toMatch(
+      /include "toolgate\.tokensPort" \.\) \.Values\.service\.tokensPort[\s\S]*?- name: tokens\n\s+port: \{\{ \.Values\.service\.tokensPort \}\}\n\s+targetPort: tokens/,
+    );
     expect(sources.get('networkpolicy.yaml')).toMatch(/if include "toolgate\.tokensPort" \.[\s\S]*?- port: tokens[\s\S]*?\.Values\.networkPolicy\.tokensFrom/);
   });
 

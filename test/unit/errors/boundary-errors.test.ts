@@ -43,7 +43,10 @@ describe('errors at the boundaries carry a code, the message operators read, and
       [() => parseDuration('5'), 'invalid duration "5" (use e.g. 500ms, 30s, 5m, 1h)'],
       [() => checkTokenBucket({ ratePerSecond: 0, burst: 1 }), 'rate limit ratePerSecond must be a number > 0, not 0'],
       [() => parseJwksUri('http://idp.example/keys'), 'must be https (http only on 127.0.0.1, [::1] or localhost)'],
-      [() => new OidcIssuer({ issuer: 'https://idp.example', audience: 'gw', jwksUri: 'http://idp.example/keys' }), 'OIDC issuer https://idp.example: jwksUri must be https (http only on 127.0.0.1, [::1] or localhost)'],
+      [
+        () => new OidcIssuer({ issuer: 'https://idp.example', audience: 'gw', jwksUri: 'http://idp.example/keys' }),
+        'OIDC issuer https://idp.example: jwksUri must be https (http only on 127.0.0.1, [::1] or localhost)',
+      ],
     ];
     for (const [fn, text] of cases) {
       const err = await thrown(fn);

@@ -76,7 +76,9 @@ describe('every error family', () => {
     expect(new ConfigError('toolgate.yaml', [{ path: 'listen', line: 3, message: 'bad' }]).message).toBe('toolgate.yaml:3: listen: bad');
     expect(new ConfigError('toolgate.yaml', [{ path: '', message: 'bad' }]).message).toBe('toolgate.yaml: bad');
     // a problem found at start, after loading: the key names it
-    expect(new ConfigError('', [{ path: 'state.redis.urlEnv', message: 'environment variable X is not set' }]).message).toBe('state.redis.urlEnv: environment variable X is not set');
+    expect(new ConfigError('', [{ path: 'state.redis.urlEnv', message: 'environment variable X is not set' }]).message).toBe(
+      'state.redis.urlEnv: environment variable X is not set',
+    );
     expect(new PolicyError('ERR_POLICY_PARSE', 'cannot load', { problems: ['a', 'b'] }).message).toBe('cannot load:\n  a\n  b');
     expect(new SigningKeyFileError('key.json', 'no such file').message).toBe('signing key file key.json: no such file');
     expect(new SchemaGenerationError(['a', 'b']).message).toBe('cannot generate the Cedar schema:\n  a\n  b');

@@ -47,7 +47,7 @@ describe('IdentityMapper', () => {
     expect(mapper().resolve(id('spiffe://partner.org/agents/a/b')).id).toBe('agents/a/b');
   });
 
-  it('uses the first matching rule, and a prefix rule\'s own agent name when it has one', () => {
+  it("uses the first matching rule, and a prefix rule's own agent name when it has one", () => {
     const m = mapper();
     // The ci/ rule comes before the broader agents/ rule.
     expect(m.resolve(id('spiffe://example.org/agents/ci/x')).id).toBe('x');
@@ -104,9 +104,7 @@ describe('IdentityMapper', () => {
 
   it('refuses rules built in code without exactly one matcher or without an agent for an exact ID', () => {
     const options = { trustDomains: [EXAMPLE] };
-    expect(() => new IdentityMapper([{ groups: [], attributes: {} }], options)).toThrow(
-      'identity rule 0 needs exactly one of spiffeId and spiffeIdPrefix',
-    );
+    expect(() => new IdentityMapper([{ groups: [], attributes: {} }], options)).toThrow('identity rule 0 needs exactly one of spiffeId and spiffeIdPrefix');
     expect(() => new IdentityMapper([{ spiffeId: id('spiffe://example.org/a'), groups: [], attributes: {} }], options)).toThrow(
       'identity rule 0 matches a spiffeId but names no agent',
     );

@@ -1,13 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  spiffeIdFromSubject,
-  WorkloadTokenAuthenticator,
-  WorkloadTokenError,
-  type WorkloadTokenAuthenticatorOptions,
-  type WorkloadTokenErrorCode,
-} from '../../../src/identity';
+import { spiffeIdFromSubject, WorkloadTokenAuthenticator, WorkloadTokenError, type WorkloadTokenAuthenticatorOptions, type WorkloadTokenErrorCode } from '../../../src/identity';
 import { DevIdentityProvider } from '../../../src/spiffe/dev/identity-provider';
 import { TrustDomain } from '../../../src/spiffe/id';
 import { JwtSource } from '../../../src/spiffe/workload/jwt-source';

@@ -88,7 +88,9 @@ describe('parseHostPort, as properties', () => {
   it('on any input, returns a usable host and port or throws one of its reasons, nothing else', () => {
     const addresses = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 40 }),
-      fc.tuple(fc.constantFrom('', '[', ']', '[::1]', '::', '1.2.3.4', 'a.b', '-', '.'), fc.constantFrom(':', '::', ''), fc.string({ maxLength: 8 })).map((parts) => parts.join('')),
+      fc
+        .tuple(fc.constantFrom('', '[', ']', '[::1]', '::', '1.2.3.4', 'a.b', '-', '.'), fc.constantFrom(':', '::', ''), fc.string({ maxLength: 8 }))
+        .map((parts) => parts.join('')),
     );
     fc.assert(
       fc.property(addresses, fc.boolean(), (address, allowPortZero) => {

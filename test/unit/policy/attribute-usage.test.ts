@@ -55,7 +55,9 @@ describe('leaving out unread attributes changes no decision', () => {
     'task-budget': 'forbid (principal, action, resource) when { context has task && context.task has callsRemaining && context.task.callsRemaining < 1 };',
     'whole-nested': 'forbid (principal is Workload, action, resource) when { context has request && context.request.dir == { path: "/secrets", depth: 1 } };',
   };
-  const text = Object.entries(policies).map(([id, p]) => `@id("${id}")\n${p}`).join('\n');
+  const text = Object.entries(policies)
+    .map(([id, p]) => `@id("${id}")\n${p}`)
+    .join('\n');
   const engine = new PolicyEngine(PolicySet.fromText({ 'p.cedar': text }), { cacheSize: 0 });
 
   function oracle(req: AuthorizationRequest): { allow: boolean; reason: string[]; errors: string[] } {
@@ -77,12 +79,7 @@ describe('leaving out unread attributes changes no decision', () => {
     return { allow: decision === 'allow', reason: [...diagnostics.reason].sort(), errors: diagnostics.errors.map((e) => e.policyId).sort() };
   }
 
-  const principals = [
-    agent('a', ['g'], { tier: 'gold', team: 'x', unread: 'u' }),
-    agent('b', [], { tier: 'silver', team: 'x' }),
-    agent('c', ['g']),
-    workload('/tools/w'),
-  ];
+  const principals = [agent('a', ['g'], { tier: 'gold', team: 'x', unread: 'u' }), agent('b', [], { tier: 'silver', team: 'x' }), agent('c', ['g']), workload('/tools/w')];
   const contexts: Record<string, CedarValue>[] = [
     { peer: { authn: 'x509-svid' }, metadata: {} },
     { peer: { authn: 'jwt-svid' }, metadata: { 'x-task-id': 't1' }, extra: 'unread' },

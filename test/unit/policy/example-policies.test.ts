@@ -28,7 +28,17 @@ describe('example policies', () => {
   it('loads with the schema, every policy named by @id', () => {
     expect(set.schema).toBeDefined();
     expect(set.warnings).toEqual([]);
-    expect(set.ids).toEqual(['researchers-read-files', 'researchers-sync-for-a-task', 'ci-uses-files', 'workloads-never-write', 'sandbox-tier-read-only', 'no-reading-secrets', 'no-changes-as-a-task-ends', 'researchers-begin-read-tasks', 'ci-begins-tasks']);
+    expect(set.ids).toEqual([
+      'researchers-read-files',
+      'researchers-sync-for-a-task',
+      'ci-uses-files',
+      'workloads-never-write',
+      'sandbox-tier-read-only',
+      'no-reading-secrets',
+      'no-changes-as-a-task-ends',
+      'researchers-begin-read-tasks',
+      'ci-begins-tasks',
+    ]);
   });
 
   it('lets researchers read, and sync only for a task', () => {

@@ -16,7 +16,11 @@ export function peerOf(principal: Principal, authn: 'x509-svid' | 'jwt-svid' = '
 }
 
 /** A request with the gateway's context: `peer` and `metadata`. */
-export function request(principal: Principal, action: string, options: { resource?: string; metadata?: Record<string, string>; authn?: 'x509-svid' | 'jwt-svid' } = {}): AuthorizationRequest {
+export function request(
+  principal: Principal,
+  action: string,
+  options: { resource?: string; metadata?: Record<string, string>; authn?: 'x509-svid' | 'jwt-svid' } = {},
+): AuthorizationRequest {
   return {
     principal,
     action,

@@ -150,7 +150,9 @@ describe('the policy index changes no decision', () => {
       const expected = plain.authorize(req);
       const actual = indexed.authorize(req);
       if (outcome(actual) !== outcome(expected) && differences.length < 5) {
-        differences.push(`request ${i} ${req.principal.type}::${req.principal.id} [${req.principal.groups.join(',')}] ${req.action}: indexed ${outcome(actual)}, unindexed ${outcome(expected)}`);
+        differences.push(
+          `request ${i} ${req.principal.type}::${req.principal.id} [${req.principal.groups.join(',')}] ${req.action}: indexed ${outcome(actual)}, unindexed ${outcome(expected)}`,
+        );
       }
       return expected;
     });

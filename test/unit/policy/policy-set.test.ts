@@ -47,9 +47,7 @@ describe('PolicySet ids', () => {
   });
 
   it('refuses duplicate ids across files, naming both files', () => {
-    const err = loadError(() =>
-      PolicySet.fromText({ 'one.cedar': `@id("dup")\n${PERMIT_ALL}`, 'two.cedar': `${PERMIT_ALL}\n@id("dup")\n${PERMIT_ALL}` }),
-    );
+    const err = loadError(() => PolicySet.fromText({ 'one.cedar': `@id("dup")\n${PERMIT_ALL}`, 'two.cedar': `${PERMIT_ALL}\n@id("dup")\n${PERMIT_ALL}` }));
     expect(err.code).toBe('ERR_POLICY_LOAD');
     expect(err.problems).toEqual(['"dup" in one.cedar:1 and two.cedar:2']);
   });

@@ -114,7 +114,9 @@ describe('generateSchema', () => {
     const schema = generateSchema(EXAMPLE);
     expect(checkParseSchema(schema)).toEqual({ type: 'success' });
     expect(schema).toContain('entity AgentGroup enum ["researchers", "ci"];');
-    expect(schema).toContain('entity Agent in [AgentGroup] {\n  spiffeId: String,\n  trustDomain: String,\n  team?: String,\n  tier?: String,\n  attributes: MappingAttributes,\n};');
+    expect(schema).toContain(
+      'entity Agent in [AgentGroup] {\n  spiffeId: String,\n  trustDomain: String,\n  team?: String,\n  tier?: String,\n  attributes: MappingAttributes,\n};',
+    );
     expect(schema).toContain('entity Workload {\n  spiffeId: String,\n  trustDomain: String,\n  path: String,\n};');
     expect(schema).toContain('entity Tool enum ["toolgate", "files"];');
     expect(schema).toContain('type Metadata = {\n  "x-task-id"?: String,\n};');
@@ -217,7 +219,11 @@ describe('generateSchema', () => {
   });
 
   it('declares a message that two upstreams load from the same file once', () => {
-    const files = protos({ 'store.proto': RICH, 'common.proto': COMMON, 'other.proto': 'syntax = "proto3";\npackage other;\nimport "common.proto";\nservice Geo { rpc Get(common.Region) returns (common.Region); }\n' });
+    const files = protos({
+      'store.proto': RICH,
+      'common.proto': COMMON,
+      'other.proto': 'syntax = "proto3";\npackage other;\nimport "common.proto";\nservice Geo { rpc Get(common.Region) returns (common.Region); }\n',
+    });
     const schema = generateSchema(
       source([upstream('store', ['demo.v1.Store'], [files['store.proto'] as string]), upstream('geo', ['other.Geo'], [files['other.proto'] as string])]),
     );
@@ -237,7 +243,7 @@ describe('generateSchema', () => {
     expect(err.problems).toEqual(['identities[1].attributes.level is a String but identities[0].attributes.level is a Long: a Cedar attribute has one type']);
   });
 
-  it('needs every upstream\'s protos, and every routed service in them', () => {
+  it("needs every upstream's protos, and every routed service in them", () => {
     const files = protos({ 'store.proto': RICH, 'common.proto': COMMON });
     const err = generationError(() =>
       generateSchema(source([upstream('bare', ['x.v1.X'], []), upstream('store', ['demo.v1.Store', 'demo.v1.Missing'], [files['store.proto'] as string])])),
@@ -247,6 +253,8 @@ describe('generateSchema', () => {
       'upstreams[1] ("store").services: demo.v1.Missing is defined in none of store.proto',
     ]);
     const broken = protos({ 'bad.proto': 'syntax = "proto3";\nmessage {' });
-    expect(generationError(() => generateSchema(source([upstream('bad', ['x.X'], [broken['bad.proto'] as string])]))).problems[0]).toMatch(/^upstreams\[0\] \("bad"\)\.protos: .*bad\.proto/);
+    expect(generationError(() => generateSchema(source([upstream('bad', ['x.X'], [broken['bad.proto'] as string])]))).problems[0]).toMatch(
+      /^upstreams\[0\] \("bad"\)\.protos: .*bad\.proto/,
+    );
   });
 });

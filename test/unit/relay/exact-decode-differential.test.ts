@@ -29,19 +29,25 @@ const maybe = PROTOC ? describe : describe.skip;
 if (!PROTOC) console.warn('protoc not found: the differential protobuf tests are skipped (apt-get install protobuf-compiler libprotobuf-dev)');
 
 maybe('the gateway decodes request messages exactly as protobuf-C++ does (differential, protoc)', () => {
-  it.each(CASES)('$type: hostile messages, 0 disagreements', ({ type: typeName, file, batchType }) => {
-    const type = loadProtoRoot([resolve(DIR, file)]).lookupType(typeName);
-    const { admitted, refused } = expectNoDisagreement(type, { includeDir: DIR, file, batchType }, fc.sample(hostileMessage(type), { numRuns: RUNS, seed: SEED }));
-    // Not vacuous: most hostile messages are still well formed enough to be admitted.
-    expect(admitted).toBeGreaterThan(RUNS * 0.2);
-    expect(refused).toBeGreaterThan(RUNS * 0.05);
-  }, 600_000);
+  it.each(CASES)(
+    '$type: hostile messages, 0 disagreements',
+    ({ type: typeName, file, batchType }) => {
+      const type = loadProtoRoot([resolve(DIR, file)]).lookupType(typeName);
+      const { admitted, refused } = expectNoDisagreement(type, { includeDir: DIR, file, batchType }, fc.sample(hostileMessage(type), { numRuns: RUNS, seed: SEED }));
+      // Not vacuous: most hostile messages are still well formed enough to be admitted.
+      expect(admitted).toBeGreaterThan(RUNS * 0.2);
+      expect(refused).toBeGreaterThan(RUNS * 0.05);
+    },
+    600_000,
+  );
 
   it('floats and doubles of every bit pattern, 0 disagreements', () => {
     const type = loadProtoRoot([resolve(DIR, 'exact.proto')]).lookupType('exact.v1.Request');
     // scalars { real32: <4 bytes> real64: <8 bytes> } and weights: <8 bytes>
     const floats = fc.tuple(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.uint8Array({ minLength: 8, maxLength: 8 }), fc.uint8Array({ minLength: 8, maxLength: 8 }));
-    const messages = fc.sample(floats, { numRuns: RUNS, seed: SEED }).map(([f, d, w]) => Buffer.concat([Buffer.from('a2010e75', 'hex'), f, Buffer.from([0x79]), d, Buffer.from('e901', 'hex'), w]));
+    const messages = fc
+      .sample(floats, { numRuns: RUNS, seed: SEED })
+      .map(([f, d, w]) => Buffer.concat([Buffer.from('a2010e75', 'hex'), f, Buffer.from([0x79]), d, Buffer.from('e901', 'hex'), w]));
     expect(expectNoDisagreement(type, { includeDir: DIR, file: 'exact.proto', batchType: 'exact.v1.Batch' }, messages).refused).toBe(0);
   }, 600_000);
 });
@@ -62,11 +68,20 @@ function expectNoDisagreement(type: protobuf.Type, batch: ProtocBatch, messages:
     }
     admitted.push({ original: bytes, canonical: encodeCanonical(decoded), seen: textFormat(decoded) });
   }
-  const toolReads = protocDecodeEach(batch, admitted.map((a) => a.canonical));
-  const callerMeant = protocDecodeEach(batch, admitted.map((a) => a.original));
+  const toolReads = protocDecodeEach(
+    batch,
+    admitted.map((a) => a.canonical),
+  );
+  const callerMeant = protocDecodeEach(
+    batch,
+    admitted.map((a) => a.original),
+  );
   const decidedOnOther = admitted.flatMap((a, i) => (toolReads[i] === a.seen ? [] : [report(a, toolReads[i])]));
   const meaningChanged = admitted.flatMap((a, i) => (lastEntryPerKey(callerMeant[i], mapFields) === a.seen ? [] : [report(a, callerMeant[i])]));
-  if (process.env.TOOLGATE_DIFFERENTIAL_RUNS) console.log(`${type.fullName.slice(1)}: ${messages.length} messages, ${admitted.length} admitted, ${refused} refused; disagreements: ${decidedOnOther.length} security, ${meaningChanged.length} fidelity`);
+  if (process.env.TOOLGATE_DIFFERENTIAL_RUNS)
+    console.log(
+      `${type.fullName.slice(1)}: ${messages.length} messages, ${admitted.length} admitted, ${refused} refused; disagreements: ${decidedOnOther.length} security, ${meaningChanged.length} fidelity`,
+    );
   // The security property: what the tool parses is what policy saw.
   expect(decidedOnOther.slice(0, 3)).toEqual([]);
   // Fidelity: an admitted message means to the tool what it meant to protobuf; protoc

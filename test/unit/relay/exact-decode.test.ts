@@ -77,7 +77,7 @@ describe('decodeExact: protobuf semantics, as a tool parses them', () => {
     expect(() => decodeExact(legacy, hex('0a01 61'))).toThrow('required field id of exact.v2.Legacy is missing');
   });
 
-  it('renders proto2 defaults: an explicit [default], and a closed enum\'s first value', () => {
+  it("renders proto2 defaults: an explicit [default], and a closed enum's first value", () => {
     expect(requestContext(decodeExact(legacy, hex('2a01 61')))).toMatchObject({ limit: 10, level: 'LOW', grade: 'GRADE_NONE' });
   });
 });
@@ -95,7 +95,7 @@ describe('encodeCanonical', () => {
     expect(canonical('7a00 6200')).toBe('62007a00');
   });
 
-  it('keeps a float\'s bits: a NaN payload and -0.0 survive', () => {
+  it("keeps a float's bits: a NaN payload and -0.0 survive", () => {
     const nan = 'a201 05 75 0100c07f'; // scalars { real32: a NaN with payload 1 }
     expect(canonical(nan)).toBe('a201057501' + '00c07f');
     expect(canonical('a201 05 75 00000080')).toBe('a20105750000' + '0080'); // -0.0f

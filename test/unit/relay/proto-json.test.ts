@@ -58,14 +58,22 @@ describe('decodeRequest: the proto3 JSON mapping, as Cedar values', () => {
 
   it('fills defaults for absent scalar fields and leaves absent messages out', () => {
     expect(decodeRequest(type, new Uint8Array())).toEqual({
-      text: '', small: 0, huge: 0, flag: false, blob: '', color: 'COLOR_UNSPECIFIED', items: [], counts: [], packed: [], foo1bar: '', otherName: '',
+      text: '',
+      small: 0,
+      huge: 0,
+      flag: false,
+      blob: '',
+      color: 'COLOR_UNSPECIFIED',
+      items: [],
+      counts: [],
+      packed: [],
+      foo1bar: '',
+      otherName: '',
     });
   });
 
   it('refuses a 64-bit value Cedar cannot receive exactly, rather than let a policy compare a string', () => {
-    expect(() => decodeRequest(type, encode({ huge: '9007199254740992' }))).toThrow(
-      'field huge: 9007199254740992 is beyond the integers Cedar receives exactly (±(2^53 - 1))',
-    );
+    expect(() => decodeRequest(type, encode({ huge: '9007199254740992' }))).toThrow('field huge: 9007199254740992 is beyond the integers Cedar receives exactly (±(2^53 - 1))');
   });
 
   it('renders an enum number the proto does not know as its digits', () => {
@@ -86,8 +94,6 @@ describe('decodeRequest: the proto3 JSON mapping, as Cedar values', () => {
   });
 
   it('needs every routed service to be in the protos', () => {
-    expect(() => MethodCatalog.load('files', [PROTO], ['test.mapping.v1.Nope'])).toThrow(
-      `upstream "files": service test.mapping.v1.Nope is not defined in its protos (${PROTO})`,
-    );
+    expect(() => MethodCatalog.load('files', [PROTO], ['test.mapping.v1.Nope'])).toThrow(`upstream "files": service test.mapping.v1.Nope is not defined in its protos (${PROTO})`);
   });
 });

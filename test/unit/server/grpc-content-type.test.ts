@@ -1,9 +1,12 @@
 import { isGrpcContentType } from '../../../src/server/grpc-content-type';
 
 describe('isGrpcContentType', () => {
-  it.each(['application/grpc', 'application/grpc+proto', 'application/grpc+json', 'application/grpc;charset=utf-8', 'application/grpc ; x=1', 'Application/GRPC+Proto'])('accepts %j', (value) => {
-    expect(isGrpcContentType(value)).toBe(true);
-  });
+  it.each(['application/grpc', 'application/grpc+proto', 'application/grpc+json', 'application/grpc;charset=utf-8', 'application/grpc ; x=1', 'Application/GRPC+Proto'])(
+    'accepts %j',
+    (value) => {
+      expect(isGrpcContentType(value)).toBe(true);
+    },
+  );
 
   it.each([
     ['absent', undefined],

@@ -35,8 +35,6 @@ describe('upstreamRequestHeaders', () => {
   });
 
   it('writes the XFCC as Envoy does for a verified mTLS peer', () => {
-    expect(forwardedClientCert('spiffe://example.org/toolgate', 'spiffe://example.org/agents/bot')).toBe(
-      'By=spiffe://example.org/toolgate;URI=spiffe://example.org/agents/bot',
-    );
+    expect(forwardedClientCert('spiffe://example.org/toolgate', 'spiffe://example.org/agents/bot')).toBe('By=spiffe://example.org/toolgate;URI=spiffe://example.org/agents/bot');
   });
 });

@@ -33,9 +33,7 @@ describe('reloadableConfig: what a reload applies and what waits for a restart',
 
   it('keeps the running value of every key bound at start, names them, and applies the rest', () => {
     const running = config('admin: false\n');
-    const next = config(
-      `listen: 127.0.0.1:9443\nadmin: 127.0.0.1:9999\nlimits: { maxMessageBytes: 10 }\nmetadata: { allow: [x-task-id] }\nlogLevel: warn\n`,
-    );
+    const next = config(`listen: 127.0.0.1:9443\nadmin: 127.0.0.1:9999\nlimits: { maxMessageBytes: 10 }\nmetadata: { allow: [x-task-id] }\nlogLevel: warn\n`);
     next.upstreams = [{ ...next.upstreams[0]!, address: '127.0.0.1:7002' }];
     const { config: applied, applied: keys, restartNeeded } = reloadableConfig(running, next);
     expect(restartNeeded).toEqual(['listen', 'admin', 'upstreams', 'metadata', 'limits']);

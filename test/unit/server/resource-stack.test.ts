@@ -4,18 +4,23 @@ describe('ResourceStack', () => {
   function stack() {
     const events: string[] = [];
     const errors: Array<[string, unknown]> = [];
-    const resources = new ResourceStack<{ graceMs: number }>((name, err) => errors.push([name, err]), (event, name) => events.push(`${event} ${name}`));
+    const resources = new ResourceStack<{ graceMs: number }>(
+      (name, err) => errors.push([name, err]),
+      (event, name) => events.push(`${event} ${name}`),
+    );
     return { resources, events, errors };
   }
 
   it('releases what was made newest first, one release finished before the next begins, each with the moment it is given', async () => {
     const { resources } = stack();
     const order: string[] = [];
-    const release = (name: string, ms = 0) => async ({ graceMs }: { graceMs: number }) => {
-      order.push(`${name} begins (${graceMs})`);
-      await new Promise((r) => setTimeout(r, ms));
-      order.push(`${name} done`);
-    };
+    const release =
+      (name: string, ms = 0) =>
+      async ({ graceMs }: { graceMs: number }) => {
+        order.push(`${name} begins (${graceMs})`);
+        await new Promise((r) => setTimeout(r, ms));
+        order.push(`${name} done`);
+      };
     resources.add('source', release('source'));
     resources.add('channels', release('channels', 20));
     resources.add('listeners', release('listeners', 20));

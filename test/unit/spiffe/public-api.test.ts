@@ -86,9 +86,7 @@ describe('toolgate/spiffe public API (docs/spiffe.md)', () => {
       expect(() => spiffe.SpiffeId.parse('http://example.org/a')).toThrow(spiffe.SpiffeIdError);
       expect(() => spiffe.SpiffeId.parse('http://example.org/a')).toThrow('scheme is missing or invalid');
       expect(() => spiffe.TrustDomain.parse('Example.org')).toThrow(spiffe.SpiffeIdError);
-      expect(() => spiffe.TrustDomain.parse('Example.org')).toThrow(
-        'trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores',
-      );
+      expect(() => spiffe.TrustDomain.parse('Example.org')).toThrow('trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores');
       expect(new spiffe.SpiffeIdError('x')).toBeInstanceOf(spiffe.SpiffeError);
       expect(new spiffe.SpiffeIdError('x').code).toBe('ERR_SPIFFE_ID');
     });
@@ -142,7 +140,7 @@ describe('toolgate/spiffe public API (docs/spiffe.md)', () => {
     });
   });
 
-  it('validateJwtSvid(token, audience, bundles) validates against the sub\'s trust domain and throws JwtSvidError', async () => {
+  it("validateJwtSvid(token, audience, bundles) validates against the sub's trust domain and throws JwtSvidError", async () => {
     expect(typeof spiffe.validateJwtSvid).toBe('function');
     const bundles = new spiffe.JwtBundleSet([spiffe.JwtBundle.parse('example.org', '{"keys":[]}')]);
     const header = Buffer.from(JSON.stringify({ alg: 'ES256', kid: 'k' })).toString('base64url');

@@ -81,7 +81,11 @@ describe('task tokens', () => {
     const { kid, key } = keys.signingKey();
     const wrongTyp = await new SignJWT({ tools: [...task.tools] })
       .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid })
-      .setIssuer('toolgate').setSubject(ALICE).setJti(task.id).setIssuedAt(clock.ms / 1000).setExpirationTime(task.expiresAt)
+      .setIssuer('toolgate')
+      .setSubject(ALICE)
+      .setJti(task.id)
+      .setIssuedAt(clock.ms / 1000)
+      .setExpirationTime(task.expiresAt)
       .sign(key);
     await taskRejection('ERR_TASK_TOKEN', verifyTaskToken(keys, wrongTyp, ALICE, clock.now));
 
@@ -89,7 +93,11 @@ describe('task tokens', () => {
     const { privateKey } = await generateKeyPair('ES256');
     const forged = await new SignJWT({ tools: [...task.tools] })
       .setProtectedHeader({ alg: 'ES256', typ: 'toolgate-task+jwt', kid })
-      .setIssuer('toolgate').setSubject(ALICE).setJti(task.id).setIssuedAt(clock.ms / 1000).setExpirationTime(task.expiresAt)
+      .setIssuer('toolgate')
+      .setSubject(ALICE)
+      .setJti(task.id)
+      .setIssuedAt(clock.ms / 1000)
+      .setExpirationTime(task.expiresAt)
       .sign(privateKey);
     await taskRejection('ERR_TASK_TOKEN', verifyTaskToken(keys, forged, ALICE, clock.now));
 

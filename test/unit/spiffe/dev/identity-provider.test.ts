@@ -5,13 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DevIdentityProvider } from '../../../../src/spiffe/dev/identity-provider';
-import {
-  workloadApiMetadata,
-  type JWTSVIDResponse,
-  type ValidateJWTSVIDResponse,
-  type SpiffeWorkloadAPIClient,
-  type X509SVID,
-} from '../../../../src/spiffe/workload/proto';
+import { workloadApiMetadata, type JWTSVIDResponse, type ValidateJWTSVIDResponse, type SpiffeWorkloadAPIClient, type X509SVID } from '../../../../src/spiffe/workload/proto';
 import { certificatesOf, rawClient, StreamReader, unary } from './raw-workload-client';
 
 const A = 'spiffe://example.org/agents/a';
@@ -180,8 +174,7 @@ describe('DevIdentityProvider', () => {
     it('ValidateJWTSVID round-trips a minted token (own and federated) and refuses a bad one', async () => {
       const api = await provider.serve([A, FOREIGN]);
       const client = connect(api.address);
-      const validate = (svid: string, audience: string) =>
-        unary<ValidateJWTSVIDResponse>((cb) => client.ValidateJWTSVID({ audience, svid }, workloadApiMetadata(), cb));
+      const validate = (svid: string, audience: string) => unary<ValidateJWTSVIDResponse>((cb) => client.ValidateJWTSVID({ audience, svid }, workloadApiMetadata(), cb));
 
       const [own, foreign] = (await fetchJwt(client, ['svc'])).svids;
       const res = await validate(own.svid, 'svc');
@@ -209,8 +202,7 @@ describe('DevIdentityProvider', () => {
     expect(roots[0].fingerprint256).toBe(oldRoot.fingerprint256);
     expect(certificatesOf(rotated.x509_svid)[0].checkIssued(roots[1])).toBe(true);
     expect(provider.jwtBundle().keys).toHaveLength(2);
-    const validate = (svid: string) =>
-      unary<ValidateJWTSVIDResponse>((cb) => client.ValidateJWTSVID({ audience: 'svc', svid }, workloadApiMetadata(), cb));
+    const validate = (svid: string) => unary<ValidateJWTSVIDResponse>((cb) => client.ValidateJWTSVID({ audience: 'svc', svid }, workloadApiMetadata(), cb));
     expect((await validate(oldToken)).spiffe_id).toBe(A);
 
     await provider.retirePreviousCas();

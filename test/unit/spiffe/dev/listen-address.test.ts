@@ -32,7 +32,7 @@ describe('parseListenAddress', () => {
     ['tcp://127.0.0.1:0/x', 'workload endpoint tcp socket URI must not include a path'],
     ['tcp://127.0.0.1:65536', 'workload endpoint tcp socket URI port must be a number from 0 to 65535'],
     ['http://127.0.0.1:0', 'workload endpoint socket URI must have a "tcp" or "unix" scheme'],
-  ])('rejects %s with the client parser\'s reason', (address, reason) => {
+  ])("rejects %s with the client parser's reason", (address, reason) => {
     const error = thrown(EndpointAddressError, 'ERR_ENDPOINT_ADDRESS', () => parseListenAddress(address));
     expect(error.message).toBe(`invalid listen address "${address}": ${reason}`);
   });

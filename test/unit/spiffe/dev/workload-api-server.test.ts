@@ -199,8 +199,7 @@ describe('DevWorkloadApi', () => {
   });
 
   describe('FetchJWTSVID', () => {
-    const fetch = (audience: string[], spiffeId = '') =>
-      unary<JWTSVIDResponse>((cb) => client.FetchJWTSVID({ audience, spiffe_id: spiffeId }, workloadApiMetadata(), cb));
+    const fetch = (audience: string[], spiffeId = '') => unary<JWTSVIDResponse>((cb) => client.FetchJWTSVID({ audience, spiffe_id: spiffeId }, workloadApiMetadata(), cb));
 
     it('checks the request as SPIRE does before asking the handler', async () => {
       const handler = jest.fn(() => ({ svids: [{ spiffe_id: 'spiffe://example.org/a', svid: 'tok' }] }));
@@ -224,8 +223,7 @@ describe('DevWorkloadApi', () => {
   describe('ValidateJWTSVID', () => {
     const kid = 'key-1';
     let key: KeyObject;
-    const validate = (svid: string, audience = 'svc') =>
-      unary<ValidateJWTSVIDResponse>((cb) => client.ValidateJWTSVID({ audience, svid }, workloadApiMetadata(), cb));
+    const validate = (svid: string, audience = 'svc') => unary<ValidateJWTSVIDResponse>((cb) => client.ValidateJWTSVID({ audience, svid }, workloadApiMetadata(), cb));
     const sign = (claims: Record<string, unknown>, header: Record<string, unknown> = { kid, typ: 'JWT' }) =>
       new SignJWT(claims).setProtectedHeader({ alg: 'ES256', ...header }).sign(key);
     const now = () => Math.floor(Date.now() / 1000);

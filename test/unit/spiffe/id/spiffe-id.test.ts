@@ -46,7 +46,7 @@ describe('SpiffeId.parse', () => {
     ['spiffe://example.org/a%20b', PATH_CHARS],
     ['spiffe://example.org/caf\u00e9', PATH_CHARS],
     ['spiffe://example.org/a b', PATH_CHARS],
-  ])('rejects %j with go-spiffe\'s message', (s, message) => {
+  ])("rejects %j with go-spiffe's message", (s, message) => {
     expect(parseError(s)).toBe(message);
   });
 

@@ -129,9 +129,7 @@ describe('JwtBundle.parse', () => {
   });
 
   it('rejects two usable keys with the same kid, but not a clash with an ignored key', () => {
-    expect(() => JwtBundle.parse(td, jwks(jwk(p256.publicKey, { kid: 'k' }), jwk(p384.publicKey, { kid: 'k' })))).toThrow(
-      new BundleError('jwtbundle: duplicate key ID "k"'),
-    );
+    expect(() => JwtBundle.parse(td, jwks(jwk(p256.publicKey, { kid: 'k' }), jwk(p384.publicKey, { kid: 'k' })))).toThrow(new BundleError('jwtbundle: duplicate key ID "k"'));
     const bundle = JwtBundle.parse(td, jwks(jwk(rsa.publicKey, { kid: 'k', use: 'x509-svid' }), jwk(p256.publicKey, { kid: 'k' })));
     expect(sameKey(bundle.findKey('k'), p256.publicKey)).toBe(true);
   });

@@ -37,23 +37,17 @@ describe('JwtSvid.parseInsecure', () => {
 
   it('checks the audience when one is given', async () => {
     const token = await valid({ aud: 'someone-else' });
-    expect(() => JwtSvid.parseInsecure(token, [AUD], '', { now: NOW })).toThrow(
-      new JwtSvidError(`jwtsvid: expected audience in ["${AUD}"] (audience=["someone-else"])`),
-    );
+    expect(() => JwtSvid.parseInsecure(token, [AUD], '', { now: NOW })).toThrow(new JwtSvidError(`jwtsvid: expected audience in ["${AUD}"] (audience=["someone-else"])`));
   });
 
   it('still requires exp, a SPIFFE ID subject, an allowed algorithm, and an unexpired token', async () => {
-    await expect(async () => JwtSvid.parseInsecure(await sign({ sub: ID, aud: AUD }), AUD, '', { now: NOW })).rejects.toThrow(
-      'jwtsvid: token missing exp claim',
-    );
+    await expect(async () => JwtSvid.parseInsecure(await sign({ sub: ID, aud: AUD }), AUD, '', { now: NOW })).rejects.toThrow('jwtsvid: token missing exp claim');
     await expect(async () => JwtSvid.parseInsecure(await valid({ sub: 'spiffe://example.org/a//b' }), AUD, '', { now: NOW })).rejects.toThrow(
       'jwtsvid: token has an invalid subject claim: path cannot contain empty segments',
     );
     const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${(await valid()).split('.')[1]}.`;
     expect(() => JwtSvid.parseInsecure(none, AUD, '', { now: NOW })).toThrow('jwtsvid: unable to parse JWT token');
-    await expect(async () => JwtSvid.parseInsecure(await valid({ exp: now - 61 }), AUD, '', { now: NOW })).rejects.toThrow(
-      'jwtsvid: token has expired',
-    );
+    await expect(async () => JwtSvid.parseInsecure(await valid({ exp: now - 61 }), AUD, '', { now: NOW })).rejects.toThrow('jwtsvid: token has expired');
   });
 });
 

@@ -27,9 +27,7 @@ const bundles = new JwtBundleSet([
 
 const claims = (extra: JWTPayload = {}): JWTPayload => ({ sub: ID, aud: AUD, exp: now + 300, iat: now, ...extra });
 const sign = (header: Record<string, unknown>, payload: JWTPayload | string, key: KeyObject | Uint8Array = p256.privateKey) =>
-  new CompactSign(Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)))
-    .setProtectedHeader(header as { alg: string })
-    .sign(key);
+  new CompactSign(Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload))).setProtectedHeader(header as { alg: string }).sign(key);
 const token = (extra: JWTPayload = {}, header: Record<string, unknown> = {}) => sign({ alg: 'ES256', kid: 'p256', typ: 'JWT', ...header }, claims(extra));
 
 /** Asserts the exact message and the stable code, so that a different failure cannot pass. */
@@ -243,10 +241,12 @@ describe('validateJwtSvid: keys and trust domains', () => {
   });
 
   it('validates a token without kid by trying each key of the trust domain, with or without kid', async () => {
-    const mixed = new JwtBundleSet([
-      bundleOf('example.org', jwk(rsa.publicKey, { kid: 'rsa' }), jwk(p256.publicKey), jwk(p384.publicKey, { kid: 'p384' })),
-    ]);
-    for (const [alg, key] of [['ES256', p256], ['ES384', p384], ['PS256', rsa]] as const) {
+    const mixed = new JwtBundleSet([bundleOf('example.org', jwk(rsa.publicKey, { kid: 'rsa' }), jwk(p256.publicKey), jwk(p384.publicKey, { kid: 'p384' }))]);
+    for (const [alg, key] of [
+      ['ES256', p256],
+      ['ES384', p384],
+      ['PS256', rsa],
+    ] as const) {
       const svid = await validateJwtSvid(await sign({ alg, typ: 'JWT' }, claims(), key.privateKey), AUD, mixed, at);
       expect(svid.id.toString()).toBe(ID);
     }

@@ -12,7 +12,11 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 describe('HandshakeQueue', () => {
   it('starts at most perTurn handshakes on each turn of the event loop, in arrival order', async () => {
     const started: string[] = [];
-    const queue = new HandshakeQueue((s) => started.push((s as Socket & { name: string }).name), () => {}, 3);
+    const queue = new HandshakeQueue(
+      (s) => started.push((s as Socket & { name: string }).name),
+      () => {},
+      3,
+    );
     for (let i = 0; i < 8; i++) queue.push(fakeSocket(`c${i}`));
     // Nothing starts in the turn the connections are accepted in.
     expect(started).toEqual([]);
@@ -32,7 +36,11 @@ describe('HandshakeQueue', () => {
 
   it('skips a connection its client closed while it waited, without spending a start on it', async () => {
     const started: string[] = [];
-    const queue = new HandshakeQueue((s) => started.push((s as Socket & { name: string }).name), () => {}, 2);
+    const queue = new HandshakeQueue(
+      (s) => started.push((s as Socket & { name: string }).name),
+      () => {},
+      2,
+    );
     const gone = fakeSocket('gone');
     queue.push(gone);
     queue.push(fakeSocket('a'));
@@ -67,6 +75,14 @@ describe('HandshakeQueue', () => {
   });
 
   it('refuses a perTurn that is not a positive integer', () => {
-    for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => new HandshakeQueue(() => {}, () => {}, bad)).toThrow(RangeError);
+    for (const bad of [0, -1, 1.5, Number.NaN])
+      expect(
+        () =>
+          new HandshakeQueue(
+            () => {},
+            () => {},
+            bad,
+          ),
+      ).toThrow(RangeError);
   });
 });

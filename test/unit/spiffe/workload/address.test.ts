@@ -109,9 +109,7 @@ describe('resolveEndpointAddress', () => {
   });
 
   it.each([[{}], [{ SPIFFE_ENDPOINT_SOCKET: '' }]])('fails when neither is configured (%j)', (env) => {
-    expect(() => resolveEndpointAddress(undefined, env)).toThrow(
-      new EndpointAddressError('workload endpoint socket address is not configured'),
-    );
+    expect(() => resolveEndpointAddress(undefined, env)).toThrow(new EndpointAddressError('workload endpoint socket address is not configured'));
   });
 
   it('validates the environment value too', () => {

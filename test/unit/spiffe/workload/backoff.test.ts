@@ -60,16 +60,31 @@ describe('urgentBackoff', () => {
   });
 
   it('while urgent, keeps delays up to 1 s and draws longer ones in [500, 1000] ms', () => {
-    const low = urgentBackoff(inner, () => true, undefined, () => 0).newBackoff();
+    const low = urgentBackoff(
+      inner,
+      () => true,
+      undefined,
+      () => 0,
+    ).newBackoff();
     expect(take(7, () => low.next())).toEqual([100, 200, 400, 800, 500, 500, 500]);
-    const high = urgentBackoff(inner, () => true, undefined, () => 1).newBackoff();
+    const high = urgentBackoff(
+      inner,
+      () => true,
+      undefined,
+      () => 1,
+    ).newBackoff();
     expect(take(7, () => high.next())).toEqual([100, 200, 400, 800, 1000, 1000, 1000]);
     expect([URGENT_MAX_MS, URGENT_WINDOW_MS]).toEqual([1000, 30_000]);
   });
 
   it('goes on with the sequence underneath when the urgency ends, and resets it', () => {
     let urgent = true;
-    const b = urgentBackoff(inner, () => urgent, 1000, () => 1).newBackoff();
+    const b = urgentBackoff(
+      inner,
+      () => urgent,
+      1000,
+      () => 1,
+    ).newBackoff();
     expect(take(6, () => b.next())).toEqual([100, 200, 400, 800, 1000, 1000]);
     urgent = false;
     expect(b.next()).toBe(6400);

@@ -10,7 +10,15 @@ describe('structToObject', () => {
           exp: { kind: 'numberValue', numberValue: 1700000000 },
           admin: { kind: 'boolValue', boolValue: false },
           nothing: { kind: 'nullValue', nullValue: 0 },
-          aud: { kind: 'listValue', listValue: { values: [{ kind: 'stringValue', stringValue: 'x' }, { kind: 'numberValue', numberValue: 2 }] } },
+          aud: {
+            kind: 'listValue',
+            listValue: {
+              values: [
+                { kind: 'stringValue', stringValue: 'x' },
+                { kind: 'numberValue', numberValue: 2 },
+              ],
+            },
+          },
           nested: { kind: 'structValue', structValue: { fields: { deep: { kind: 'listValue', listValue: { values: [] } } } } },
         },
       }),

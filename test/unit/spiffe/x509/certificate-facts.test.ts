@@ -114,7 +114,7 @@ describe('certificateFacts', () => {
     expect(() => certificateFacts(make(der))).toThrow(message);
   });
 
-  it("numbers key usage bits and names extensions as the ASN.1 parser does (kept locally so that importing loads no parser)", () => {
+  it('numbers key usage bits and names extensions as the ASN.1 parser does (kept locally so that importing loads no parser)', () => {
     for (const [name, bit] of Object.entries(KeyUsageFlags)) {
       expect([name, bit]).toEqual([name, asn1x509.KeyUsageFlags[name as keyof typeof asn1x509.KeyUsageFlags]]);
     }

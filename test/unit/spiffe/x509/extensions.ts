@@ -18,8 +18,7 @@ export const email = (value: string): GeneralName => new GeneralName({ rfc822Nam
 export const directory = (): GeneralName => new GeneralName({ directoryName: new Name() });
 
 export function nameConstraints({ permitted, excluded, minimum = 0 }: Subtrees, critical = true): x509.Extension {
-  const subtrees = (names?: GeneralName[]) =>
-    names === undefined ? undefined : new GeneralSubtrees(names.map((base) => new GeneralSubtree({ base, minimum })));
+  const subtrees = (names?: GeneralName[]) => (names === undefined ? undefined : new GeneralSubtrees(names.map((base) => new GeneralSubtree({ base, minimum }))));
   const value = AsnConvert.serialize(new NameConstraints({ permittedSubtrees: subtrees(permitted), excludedSubtrees: subtrees(excluded) }));
   return new x509.Extension(id_ce_nameConstraints, critical, value);
 }

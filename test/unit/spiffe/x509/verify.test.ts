@@ -145,9 +145,7 @@ describe('verifyX509Svid', () => {
   describe('uses only the bundle of the leaf’s own trust domain', () => {
     it('rejects a leaf of a trust domain without a bundle, even though its chain verifies under another one', async () => {
       const forged = await root.issue('spiffe://evil.test/x');
-      expect(failure(() => verifyX509Svid(forged.certificates, bundles))).toBe(
-        'x509svid: could not get X509 bundle: no X.509 bundle found for trust domain: "evil.test"',
-      );
+      expect(failure(() => verifyX509Svid(forged.certificates, bundles))).toBe('x509svid: could not get X509 bundle: no X.509 bundle found for trust domain: "evil.test"');
     });
 
     it('rejects the forgery also when that trust domain has a bundle of its own', async () => {
@@ -222,16 +220,16 @@ describe('verifyX509Svid', () => {
       ['without KeyUsage', { keyUsage: null }],
     ])('rejects an intermediate %s', async (_name, options) => {
       const svid = await (await root.createIntermediate(options)).issue(ID);
-      expect(failure(() => verifyX509Svid(svid.certificates, bundles))).toMatch(
-        hinted(escape('x509: invalid signature: parent certificate cannot sign this kind of certificate')),
-      );
+      expect(failure(() => verifyX509Svid(svid.certificates, bundles))).toMatch(hinted(escape('x509: invalid signature: parent certificate cannot sign this kind of certificate')));
     });
 
     it('rejects a root without the CA flag or with a KeyUsage lacking keyCertSign', async () => {
       for (const options of [{ ca: false }, { keyUsage: cRLSign }]) {
         const ca = await DevCa.create('weak.test', options);
         const svid = await ca.issue('spiffe://weak.test/a');
-        expect(failure(() => verifyX509Svid(svid.certificates, bundlesOf(ca)))).toMatch(hinted(escape('x509: invalid signature: parent certificate cannot sign this kind of certificate')));
+        expect(failure(() => verifyX509Svid(svid.certificates, bundlesOf(ca)))).toMatch(
+          hinted(escape('x509: invalid signature: parent certificate cannot sign this kind of certificate')),
+        );
       }
     });
 
@@ -257,9 +255,7 @@ describe('verifyX509Svid', () => {
       const i1 = await one.createIntermediate();
       expect(verifyX509Svid((await i1.issue('spiffe://len.test/a')).certificates, bundlesOf(one)).chain).toHaveLength(3);
       const deep = await (await i1.createIntermediate()).issue('spiffe://len.test/a');
-      expect(failure(() => verifyX509Svid(deep.certificates, bundlesOf(one)))).toMatch(
-        hinted('x509: too many intermediates for path length constraint'),
-      );
+      expect(failure(() => verifyX509Svid(deep.certificates, bundlesOf(one)))).toMatch(hinted('x509: too many intermediates for path length constraint'));
     });
 
     it('enforces pathLenConstraint on an intermediate too', async () => {

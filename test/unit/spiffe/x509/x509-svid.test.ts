@@ -153,9 +153,7 @@ describe('X509Svid.parseRaw', () => {
       'x509svid: cannot parse DER encoded certificate: expected a DER SEQUENCE at offset 0, found tag 0x2d',
     );
     const truncated = issued.certificates[0].subarray(0, 100);
-    expect(parseError(() => X509Svid.parseRaw(truncated, issued.privateKey)).message).toMatch(
-      /^x509svid: cannot parse DER encoded certificate: truncated DER element at offset 0/,
-    );
+    expect(parseError(() => X509Svid.parseRaw(truncated, issued.privateKey)).message).toMatch(/^x509svid: cannot parse DER encoded certificate: truncated DER element at offset 0/);
   });
 
   it('rejects a key that is not PKCS#8 DER', async () => {
@@ -167,9 +165,7 @@ describe('X509Svid.parseRaw', () => {
   it('rejects a key that does not match the leaf, of the same or another type', async () => {
     const issued = await root.issue(ID);
     const other = await root.issue(ID);
-    expect(parseError(() => parse(issued, other.privateKey)).message).toBe(
-      'x509svid: private key validation failed: leaf certificate does not match private key',
-    );
+    expect(parseError(() => parse(issued, other.privateKey)).message).toBe('x509svid: private key validation failed: leaf certificate does not match private key');
     for (const type of ['ed25519', 'rsa'] as const) {
       const key = (type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync(type)).privateKey;
       const der = key.export({ type: 'pkcs8', format: 'der' });
