@@ -58,6 +58,8 @@ export interface GatewayConfig {
     maxConnections: number;
     /** TLS handshakes started per turn of the event loop; more connections wait, unread, for the next turns. */
     handshakesPerTurn: number;
+    /** TLS handshakes started per second at most, per listener; more connections wait, unread. */
+    handshakesPerSecond: number;
     /** A connection with no open call and no traffic for this long is sent GOAWAY and closed. */
     connectionIdleSeconds: number;
     /** Per caller SPIFFE ID, counted on this replica (in memory). */

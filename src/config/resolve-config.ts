@@ -62,6 +62,7 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
       ...(limits.maxConcurrentStreams !== undefined && { maxConcurrentStreams: limits.maxConcurrentStreams as number }),
       maxConnections: (limits.maxConnections as number | undefined) ?? DEFAULTS.maxConnections,
       handshakesPerTurn: (limits.handshakesPerTurn as number | undefined) ?? DEFAULTS.handshakesPerTurn,
+      handshakesPerSecond: (limits.handshakesPerSecond as number | undefined) ?? DEFAULTS.handshakesPerSecond,
       connectionIdleSeconds: (limits.connectionIdleSeconds as number | undefined) ?? DEFAULTS.connectionIdleSeconds,
       perCaller: {
         maxConcurrentCalls: (asRecord(limits.perCaller).maxConcurrentCalls as number | undefined) ?? DEFAULTS.perCallerMaxConcurrentCalls,

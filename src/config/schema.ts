@@ -160,6 +160,12 @@ export const configSchema = {
           default: DEFAULTS.handshakesPerTurn,
           description: 'TLS handshakes each listener starts per turn of the event loop; more accepted connections wait, unread, for the next turns.',
         },
+        handshakesPerSecond: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          default: DEFAULTS.handshakesPerSecond,
+          description: 'TLS handshakes each listener starts per second at most; more accepted connections wait, unread.',
+        },
         connectionIdleSeconds: {
           type: 'number',
           exclusiveMinimum: 0,

@@ -16,6 +16,8 @@ export interface GatewayListenerOptions {
   maxConnections?: number;
   /** TLS handshakes started per turn of the event loop (see TlsServerOptions). */
   handshakesPerTurn?: number;
+  /** TLS handshakes started per second at most (see TlsServerOptions). */
+  handshakesPerSecond?: number;
   /** Connections one caller SPIFFE ID may hold at once; more are closed after the handshake. */
   maxConnectionsPerCaller?: number;
   /** A connection with no open call and no traffic for this long gets GOAWAY. */
@@ -36,6 +38,7 @@ export class GatewayListener extends TlsHttp2Listener<Caller> {
     const tls = new MtlsServer(source, acceptCaller, {
       ...(options.maxConnections !== undefined && { maxConnections: options.maxConnections }),
       ...(options.handshakesPerTurn !== undefined && { handshakesPerTurn: options.handshakesPerTurn }),
+      ...(options.handshakesPerSecond !== undefined && { handshakesPerSecond: options.handshakesPerSecond }),
     });
     const sessions = new Http2Sessions<Caller>((stream, headers, caller) => pipeline.handle(stream, headers, caller), options);
     super(tls, sessions);

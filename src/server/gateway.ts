@@ -449,6 +449,7 @@ function listenerLimits(config: GatewayConfig) {
     ...(config.limits.maxConcurrentStreams !== undefined && { maxConcurrentStreams: config.limits.maxConcurrentStreams }),
     maxConnections: config.limits.maxConnections,
     handshakesPerTurn: config.limits.handshakesPerTurn,
+    handshakesPerSecond: config.limits.handshakesPerSecond,
     idleTimeoutMs: config.limits.connectionIdleSeconds * 1000,
   };
 }

@@ -22,6 +22,8 @@ export interface TokenListenerOptions {
   maxConnections?: number;
   /** TLS handshakes started per turn of the event loop (see TlsServerOptions). */
   handshakesPerTurn?: number;
+  /** TLS handshakes started per second at most (see TlsServerOptions). */
+  handshakesPerSecond?: number;
   /** A connection with no open call and no traffic for this long gets GOAWAY. */
   idleTimeoutMs?: number;
   /**
@@ -59,6 +61,7 @@ export class TokenListener extends TlsHttp2Listener<null> {
     const tls = new TlsServer(source, {
       ...(options.maxConnections !== undefined && { maxConnections: options.maxConnections }),
       ...(options.handshakesPerTurn !== undefined && { handshakesPerTurn: options.handshakesPerTurn }),
+      ...(options.handshakesPerSecond !== undefined && { handshakesPerSecond: options.handshakesPerSecond }),
     });
     const sessions = new Http2Sessions<null>((stream, headers) => this.handle(stream, headers), options);
     super(tls, sessions);

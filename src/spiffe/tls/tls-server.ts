@@ -25,6 +25,8 @@ export interface TlsServerOptions {
    * the next turns (see HandshakeQueue). Default 8.
    */
   handshakesPerTurn?: number;
+  /** TLS handshakes started per second at most; connections beyond wait, unread (see HandshakeQueue). Default: no rate. */
+  handshakesPerSecond?: number;
 }
 
 export interface TlsServerEvents {
@@ -68,9 +70,11 @@ export class TlsServer extends EventEmitter<TlsServerEvents> {
     this.server.on('tlsClientError', (err, socket) => this.emit('rejected', err, socket.remoteAddress));
     this.queue = new HandshakeQueue(
       (socket) => this.server.emit('connection', socket),
-      (socket) => this.emit('rejected', new Error(`TLS handshake not started within ${handshakeTimeout} ms (the gateway is busy with other handshakes)`), socket.remoteAddress),
-      options.handshakesPerTurn,
-      handshakeTimeout,
+      (socket) => this.emit('rejected', new Error('TLS handshake not started within 30 s (the listener is busy with other handshakes)'), socket.remoteAddress),
+      {
+        ...(options.handshakesPerTurn !== undefined && { perTurn: options.handshakesPerTurn }),
+        ...(options.handshakesPerSecond !== undefined && { perSecond: options.handshakesPerSecond }),
+      },
     );
     this.listener = createNetServer({ pauseOnConnect: true }, (socket) => this.queue.push(socket));
     if (options.maxConnections !== undefined) {

@@ -47,6 +47,7 @@ describe('loadConfig', () => {
         maxMessageBytes: 4194304,
         maxConnections: 1024,
         handshakesPerTurn: 8,
+        handshakesPerSecond: 100,
         connectionIdleSeconds: 300,
         perCaller: { maxConcurrentCalls: 64, maxConnections: 64 },
         streamIdleSeconds: 300,

@@ -15,7 +15,7 @@ describe('HandshakeQueue', () => {
     const queue = new HandshakeQueue(
       (s) => started.push((s as Socket & { name: string }).name),
       () => {},
-      3,
+      { perTurn: 3 },
     );
     for (let i = 0; i < 8; i++) queue.push(fakeSocket(`c${i}`));
     // Nothing starts in the turn the connections are accepted in.
@@ -39,7 +39,7 @@ describe('HandshakeQueue', () => {
     const queue = new HandshakeQueue(
       (s) => started.push((s as Socket & { name: string }).name),
       () => {},
-      2,
+      { perTurn: 2 },
     );
     const gone = fakeSocket('gone');
     queue.push(gone);
@@ -57,9 +57,7 @@ describe('HandshakeQueue', () => {
     const queue = new HandshakeQueue(
       (s) => started.push((s as Socket & { name: string }).name),
       (s) => expired.push((s as Socket & { name: string }).name),
-      1,
-      100,
-      () => now,
+      { perTurn: 1, maxWaitMs: 100, now: () => now },
     );
     const old = fakeSocket('old');
     queue.push(old);
@@ -81,8 +79,58 @@ describe('HandshakeQueue', () => {
           new HandshakeQueue(
             () => {},
             () => {},
-            bad,
+            { perTurn: bad },
           ),
       ).toThrow(RangeError);
+    for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(
+        () =>
+          new HandshakeQueue(
+            () => {},
+            () => {},
+            { perSecond: bad },
+          ),
+      ).toThrow(RangeError);
+  });
+
+  it('starts at most perSecond handshakes a second, a burst of at most perTurn, and waits for the next token when the bucket is empty', () => {
+    let now = 0;
+    const started: string[] = [];
+    const runs: Array<{ afterMs: number | undefined; run: () => void }> = [];
+    const queue = new HandshakeQueue(
+      (s) => started.push((s as Socket & { name: string }).name),
+      () => {},
+      {
+        perTurn: 4,
+        perSecond: 100,
+        now: () => now,
+        scheduler: { nextTurn: (run) => runs.push({ afterMs: undefined, run }), after: (afterMs, run) => runs.push({ afterMs, run }) },
+      },
+    );
+    for (let i = 0; i < 10; i++) queue.push(fakeSocket(`c${i}`));
+    const next = () => runs.shift()!;
+    // A full bucket: the first turn starts perTurn.
+    let r = next();
+    expect(r.afterMs).toBeUndefined();
+    r.run();
+    expect(started).toHaveLength(4);
+    // The bucket is empty: the next run waits for one token (10 ms at 100 a second), not a turn.
+    r = next();
+    expect(r.afterMs).toBe(10);
+    now += 10;
+    r.run();
+    expect(started).toHaveLength(5);
+    // 25 ms later: 2.5 tokens, so 2 start.
+    r = next();
+    now += 25;
+    r.run();
+    expect(started).toHaveLength(7);
+    // After a quiet spell the bucket holds perTurn, not more (1 s would be 100 tokens).
+    r = next();
+    now += 1000;
+    r.run();
+    expect(started).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9']);
+    expect(queue.length).toBe(0);
+    expect(runs).toHaveLength(0);
   });
 });
