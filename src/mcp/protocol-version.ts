@@ -3,7 +3,7 @@
  * in `MCP-Protocol-Version` is refused (400), as the transport spec requires of a server: the
  * gateway cannot vouch for what it does not know.
  */
-export const KNOWN_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'] as const;
+export const KNOWN_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'] as const;
 export type ProtocolVersion = (typeof KNOWN_PROTOCOL_VERSIONS)[number];
 
 /**
