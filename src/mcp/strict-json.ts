@@ -250,6 +250,7 @@ class StrictJsonParser {
   }
 
   private error(what: string, at = this.pos): McpMessageError {
+    if (at >= this.text.length) return parseError(what === 'unexpected end of the body' ? what : `unexpected end of the body (${what})`);
     return parseError(`${what} at character ${at}`);
   }
 }

@@ -68,6 +68,8 @@ export interface ServerCounts {
   http: number;
   /** Tool handler runs, by tool. */
   tools: Record<string, number>;
+  /** The bodies of the POSTs, as the server's socket received them. */
+  bodies: string[];
 }
 
 export interface McpWorld {
@@ -89,7 +91,7 @@ export interface McpWorld {
 }
 
 export async function startMcpWorld(): Promise<McpWorld> {
-  const counts: ServerCounts = { http: 0, tools: {} };
+  const counts: ServerCounts = { http: 0, tools: {}, bodies: [] };
   const readFileTools: RegisteredTool[] = [];
   let readFileDescription = 'Reads a file';
   let releaseProgress: () => void = () => {};
@@ -138,6 +140,14 @@ export async function startMcpWorld(): Promise<McpWorld> {
     if (req.method === 'POST') counts.http++;
     void (async () => {
       const sessionId = req.headers['mcp-session-id'];
+      let parsedBody: unknown;
+      if (req.method === 'POST') {
+        const chunks: Buffer[] = [];
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+        const text = Buffer.concat(chunks).toString('utf8');
+        counts.bodies.push(text);
+        parsedBody = JSON.parse(text);
+      }
       let transport = typeof sessionId === 'string' ? transports.get(sessionId) : undefined;
       if (transport === undefined) {
         const created: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
@@ -147,7 +157,7 @@ export async function startMcpWorld(): Promise<McpWorld> {
         transport = created;
         await buildServer().connect(transport);
       }
-      await transport.handleRequest(req, res);
+      await transport.handleRequest(req, res, parsedBody);
     })().catch(() => res.destroy());
   });
 
