@@ -14,11 +14,11 @@ import type { JsonObject, JsonValue } from './strict-json';
  * rest of: the relay forwards the canonical form of the whole parsed message (mcp-body.ts).
  */
 export function cedarRecord(object: JsonObject): Record<string, CedarValue> {
+  // The strict parser refuses "__proto__", so assigning each key makes an ordinary member.
   const record: Record<string, CedarValue> = {};
   for (const key of Object.keys(object)) {
     const value = cedarValue(object[key] as JsonValue);
-    // defineProperty: a key such as "__proto__" stays a member, as it is in the parsed JSON.
-    if (value !== undefined) Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+    if (value !== undefined) record[key] = value;
   }
   return record;
 }

@@ -9,7 +9,6 @@ import { ToolgateError } from '../errors/toolgate-error';
  *   a number no parser reads alike, too deep, trailing bytes). JSON-RPC -32700.
  * - `ERR_MCP_INVALID`: JSON, but not a JSON-RPC 2.0 message the gateway can decide on
  *   (wrong `jsonrpc`, unknown members, a batch where the protocol has none). JSON-RPC -32600.
- * - `ERR_MCP_TOO_LARGE`: the body is over the size limit. HTTP 413.
  * - `ERR_MCP_UPSTREAM`: an answer of the MCP server the gateway must inspect (a list to
  *   filter) that it cannot read: not UTF-8, not JSON, over its size limit. The answer is not
  *   relayed (HTTP 502, or the stream ends).
@@ -17,7 +16,7 @@ import { ToolgateError } from '../errors/toolgate-error';
  * The message names what is wrong and where (a JSON path, a key), never more than a short
  * excerpt of the caller's data: it is sent back to the caller and logged.
  */
-export type McpMessageErrorCode = 'ERR_MCP_PARSE' | 'ERR_MCP_INVALID' | 'ERR_MCP_TOO_LARGE' | 'ERR_MCP_UPSTREAM';
+export type McpMessageErrorCode = 'ERR_MCP_PARSE' | 'ERR_MCP_INVALID' | 'ERR_MCP_UPSTREAM';
 
 export class McpMessageError extends ToolgateError<McpMessageErrorCode> {
   constructor(code: McpMessageErrorCode, message: string, options: { cause?: unknown } = {}) {

@@ -1,9 +1,9 @@
 import { McpMessageError } from './mcp-message-error';
 
 /**
- * A JSON value as the gateway holds it after a strict parse. Objects have a null prototype,
- * so a key such as `__proto__` is an ordinary member, as it is for every other JSON parser
- * (with `{}` as the prototype, assigning it would replace the object's prototype instead).
+ * A JSON value as the gateway holds it after a strict parse. Objects have a null prototype:
+ * no member is ever read from Object.prototype (`toString`, `constructor`), and `__proto__`
+ * is refused outright (see parseStrictJson).
  */
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
 export interface JsonObject {
@@ -32,6 +32,10 @@ const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * - a number that is not finite once read as a double (`1e400`), or an integer of magnitude
  *   beyond 2^53 − 1: a double cannot hold it exactly, so JavaScript and a 64-bit or big-integer
  *   parser (Python, Go's json.Number, Java's BigInteger) read different values;
+ * - a key `__proto__`: JSON.parse keeps it as an ordinary member, the MCP TypeScript SDK's
+ *   zod schemas drop it, and a server that copies arguments key by key sets the copy's
+ *   prototype from it, so `{"__proto__":{"path":"/secrets/k"}}` has no `path` for policy and
+ *   one for such a server;
  * - nesting deeper than `maxDepth` (bounded recursion; parsers' own limits differ);
  * - anything after the value but whitespace, and anything JSON.parse's grammar does not take
  *   (no comments, no trailing commas, no NaN, only the four RFC whitespace characters).
@@ -115,6 +119,9 @@ class StrictJsonParser {
       this.skipWhitespace();
       if (this.text.charCodeAt(this.pos) !== 0x22) throw this.error('expected a string key');
       const key = this.parseString(path);
+      if (key === '__proto__') {
+        throw parseError(`a key "__proto__" in ${path}: JavaScript readers disagree on it (JSON.parse keeps it as a member, the MCP SDK's schemas drop it, a naive merge sets a prototype from it), so it is refused`);
+      }
       if (Object.prototype.hasOwnProperty.call(object, key)) {
         throw parseError(`duplicate key ${quote(key)} in ${path}: parsers disagree on which value counts, so it is refused`);
       }

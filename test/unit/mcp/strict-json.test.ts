@@ -20,11 +20,12 @@ describe('parseStrictJson', () => {
     expect(parse(text)).toEqual(JSON.parse(text));
   });
 
-  it('keeps __proto__ as an ordinary member, as other parsers do', () => {
-    const value = parse('{"__proto__":{"admin":true}}') as Record<string, unknown>;
+  it('refuses a __proto__ key, which JavaScript readers disagree on, and reads nothing from Object.prototype', () => {
+    expect(refusal('{"a":{"__proto__":{"path":"/secrets/k"}}}').message).toContain('a key "__proto__" in $.a');
+    expect(refusal('{"\\u005f_proto__":1}').message).toContain('"__proto__"');
+    const value = parse('{"constructor":1}') as Record<string, unknown>;
     expect(Object.getPrototypeOf(value)).toBeNull();
-    expect(Object.keys(value)).toEqual(['__proto__']);
-    expect(JSON.stringify(value)).toBe('{"__proto__":{"admin":true}}');
+    expect(Object.keys(value)).toEqual(['constructor']);
   });
 
   it.each([
