@@ -52,7 +52,7 @@ describe('the MCP relay refuses bad input before it reaches the server', () => {
     await refused(Uint8Array.from([...Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"x":"'), 0xff, ...Buffer.from('"}}')]), 400, 'not valid UTF-8');
     await refused(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/list"}')]), 400, 'byte order mark');
     await refused('{"jsonrpc":"2.0","id":1,"method":"tools/list"} {"jsonrpc":"2.0","id":2,"method":"tools/call"}', 400, 'unexpected data after the JSON value');
-    await refused(JSON.stringify(call(1, 'read_file', {})).replace('"arguments":{}', '"arguments":{"__proto__":{"path":"/secrets/key"}}'), 400, 'a key \"__proto__\"');
+    await refused(JSON.stringify(call(1, 'read_file', {})).replace('"arguments":{}', '"arguments":{"__proto__":{"path":"/secrets/key"}}'), 400, 'a key \\"__proto__');
   });
 
   it('a message that is not JSON-RPC 2.0 as MCP uses it', async () => {
