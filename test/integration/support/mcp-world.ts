@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -90,7 +91,12 @@ export interface McpWorld {
   close(): Promise<void>;
 }
 
-export async function startMcpWorld(): Promise<McpWorld> {
+export interface McpWorldOptions {
+  /** Serve the relay over cleartext HTTP/2 (node:http2's compatibility API) instead of HTTP/1.1. */
+  readonly http2?: boolean;
+}
+
+export async function startMcpWorld(options: McpWorldOptions = {}): Promise<McpWorld> {
   const counts: ServerCounts = { http: 0, tools: {}, bodies: [] };
   const readFileTools: RegisteredTool[] = [];
   let readFileDescription = 'Reads a file';
@@ -174,16 +180,18 @@ export async function startMcpWorld(): Promise<McpWorld> {
   await listen(mcpServer);
   const serverUrl = `http://127.0.0.1:${(mcpServer.address() as AddressInfo).port}/mcp`;
   const relay = new McpRelay({ upstream: 'files', url: serverUrl, decide, couldPermit, pins, maxBodyBytes: 64 * 1024, onEvent: (e) => events.push(e) });
-  const gateway = http.createServer((req, res) => {
+  const serve = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
     const key = req.headers[TEST_CALLER_HEADER];
     const principal = typeof key === 'string' ? PRINCIPALS[key] : undefined;
     if (typeof key !== 'string' || principal === undefined) {
-      res.writeHead(401).end();
+      res.writeHead(401);
+      res.end();
       return;
     }
     void relay.handle(req, res, { key, principal });
-  });
-  await listen(gateway);
+  };
+  const gateway = options.http2 === true ? http2.createServer(serve) : http.createServer(serve);
+  await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
   const relayUrl = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}/mcp/files`;
 
   const clients: Client[] = [];
@@ -215,10 +223,9 @@ export async function startMcpWorld(): Promise<McpWorld> {
     close: async () => {
       await Promise.allSettled(clients.map((c) => c.close()));
       await Promise.allSettled([...transports.values()].map((t) => t.close()));
-      for (const server of [gateway, mcpServer]) {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      }
+      mcpServer.closeAllConnections();
+      if (gateway instanceof http.Server) gateway.closeAllConnections();
+      await Promise.all([gateway, mcpServer].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     },
   };
 }
