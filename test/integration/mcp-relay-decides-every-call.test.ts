@@ -1,5 +1,5 @@
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ElicitRequestSchema, McpError, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { POLICY_DENIED } from '../../src/mcp/mcp-relay';
 import { CI_BOT, RESEARCH_BOT, startMcpWorld, type McpWorld } from './support/mcp-world';
 
@@ -50,11 +50,24 @@ describe.each([...SUPPORTED_PROTOCOL_VERSIONS])('an SDK client through the MCP r
     expect(result.content).toEqual([{ type: 'text', text: 'done' }]);
   });
 
+  it('relays a server request mid-call (elicitation) and the client\'s answer to it', async () => {
+    const client = new Client({ name: 'agent', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+    const asked: string[] = [];
+    client.setRequestHandler(ElicitRequestSchema, (request) => {
+      asked.push(request.params.message);
+      return { action: 'accept', content: { sure: true } };
+    });
+    await world.connect(RESEARCH_BOT, version, client);
+    const result = await client.callTool({ name: 'confirm_delete', arguments: {} });
+    expect(asked).toEqual(['Really?']);
+    expect(result.content).toEqual([{ type: 'text', text: 'user said accept {"sure":true}' }]);
+  });
+
   it('shows each caller only the tools policy could permit it, argument-dependent ones included', async () => {
     const researcher = await world.connect(RESEARCH_BOT, version);
     const names = (await researcher.client.listTools()).tools.map((t) => t.name).sort();
     // delete_all: forbidden to everyone. read_file stays: only some of its arguments are forbidden.
-    expect(names).toEqual(['read_file', 'slow_task', 'write_file']);
+    expect(names).toEqual(['confirm_delete', 'read_file', 'slow_task', 'write_file']);
     const ci = await world.connect(CI_BOT, version);
     // ci-bot may only write under /tmp/: write_file is shown, nothing else.
     expect((await ci.client.listTools()).tools.map((t) => t.name)).toEqual(['write_file']);

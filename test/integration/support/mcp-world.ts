@@ -6,7 +6,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer, type RegisteredTool } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitResultSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { cedarDecider } from '../../../src/mcp/cedar-decider';
 import { McpRelay } from '../../../src/mcp/mcp-relay';
@@ -87,7 +87,7 @@ export interface McpWorld {
   /** Changes read_file's description on every session of the server (a "rug pull"). */
   changeReadFileDescription(description: string): void;
   /** An SDK client speaking through the relay as `caller`, offering `protocolVersion` at initialize. */
-  connect(caller: string, protocolVersion?: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }>;
+  connect(caller: string, protocolVersion?: string, client?: Client): Promise<{ client: Client; transport: StreamableHTTPClientTransport }>;
   close(): Promise<void>;
 }
 
@@ -132,6 +132,15 @@ export async function startMcpWorld(options: McpWorldOptions = {}): Promise<McpW
       // the answer stream, the client would never see it, and the call would never end.
       await progressGate;
       return { content: [{ type: 'text', text: 'done' }] };
+    });
+    server.registerTool('confirm_delete', { description: 'Asks the user before answering' }, async (extra) => {
+      ran('confirm_delete');
+      // A server→client request in the middle of the call: the answer waits for the user's.
+      const answer = await extra.sendRequest(
+        { method: 'elicitation/create', params: { message: 'Really?', requestedSchema: { type: 'object', properties: { sure: { type: 'boolean' } } } } },
+        ElicitResultSchema,
+      );
+      return { content: [{ type: 'text', text: `user said ${answer.action} ${JSON.stringify(answer.content ?? {})}` }] };
     });
     server.registerPrompt('summarize', { description: 'Summarize a file', argsSchema: { path: z.string() } }, ({ path }) => ({
       messages: [{ role: 'user', content: { type: 'text', text: `Summarize ${path}` } }],
@@ -212,10 +221,10 @@ export async function startMcpWorld(options: McpWorldOptions = {}): Promise<McpW
       readFileDescription = description;
       for (const tool of readFileTools) tool.update({ description });
     },
-    connect: async (caller, protocolVersion) => {
+    connect: async (caller, protocolVersion, given) => {
       const transport = new StreamableHTTPClientTransport(new URL(relayUrl), { requestInit: { headers: { [TEST_CALLER_HEADER]: caller } } });
       if (protocolVersion !== undefined) offerProtocolVersion(transport, protocolVersion);
-      const client = new Client({ name: 'agent', version: '1.0.0' });
+      const client = given ?? new Client({ name: 'agent', version: '1.0.0' });
       await client.connect(transport);
       clients.push(client);
       return { client, transport };
