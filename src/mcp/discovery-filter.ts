@@ -59,8 +59,8 @@ export function filterListResult(
 
 /**
  * Applies `filter` to every JSON-RPC result in `text` (one message or a batch) whose id is
- * in `watched`, and returns the new text; undefined when nothing in it is watched (relay it
- * as it came). Throws on text that is not JSON.
+ * in `watched`, and returns the new text; undefined when no result changed (relay it as it
+ * came: a filter that only observes returns the same object). Throws on text that is not JSON.
  */
 export function rewriteWatchedResults(
   text: string,
@@ -74,8 +74,10 @@ export function rewriteWatchedResults(
     const m = message as Record<string, unknown>;
     const method = watched.get(idKey(m.id));
     if (method === undefined || typeof m.result !== 'object' || m.result === null || Array.isArray(m.result)) return message;
+    const result = filter(method, m.result as Record<string, unknown>);
+    if (result === m.result) return message;
     changed = true;
-    return { ...m, result: filter(method, m.result as Record<string, unknown>) };
+    return { ...m, result };
   };
   const rewritten = Array.isArray(value) ? value.map(rewriteOne) : rewriteOne(value);
   return changed ? JSON.stringify(rewritten) : undefined;

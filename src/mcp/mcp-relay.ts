@@ -102,21 +102,33 @@ export class McpRelay {
       this.fail(res, caller, 405, 'refused', JSONRPC_INVALID_REQUEST, `Method Not Allowed: ${method.slice(0, 20)}`);
       return;
     }
-    const version = this.protocolVersion(req, res, caller);
-    if (version === undefined) return;
     const sessionId = this.callerSession(req, res, caller);
     if (sessionId === null) return;
+    const version = this.protocolVersion(req, res, caller, sessionId);
+    if (version === undefined) return;
     if (method === 'POST') await this.post(req, res, caller, version, sessionId);
     else this.forward(req, res, caller, { method, sessionId, body: undefined, decisions: [] });
   }
 
-  /** The request's protocol version; undefined (answered 400) when it names one the gateway does not know. */
-  private protocolVersion(req: McpServerRequest, res: McpServerResponse, caller: McpCaller): ProtocolVersion | undefined {
+  /**
+   * The request's protocol version: the header's, which must be one the gateway knows and,
+   * in a session whose initialize answer it saw, the negotiated one; without the header, the
+   * session's negotiated version, else 2025-03-26 (as the transport spec tells servers to
+   * assume). Undefined when refused (answered 400).
+   */
+  private protocolVersion(req: McpServerRequest, res: McpServerResponse, caller: McpCaller, sessionId: string | undefined): ProtocolVersion | undefined {
     const header = req.headers['mcp-protocol-version'];
-    if (header === undefined) return DEFAULT_PROTOCOL_VERSION;
-    if (typeof header === 'string' && isKnownProtocolVersion(header)) return header;
-    this.fail(res, caller, 400, 'refused', JSONRPC_INVALID_REQUEST, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(String(header).slice(0, 40))}`);
-    return undefined;
+    const negotiated = sessionId === undefined ? undefined : this.sessions.versionOf(sessionId);
+    const named = header ?? negotiated ?? DEFAULT_PROTOCOL_VERSION;
+    if (typeof named !== 'string' || !isKnownProtocolVersion(named)) {
+      this.fail(res, caller, 400, 'refused', JSONRPC_INVALID_REQUEST, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(String(named).slice(0, 40))}`);
+      return undefined;
+    }
+    if (negotiated !== undefined && named !== negotiated) {
+      this.fail(res, caller, 400, 'refused', JSONRPC_INVALID_REQUEST, `Bad Request: MCP-Protocol-Version ${named} is not the version negotiated for this session (${negotiated})`);
+      return undefined;
+    }
+    return named;
   }
 
   /** The request's session id, checked to be the caller's own; undefined without one; null when refused (answered). */
@@ -334,8 +346,15 @@ export class McpRelay {
       relayStream(upstreamRes);
       return;
     }
-    const filter = (method: string, result: Record<string, unknown>): Record<string, unknown> =>
-      filterListResult(method, result, this.options.upstream, (action, request) => this.couldPermit(caller, action, request), this.options.pins);
+    const negotiatedSession = typeof upstreamRes.headers['mcp-session-id'] === 'string' ? upstreamRes.headers['mcp-session-id'] : undefined;
+    const filter = (method: string, result: Record<string, unknown>): Record<string, unknown> => {
+      if (method === 'initialize') {
+        // Observed, not changed: the version decides later requests' batches and headers.
+        if (negotiatedSession !== undefined && typeof result.protocolVersion === 'string') this.sessions.setVersion(negotiatedSession, result.protocolVersion);
+        return result;
+      }
+      return filterListResult(method, result, this.options.upstream, (action, request) => this.couldPermit(caller, action, request), this.options.pins);
+    };
     if (contentType === 'text/event-stream') {
       const rewriter = new SseRewriter((data) => (data.trim() === '' ? undefined : rewriteWatchedResults(data, watched, filter)), this.maxInspectedBytes);
       relayStream(upstreamRes.pipe(rewriter));
@@ -396,11 +415,11 @@ export class McpRelay {
   }
 }
 
-/** The ids of the body's list requests, whose answers are filtered. */
+/** The ids of the body's list requests, whose answers are filtered, and of its initialize, whose answer names the negotiated version. */
 function watchedRequests(body: McpBody | undefined): Map<string, string> {
   const watched = new Map<string, string>();
   for (const message of body?.messages ?? []) {
-    if (message.kind === 'request' && LISTED_MEMBER[message.method] !== undefined) watched.set(idKey(message.id), message.method);
+    if (message.kind === 'request' && (LISTED_MEMBER[message.method] !== undefined || message.method === 'initialize')) watched.set(idKey(message.id), message.method);
   }
   return watched;
 }

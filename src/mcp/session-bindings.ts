@@ -13,6 +13,8 @@
  */
 export class SessionBindings {
   private readonly owners = new Map<string, string>();
+  /** The protocol version the server answered each session's initialize with, once seen. */
+  private readonly versions = new Map<string, string>();
 
   constructor(private readonly maxSessions = 10_000) {}
 
@@ -22,7 +24,7 @@ export class SessionBindings {
     if (owner !== undefined) return owner === callerKey ? 'bound' : 'taken';
     if (this.owners.size >= this.maxSessions) {
       const oldest = this.owners.keys().next().value;
-      if (oldest !== undefined) this.owners.delete(oldest);
+      if (oldest !== undefined) this.end(oldest);
     }
     this.owners.set(sessionId, callerKey);
     return 'bound';
@@ -38,6 +40,17 @@ export class SessionBindings {
   /** Forgets `sessionId` (the session was deleted, or the server no longer knows it). */
   end(sessionId: string): void {
     this.owners.delete(sessionId);
+    this.versions.delete(sessionId);
+  }
+
+  /** Records the protocol version negotiated for a bound session. */
+  setVersion(sessionId: string, version: string): void {
+    if (this.owners.has(sessionId)) this.versions.set(sessionId, version);
+  }
+
+  /** The protocol version negotiated for `sessionId`, when the gateway saw the initialize answer. */
+  versionOf(sessionId: string): string | undefined {
+    return this.versions.get(sessionId);
   }
 
   get size(): number {

@@ -79,9 +79,12 @@ describe('the MCP relay refuses bad input before it reaches the server', () => {
     await refused('{"jsonrpc":"2.0","id":1,"method":"tools/list"}', 415, 'Content-Type must be application/json', { ...session, 'content-type': 'text/plain' });
   });
 
-  it('a batch under a protocol version without batches', async () => {
+  it('a batch under a protocol version without batches, however the header is spelled', async () => {
     const batch = JSON.stringify([call(1, 'read_file', { path: '/public/a' }), call(2, 'read_file', { path: '/public/b' })]);
     await refused(batch, 400, 'protocol version 2025-06-18 has no batches');
+    // Without the header, the session's negotiated version holds; a header naming another is refused.
+    await refused(batch, 400, 'protocol version 2025-06-18 has no batches', { 'mcp-session-id': session['mcp-session-id']! });
+    await refused(batch, 400, 'MCP-Protocol-Version 2025-03-26 is not the version negotiated for this session (2025-06-18)', { ...session, 'mcp-protocol-version': '2025-03-26' });
   });
 
   it('a 2025-03-26 batch mixing allowed and denied calls: decided element by element, all refused', async () => {
