@@ -71,6 +71,8 @@ export interface ServerCounts {
   tools: Record<string, number>;
   /** The bodies of the POSTs, as the server's socket received them. */
   bodies: string[];
+  /** The headers of every request the server received. */
+  headers: http.IncomingHttpHeaders[];
 }
 
 export interface McpWorld {
@@ -97,7 +99,7 @@ export interface McpWorldOptions {
 }
 
 export async function startMcpWorld(options: McpWorldOptions = {}): Promise<McpWorld> {
-  const counts: ServerCounts = { http: 0, tools: {}, bodies: [] };
+  const counts: ServerCounts = { http: 0, tools: {}, bodies: [], headers: [] };
   const readFileTools: RegisteredTool[] = [];
   let readFileDescription = 'Reads a file';
   let releaseProgress: () => void = () => {};
@@ -153,6 +155,7 @@ export async function startMcpWorld(options: McpWorldOptions = {}): Promise<McpW
   const transports = new Map<string, StreamableHTTPServerTransport>();
   const mcpServer = http.createServer((req, res) => {
     if (req.method === 'POST') counts.http++;
+    counts.headers.push(req.headers);
     void (async () => {
       const sessionId = req.headers['mcp-session-id'];
       let parsedBody: unknown;
@@ -188,7 +191,17 @@ export async function startMcpWorld(options: McpWorldOptions = {}): Promise<McpW
 
   await listen(mcpServer);
   const serverUrl = `http://127.0.0.1:${(mcpServer.address() as AddressInfo).port}/mcp`;
-  const relay = new McpRelay({ upstream: 'files', url: serverUrl, decide, couldPermit, pins, maxBodyBytes: 64 * 1024, onEvent: (e) => events.push(e) });
+  const relay = new McpRelay({
+    upstream: 'files',
+    url: serverUrl,
+    decide,
+    couldPermit,
+    pins,
+    maxBodyBytes: 64 * 1024,
+    onEvent: (e) => events.push(e),
+    // Stands in for the gateway's per-call JWT.
+    upstreamHeaders: (caller, allowed) => ({ authorization: `Bearer gateway-token-for-${caller.key}`, 'x-toolgate-decision-id': allowed.map((d) => d.decisionId).join(',') }),
+  });
   const serve = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
     const key = req.headers[TEST_CALLER_HEADER];
     const principal = typeof key === 'string' ? PRINCIPALS[key] : undefined;
