@@ -302,7 +302,8 @@ export class McpRelay {
       if (!res.writableFinished) upstreamReq.destroy();
     };
     res.once('close', callerGone);
-    upstreamReq.once('error', (err) => {
+    // `on`, not `once`: a socket can fail more than once, and an unheard 'error' would end the process.
+    upstreamReq.on('error', (err) => {
       if (res.headersSent) res.destroy();
       else this.fail(res, caller, 502, 'upstream-error', UPSTREAM_FAILED, `Bad Gateway: the MCP server could not be reached (${errorMessage(err)})`);
     });
@@ -317,6 +318,8 @@ export class McpRelay {
     call: { method: string; sessionId: string | undefined; body: McpBody | undefined },
   ): void {
     const status = upstreamRes.statusCode ?? 502;
+    // A reset mid-answer: the caller's answer ends too (never as if it were complete).
+    upstreamRes.on('error', () => res.destroy());
     const fail = (reason: string): void => {
       upstreamRes.destroy();
       this.fail(res, caller, 502, 'upstream-error', UPSTREAM_FAILED, `Bad Gateway: ${reason}`);
@@ -338,7 +341,7 @@ export class McpRelay {
     const relayStream = (source: NodeJS.ReadableStream): void => {
       res.writeHead(status, headers);
       flushHeaders(res);
-      source.on('error', () => res.destroy());
+      if (source !== upstreamRes) source.on('error', () => res.destroy());
       upstreamRes.once('aborted', () => res.destroy());
       source.pipe(res as NodeJS.WritableStream);
     };
