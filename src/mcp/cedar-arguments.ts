@@ -29,7 +29,10 @@ function cedarValue(value: JsonValue): CedarValue | undefined {
   if (typeof value === 'string' || typeof value === 'boolean') return value;
   if (Array.isArray(value)) return value.map(cedarValue).filter((v): v is CedarValue => v !== undefined);
   if (isCedarEscape(value)) {
-    throw new McpMessageError('ERR_MCP_INVALID', `Invalid Request: an argument is an object whose only key is ${Object.keys(value)[0]}, Cedar's escape for an entity or extension value; policy cannot read it as data`);
+    throw new McpMessageError(
+      'ERR_MCP_INVALID',
+      `Invalid Request: an argument is an object whose only key is ${Object.keys(value)[0]}, Cedar's escape for an entity or extension value; policy cannot read it as data`,
+    );
   }
   return cedarRecord(value);
 }

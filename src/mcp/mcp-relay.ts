@@ -148,7 +148,10 @@ export class McpRelay {
   }
 
   private async post(req: McpServerRequest, res: McpServerResponse, caller: McpCaller, version: ProtocolVersion, sessionId: string | undefined): Promise<void> {
-    const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const contentType = String(req.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase();
     if (contentType !== 'application/json') {
       this.fail(res, caller, 415, 'refused', JSONRPC_INVALID_REQUEST, 'Unsupported Media Type: Content-Type must be application/json');
       return;
@@ -236,7 +239,10 @@ export class McpRelay {
         continue;
       }
       if (question.method === 'tools/call' && question.name !== undefined && pins?.isRefused(question.name)) {
-        refusals.set(index, { code: POLICY_DENIED, message: `Denied: the definition of tool ${JSON.stringify(question.name)} changed since it was pinned; it is refused until pinned again` });
+        refusals.set(index, {
+          code: POLICY_DENIED,
+          message: `Denied: the definition of tool ${JSON.stringify(question.name)} changed since it was pinned; it is refused until pinned again`,
+        });
         continue;
       }
       const decision = await this.safeDecide(caller, { upstream, method: question.method, action: question.action, resource: question.resource, request: question.request });

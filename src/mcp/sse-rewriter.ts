@@ -31,7 +31,8 @@ export class SseRewriter extends Transform {
     try {
       this.pending += this.decoder.decode(chunk, { stream: true });
       this.drainLines();
-      if (this.pending.length + this.eventBytes > this.maxEventBytes) throw new McpMessageError('ERR_MCP_UPSTREAM', `the upstream sent an SSE event over ${this.maxEventBytes} bytes`);
+      if (this.pending.length + this.eventBytes > this.maxEventBytes)
+        throw new McpMessageError('ERR_MCP_UPSTREAM', `the upstream sent an SSE event over ${this.maxEventBytes} bytes`);
       callback();
     } catch (err) {
       callback(asError(err));
@@ -71,7 +72,12 @@ export class SseRewriter extends Transform {
       return;
     }
     const kept = lines.filter((line) => fieldOf(line) !== 'data');
-    this.push(`${kept.join('')}${rewritten.split('\n').map((l) => `data: ${l}\n`).join('')}${blankLine}`);
+    this.push(
+      `${kept.join('')}${rewritten
+        .split('\n')
+        .map((l) => `data: ${l}\n`)
+        .join('')}${blankLine}`,
+    );
   }
 }
 

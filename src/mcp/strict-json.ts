@@ -120,7 +120,9 @@ class StrictJsonParser {
       if (this.text.charCodeAt(this.pos) !== 0x22) throw this.error('expected a string key');
       const key = this.parseString(path);
       if (key === '__proto__') {
-        throw parseError(`a key "__proto__" in ${path}: JavaScript readers disagree on it (JSON.parse keeps it as a member, the MCP SDK's schemas drop it, a naive merge sets a prototype from it), so it is refused`);
+        throw parseError(
+          `a key "__proto__" in ${path}: JavaScript readers disagree on it (JSON.parse keeps it as a member, the MCP SDK's schemas drop it, a naive merge sets a prototype from it), so it is refused`,
+        );
       }
       if (Object.prototype.hasOwnProperty.call(object, key)) {
         throw parseError(`duplicate key ${quote(key)} in ${path}: parsers disagree on which value counts, so it is refused`);

@@ -50,7 +50,7 @@ describe.each([...SUPPORTED_PROTOCOL_VERSIONS])('an SDK client through the MCP r
     expect(result.content).toEqual([{ type: 'text', text: 'done' }]);
   });
 
-  it('relays a server request mid-call (elicitation) and the client\'s answer to it', async () => {
+  it("relays a server request mid-call (elicitation) and the client's answer to it", async () => {
     const client = new Client({ name: 'agent', version: '1.0.0' }, { capabilities: { elicitation: {} } });
     const asked: string[] = [];
     client.setRequestHandler(ElicitRequestSchema, (request) => {
@@ -90,7 +90,13 @@ describe.each([...SUPPORTED_PROTOCOL_VERSIONS])('an SDK client through the MCP r
     const before = world.counts.http;
     const response = await fetch(world.relayUrl, {
       method: 'POST',
-      headers: { 'x-test-caller': CI_BOT, 'mcp-session-id': sessionId, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': version },
+      headers: {
+        'x-test-caller': CI_BOT,
+        'mcp-session-id': sessionId,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': version,
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
     expect(response.status).toBe(404);

@@ -33,7 +33,11 @@ describe('the MCP relay refuses bad input before it reaches the server', () => {
   const call = (id: number, name: string, args: object): object => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
 
   it('malformed JSON', async () => {
-    expect(await refused('{"jsonrpc":"2.0","id":1,"method":"tools/list"', 400, 'Parse error: unexpected end of the body')).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
+    expect(await refused('{"jsonrpc":"2.0","id":1,"method":"tools/list"', 400, 'Parse error: unexpected end of the body')).toMatchObject({
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32700 },
+    });
   });
 
   it('a body over the size limit', async () => {
@@ -88,7 +92,11 @@ describe('the MCP relay refuses bad input before it reaches the server', () => {
   });
 
   it('a 2025-03-26 batch mixing allowed and denied calls: decided element by element, all refused', async () => {
-    const batch = JSON.stringify([call(1, 'read_file', { path: '/public/a' }), call(2, 'read_file', { path: '/secrets/key' }), { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } }]);
+    const batch = JSON.stringify([
+      call(1, 'read_file', { path: '/public/a' }),
+      call(2, 'read_file', { path: '/secrets/key' }),
+      { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } },
+    ]);
     const decided = world.decisions.length;
     const answers = (await refused(batch, 200, 'Denied by policy', batchSession)) as { id: number; error: { code: number; message: string; data?: { decisionId: string } } }[];
     const [allowed, denied] = world.decisions.slice(decided);
@@ -109,7 +117,7 @@ describe('the MCP relay refuses bad input before it reaches the server', () => {
     expect(world.counts.tools.read_file).toBe(before + 2);
   });
 
-  it('relays the canonical text of what was decided, never the caller\'s bytes', async () => {
+  it("relays the canonical text of what was decided, never the caller's bytes", async () => {
     const body = '{ "jsonrpc" : "2.0", "id" : 5 , "method":"tools/call","params":{"name":"read\\u005ffile","arguments":{"path":"\\/public\\/a","n":1.0}}}';
     const answer = await rawPost(world, RESEARCH_BOT, body, session);
     expect(answer.status).toBe(200);

@@ -29,11 +29,14 @@ describe('the MCP relay and a lost upstream', () => {
     const gateway = await serve((req, res) => void relay.handle(req, res, caller));
     const response = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: listCall });
     expect(response.status).toBe(502);
-    expect(await response.json()).toMatchObject({ id: null, error: { code: UPSTREAM_FAILED, message: expect.stringContaining('Bad Gateway: the MCP server could not be reached') } });
+    expect(await response.json()).toMatchObject({
+      id: null,
+      error: { code: UPSTREAM_FAILED, message: expect.stringContaining('Bad Gateway: the MCP server could not be reached') },
+    });
     await close(gateway.server);
   });
 
-  it('cuts the caller\'s answer short when the server drops mid-stream', async () => {
+  it("cuts the caller's answer short when the server drops mid-stream", async () => {
     const upstream = await serve((req, res) => {
       req.resume();
       res.writeHead(200, { 'content-type': 'text/event-stream' });

@@ -34,8 +34,13 @@ describe('the MCP relay over HTTP/2', () => {
       stream.on('end', () => {
         const sse = String(head['content-type']).startsWith('text/event-stream');
         const messages = sse
-          ? text.split('\n').filter((l) => l.startsWith('data: ') && l.length > 6).map((l) => JSON.parse(l.slice(6)) as unknown)
-          : text === '' ? [] : [JSON.parse(text) as unknown];
+          ? text
+              .split('\n')
+              .filter((l) => l.startsWith('data: ') && l.length > 6)
+              .map((l) => JSON.parse(l.slice(6)) as unknown)
+          : text === ''
+            ? []
+            : [JSON.parse(text) as unknown];
         resolve({ status: Number(head[':status']), sessionId: head['mcp-session-id'] as string | undefined, messages });
       });
       stream.end(JSON.stringify(message));

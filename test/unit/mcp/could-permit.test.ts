@@ -37,6 +37,9 @@ describe('couldPermit: Cedar partial evaluation with context.request unknown', (
   });
 
   it('fails closed when a policy errors on what is known', () => {
-    expect(couldPermit(set, { principal: researcher, action: 'mcp:f/tools/call/broken', resource: 'f', context: {} })).toMatchObject({ possible: false, error: expect.stringContaining('errored') });
+    expect(couldPermit(set, { principal: researcher, action: 'mcp:f/tools/call/broken', resource: 'f', context: {} })).toMatchObject({
+      possible: false,
+      error: expect.stringContaining('errored'),
+    });
   });
 });

@@ -41,7 +41,8 @@ function spell(value: unknown, rand: () => number): string {
     for (const ch of value) {
       const needs = ch === '"' || ch === '\\' || ch.charCodeAt(0) < 0x20;
       if (needs || rand() < 0.2) {
-        out += [...ch].length === 1 && ch.length === 2 ? `\\u${hex(ch.charCodeAt(0))}\\u${hex(ch.charCodeAt(1))}` : ch === '/' && rand() < 0.5 ? '\\/' : `\\u${hex(ch.charCodeAt(0))}`;
+        out +=
+          [...ch].length === 1 && ch.length === 2 ? `\\u${hex(ch.charCodeAt(0))}\\u${hex(ch.charCodeAt(1))}` : ch === '/' && rand() < 0.5 ? '\\/' : `\\u${hex(ch.charCodeAt(0))}`;
       } else out += ch;
     }
     return `${out}"`;
@@ -148,7 +149,9 @@ describe('what the MCP relay forwards is exactly what policy decided on', () => 
   it('refuses a lone surrogate escape, and an integer past 2^53, both of which JSON.parse takes', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0xd800, max: 0xdfff }), fc.string(), fc.bigInt({ min: 2n ** 53n, max: 2n ** 80n }), fc.boolean(), (unit, tail, big, negative) => {
-        const lone = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{"path":"\\u${hex(unit)}${JSON.stringify(tail).slice(1, -1).replace(/^\\u[dD][c-fC-F]/, '')}"}}}`;
+        const lone = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{"path":"\\u${hex(unit)}${JSON.stringify(tail)
+          .slice(1, -1)
+          .replace(/^\\u[dD][c-fC-F]/, '')}"}}}`;
         expect(() => JSON.parse(lone)).not.toThrow();
         expect(parseOrRefusal(utf8(lone))).toBeInstanceOf(McpMessageError);
         const number = `${negative ? '-' : ''}${big}`;

@@ -7,7 +7,12 @@ const notification = (method: string): ClientMessage => ({ kind: 'notification',
 
 describe('questionFor: the authorization question of each MCP message', () => {
   it('asks about each tool as its own action, with its arguments as context.request', () => {
-    expect(questionFor('files', request('tools/call', { name: 'read_file', arguments: { path: '/a', depth: 2, ratio: 0.5, tags: ['x', null], opt: null }, _meta: { progressToken: 1 } }))).toEqual({
+    expect(
+      questionFor(
+        'files',
+        request('tools/call', { name: 'read_file', arguments: { path: '/a', depth: 2, ratio: 0.5, tags: ['x', null], opt: null }, _meta: { progressToken: 1 } }),
+      ),
+    ).toEqual({
       kind: 'policy',
       method: 'tools/call',
       action: 'mcp:files/tools/call/read_file',
@@ -20,7 +25,11 @@ describe('questionFor: the authorization question of each MCP message', () => {
   });
 
   it('asks about prompts by name with their arguments, and resources with their URI', () => {
-    expect(questionFor('files', request('prompts/get', { name: 'summarize', arguments: { path: '/a' } }))).toMatchObject({ action: 'mcp:files/prompts/get/summarize', request: { path: '/a' }, name: 'summarize' });
+    expect(questionFor('files', request('prompts/get', { name: 'summarize', arguments: { path: '/a' } }))).toMatchObject({
+      action: 'mcp:files/prompts/get/summarize',
+      request: { path: '/a' },
+      name: 'summarize',
+    });
     expect(questionFor('files', request('resources/read', { uri: 'file:///a', _meta: {} }))).toMatchObject({ action: 'mcp:files/resources/read', request: { uri: 'file:///a' } });
     expect(questionFor('files', request('resources/subscribe', { uri: 'file:///a' }))).toMatchObject({ action: 'mcp:files/resources/subscribe' });
   });
@@ -32,7 +41,15 @@ describe('questionFor: the authorization question of each MCP message', () => {
   });
 
   it('lets protocol plumbing through without a policy per method', () => {
-    for (const message of [request('initialize', {}), request('ping'), notification('notifications/initialized'), notification('notifications/cancelled'), notification('notifications/progress'), notification('notifications/roots/list_changed'), { kind: 'response', id: 3 } as ClientMessage]) {
+    for (const message of [
+      request('initialize', {}),
+      request('ping'),
+      notification('notifications/initialized'),
+      notification('notifications/cancelled'),
+      notification('notifications/progress'),
+      notification('notifications/roots/list_changed'),
+      { kind: 'response', id: 3 } as ClientMessage,
+    ]) {
       expect(questionFor('files', message).kind).toBe('plumbing');
     }
   });

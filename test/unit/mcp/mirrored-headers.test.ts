@@ -21,7 +21,10 @@ describe('mirrored headers (Mcp-Method, Mcp-Name)', () => {
 
   it('are written upstream by the gateway from the decided body', () => {
     expect(mirroredHeadersFor(call('read_file'))).toEqual({ 'mcp-method': 'tools/call', 'mcp-name': 'read_file' });
-    expect(mirroredHeadersFor(body({ jsonrpc: '2.0', id: 1, method: 'resources/read', params: { uri: 'file:///é' } }))).toEqual({ 'mcp-method': 'resources/read', 'mcp-name': '=?base64?ZmlsZTovLy/DqQ==?=' });
+    expect(mirroredHeadersFor(body({ jsonrpc: '2.0', id: 1, method: 'resources/read', params: { uri: 'file:///é' } }))).toEqual({
+      'mcp-method': 'resources/read',
+      'mcp-name': '=?base64?ZmlsZTovLy/DqQ==?=',
+    });
     expect(mirroredHeadersFor(body({ jsonrpc: '2.0', id: 1, result: {} }))).toEqual({});
   });
 
