@@ -21,6 +21,8 @@ const LAYERS = [
   ['config', 'credentials'],
   // Cedar decisions; one gRPC call between two HTTP/2 streams. Neither needs the other.
   ['policy', 'relay'],
+  // One MCP (Streamable HTTP) call relayed: its own parsers, decided through policy.
+  ['mcp'],
   // The gateway.
   ['server'],
   // The example tool, the demo that runs it, the commands.

@@ -5,6 +5,7 @@ import './v8-guard';
 export {
   checkParsePolicySet,
   checkParseSchema,
+  isAuthorizedPartial,
   policySetTextToParts,
   policyToJson,
   preparsePolicySet,

@@ -1,0 +1,56 @@
+import type { CedarValue } from '../identity/cedar-value';
+import type { Principal } from '../identity/principal';
+
+/** A caller the listener has already authenticated and mapped (an unmapped one never reaches the relay). */
+export interface McpCaller {
+  /**
+   * The authenticated identity, stable across the caller's connections: its SPIFFE ID (or,
+   * for an OIDC token, issuer and subject). MCP sessions are bound to it.
+   */
+  readonly key: string;
+  readonly principal: Principal;
+}
+
+/** One Cedar question the relay asks, in the terms of policies.md: `action` on `Tool::"<resource>"`. */
+export interface McpDecisionRequest {
+  readonly upstream: string;
+  /** The JSON-RPC method, for the decision log. */
+  readonly method: string;
+  readonly action: string;
+  readonly resource: string;
+  /** `context.request`: a tool's or prompt's arguments, a resource's URI, other params. */
+  readonly request: Readonly<Record<string, CedarValue>>;
+}
+
+export interface McpDecision {
+  readonly allow: boolean;
+  /** Names the decision log line; a denied caller is told only this. */
+  readonly decisionId: string;
+}
+
+/**
+ * Decides one request: the gateway's owner connects it to the Cedar engine (adding
+ * `context.peer`, `metadata`, `task`, ...) and to the decision log. Must not throw; a
+ * rejection or a throw is taken as a deny.
+ */
+export type McpDecide = (caller: McpCaller, request: McpDecisionRequest) => McpDecision | Promise<McpDecision>;
+
+/**
+ * Whether policy could permit `caller` some call of `action` on `resource`, with
+ * `context.request` as given or, when undefined, any (could-permit.ts). Used to filter list
+ * answers; false on any error.
+ */
+export type McpCouldPermit = (caller: McpCaller, action: string, resource: string, request: Readonly<Record<string, CedarValue>> | undefined) => boolean;
+
+/** What the gateway adds to each request it relays upstream: the per-call JWT, `x-toolgate-*`. */
+export type McpUpstreamHeaders = (caller: McpCaller, decisions: readonly McpDecision[]) => Readonly<Record<string, string>>;
+
+/** Something the relay refused or noticed, for the owner's log and metrics. Never holds a token or a body. */
+export interface McpRelayEvent {
+  readonly kind: 'refused' | 'denied' | 'foreign-session' | 'upstream-error';
+  readonly upstream: string;
+  readonly caller: string;
+  readonly status: number;
+  readonly reason: string;
+  readonly decisionIds?: readonly string[];
+}

@@ -1,0 +1,59 @@
+/**
+ * Which caller opened each MCP session (`Mcp-Session-Id`) of one upstream. A session id is a
+ * bearer capability to the server's session state (its open streams, pending elicitations,
+ * subscriptions), so the gateway binds it to the authenticated identity whose initialize
+ * the server answered with it, and refuses it from anyone else: the MCP security best
+ * practices' "Session Hijacking" mitigation, with the caller's SPIFFE ID (or token subject)
+ * as the binding instead of a user id.
+ *
+ * Bounded: past `maxSessions`, the oldest binding is forgotten, and its session answered 404
+ * like an unknown one; an MCP client then starts a new session (Streamable HTTP, "Session
+ * Management" 4). Bindings live in this process: a restarted gateway or another replica
+ * knows none, with the same outcome.
+ */
+export class SessionBindings {
+  private readonly owners = new Map<string, string>();
+  /** The protocol version the server answered each session's initialize with, once seen. */
+  private readonly versions = new Map<string, string>();
+
+  constructor(private readonly maxSessions = 10_000) {}
+
+  /** Records that `callerKey` opened `sessionId`. A session id already bound to another caller keeps its owner. */
+  bind(sessionId: string, callerKey: string): 'bound' | 'taken' {
+    const owner = this.owners.get(sessionId);
+    if (owner !== undefined) return owner === callerKey ? 'bound' : 'taken';
+    if (this.owners.size >= this.maxSessions) {
+      const oldest = this.owners.keys().next().value;
+      if (oldest !== undefined) this.end(oldest);
+    }
+    this.owners.set(sessionId, callerKey);
+    return 'bound';
+  }
+
+  /** `own` when `callerKey` opened `sessionId`; `foreign` when another caller did; `unknown` otherwise. */
+  check(sessionId: string, callerKey: string): 'own' | 'foreign' | 'unknown' {
+    const owner = this.owners.get(sessionId);
+    if (owner === undefined) return 'unknown';
+    return owner === callerKey ? 'own' : 'foreign';
+  }
+
+  /** Forgets `sessionId` (the session was deleted, or the server no longer knows it). */
+  end(sessionId: string): void {
+    this.owners.delete(sessionId);
+    this.versions.delete(sessionId);
+  }
+
+  /** Records the protocol version negotiated for a bound session. */
+  setVersion(sessionId: string, version: string): void {
+    if (this.owners.has(sessionId)) this.versions.set(sessionId, version);
+  }
+
+  /** The protocol version negotiated for `sessionId`, when the gateway saw the initialize answer. */
+  versionOf(sessionId: string): string | undefined {
+    return this.versions.get(sessionId);
+  }
+
+  get size(): number {
+    return this.owners.size;
+  }
+}

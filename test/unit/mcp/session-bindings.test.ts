@@ -1,0 +1,24 @@
+import { SessionBindings } from '../../../src/mcp/session-bindings';
+
+describe('SessionBindings', () => {
+  it('binds a session to the caller that opened it, and refuses it to any other', () => {
+    const sessions = new SessionBindings();
+    expect(sessions.bind('s1', 'spiffe://a')).toBe('bound');
+    expect(sessions.check('s1', 'spiffe://a')).toBe('own');
+    expect(sessions.check('s1', 'spiffe://b')).toBe('foreign');
+    expect(sessions.bind('s1', 'spiffe://b')).toBe('taken');
+    expect(sessions.check('s1', 'spiffe://a')).toBe('own');
+    expect(sessions.check('s2', 'spiffe://a')).toBe('unknown');
+    sessions.end('s1');
+    expect(sessions.check('s1', 'spiffe://a')).toBe('unknown');
+  });
+
+  it('forgets the oldest binding past its bound', () => {
+    const sessions = new SessionBindings(2);
+    sessions.bind('s1', 'a');
+    sessions.bind('s2', 'a');
+    sessions.bind('s3', 'a');
+    expect([sessions.check('s1', 'a'), sessions.check('s2', 'a'), sessions.check('s3', 'a')]).toEqual(['unknown', 'own', 'own']);
+    expect(sessions.size).toBe(2);
+  });
+});
