@@ -1,3 +1,5 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { IdentityMapper } from '../../src/identity/identity-mapper';
 import { TrustDomain } from '../../src/spiffe/id';
@@ -80,8 +82,27 @@ describe('the gateway relays an MCP upstream at /mcp/<upstream> on its mTLS list
     expect(await world.metric('toolgate_decisions_total', { decision: 'deny' })).toBe(denied + 1);
   });
 
+  it('decides with the policies in force: a reload applies to the next MCP call', async () => {
+    const client = await mcpClient(world, RESEARCH_BOT);
+    const extra = join(world.policyDir, 'no-deletes.cedar');
+    try {
+      await client.callTool({ name: 'delete_all', arguments: {} });
+      expect(upstream.toolRuns.delete_all).toBe(1);
+      writeFileSync(extra, '@id("nobody-deletes")\nforbid (principal, action == Action::"mcp:notes/tools/call/delete_all", resource);\n');
+      expect(world.gateway.reload('test').result).toBe('success');
+      await expect(client.callTool({ name: 'delete_all', arguments: {} })).rejects.toThrow(/Denied by policy/);
+      expect(upstream.toolRuns.delete_all).toBe(1);
+      expect(mcpRecords(world).at(-1)).toMatchObject({ decision: 'deny', policies: ['nobody-deletes'] });
+    } finally {
+      rmSync(extra, { force: true });
+      world.gateway.reload('test cleanup');
+      await client.close();
+    }
+  });
+
   it('refuses a caller its identities do not map, with a decision record, and relays nothing', async () => {
     const fetch = await mtlsFetch(world, RESEARCH_BOT);
+    const runs = upstream.toolRuns.delete_all ?? 0;
     const state = world.gateway.pipeline.current;
     // What a reload that stopped accepting example.org would put in force while this caller's connection is open.
     world.gateway.pipeline.replaceState({ ...state, identities: new IdentityMapper([], { trustDomains: [TrustDomain.parse('other.test')] }) });
@@ -95,7 +116,7 @@ describe('the gateway relays an MCP upstream at /mcp/<upstream> on its mTLS list
       const body = (await response.json()) as { error: { data: { decisionId: string } } };
       const record = world.decisions.byDecisionId(body.error.data.decisionId);
       expect(record).toMatchObject({ protocol: 'mcp', caller: RESEARCH_BOT, decision: 'deny', resource: 'notes', reason: expect.stringContaining('caller not mapped') });
-      expect(upstream.toolRuns.delete_all).toBeUndefined();
+      expect(upstream.toolRuns.delete_all ?? 0).toBe(runs);
     } finally {
       world.gateway.pipeline.replaceState(state);
     }
