@@ -9,10 +9,10 @@ export type DecisionOutcome = 'allow' | 'deny' | 'cut';
  * docs/decision-records.md describes each field and which records carry it.
  */
 export interface DecisionRecord {
-  /** `mcp` for a decision on an MCP message (relayed at `/mcp/<upstream>`); absent for gRPC calls. */
-  protocol?: 'mcp';
   /** The id the caller reads in a refusal's message; several records may share one (an allow, then a deny for the call's bytes). */
   decisionId: string;
+  /** `mcp` for a decision on an MCP request (relayed at `/mcp/<upstream>`); absent for gRPC calls. */
+  protocol?: 'mcp';
   /** allow, deny, or cut (a call of a task that ended or expired, stopped while it ran); absent on an event record. */
   decision?: DecisionOutcome;
   /** A consequence of the decision with the same id, not a decision itself: `task begun`. */

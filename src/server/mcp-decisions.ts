@@ -36,8 +36,8 @@ export class McpDecisions {
         nextDecisionId: this.options.nextDecisionId,
         onDecision: (caller, request, decision, decisionId) => {
           this.options.log.write({
-            protocol: 'mcp',
             decisionId,
+            protocol: 'mcp',
             caller: caller.key,
             principal: principalLabel(caller.principal),
             action: request.action,
@@ -45,7 +45,6 @@ export class McpDecisions {
             decision: decision.allow ? 'allow' : 'deny',
             policies: decision.policies,
             errors: decision.errors,
-            ...(!decision.allow && { reason: 'denied by policy' }),
             ...(decision.shadow && { shadow: decision.shadow }),
             evalUs: Math.round(decision.evaluationMicros),
             cached: decision.cached,
@@ -69,8 +68,8 @@ export class McpDecisions {
   refuse(caller: string, facts: { principal?: string; resource: string; action: string; reason: string }): string {
     const decisionId = this.options.nextDecisionId();
     this.options.log.write({
-      protocol: 'mcp',
       decisionId,
+      protocol: 'mcp',
       caller,
       ...(facts.principal !== undefined && { principal: facts.principal }),
       action: facts.action,

@@ -63,8 +63,9 @@ describe('the gateway relays an MCP upstream at /mcp/<upstream> on its mTLS list
         principal: 'Agent::"research-bot"',
         resource: 'notes',
         policies: ['no-reading-secrets'],
-        reason: 'denied by policy',
       });
+      // A plain Cedar deny has no reason, as for gRPC (decision-records.md).
+      expect(records[2]).not.toHaveProperty('reason');
       expect(records[1]).toMatchObject({ policies: ['researchers-call-notes'], policySet: expect.any(String) });
     } finally {
       await client.close();
