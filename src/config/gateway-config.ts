@@ -25,6 +25,18 @@ export interface UpstreamConfig {
   reflection: boolean;
 }
 
+/**
+ * An upstream that is an MCP server (`upstreams[].mcp`), relayed at `/mcp/<name>` on the
+ * mTLS listener (docs/mcp.md). Its Cedar resource is `Tool::"<name>"`, as for gRPC.
+ */
+export interface McpUpstreamConfig {
+  name: string;
+  /** The server's Streamable HTTP endpoint: https, or http to a loopback host only. */
+  url: string;
+  /** The SPIFFE ID an https server must present; undefined for loopback http. */
+  spiffeId?: SpiffeId;
+}
+
 /** The config file (docs/config.md), validated, with defaults applied and paths absolute. */
 export interface GatewayConfig {
   spiffe: {
@@ -45,7 +57,10 @@ export interface GatewayConfig {
   shadowPolicies?: string;
   /** In config order: the first match wins. */
   identities: IdentityRule[];
+  /** The gRPC upstreams. */
   upstreams: UpstreamConfig[];
+  /** The MCP upstreams (`upstreams[]` with `mcp`), in config order. */
+  mcpUpstreams: McpUpstreamConfig[];
   metadata: {
     /** Lowercase request header names copied into `context.metadata`. */
     allow: string[];

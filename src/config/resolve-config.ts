@@ -38,7 +38,7 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
   const oidcDomains = workloadTokens?.oidc.map((o) => o.trustDomain) ?? [];
   checkOidcDomainsApart(oidcDomains, spiffe.trustDomains, issues);
   const identities = resolveIdentities(raw.identities, spiffe.trustDomains && [...spiffe.trustDomains, ...oidcDomains], issues);
-  const upstreams = resolveUpstreams(raw.upstreams, options.baseDir, issues);
+  const { upstreams, mcpUpstreams } = resolveUpstreams(raw.upstreams, options.baseDir, issues);
   const allow = resolveMetadataAllow(asRecord(raw.metadata).allow, issues);
   const limits = asRecord(raw.limits);
   const decisionLog = resolveDecisionLog(asRecord(raw.decisionLog), options.baseDir, issues);
@@ -56,6 +56,7 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
     ...(shadowPolicies !== undefined && { shadowPolicies }),
     identities,
     upstreams,
+    mcpUpstreams,
     metadata: { allow },
     limits: {
       maxMessageBytes: (limits.maxMessageBytes as number | undefined) ?? DEFAULTS.maxMessageBytes,

@@ -1,23 +1,26 @@
 import { GATEWAY_RESOURCE, TASKS_SERVICE } from '../tasks/tasks-api';
 import { existingFile } from './file-paths';
-import type { UpstreamConfig } from './gateway-config';
+import type { McpUpstreamConfig, UpstreamConfig } from './gateway-config';
 import { parseHostPort } from '../net/host-port';
 import type { IssueList } from './issue-list';
 import { formatKeyPath, type KeyPath } from './key-path';
 import { asList, asRecord, asString, stringItems } from './raw-value';
 import { parseWorkloadId } from './spiffe-id-value';
+import { resolveMcpUpstream } from './resolve-mcp-upstream';
 
 /** Services the gateway answers itself on its listener; no upstream may claim them. */
 const GATEWAY_SERVICES = new Set(['grpc.health.v1.Health', TASKS_SERVICE]);
 
 /**
  * The `upstreams` list: unique names, each service routed to exactly one upstream, a
- * valid address and peer SPIFFE ID, and proto files that exist (or reflection, not both).
+ * valid address and peer SPIFFE ID, and proto files that exist (or reflection, not both);
+ * or, with `mcp`, an MCP server (resolve-mcp-upstream.ts). Names are unique across both.
  */
-export function resolveUpstreams(value: unknown, baseDir: string, issues: IssueList): UpstreamConfig[] {
+export function resolveUpstreams(value: unknown, baseDir: string, issues: IssueList): { upstreams: UpstreamConfig[]; mcpUpstreams: McpUpstreamConfig[] } {
   const names = new Map<string, KeyPath>();
   const routes = new Map<string, { name: string | undefined; index: number }>();
   const upstreams: UpstreamConfig[] = [];
+  const mcpUpstreams: McpUpstreamConfig[] = [];
 
   asList(value).forEach((item, i) => {
     const path: KeyPath = ['upstreams', i];
@@ -28,6 +31,11 @@ export function resolveUpstreams(value: unknown, baseDir: string, issues: IssueL
       const first = names.get(name);
       if (first) issues.add([...path, 'name'], `duplicate upstream name ${JSON.stringify(name)} (also ${formatKeyPath(first)})`);
       else names.set(name, [...path, 'name']);
+    }
+    if (raw.mcp != null) {
+      const mcp = resolveMcpUpstream(raw, name, path, issues);
+      if (mcp) mcpUpstreams.push(mcp);
+      return;
     }
 
     const services = stringItems(raw.services);
@@ -65,7 +73,7 @@ export function resolveUpstreams(value: unknown, baseDir: string, issues: IssueL
       upstreams.push({ name, services: services.map(([s]) => s), address, spiffeId: id, protos, reflection });
     }
   });
-  return upstreams;
+  return { upstreams, mcpUpstreams };
 }
 
 function upstreamName(name: string | undefined, index: number): string {

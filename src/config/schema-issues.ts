@@ -24,6 +24,7 @@ export function checkSchema(data: unknown, issues: IssueList): void {
         issues.add([...path, error.params.missingProperty as string], 'missing required key');
         break;
       case 'propertyNames':
+      case 'if':
         break; // the nested error names the key itself
       case 'pattern':
         if (error.propertyName !== undefined) {

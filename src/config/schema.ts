@@ -61,7 +61,11 @@ const identityRule = {
 const upstream = {
   type: 'object',
   additionalProperties: false,
-  required: ['name', 'services', 'address', 'spiffeId'],
+  required: ['name'],
+  // A gRPC upstream needs its services, address and SPIFFE ID; an MCP one (`mcp`) its URL,
+  // and a SPIFFE ID for https (resolve-mcp-upstream.ts, which also refuses the gRPC keys there).
+  if: { required: ['mcp'] },
+  else: { required: ['services', 'address', 'spiffeId'] },
   properties: {
     name: {
       type: 'string',
@@ -82,6 +86,19 @@ const upstream = {
     spiffeId,
     protos: { type: ['array', 'null'], uniqueItems: true, default: [], items: path },
     reflection: { type: ['boolean', 'null'], default: false },
+    mcp: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url'],
+      description: 'This upstream is an MCP server (Streamable HTTP), relayed at /mcp/<name>; then no services, address, protos or reflection.',
+      properties: {
+        url: {
+          type: 'string',
+          minLength: 1,
+          description: "The MCP endpoint: https (with the upstream's spiffeId, reached over mTLS), or http to a loopback host only.",
+        },
+      },
+    },
   },
 };
 

@@ -11,6 +11,8 @@ export type DecisionOutcome = 'allow' | 'deny' | 'cut';
 export interface DecisionRecord {
   /** The id the caller reads in a refusal's message; several records may share one (an allow, then a deny for the call's bytes). */
   decisionId: string;
+  /** `mcp` for a decision on an MCP request (relayed at `/mcp/<upstream>`); absent for gRPC calls. */
+  protocol?: 'mcp';
   /** allow, deny, or cut (a call of a task that ended or expired, stopped while it ran); absent on an event record. */
   decision?: DecisionOutcome;
   /** A consequence of the decision with the same id, not a decision itself: `task begun`. */

@@ -7,7 +7,9 @@ import type { X509TlsSource } from '../spiffe/tls/secure-context-cache';
 import type { VerifiedPeer } from '../spiffe/tls/verify-peer';
 import type { Caller } from './call-context';
 import type { CallPipeline } from './call-pipeline';
+import { Http1Connections } from './http1-connections';
 import { Http2Sessions } from './http2-sessions';
+import { isMcpPath, type McpRoutes } from './mcp-routes';
 import { TlsHttp2Listener } from './tls-http2-listener';
 
 export interface GatewayListenerOptions {
@@ -25,23 +27,39 @@ export interface GatewayListenerOptions {
   onRejectedConnection?: (err: Error, remoteAddress: string | undefined) => void;
   /** The `tls` trace: each connection accepted. */
   trace?: Trace;
+  /**
+   * MCP upstreams, served at `/mcp/<upstream>` over HTTP/2 and, for clients that choose it
+   * by ALPN, HTTP/1.1. Without, the listener speaks HTTP/2 only.
+   */
+  mcp?: McpRoutes;
 }
 
 /**
  * The gateway's gRPC listener: TLS with the gateway's rotating SVID, SPIFFE verification
  * of every caller at connection time (against the bundle of the caller's own trust
  * domain, and only accepted trust domains), then HTTP/2 whose streams go to the pipeline.
- * Only verified connections ever reach the HTTP/2 layer.
+ * Only verified connections ever reach the HTTP/2 layer. With MCP upstreams, `/mcp/` paths
+ * go to the MCP relay instead, and a connection that chose HTTP/1.1 by ALPN is served MCP
+ * only (gRPC needs HTTP/2).
  */
 export class GatewayListener extends TlsHttp2Listener<Caller> {
+  private readonly http1: Http1Connections<Caller> | undefined;
+
   constructor(source: X509TlsSource, acceptCaller: Authorizer, pipeline: CallPipeline, options: GatewayListenerOptions = {}) {
+    const mcp = options.mcp;
     const tls = new MtlsServer(source, acceptCaller, {
+      alpnProtocols: mcp === undefined ? ['h2'] : ['h2', 'http/1.1'],
       ...(options.maxConnections !== undefined && { maxConnections: options.maxConnections }),
       ...(options.handshakesPerTurn !== undefined && { handshakesPerTurn: options.handshakesPerTurn }),
       ...(options.handshakesPerSecond !== undefined && { handshakesPerSecond: options.handshakesPerSecond }),
     });
-    const sessions = new Http2Sessions<Caller>((stream, headers, caller) => pipeline.handle(stream, headers, caller), options);
+    const sessions = new Http2Sessions<Caller>(
+      (stream, headers, caller) => (mcp !== undefined && isMcpPath(headers[':path']) ? mcp.serveStream(stream, headers, caller) : pipeline.handle(stream, headers, caller)),
+      options,
+    );
     super(tls, sessions);
+    const http1 = mcp && new Http1Connections<Caller>((req, res, caller) => mcp.serve(req, res, caller), options);
+    this.http1 = http1;
     // Per caller, on this listener: a caller is known only once its handshake is verified.
     const perCaller = options.maxConnectionsPerCaller === undefined ? undefined : new CallerSlots(options.maxConnectionsPerCaller);
     const rejected = options.onRejectedConnection;
@@ -61,9 +79,14 @@ export class GatewayListener extends TlsHttp2Listener<Caller> {
         }
         socket.once('close', release);
       }
-      sessions.accept(socket, caller);
+      if (http1 !== undefined && socket.alpnProtocol === 'http/1.1') http1.accept(socket, caller);
+      else sessions.accept(socket, caller);
     });
     if (rejected) tls.on('rejected', rejected);
+  }
+
+  override drain(graceMs: number): Promise<void> {
+    return Promise.all([this.http1?.drain(graceMs), super.drain(graceMs)]).then(() => undefined);
   }
 }
 

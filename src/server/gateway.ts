@@ -33,6 +33,7 @@ import { shadowReporting } from './shadow-disagreements';
 import { SVID_EXPIRED_REASON, SvidExpiry } from './svid-expiry';
 import type { TlsHttp2Listener } from './tls-http2-listener';
 import { isOutage, WorkloadApiOutageLog } from './workload-api-outage';
+import { openMcpUpstreams, type McpUpstreams } from './mcp-upstreams';
 
 export interface StartOptions {
   /** Operational log (not the decision log). Default: pino on stderr at the config's level. */
@@ -245,6 +246,8 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
   const taskOptions = taskPipelineOptions(config, ring.keys, shared, gatewayId, logger);
   resources.add('open task calls', () => taskOptions.openTasks.close());
   const nextDecisionId = decisionIdGenerator();
+  // One count of open calls per caller, gRPC and MCP alike.
+  const callerSlots = new CallerSlots(config.limits.perCaller.maxConcurrentCalls);
   const pipeline = new CallPipeline(state, {
     decisionLog: logs.decisionLog,
     logger,
@@ -253,7 +256,7 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
     nextDecisionId,
     metadataAllow: config.metadata.allow,
     maxMessageBytes: config.limits.maxMessageBytes,
-    callerSlots: new CallerSlots(config.limits.perCaller.maxConcurrentCalls),
+    callerSlots,
     streamIdleMs: config.limits.streamIdleSeconds * 1000,
     isReady: () => ready() === undefined,
     unavailable: () => expiry.reason(),
@@ -271,7 +274,10 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
     ...(options.logger === undefined && { setLogLevel: (level: string) => (logger.level = level) }),
   });
 
-  const listening = await openListeners(config, { source, jwtSource, pipeline, trustDomains, gatewayId, nextDecisionId, metrics, logger, tracing: logs.tracing }, resources);
+  const mcp = openMcpUpstreams(config, { source, state: () => pipeline.current, decisionLog: logs.decisionLog, metrics, nextDecisionId, callerSlots, logger });
+  resources.add('MCP upstream connections', () => mcp.closeConnections());
+  expiry.on('expired', () => mcp.closeConnections());
+  const listening = await openListeners(config, { source, jwtSource, pipeline, mcp, trustDomains, gatewayId, nextDecisionId, metrics, logger, tracing: logs.tracing }, resources);
   logger.info(
     {
       listen: listening.address,
@@ -435,6 +441,8 @@ interface ListenerParts {
   source: X509Source;
   jwtSource: JwtSource | undefined;
   pipeline: CallPipeline;
+  /** The MCP upstreams, served by the mTLS listener at `/mcp/<upstream>`. */
+  mcp: McpUpstreams;
   trustDomains: CallerTrustDomains;
   gatewayId: () => string;
   nextDecisionId: () => string;
@@ -478,6 +486,7 @@ async function openListeners(
     ...limits,
     maxConnectionsPerCaller: config.limits.perCaller.maxConnections,
     onRejectedConnection: onRejectedConnection('mtls'),
+    mcp: parts.mcp.routes,
     trace,
   });
   const tokens = config.workloadTokens;

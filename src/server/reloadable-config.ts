@@ -23,6 +23,7 @@ const APPLIES: Readonly<Record<keyof GatewayConfig, 'live' | 'restart'>> = {
   listen: 'restart',
   admin: 'restart',
   upstreams: 'restart',
+  mcpUpstreams: 'restart',
   metadata: 'restart',
   limits: 'restart',
   decisionLog: 'restart',

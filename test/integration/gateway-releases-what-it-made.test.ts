@@ -85,7 +85,19 @@ describe('the gateway releases everything it made, newest first, when a start fa
       world.files.set('/a', Buffer.from('a'));
       await unaryCall(await world.agent(RESEARCH_BOT), 'readFile', { path: '/a' });
       const made = world.operations.lines.filter((l) => l.trace === 'gateway' && l.msg === 'made').map((l) => l.resource);
-      expect(made).toEqual(['logs', 'watcher', 'admin endpoint', 'signing keys', 'task state', 'X.509 source', 'JWT source', 'upstream channels', 'open task calls', 'listeners']);
+      expect(made).toEqual([
+        'logs',
+        'watcher',
+        'admin endpoint',
+        'signing keys',
+        'task state',
+        'X.509 source',
+        'JWT source',
+        'upstream channels',
+        'open task calls',
+        'MCP upstream connections',
+        'listeners',
+      ]);
       await world.gateway.close(1000);
       const releasing = world.operations.lines.filter((l) => l.trace === 'gateway' && l.msg === 'releasing').map((l) => l.resource);
       expect(releasing).toEqual([...made].reverse());

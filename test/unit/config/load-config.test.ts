@@ -21,6 +21,7 @@ describe('loadConfig', () => {
     expect(loadConfig(EXAMPLE, {})).toEqual({
       spiffe: { endpointSocket: 'unix:///run/spire/agent.sock', trustDomains: [TrustDomain.parse('example.org')] },
       listen: { host: '0.0.0.0', port: 8443 },
+      mcpUpstreams: [],
       admin: { host: '127.0.0.1', port: 9090 },
       policies: join(FIXTURES, 'policies'),
       identities: [

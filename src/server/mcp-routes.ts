@@ -1,0 +1,100 @@
+import * as http2 from 'node:http2';
+import { errorMessage } from '../errors/unknown-error';
+import type { CallerSlots } from '../limits/caller-slots';
+import { POLICY_DENIED, type McpRelay, type McpServerRequest, type McpServerResponse } from '../mcp';
+import type { Logger } from '../observability/logger';
+import { principalLabel, type Caller, type GatewayState } from './call-context';
+import type { McpDecisions, McpGatewayCaller } from './mcp-decisions';
+
+/** Where MCP upstreams are served: `/mcp/<upstream name>`. */
+const MCP_PATH = /^\/mcp\/([^/?#]+)(?:\?.*)?$/;
+
+/** Whether an HTTP/2 request goes to the MCP relay rather than the gRPC pipeline (a gRPC path is `/<package.Service>/<Method>`). */
+export function isMcpPath(path: unknown): boolean {
+  return typeof path === 'string' && path.startsWith('/mcp/');
+}
+
+export interface McpRoutesOptions {
+  /** One relay per MCP upstream, by upstream name. */
+  readonly relays: ReadonlyMap<string, McpRelay>;
+  readonly decisions: McpDecisions;
+  /** The identities in force: a reload applies to the next request. */
+  readonly state: () => GatewayState;
+  /** Calls open per caller, shared with gRPC calls (`limits.perCaller.maxConcurrentCalls`). */
+  readonly callerSlots: CallerSlots;
+  readonly logger: Logger;
+}
+
+/**
+ * Serves `/mcp/<upstream>` on the mTLS listener, over HTTP/1.1 or HTTP/2: the caller is the
+ * connection's verified SPIFFE ID, mapped to a principal exactly as for gRPC; a caller no
+ * mapping accepts, or one holding all its call slots, gets a refusal with a decision id and
+ * nothing from the server. What is left goes to the upstream's relay.
+ */
+export class McpRoutes {
+  constructor(private readonly options: McpRoutesOptions) {}
+
+  /** An HTTP/2 stream whose `:path` is under `/mcp/`, through the compatibility API's request and response (the relay's interface). */
+  serveStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, caller: Caller): void {
+    const rawHeaders = Object.entries(headers).flatMap(([name, value]) =>
+      Array.isArray(value) ? value.flatMap((v) => [name, v]) : value === undefined ? [] : [name, String(value)],
+    );
+    // Made here rather than by the server's 'request' event: that event would take every
+    // stream, gRPC ones too, which the pipeline serves on the raw stream.
+    const req = new http2.Http2ServerRequest(stream, headers, {}, rawHeaders);
+    const res = new http2.Http2ServerResponse(stream);
+    this.serve(req, res, caller);
+  }
+
+  /** One HTTP request (either version) from `caller`. Answers 404 to any path but `/mcp/<upstream>`. */
+  serve(req: McpServerRequest, res: McpServerResponse, caller: Caller): void {
+    const matched = MCP_PATH.exec(req.url ?? '')?.[1];
+    const resource = matched === undefined ? undefined : decodeURIComponentSafe(matched);
+    const relay = resource === undefined ? undefined : this.options.relays.get(resource);
+    if (resource === undefined || relay === undefined) {
+      sendJson(res, 404, { jsonrpc: '2.0', id: null, error: { code: -32601, message: 'Not Found: MCP upstreams are served at /mcp/<upstream>' } });
+      return;
+    }
+    const action = `mcp:${resource}`;
+    let mcpCaller: McpGatewayCaller;
+    try {
+      const principal = this.options.state().identities.resolve(caller.id);
+      mcpCaller = { key: caller.peer.spiffeId, principal, peer: caller.peer };
+    } catch (err) {
+      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { resource, action, reason: `caller not mapped: ${errorMessage(err)}` });
+      sendRefusal(res, 403, decisionId);
+      return;
+    }
+    const release = this.options.callerSlots.take(caller.peer.spiffeId);
+    if (release === undefined) {
+      const reason = `caller has ${this.options.callerSlots.maxPerCaller} calls open (limits.perCaller.maxConcurrentCalls)`;
+      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { principal: principalLabel(mcpCaller.principal), resource, action, reason });
+      sendRefusal(res, 429, decisionId);
+      return;
+    }
+    // The slot is held until the answer is done or the caller has gone (an SSE stream holds one while it is open).
+    res.once('close', release);
+    relay.handle(req, res, mcpCaller).catch((err: unknown) => {
+      this.options.logger.error({ upstream: resource, err: errorMessage(err) }, 'MCP relay failed');
+      res.destroy();
+    });
+  }
+}
+
+function decodeURIComponentSafe(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
+}
+
+function sendRefusal(res: McpServerResponse, status: number, decisionId: string): void {
+  sendJson(res, status, { jsonrpc: '2.0', id: null, error: { code: POLICY_DENIED, message: `Refused (decision ${decisionId})`, data: { decisionId } } });
+}
+
+function sendJson(res: McpServerResponse, status: number, value: unknown): void {
+  const text = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+  res.end(text);
+}

@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { z } from 'zod';
+import { authorizeId } from '../../../src/spiffe/tls/authorizer';
+import { mtlsClientOptions } from '../../../src/spiffe/tls/mtls-client';
+import { MtlsServer } from '../../../src/spiffe/tls/mtls-server';
+import type { X509Source } from '../../../src/spiffe/workload/x509-source';
+import { GATEWAY_ID, GatewayWorld, POLICIES, type GatewayWorldOptions } from './gateway-world';
+
+export const NOTES_ID = 'spiffe://example.org/tools/notes';
+
+/** The gRPC policies of GatewayWorld, and MCP ones for the `notes` MCP upstream (docs/mcp.md naming). */
+export const MCP_GATEWAY_POLICIES = {
+  ...POLICIES,
+  'mcp.cedar': `
+@id("researchers-list-notes")
+permit (principal in AgentGroup::"researchers", action == Action::"mcp:notes/tools/list", resource == Tool::"notes");
+
+@id("researchers-call-notes")
+permit (principal in AgentGroup::"researchers", action in Action::"mcp:notes/tools/call", resource == Tool::"notes");
+
+@id("no-reading-secrets")
+forbid (principal, action == Action::"mcp:notes/tools/call/read_note", resource == Tool::"notes")
+when { context.request has path && context.request.path like "/secrets/*" };
+`,
+};
+
+/** An SDK McpServer (tools read_note, delete_all) on Streamable HTTP, counting the tool runs that reach it. */
+export interface McpUpstream {
+  readonly url: string;
+  readonly toolRuns: Record<string, number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the MCP server: plain http on loopback, or, with `tls`, https over mTLS accepting
+ * only the gateway, once `listenTls` gives it an SVID (the world that issues SVIDs starts
+ * after the server, whose URL is in the gateway's config: its port is reserved until then).
+ */
+export async function startMcpUpstream(options: { tls?: boolean } = {}): Promise<McpUpstream & { listenTls(source: X509Source): Promise<void> }> {
+  const toolRuns: Record<string, number> = {};
+  const ran = (tool: string): void => void (toolRuns[tool] = (toolRuns[tool] ?? 0) + 1);
+  const buildServer = (): McpServer => {
+    const server = new McpServer({ name: 'notes', version: '1.0.0' });
+    server.registerTool('read_note', { description: 'Reads a note', inputSchema: { path: z.string() } }, async ({ path }) => {
+      ran('read_note');
+      return { content: [{ type: 'text', text: `contents of ${path}` }] };
+    });
+    server.registerTool('delete_all', { description: 'Deletes every note' }, async () => {
+      ran('delete_all');
+      return { content: [{ type: 'text', text: 'deleted' }] };
+    });
+    return server;
+  };
+  const transports = new Map<string, StreamableHTTPServerTransport>();
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      const sessionId = req.headers['mcp-session-id'];
+      let transport = typeof sessionId === 'string' ? transports.get(sessionId) : undefined;
+      if (transport === undefined) {
+        const created: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          onsessioninitialized: (id) => void transports.set(id, created),
+        });
+        transport = created;
+        await buildServer().connect(transport);
+      }
+      await transport.handleRequest(req, res);
+    })().catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  let front: MtlsServer | undefined;
+  if (options.tls === true) await new Promise<void>((resolve) => server.close(() => resolve()));
+  return {
+    url: `${options.tls === true ? 'https' : 'http'}://127.0.0.1:${port}/mcp`,
+    toolRuns,
+    listenTls: async (source) => {
+      front = new MtlsServer(source, authorizeId(GATEWAY_ID), { alpnProtocols: ['http/1.1'] });
+      front.on('connection', (socket) => server.emit('connection', socket));
+      await front.listen(port, '127.0.0.1');
+    },
+    close: async () => {
+      await Promise.allSettled([...transports.values()].map((t) => t.close()));
+      server.closeAllConnections();
+      if (front !== undefined) await front.close();
+      else await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A GatewayWorld whose config adds the MCP upstream `notes` at `upstream.url` (https: with `NOTES_ID` as its spiffeId). */
+export async function startMcpGatewayWorld(upstream: McpUpstream, options: GatewayWorldOptions = {}): Promise<GatewayWorld> {
+  const spiffeId = upstream.url.startsWith('https:') ? `    spiffeId: ${NOTES_ID}\n` : '';
+  return GatewayWorld.start({
+    policies: MCP_GATEWAY_POLICIES,
+    ...options,
+    extraConfig: `  - name: notes\n    mcp: { url: '${upstream.url}' }\n${spiffeId}${options.extraConfig ?? ''}`,
+  });
+}
+
+type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Response>;
+
+/**
+ * A fetch over HTTP/1.1 and mTLS presenting `id`'s SVID and accepting only the gateway, for
+ * the SDK client's transport (Node's own fetch cannot present a client certificate).
+ */
+export async function mtlsFetch(world: GatewayWorld, id: string): Promise<FetchLike> {
+  const tls = mtlsClientOptions(await world.spiffe.workload(id), authorizeId(GATEWAY_ID), ['http/1.1']);
+  const agent = new https.Agent({ keepAlive: false, maxCachedSessions: 0 });
+  return (url, init) =>
+    new Promise((resolve, reject) => {
+      const headers = Object.fromEntries(new Headers(init?.headers).entries());
+      const req = https.request(new URL(url), { method: init?.method ?? 'GET', headers, agent, ...tls(), ...(init?.signal && { signal: init.signal }) });
+      req.once('error', reject);
+      req.once('response', (res) => {
+        const status = res.statusCode ?? 502;
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          for (const v of ([] as string[]).concat(value ?? [])) responseHeaders.append(name, v);
+        }
+        const empty = status === 204 || status === 304;
+        resolve(new Response(empty ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, headers: responseHeaders }));
+      });
+      req.end(typeof init?.body === 'string' ? init.body : undefined);
+    });
+}
+
+/** An SDK client talking to the gateway's `/mcp/notes` as `id`. */
+export async function mcpClient(world: GatewayWorld, id: string): Promise<Client> {
+  const url = new URL(`https://127.0.0.1:${world.gateway.address.port}/mcp/notes`);
+  const transport = new StreamableHTTPClientTransport(url, { fetch: await mtlsFetch(world, id) });
+  const client = new Client({ name: 'agent', version: '1.0.0' });
+  await client.connect(transport);
+  return client;
+}
