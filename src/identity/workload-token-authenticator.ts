@@ -43,6 +43,8 @@ export interface WorkloadIdentity {
   readonly expiresAt: Date;
   /** `context.peer`. */
   readonly peer: { readonly spiffeId: string; readonly trustDomain: string; readonly authn: WorkloadTokenAuthn };
+  /** For an OIDC token, `<iss>#<sub>`: what MCP sessions are bound to (a JWT-SVID's is its SPIFFE ID, `peer.spiffeId`). */
+  readonly key?: string;
 }
 
 /** A `sub` maps to a SPIFFE ID path only when the mapping is injective: no '/', no empty segment. */
@@ -126,7 +128,7 @@ export class WorkloadTokenAuthenticator {
     const { subject, expiresAt } = await issuer.verify(token);
     const id = spiffeIdFromSubject(td, subject);
     this.checkTrustDomain(td);
-    return { value: identity(id, 'oidc', expiresAt), expiresAt, stillValid: () => this.options.acceptTrustDomain(td) };
+    return { value: identity(id, 'oidc', expiresAt, `${issuer.issuer}#${subject}`), expiresAt, stillValid: () => this.options.acceptTrustDomain(td) };
   }
 
   private checkTrustDomain(td: TrustDomain): void {
@@ -151,9 +153,9 @@ export function spiffeIdFromSubject(td: TrustDomain, sub: string): SpiffeId {
   }
 }
 
-function identity(id: SpiffeId, authn: WorkloadTokenAuthn, expiresAt: Date): WorkloadIdentity {
+function identity(id: SpiffeId, authn: WorkloadTokenAuthn, expiresAt: Date, key?: string): WorkloadIdentity {
   const peer = Object.freeze({ spiffeId: id.toString(), trustDomain: id.trustDomain.name, authn });
-  return Object.freeze({ id, authn, expiresAt, peer });
+  return Object.freeze({ id, authn, expiresAt, peer, ...(key !== undefined && { key }) });
 }
 
 /** `validateJwtSvid` speaks go-spiffe's messages; these are its stable parts. */

@@ -17,6 +17,11 @@ export interface Caller {
   id: SpiffeId;
   /** `context.peer` for every call on the connection. */
   peer: { spiffeId: string; trustDomain: string; authn: CallerAuthn };
+  /**
+   * What MCP sessions are bound to when it is not `peer.spiffeId`: `<iss>#<sub>` for an OIDC
+   * workload token, so that a session stays with the issuer's subject that opened it.
+   */
+  key?: string;
 }
 
 /** What the pipeline decides with; replaced as a whole when config or policies reload. */

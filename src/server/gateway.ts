@@ -20,6 +20,7 @@ import { KeyRing } from '../credentials/key-ring';
 import { WorkloadTokenAuthenticator } from '../identity/workload-token-authenticator';
 import { JwtSource } from '../spiffe/workload/jwt-source';
 import { TokenListener } from './token-listener';
+import { McpBearerRoutes } from './mcp-bearer-routes';
 import type { GatewayState } from './call-context';
 import { CallPipeline } from './call-pipeline';
 import { openSharedState, type SharedState } from './shared-state';
@@ -498,8 +499,19 @@ async function openListeners(
       oidc: tokens.oidc,
       acceptTrustDomain: (td) => accepted.has(td.name),
     });
+    const mcp = new McpBearerRoutes({
+      routes: parts.mcp.routes,
+      authenticator,
+      authorizationServers: tokens.oidc.map((o) => o.issuer),
+      onRejected: (reason, code) => {
+        const decisionId = parts.nextDecisionId();
+        pipeline.recordTokenRefusal(reason, code, decisionId);
+        return decisionId;
+      },
+    });
     tokenListener = new TokenListener(source, authenticator, pipeline, {
       ...limits,
+      mcp,
       onRejectedConnection: onRejectedConnection('token'),
       nextDecisionId: parts.nextDecisionId,
       onRejectedCall: (reason, code, decisionId) => pipeline.recordTokenRefusal(reason, code, decisionId),

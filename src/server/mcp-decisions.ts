@@ -38,7 +38,8 @@ export class McpDecisions {
           this.options.log.write({
             decisionId,
             protocol: 'mcp',
-            caller: caller.key,
+            // The SPIFFE ID, as gRPC records name callers (an OIDC caller's key is `iss#sub`).
+            caller: (caller as Partial<McpGatewayCaller>).peer?.spiffeId ?? caller.key,
             principal: principalLabel(caller.principal),
             action: request.action,
             resource: request.resource,

@@ -34,15 +34,14 @@ export interface McpRoutesOptions {
 export class McpRoutes {
   constructor(private readonly options: McpRoutesOptions) {}
 
+  /** Whether `upstream` is an MCP upstream served here. */
+  has(upstream: string): boolean {
+    return this.options.relays.has(upstream);
+  }
+
   /** An HTTP/2 stream whose `:path` is under `/mcp/`, through the compatibility API's request and response (the relay's interface). */
   serveStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, caller: Caller): void {
-    const rawHeaders = Object.entries(headers).flatMap(([name, value]) =>
-      Array.isArray(value) ? value.flatMap((v) => [name, v]) : value === undefined ? [] : [name, String(value)],
-    );
-    // Made here rather than by the server's 'request' event: that event would take every
-    // stream, gRPC ones too, which the pipeline serves on the raw stream.
-    const req = new http2.Http2ServerRequest(stream, headers, {}, rawHeaders);
-    const res = new http2.Http2ServerResponse(stream);
+    const { req, res } = compatibilityPair(stream, headers);
     this.serve(req, res, caller);
   }
 
@@ -59,7 +58,7 @@ export class McpRoutes {
     let mcpCaller: McpGatewayCaller;
     try {
       const principal = this.options.state().identities.resolve(caller.id);
-      mcpCaller = { key: caller.peer.spiffeId, principal, peer: caller.peer };
+      mcpCaller = { key: caller.key ?? caller.peer.spiffeId, principal, peer: caller.peer };
     } catch (err) {
       const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { resource, action, reason: `caller not mapped: ${errorMessage(err)}` });
       sendRefusal(res, 403, decisionId);
@@ -81,6 +80,18 @@ export class McpRoutes {
   }
 }
 
+/**
+ * The HTTP/2 compatibility API's request and response for one stream: made here rather than
+ * by the server's 'request' event, which would take every stream, gRPC ones too, which the
+ * pipeline serves on the raw stream.
+ */
+export function compatibilityPair(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): { req: http2.Http2ServerRequest; res: http2.Http2ServerResponse } {
+  const rawHeaders = Object.entries(headers).flatMap(([name, value]) =>
+    Array.isArray(value) ? value.flatMap((v) => [name, v]) : value === undefined ? [] : [name, String(value)],
+  );
+  return { req: new http2.Http2ServerRequest(stream, headers, {}, rawHeaders), res: new http2.Http2ServerResponse(stream) };
+}
+
 function decodeURIComponentSafe(value: string): string | undefined {
   try {
     return decodeURIComponent(value);
@@ -93,7 +104,7 @@ function sendRefusal(res: McpServerResponse, status: number, decisionId: string)
   sendJson(res, status, { jsonrpc: '2.0', id: null, error: { code: POLICY_DENIED, message: `Refused (decision ${decisionId})`, data: { decisionId } } });
 }
 
-function sendJson(res: McpServerResponse, status: number, value: unknown): void {
+export function sendJson(res: McpServerResponse, status: number, value: unknown): void {
   const text = JSON.stringify(value);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
   res.end(text);

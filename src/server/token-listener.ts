@@ -9,6 +9,9 @@ import { decisionIdGenerator } from './decision-id';
 import { Http2Sessions } from './http2-sessions';
 import { TlsHttp2Listener } from './tls-http2-listener';
 import { AUTHORIZATION_HEADER } from './owned-headers';
+import { Http1Connections } from './http1-connections';
+import { McpBearerRoutes } from './mcp-bearer-routes';
+import { compatibilityPair } from './mcp-routes';
 import { errorCode } from '../errors/unknown-error';
 
 /** Proves a caller by its bearer token; rejects (e.g. `WorkloadTokenError`) for a token that proves nothing. */
@@ -38,6 +41,12 @@ export interface TokenListenerOptions {
   onRejectedConnection?: (err: Error, remoteAddress: string | undefined) => void;
   /** The `tls` trace: each connection accepted, each token that proved a caller (never the token). */
   trace?: Trace;
+  /**
+   * MCP upstreams, served at `/mcp/<upstream>` to bearer callers (with their RFC 9728
+   * metadata) over HTTP/2 and, for clients that choose it by ALPN, HTTP/1.1. Without, the
+   * listener speaks HTTP/2 only.
+   */
+  mcp?: McpBearerRoutes;
 }
 
 const BEARER = /^Bearer +(\S+) *$/i;
@@ -51,6 +60,7 @@ const BEARER = /^Bearer +(\S+) *$/i;
  */
 export class TokenListener extends TlsHttp2Listener<null> {
   private readonly nextDecisionId: () => string;
+  private readonly http1: Http1Connections<null> | undefined;
 
   constructor(
     source: X509TlsSource,
@@ -58,19 +68,35 @@ export class TokenListener extends TlsHttp2Listener<null> {
     private readonly pipeline: Pick<CallPipeline, 'handle'>,
     private readonly options: TokenListenerOptions = {},
   ) {
+    const mcp = options.mcp;
     const tls = new TlsServer(source, {
+      alpnProtocols: mcp === undefined ? ['h2'] : ['h2', 'http/1.1'],
       ...(options.maxConnections !== undefined && { maxConnections: options.maxConnections }),
       ...(options.handshakesPerTurn !== undefined && { handshakesPerTurn: options.handshakesPerTurn }),
       ...(options.handshakesPerSecond !== undefined && { handshakesPerSecond: options.handshakesPerSecond }),
     });
-    const sessions = new Http2Sessions<null>((stream, headers) => this.handle(stream, headers), options);
+    const sessions = new Http2Sessions<null>((stream, headers) => {
+      // MCP authenticates each request itself, answering as an OAuth protected resource (401 and a challenge).
+      if (mcp !== undefined && McpBearerRoutes.handles(headers[':path'])) {
+        const { req, res } = compatibilityPair(stream, headers);
+        mcp.serve(req, res);
+      } else this.handle(stream, headers);
+    }, options);
     super(tls, sessions);
     this.nextDecisionId = options.nextDecisionId ?? decisionIdGenerator();
+    // Over HTTP/1.1 only MCP is served (gRPC needs HTTP/2): any other path is answered 404 by the routes.
+    const http1 = mcp && new Http1Connections<null>((req, res) => mcp.serve(req, res), options);
+    this.http1 = http1;
     tls.on('connection', (socket) => {
       options.trace?.debug({ listener: 'token', remote: socket.remoteAddress }, 'connection accepted');
-      sessions.accept(socket, null);
+      if (http1 !== undefined && socket.alpnProtocol === 'http/1.1') http1.accept(socket, null);
+      else sessions.accept(socket, null);
     });
     tls.on('rejected', (err, remoteAddress) => options.onRejectedConnection?.(err, remoteAddress));
+  }
+
+  override drain(graceMs: number): Promise<void> {
+    return Promise.all([this.http1?.drain(graceMs), super.drain(graceMs)]).then(() => undefined);
   }
 
   private handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {

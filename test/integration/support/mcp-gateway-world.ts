@@ -36,6 +36,8 @@ when { context.request has path && context.request.path like "/secrets/*" };
 export interface McpUpstream {
   readonly url: string;
   readonly toolRuns: Record<string, number>;
+  /** The headers of every request that reached the server, in order. */
+  readonly requestHeaders: http.IncomingHttpHeaders[];
   close(): Promise<void>;
 }
 
@@ -60,7 +62,9 @@ export async function startMcpUpstream(options: { tls?: boolean } = {}): Promise
     return server;
   };
   const transports = new Map<string, StreamableHTTPServerTransport>();
+  const requestHeaders: http.IncomingHttpHeaders[] = [];
   const server = http.createServer((req, res) => {
+    requestHeaders.push(req.headers);
     void (async () => {
       const sessionId = req.headers['mcp-session-id'];
       let transport = typeof sessionId === 'string' ? transports.get(sessionId) : undefined;
@@ -82,6 +86,7 @@ export async function startMcpUpstream(options: { tls?: boolean } = {}): Promise
   return {
     url: `${options.tls === true ? 'https' : 'http'}://127.0.0.1:${port}/mcp`,
     toolRuns,
+    requestHeaders,
     listenTls: async (source) => {
       front = new MtlsServer(source, authorizeId(GATEWAY_ID), { alpnProtocols: ['http/1.1'] });
       front.on('connection', (socket) => server.emit('connection', socket));
@@ -120,17 +125,50 @@ export async function mtlsFetch(world: GatewayWorld, id: string): Promise<FetchL
       const headers = Object.fromEntries(new Headers(init?.headers).entries());
       const req = https.request(new URL(url), { method: init?.method ?? 'GET', headers, agent, ...tls(), ...(init?.signal && { signal: init.signal }) });
       req.once('error', reject);
-      req.once('response', (res) => {
-        const status = res.statusCode ?? 502;
-        const responseHeaders = new Headers();
-        for (const [name, value] of Object.entries(res.headers)) {
-          for (const v of ([] as string[]).concat(value ?? [])) responseHeaders.append(name, v);
-        }
-        const empty = status === 204 || status === 304;
-        resolve(new Response(empty ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, headers: responseHeaders }));
-      });
+      req.once('response', (res) => resolve(webResponse(res)));
       req.end(typeof init?.body === 'string' ? init.body : undefined);
     });
+}
+
+/**
+ * A fetch over HTTP/1.1 and TLS for a caller with no SVID (the token listener's): it
+ * trusts the dev CA, checks that the server is the gateway's SPIFFE ID (the certificate
+ * names no host), and presents no certificate.
+ */
+export function bearerTlsFetch(world: GatewayWorld): FetchLike {
+  const ca = world.spiffe.provider.x509Bundle('example.org');
+  const pem = `-----BEGIN CERTIFICATE-----\n${ca.toString('base64')}\n-----END CERTIFICATE-----\n`;
+  const agent = new https.Agent({ keepAlive: false, maxCachedSessions: 0 });
+  const checkServerIdentity = (_host: string, cert: { subjectaltname?: string }): Error | undefined =>
+    cert.subjectaltname?.split(', ').includes(`URI:${GATEWAY_ID}`) ? undefined : new Error(`server is not ${GATEWAY_ID}`);
+  // Without ALPN the listener would take the connection for HTTP/2 (a TLS option the https types leave out).
+  const http1Alpn = { ALPNProtocols: ['http/1.1'] };
+  return (url, init) =>
+    new Promise((resolve, reject) => {
+      const headers = Object.fromEntries(new Headers(init?.headers).entries());
+      const req = https.request(new URL(url), {
+        method: init?.method ?? 'GET',
+        headers,
+        agent,
+        ca: pem,
+        checkServerIdentity,
+        ...http1Alpn,
+        ...(init?.signal && { signal: init.signal }),
+      });
+      req.once('error', reject);
+      req.once('response', (res) => resolve(webResponse(res)));
+      req.end(typeof init?.body === 'string' ? init.body : undefined);
+    });
+}
+
+function webResponse(res: http.IncomingMessage): Response {
+  const status = res.statusCode ?? 502;
+  const responseHeaders = new Headers();
+  for (const [name, value] of Object.entries(res.headers)) {
+    for (const v of ([] as string[]).concat(value ?? [])) responseHeaders.append(name, v);
+  }
+  const empty = status === 204 || status === 304;
+  return new Response(empty ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, headers: responseHeaders });
 }
 
 /** An SDK client talking to the gateway's `/mcp/notes` as `id`. */

@@ -74,6 +74,7 @@ describe('WorkloadTokenAuthenticator', () => {
       expect(caller.id.toString()).toBe(BOT);
       expect(caller.authn).toBe('jwt-svid');
       expect(caller.peer).toEqual({ spiffeId: BOT, trustDomain: 'example.org', authn: 'jwt-svid' });
+      expect(caller.key).toBeUndefined(); // bound by its SPIFFE ID
       expect(caller.expiresAt.getTime()).toBeGreaterThan(Date.now());
     });
 
@@ -150,6 +151,8 @@ describe('WorkloadTokenAuthenticator', () => {
       expect(caller.id.toString()).toBe('spiffe://k8s.example/system/serviceaccount/tools/agent');
       expect(caller.authn).toBe('oidc');
       expect(caller.peer).toEqual({ spiffeId: 'spiffe://k8s.example/system/serviceaccount/tools/agent', trustDomain: 'k8s.example', authn: 'oidc' });
+      // MCP sessions are bound to the issuer's subject.
+      expect(caller.key).toBe(`${remote.issuer}#${SA}`);
     });
 
     it('authenticates a token of a JWKS-file issuer, and an aud list that contains the audience', async () => {
