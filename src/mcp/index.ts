@@ -1,7 +1,7 @@
 /**
- * The MCP relay, as the gateway's listeners will use it (docs/mcp.md): one `McpRelay` per MCP
- * upstream, deciding through `cedarDecider`, with tool definitions pinned by `ToolPins`.
- * Not yet wired into `server/` (issue 12); this entry is what that wiring imports.
+ * The MCP relay, as the gateway's listeners use it (docs/mcp.md; server/mcp-routes.ts): one
+ * `McpRelay` per MCP upstream, deciding through `cedarDecider`, with tool definitions pinned
+ * by `ToolPins`. `server/` imports MCP through this entry only.
  */
 export { McpRelay, POLICY_DENIED, SESSION_NOT_FOUND, UPSTREAM_FAILED, type McpRelayOptions, type McpServerRequest, type McpServerResponse } from './mcp-relay';
 export type { McpCaller, McpCouldPermit, McpDecide, McpDecision, McpDecisionRequest, McpRelayEvent, McpUpstreamHeaders } from './relay-contract';
