@@ -5,6 +5,7 @@ import { POLICY_DENIED, type McpRelay, type McpServerRequest, type McpServerResp
 import type { Logger } from '../observability/logger';
 import { principalLabel, type Caller, type GatewayState } from './call-context';
 import type { McpDecisions, McpGatewayCaller } from './mcp-decisions';
+import { McpRequestScope } from './mcp-request-scope';
 
 /** Where MCP upstreams are served: `/mcp/<upstream name>`. */
 const MCP_PATH = /^\/mcp\/([^/?#]+)(?:\?.*)?$/;
@@ -74,7 +75,11 @@ export class McpRoutes {
     }
     // The slot is held until the answer is done or the caller has gone (an SSE stream holds one while it is open).
     res.once('close', release);
-    relay.handle(req, res, mcpCaller).catch((err: unknown) => {
+    // A task's slot and its registration for cutting are held as long, and a task that ends cuts the answer.
+    const scope = new McpRequestScope(req.headers, () => res.destroy());
+    res.once('close', () => scope.end());
+    const scoped: McpGatewayCaller = { ...mcpCaller, scope };
+    relay.handle(req, res, scoped).catch((err: unknown) => {
       this.options.logger.error({ upstream: resource, err: errorMessage(err) }, 'MCP relay failed');
       res.destroy();
     });

@@ -36,6 +36,8 @@ when { context.request has path && context.request.path like "/secrets/*" };
 export interface McpUpstream {
   readonly url: string;
   readonly toolRuns: Record<string, number>;
+  /** The `authorization` header each tool run's request carried, as the tool handler reads it (undefined: none). */
+  readonly toolAuthorizations: (string | undefined)[];
   close(): Promise<void>;
 }
 
@@ -46,15 +48,20 @@ export interface McpUpstream {
  */
 export async function startMcpUpstream(options: { tls?: boolean } = {}): Promise<McpUpstream & { listenTls(source: X509Source): Promise<void> }> {
   const toolRuns: Record<string, number> = {};
-  const ran = (tool: string): void => void (toolRuns[tool] = (toolRuns[tool] ?? 0) + 1);
+  const toolAuthorizations: (string | undefined)[] = [];
+  const ran = (tool: string, extra: { requestInfo?: { headers: Record<string, string | string[] | undefined> } }): void => {
+    toolRuns[tool] = (toolRuns[tool] ?? 0) + 1;
+    const authorization = extra.requestInfo?.headers.authorization;
+    toolAuthorizations.push(Array.isArray(authorization) ? authorization.join(', ') : authorization);
+  };
   const buildServer = (): McpServer => {
     const server = new McpServer({ name: 'notes', version: '1.0.0' });
-    server.registerTool('read_note', { description: 'Reads a note', inputSchema: { path: z.string() } }, async ({ path }) => {
-      ran('read_note');
+    server.registerTool('read_note', { description: 'Reads a note', inputSchema: { path: z.string() } }, async ({ path }, extra) => {
+      ran('read_note', extra);
       return { content: [{ type: 'text', text: `contents of ${path}` }] };
     });
-    server.registerTool('delete_all', { description: 'Deletes every note' }, async () => {
-      ran('delete_all');
+    server.registerTool('delete_all', { description: 'Deletes every note' }, async (extra) => {
+      ran('delete_all', extra);
       return { content: [{ type: 'text', text: 'deleted' }] };
     });
     return server;
@@ -82,6 +89,7 @@ export async function startMcpUpstream(options: { tls?: boolean } = {}): Promise
   return {
     url: `${options.tls === true ? 'https' : 'http'}://127.0.0.1:${port}/mcp`,
     toolRuns,
+    toolAuthorizations,
     listenTls: async (source) => {
       front = new MtlsServer(source, authorizeId(GATEWAY_ID), { alpnProtocols: ['http/1.1'] });
       front.on('connection', (socket) => server.emit('connection', socket));
@@ -133,10 +141,10 @@ export async function mtlsFetch(world: GatewayWorld, id: string): Promise<FetchL
     });
 }
 
-/** An SDK client talking to the gateway's `/mcp/notes` as `id`. */
-export async function mcpClient(world: GatewayWorld, id: string): Promise<Client> {
+/** An SDK client talking to the gateway's `/mcp/notes` as `id`, sending `headers` with every request (a task token). */
+export async function mcpClient(world: GatewayWorld, id: string, headers?: Record<string, string>): Promise<Client> {
   const url = new URL(`https://127.0.0.1:${world.gateway.address.port}/mcp/notes`);
-  const transport = new StreamableHTTPClientTransport(url, { fetch: await mtlsFetch(world, id) });
+  const transport = new StreamableHTTPClientTransport(url, { fetch: await mtlsFetch(world, id), ...(headers && { requestInit: { headers } }) });
   const client = new Client({ name: 'agent', version: '1.0.0' });
   await client.connect(transport);
   return client;
