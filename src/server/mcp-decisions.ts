@@ -144,7 +144,7 @@ export class McpDecisions {
           policySet: this.options.state().policyHash,
         });
         this.options.metrics.taskEvents.labels('cut').inc();
-        scope.cut(reason);
+        scope.cut(decisionId);
       },
       task.lease,
     );

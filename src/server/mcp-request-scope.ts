@@ -20,8 +20,8 @@ export class McpRequestScope {
   constructor(
     /** The caller's request headers: the task and on-behalf-of tokens are read from them. */
     readonly headers: IncomingHttpHeaders,
-    /** Ends the answer at once (a task that ends or expires while its tool call runs). */
-    readonly cut: (reason: string) => void,
+    /** Cuts the request (its task ended or expired while its tool call runs): the caller is answered `decisionId`. */
+    readonly cut: (decisionId: string) => void,
   ) {}
 
   /**

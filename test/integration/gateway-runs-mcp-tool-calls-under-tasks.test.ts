@@ -5,6 +5,7 @@ import { JWKS_PATH } from '../../src/credentials/jwks-route';
 import { GATEWAY_ID, RESEARCH_BOT, type GatewayWorld } from './support/gateway-world';
 import { MCP_GATEWAY_POLICIES, mcpClient, NOTES_ID, startMcpGatewayWorld, startMcpUpstream, type McpUpstream } from './support/mcp-gateway-world';
 import { tasksOf } from './support/task-calls';
+import { waitUntil } from './support/workload-fixtures';
 
 const READ = 'mcp:notes/tools/call/read_note';
 const ALL_TOOLS = 'mcp:notes/tools/call';
@@ -41,7 +42,7 @@ describe('MCP tool calls under tasks, with the per-call JWT (docs/mcp.md#tasks-a
   let verify: CallTokenVerifier;
 
   beforeAll(async () => {
-    upstream = await startMcpUpstream();
+    upstream = await startMcpUpstream({ slowTool: true });
     world = await startMcpGatewayWorld(upstream, { policies: POLICIES, extraConfig: NOTES_SPIFFE_ID });
     const jwksUrl = `http://127.0.0.1:${world.gateway.adminAddress!.port}${JWKS_PATH}`;
     verify = createCallTokenVerifier({ jwksUrl, issuer: GATEWAY_ID, audience: NOTES_ID });
@@ -137,6 +138,30 @@ describe('MCP tool calls under tasks, with the per-call JWT (docs/mcp.md#tasks-a
     // Each call's slot is given back when its answer ends: else the second would be refused.
     for (const path of ['/public/a', '/public/b', '/public/c']) await client.callTool({ name: 'read_note', arguments: { path } });
     expect(await (await tasksOf(world, RESEARCH_BOT)).get(taskId)).toMatchObject({ callsUsed: 3 });
+    await client.close();
+  });
+
+  it('cuts a tool call whose task ends while it runs', async () => {
+    const begun = await (await tasksOf(world, RESEARCH_BOT)).begin({ intent: 'test', tools: [ALL_TOOLS], ttlSeconds: 60 });
+    const client = await mcpClient(world, RESEARCH_BOT, { 'x-toolgate-task': begun.token });
+    const started = Date.now();
+    const running = client.callTool({ name: 'sleep', arguments: { ms: 10_000 } }, undefined, { timeout: 8_000 });
+    running.catch(() => {}); // awaited below, once the task is ended
+    await waitUntil(() => upstream.toolRuns.sleep === 1);
+    await (await tasksOf(world, RESEARCH_BOT)).end(begun.taskId);
+    const refused = await refusalOf(running);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(refused.code).toBe(-32003);
+    const decisionId = (refused.data as { decisionId: string }).decisionId;
+    expect(refused.message).toContain(`Cut (decision ${decisionId})`);
+    // The cut is recorded under the id of the decision that let the call through.
+    expect(world.decisions.lines.filter((l) => l.decisionId === decisionId).map((l) => l.decision)).toEqual(['allow', 'cut']);
+    expect(world.decisions.lines.find((l) => l.decision === 'cut')).toMatchObject({
+      protocol: 'mcp',
+      action: 'mcp:notes/tools/call/sleep',
+      task: begun.taskId,
+      reason: 'task ended',
+    });
     await client.close();
   });
 

@@ -42,11 +42,11 @@ export interface McpUpstream {
 }
 
 /**
- * Starts the MCP server: plain http on loopback, or, with `tls`, https over mTLS accepting
+ * Starts the MCP server (with `slowTool`, a tool `sleep` too): plain http on loopback, or, with `tls`, https over mTLS accepting
  * only the gateway, once `listenTls` gives it an SVID (the world that issues SVIDs starts
  * after the server, whose URL is in the gateway's config: its port is reserved until then).
  */
-export async function startMcpUpstream(options: { tls?: boolean } = {}): Promise<McpUpstream & { listenTls(source: X509Source): Promise<void> }> {
+export async function startMcpUpstream(options: { tls?: boolean; slowTool?: boolean } = {}): Promise<McpUpstream & { listenTls(source: X509Source): Promise<void> }> {
   const toolRuns: Record<string, number> = {};
   const toolAuthorizations: (string | undefined)[] = [];
   const ran = (tool: string, extra: { requestInfo?: { headers: Record<string, string | string[] | undefined> } }): void => {
@@ -60,6 +60,20 @@ export async function startMcpUpstream(options: { tls?: boolean } = {}): Promise
       ran('read_note', extra);
       return { content: [{ type: 'text', text: `contents of ${path}` }] };
     });
+    if (options.slowTool === true) {
+      // With `slowTool`: a tool call that runs `ms` milliseconds, or until its request is cancelled.
+      server.registerTool('sleep', { description: 'Sleeps', inputSchema: { ms: z.number() } }, async ({ ms }, extra) => {
+        ran('sleep', extra);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          extra.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        return { content: [{ type: 'text', text: extra.signal.aborted ? 'cancelled' : 'slept' }] };
+      });
+    }
     server.registerTool('delete_all', { description: 'Deletes every note' }, async (extra) => {
       ran('delete_all', extra);
       return { content: [{ type: 'text', text: 'deleted' }] };
