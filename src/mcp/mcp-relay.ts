@@ -9,7 +9,7 @@ import { McpMessageError } from './mcp-message-error';
 import { JSONRPC_INVALID_REQUEST, JSONRPC_PARSE_ERROR, questionFor } from './mcp-question';
 import { HEADER_MISMATCH, mirroredHeaderMismatch, mirroredHeadersFor } from './mirrored-headers';
 import { DEFAULT_PROTOCOL_VERSION, isKnownProtocolVersion, type ProtocolVersion } from './protocol-version';
-import type { McpCaller, McpCouldPermit, McpDecide, McpDecision, McpRelayEvent, McpUpstreamHeaders } from './relay-contract';
+import type { McpCaller, McpCouldPermit, McpCut, McpDecide, McpDecision, McpRelayEvent, McpUpstreamHeaders } from './relay-contract';
 import { SessionBindings } from './session-bindings';
 import { SseRewriter } from './sse-rewriter';
 import type { ToolPins } from './tool-pins';
@@ -304,17 +304,51 @@ export class McpRelay {
     Object.assign(headers, this.options.upstreamHeaders?.(caller, call.decisions) ?? {});
     const transport = this.url.protocol === 'https:' ? https : http;
     const upstreamReq = transport.request(this.url, { method: call.method, headers, ...(this.options.agent === undefined ? {} : { agent: this.options.agent }) });
+    const relayed: RelayedAnswer = { cut: false, source: undefined };
     const callerGone = (): void => {
       if (!res.writableFinished) upstreamReq.destroy();
     };
     res.once('close', callerGone);
     // `on`, not `once`: a socket can fail more than once, and an unheard 'error' would end the process.
     upstreamReq.on('error', (err) => {
+      if (relayed.cut) return;
       if (res.headersSent) res.destroy();
       else this.fail(res, caller, 502, 'upstream-error', UPSTREAM_FAILED, `Bad Gateway: the MCP server could not be reached (${errorMessage(err)})`);
     });
-    upstreamReq.once('response', (upstreamRes) => this.relayAnswer(upstreamRes, res, caller, call));
+    upstreamReq.once('response', (upstreamRes) => this.relayAnswer(upstreamRes, res, caller, call, relayed));
     upstreamReq.end(payload);
+    const signal = caller.cut;
+    if (signal !== undefined) {
+      const onCut = (): void => this.cutAnswer(res, upstreamReq, call.body, relayed, signal.reason as McpCut);
+      if (signal.aborted) onCut();
+      else {
+        signal.addEventListener('abort', onCut, { once: true });
+        res.once('close', () => signal.removeEventListener('abort', onCut));
+      }
+    }
+  }
+
+  /**
+   * Ends a request the owner cut while it was relayed: nothing more of the server's answer is
+   * relayed, each request of the body is answered with a JSON-RPC error naming the decision
+   * (as JSON, or as events closing the SSE stream already begun: a client waiting for a
+   * result would otherwise wait until its own timeout), and the upstream request is cancelled.
+   */
+  private cutAnswer(res: McpServerResponse, upstreamReq: http.ClientRequest, body: McpBody | undefined, relayed: RelayedAnswer, cut: McpCut): void {
+    if (relayed.cut || res.writableEnded) return;
+    relayed.cut = true;
+    relayed.source?.unpipe(res as NodeJS.WritableStream);
+    const message = `Cut (decision ${cut.decisionId})`;
+    const answers = (body?.messages ?? []).flatMap((m) => (m.kind === 'request' ? [rpcError(m.id, POLICY_DENIED, message, cut.decisionId)] : []));
+    if (!res.headersSent) {
+      sendJson(res, 200, body?.batch === true ? answers : (answers[0] ?? rpcError(null, POLICY_DENIED, message, cut.decisionId)));
+    } else if (relayed.sse) {
+      // A blank line first ends any event the server had half sent; an empty event is ignored.
+      res.end(`\n\n${answers.map((answer) => `event: message\ndata: ${JSON.stringify(answer)}\n\n`).join('')}`);
+    } else {
+      res.destroy();
+    }
+    upstreamReq.destroy();
   }
 
   private relayAnswer(
@@ -322,10 +356,17 @@ export class McpRelay {
     res: McpServerResponse,
     caller: McpCaller,
     call: { method: string; sessionId: string | undefined; body: McpBody | undefined },
+    relayed: RelayedAnswer,
   ): void {
     const status = upstreamRes.statusCode ?? 502;
-    // A reset mid-answer: the caller's answer ends too (never as if it were complete).
-    upstreamRes.on('error', () => res.destroy());
+    // A reset mid-answer: the caller's answer ends too (never as if it were complete), unless the gateway cut it and answered.
+    upstreamRes.on('error', () => {
+      if (!relayed.cut) res.destroy();
+    });
+    if (relayed.cut) {
+      upstreamRes.destroy();
+      return;
+    }
     const fail = (reason: string): void => {
       upstreamRes.destroy();
       this.fail(res, caller, 502, 'upstream-error', UPSTREAM_FAILED, `Bad Gateway: ${reason}`);
@@ -347,8 +388,10 @@ export class McpRelay {
     const relayStream = (source: NodeJS.ReadableStream): void => {
       res.writeHead(status, headers);
       flushHeaders(res);
-      if (source !== upstreamRes) source.on('error', () => res.destroy());
-      upstreamRes.once('aborted', () => res.destroy());
+      if (source !== upstreamRes) source.on('error', () => relayed.cut || res.destroy());
+      upstreamRes.once('aborted', () => relayed.cut || res.destroy());
+      relayed.source = source;
+      relayed.sse = contentType === 'text/event-stream';
       source.pipe(res as NodeJS.WritableStream);
     };
     if (watched.size === 0 || status !== 200) {
@@ -422,6 +465,16 @@ export class McpRelay {
     }
     sendJson(res, status, rpcError(null, code, message));
   }
+}
+
+/** One relayed request's answer, as far as a cut needs it. */
+interface RelayedAnswer {
+  /** The owner cut the request: what the server still sends is not relayed. */
+  cut: boolean;
+  /** What is piped to the caller, once the answer's head is relayed. */
+  source: NodeJS.ReadableStream | undefined;
+  /** The answer relayed is an SSE stream. */
+  sse?: boolean;
 }
 
 /** The ids of the body's list requests, whose answers are filtered, and of its initialize, whose answer names the negotiated version. */

@@ -9,6 +9,17 @@ export interface McpCaller {
    */
   readonly key: string;
   readonly principal: Principal;
+  /**
+   * Aborted when the owner cuts this caller's request while it is relayed (a tool call whose
+   * task ended or expired), with an `McpCut` as its reason: the relay stops relaying, answers
+   * each request of the body with a JSON-RPC error naming the decision, and cancels upstream.
+   */
+  readonly cut?: AbortSignal;
+}
+
+/** Why a request was cut: the decision it was relayed under, the only thing the caller is told. */
+export interface McpCut {
+  readonly decisionId: string;
 }
 
 /** One Cedar question the relay asks, in the terms of policies.md: `action` on `Tool::"<resource>"`. */

@@ -275,7 +275,19 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
     ...(options.logger === undefined && { setLogLevel: (level: string) => (logger.level = level) }),
   });
 
-  const mcp = openMcpUpstreams(config, { source, state: () => pipeline.current, decisionLog: logs.decisionLog, metrics, nextDecisionId, callerSlots, logger });
+  const mcp = openMcpUpstreams(config, {
+    source,
+    state: () => pipeline.current,
+    decisionLog: logs.decisionLog,
+    metrics,
+    nextDecisionId,
+    callerSlots,
+    logger,
+    // The same guard (task budgets, agent rate), open-task registry and JWT minting as gRPC calls.
+    guard: taskOptions.guard,
+    openTasks: taskOptions.openTasks,
+    upstreamToken: taskOptions.upstreamToken,
+  });
   resources.add('MCP upstream connections', () => mcp.closeConnections());
   expiry.on('expired', () => mcp.closeConnections());
   const listening = await openListeners(config, { source, jwtSource, pipeline, mcp, trustDomains, gatewayId, nextDecisionId, metrics, logger, tracing: logs.tracing }, resources);

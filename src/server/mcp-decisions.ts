@@ -1,15 +1,28 @@
 import type { CedarValue } from '../identity/cedar-value';
-import { cedarDecider, type McpCaller, type McpCouldPermit, type McpDecide, type McpRelayEvent } from '../mcp';
+import { cedarDecider, type McpCaller, type McpCouldPermit, type McpDecide, type McpDecision, type McpDecisionRequest, type McpRelayEvent } from '../mcp';
 import type { DecisionLog } from '../observability/decision-log';
 import type { GatewayMetrics } from '../observability/metrics';
 import type { Caller, GatewayState } from './call-context';
 import { principalLabel } from './call-context';
+import type { Admission, CallGuard } from './call-guard';
+import type { McpRequestScope } from './mcp-request-scope';
+import type { OpenTaskCalls } from './open-task-calls';
 
-/** A caller of the MCP relay: the relay's view (key, principal) and the listener's (peer). */
+/** A caller of the MCP relay: the relay's view (key, principal) and the listener's (peer), for one HTTP request. */
 export interface McpGatewayCaller extends McpCaller {
   /** `context.peer`, as for gRPC calls on the same connection. */
   readonly peer: Caller['peer'];
+  /** The request's headers (task token), and what its decisions gather (task slots, the JWT's scope). */
+  readonly scope?: McpRequestScope;
 }
+
+/** A caller while one of its messages is decided: what the guard admitted that message with. */
+interface AdmittedCaller extends McpGatewayCaller {
+  readonly admission?: Admission;
+}
+
+/** The MCP method whose calls count against a task's budget and the agent's rate: tool calls (docs/tasks.md#mcp). */
+const TOOL_CALL = 'tools/call';
 
 export interface McpDecisionsOptions {
   readonly log: DecisionLog;
@@ -17,6 +30,10 @@ export interface McpDecisionsOptions {
   /** The state in force: a reload of policies or identities applies to the next MCP decision. */
   readonly state: () => GatewayState;
   readonly nextDecisionId: () => string;
+  /** Task tokens, on-behalf-of tokens, the agent rate limit and task budgets, as for gRPC calls; none when absent. */
+  readonly guard?: CallGuard;
+  /** Open tool calls by task, cut when their task ends or expires. */
+  readonly openTasks?: OpenTaskCalls;
 }
 
 /**
@@ -27,7 +44,12 @@ export interface McpDecisionsOptions {
 export class McpDecisions {
   constructor(private readonly options: McpDecisionsOptions) {}
 
-  /** The relay's decider: Cedar over the engine in force at each decision, each decision recorded. */
+  /**
+   * The relay's decider: a `tools/call` first through the call guard (the caller's task
+   * token, budget, per-tool caps and concurrency, the agent's rate), then Cedar over the
+   * engine in force, with `context.task`, `context.rate` and `context.onBehalfOf` as for a
+   * gRPC call. Each decision and each refusal is recorded.
+   */
   decider(): { decide: McpDecide; couldPermit: McpCouldPermit } {
     const { metrics } = this.options;
     const onCedar = (state: GatewayState) =>
@@ -35,6 +57,7 @@ export class McpDecisions {
         contextFor: (caller) => contextOf(caller),
         nextDecisionId: this.options.nextDecisionId,
         onDecision: (caller, request, decision, decisionId) => {
+          const admission = (caller as AdmittedCaller).admission;
           this.options.log.write({
             decisionId,
             protocol: 'mcp',
@@ -43,6 +66,8 @@ export class McpDecisions {
             principal: principalLabel(caller.principal),
             action: request.action,
             resource: request.resource,
+            ...(admission?.task && { task: admission.task.id }),
+            ...(admission?.onBehalfOf && { onBehalfOf: admission.onBehalfOf.subject }),
             decision: decision.allow ? 'allow' : 'deny',
             policies: decision.policies,
             errors: decision.errors,
@@ -57,9 +82,93 @@ export class McpDecisions {
         },
       });
     return {
-      decide: (caller, request) => onCedar(this.options.state()).decide(caller, request),
+      decide: (caller, request) => this.decide(caller as McpGatewayCaller, request, onCedar),
       couldPermit: (caller, action, resource, request) => onCedar(this.options.state()).couldPermit(caller, action, resource, request),
     };
+  }
+
+  private async decide(caller: McpGatewayCaller, request: McpDecisionRequest, onCedar: (state: GatewayState) => { decide: McpDecide }): Promise<McpDecision> {
+    const { guard } = this.options;
+    const scope = caller.scope;
+    let admission: Admission | undefined;
+    if (request.method === TOOL_CALL && guard !== undefined) {
+      // Without a scope the request's headers are unknown: a task token could not be read, so refuse rather than run the call outside its task.
+      if (scope === undefined) return this.refusal(caller, request, 'no request scope to read a task token from');
+      if (guard.applies(scope.headers)) {
+        const admitted = await guard.admit(scope.headers, caller.peer.spiffeId, principalLabel(caller.principal), request.action);
+        if ('refused' in admitted) {
+          this.options.metrics.guardRefusals.labels(String(admitted.code)).inc();
+          return this.refusal(caller, request, admitted.reason, admitted.taskId);
+        }
+        admission = admitted;
+      }
+    }
+    const admitted: AdmittedCaller = admission === undefined ? caller : { ...caller, admission };
+    const decision = await onCedar(this.options.state()).decide(admitted, request);
+    const task = admission?.task;
+    if (!decision.allow) {
+      // Counted against the budget, as a gRPC call denied by policy is; its slot is given back now.
+      task?.release();
+      return decision;
+    }
+    if (scope !== undefined) {
+      scope.actions.push(request.action);
+      if (admission?.onBehalfOf) scope.onBehalfOf = admission.onBehalfOf;
+      if (task !== undefined) this.holdTask(caller, scope, request, task, decision.decisionId);
+    }
+    return decision;
+  }
+
+  /**
+   * Holds the task's slot until the request ends, and cuts the answer if the task ends or
+   * expires first (a tool call's SSE stream can outlive its task otherwise).
+   */
+  private holdTask(caller: McpGatewayCaller, scope: McpRequestScope, request: McpDecisionRequest, task: NonNullable<Admission['task']>, decisionId: string): void {
+    scope.task = task;
+    scope.onEnd(task.release);
+    const openTasks = this.options.openTasks;
+    if (openTasks === undefined) return;
+    const untrack = openTasks.add(
+      task.id,
+      task.expiresAt,
+      (reason) => {
+        this.options.log.write({
+          decisionId,
+          protocol: 'mcp',
+          caller: caller.key,
+          principal: principalLabel(caller.principal),
+          action: request.action,
+          resource: request.resource,
+          task: task.id,
+          decision: 'cut',
+          reason,
+          policySet: this.options.state().policyHash,
+        });
+        this.options.metrics.taskEvents.labels('cut').inc();
+        scope.cut(decisionId);
+      },
+      task.lease,
+    );
+    scope.onEnd(untrack);
+  }
+
+  /** A tool call the guard refused (task, budget, rate): recorded with its reason; the caller is told only the decision id. */
+  private refusal(caller: McpGatewayCaller, request: McpDecisionRequest, reason: string, taskId?: string): McpDecision {
+    const decisionId = this.options.nextDecisionId();
+    this.options.log.write({
+      decisionId,
+      protocol: 'mcp',
+      caller: caller.key,
+      principal: principalLabel(caller.principal),
+      action: request.action,
+      resource: request.resource,
+      ...(taskId !== undefined && { task: taskId }),
+      decision: 'deny',
+      reason,
+      policySet: this.options.state().policyHash,
+    });
+    this.options.metrics.denied.inc();
+    return { allow: false, decisionId };
   }
 
   /**
@@ -94,8 +203,15 @@ export class McpDecisions {
   }
 }
 
-/** `context` of an MCP decision beside `request`: the connection's peer, as for gRPC; no metadata is read from MCP requests. */
+/**
+ * `context` of an MCP decision beside `request`: the connection's peer, as for gRPC (no
+ * metadata is read from MCP requests), and what the guard admitted a tool call with.
+ */
 function contextOf(caller: McpCaller): Record<string, CedarValue> {
-  const peer = (caller as Partial<McpGatewayCaller>).peer;
-  return peer === undefined ? {} : { peer, metadata: {} };
+  const { peer, admission } = caller as Partial<AdmittedCaller>;
+  const context: Record<string, CedarValue> = peer === undefined ? {} : { peer, metadata: {} };
+  if (admission?.task) context.task = admission.task.context;
+  if (admission?.rate) context.rate = admission.rate;
+  if (admission?.onBehalfOf) context.onBehalfOf = { issuer: admission.onBehalfOf.issuer, subject: admission.onBehalfOf.subject };
+  return context;
 }

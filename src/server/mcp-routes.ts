@@ -1,10 +1,11 @@
 import * as http2 from 'node:http2';
 import { errorMessage } from '../errors/unknown-error';
 import type { CallerSlots } from '../limits/caller-slots';
-import { POLICY_DENIED, type McpRelay, type McpServerRequest, type McpServerResponse } from '../mcp';
+import { POLICY_DENIED, type McpCut, type McpRelay, type McpServerRequest, type McpServerResponse } from '../mcp';
 import type { Logger } from '../observability/logger';
 import { principalLabel, type Caller, type GatewayState } from './call-context';
 import type { McpDecisions, McpGatewayCaller } from './mcp-decisions';
+import { McpRequestScope } from './mcp-request-scope';
 
 /** Where MCP upstreams are served: `/mcp/<upstream name>`. */
 const MCP_PATH = /^\/mcp\/([^/?#]+)(?:\?.*)?$/;
@@ -73,7 +74,12 @@ export class McpRoutes {
     }
     // The slot is held until the answer is done or the caller has gone (an SSE stream holds one while it is open).
     res.once('close', release);
-    relay.handle(req, res, mcpCaller).catch((err: unknown) => {
+    // A task's slot and its registration for cutting are held as long, and a task that ends cuts the answer.
+    const cut = new AbortController();
+    const scope = new McpRequestScope(req.headers, (decisionId) => cut.abort({ decisionId } satisfies McpCut));
+    res.once('close', () => scope.end());
+    const scoped: McpGatewayCaller = { ...mcpCaller, scope, cut: cut.signal };
+    relay.handle(req, res, scoped).catch((err: unknown) => {
       this.options.logger.error({ upstream: resource, err: errorMessage(err) }, 'MCP relay failed');
       res.destroy();
     });

@@ -6,9 +6,13 @@ import type { Logger } from '../observability/logger';
 import type { GatewayMetrics } from '../observability/metrics';
 import type { X509TlsSource } from '../spiffe/tls/secure-context-cache';
 import type { GatewayState } from './call-context';
+import type { CallGuard } from './call-guard';
+import type { UpstreamTokenFacts } from './call-pipeline';
+import { mcpCallTokenHeaders } from './mcp-call-token';
 import { McpDecisions } from './mcp-decisions';
 import { McpRoutes } from './mcp-routes';
 import { McpUpstreamAgent } from './mcp-upstream-agent';
+import type { OpenTaskCalls } from './open-task-calls';
 
 export interface McpUpstreamParts {
   readonly source: X509TlsSource;
@@ -18,6 +22,11 @@ export interface McpUpstreamParts {
   readonly nextDecisionId: () => string;
   readonly callerSlots: CallerSlots;
   readonly logger: Logger;
+  /** Task tokens, budgets, the agent rate limit, on-behalf-of tokens: the gRPC pipeline's guard. */
+  readonly guard?: CallGuard;
+  readonly openTasks?: OpenTaskCalls;
+  /** Mints the per-call JWT (the gRPC pipeline's); without it, no token is sent. */
+  readonly upstreamToken?: (facts: UpstreamTokenFacts) => string;
 }
 
 /** What serving the MCP upstreams holds: the routes for the listener, and the upstream agents to cut. */
@@ -33,12 +42,23 @@ export interface McpUpstreams {
  * loopback http ones directly (the config allows nothing else).
  */
 export function openMcpUpstreams(config: GatewayConfig, parts: McpUpstreamParts): McpUpstreams {
-  const decisions = new McpDecisions({ log: parts.decisionLog, metrics: parts.metrics, state: parts.state, nextDecisionId: parts.nextDecisionId });
+  const decisions = new McpDecisions({
+    log: parts.decisionLog,
+    metrics: parts.metrics,
+    state: parts.state,
+    nextDecisionId: parts.nextDecisionId,
+    ...(parts.guard && { guard: parts.guard }),
+    ...(parts.openTasks && { openTasks: parts.openTasks }),
+  });
   const { decide, couldPermit } = decisions.decider();
   const agents: McpUpstreamAgent[] = [];
   const relays = new Map<string, McpRelay>();
   for (const upstream of config.mcpUpstreams) {
-    const agent = upstream.spiffeId === undefined ? undefined : new McpUpstreamAgent(parts.source, upstream.spiffeId);
+    // mTLS for https only: a loopback http upstream may name a spiffeId too, as its tokens' audience.
+    const agent = upstream.spiffeId === undefined || !upstream.url.startsWith('https:') ? undefined : new McpUpstreamAgent(parts.source, upstream.spiffeId);
+    // The JWT's audience is the upstream's SPIFFE ID: an upstream without one gets no token (nothing to bind it to).
+    const upstreamHeaders =
+      upstream.spiffeId === undefined || parts.upstreamToken === undefined ? undefined : mcpCallTokenHeaders(parts.upstreamToken, upstream.spiffeId.toString());
     if (agent) agents.push(agent);
     const pins = new ToolPins({}, (change) =>
       parts.logger.warn({ upstream: upstream.name, tool: change.tool }, 'MCP tool definition changed since it was pinned: refused until pinned again'),
@@ -53,6 +73,7 @@ export function openMcpUpstreams(config: GatewayConfig, parts: McpUpstreamParts)
         pins,
         maxBodyBytes: config.limits.maxMessageBytes,
         ...(agent && { agent }),
+        ...(upstreamHeaders && { upstreamHeaders }),
         onEvent: (event) => {
           decisions.relayEvent(event);
           if (event.kind === 'upstream-error') parts.metrics.upstreamErrors.labels(event.upstream).inc();

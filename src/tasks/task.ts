@@ -70,9 +70,18 @@ const ACTION_ID = /^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*\/[A-Za-z_]\w*$/;
 /** `pkg.Service`. */
 const SERVICE_NAME = /^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$/;
 
-/** True when `tool` is an action id or a service name. */
+/**
+ * An MCP upstream's tool calls, as Cedar names them (docs/mcp.md): `mcp:<upstream>/tools/call`,
+ * all its tools (in the place of a gRPC service), or `mcp:<upstream>/tools/call/<tool>`, one
+ * tool (in the place of a method). The store's matching (the action, or the action less its
+ * last `/` segment) then covers MCP tool calls unchanged. A tool name with another character
+ * than the MCP spec's `[A-Za-z0-9_.-]` cannot be listed: a call of it under a task is refused.
+ */
+const MCP_TOOL_CALLS = /^mcp:[A-Za-z0-9][A-Za-z0-9._-]*\/tools\/call(\/[A-Za-z0-9_.-]{1,128})?$/;
+
+/** True when `tool` is an action id or a service name, gRPC or MCP (`mcp:<upstream>/tools/call[/<tool>]`). */
 export function isToolName(tool: string): boolean {
-  return ACTION_ID.test(tool) || SERVICE_NAME.test(tool);
+  return ACTION_ID.test(tool) || SERVICE_NAME.test(tool) || MCP_TOOL_CALLS.test(tool);
 }
 
 /**
@@ -139,7 +148,8 @@ export function newTask(request: TaskRequest, now: Date, maxTtlSeconds: number, 
   if (request.tools.length === 0) throw new TaskError('ERR_TASK_INVALID', 'a task needs at least one tool');
   if (request.tools.length > MAX_TOOLS) throw new TaskError('ERR_TASK_INVALID', `a task may name at most ${MAX_TOOLS} tools`);
   for (const tool of request.tools) {
-    if (!isToolName(tool)) throw new TaskError('ERR_TASK_INVALID', `tool ${JSON.stringify(tool)} is neither pkg.Service/Method nor pkg.Service`);
+    if (!isToolName(tool))
+      throw new TaskError('ERR_TASK_INVALID', `tool ${JSON.stringify(tool)} is neither pkg.Service/Method, pkg.Service nor mcp:<upstream>/tools/call[/<tool>]`);
   }
   const budget = request.budget ?? {};
   checkBudget(budget);
@@ -175,7 +185,8 @@ function checkBudget(budget: TaskBudget): void {
     }
   }
   for (const key of Object.keys(budget.perMethod ?? {})) {
-    if (!isToolName(key)) throw new TaskError('ERR_TASK_INVALID', `budget per_method key ${JSON.stringify(key)} is neither pkg.Service/Method nor pkg.Service`);
+    if (!isToolName(key))
+      throw new TaskError('ERR_TASK_INVALID', `budget per_method key ${JSON.stringify(key)} is neither pkg.Service/Method, pkg.Service nor mcp:<upstream>/tools/call[/<tool>]`);
   }
 }
 

@@ -38,25 +38,46 @@ export interface McpUpstream {
   readonly toolRuns: Record<string, number>;
   /** The headers of every request that reached the server, in order. */
   readonly requestHeaders: http.IncomingHttpHeaders[];
+  /** The `authorization` header each tool run's request carried, as the tool handler reads it (undefined: none). */
+  readonly toolAuthorizations: (string | undefined)[];
   close(): Promise<void>;
 }
 
 /**
- * Starts the MCP server: plain http on loopback, or, with `tls`, https over mTLS accepting
+ * Starts the MCP server (with `slowTool`, a tool `sleep` too): plain http on loopback, or, with `tls`, https over mTLS accepting
  * only the gateway, once `listenTls` gives it an SVID (the world that issues SVIDs starts
  * after the server, whose URL is in the gateway's config: its port is reserved until then).
  */
-export async function startMcpUpstream(options: { tls?: boolean } = {}): Promise<McpUpstream & { listenTls(source: X509Source): Promise<void> }> {
+export async function startMcpUpstream(options: { tls?: boolean; slowTool?: boolean } = {}): Promise<McpUpstream & { listenTls(source: X509Source): Promise<void> }> {
   const toolRuns: Record<string, number> = {};
-  const ran = (tool: string): void => void (toolRuns[tool] = (toolRuns[tool] ?? 0) + 1);
+  const toolAuthorizations: (string | undefined)[] = [];
+  const ran = (tool: string, extra: { requestInfo?: { headers: Record<string, string | string[] | undefined> } }): void => {
+    toolRuns[tool] = (toolRuns[tool] ?? 0) + 1;
+    const authorization = extra.requestInfo?.headers.authorization;
+    toolAuthorizations.push(Array.isArray(authorization) ? authorization.join(', ') : authorization);
+  };
   const buildServer = (): McpServer => {
     const server = new McpServer({ name: 'notes', version: '1.0.0' });
-    server.registerTool('read_note', { description: 'Reads a note', inputSchema: { path: z.string() } }, async ({ path }) => {
-      ran('read_note');
+    server.registerTool('read_note', { description: 'Reads a note', inputSchema: { path: z.string() } }, async ({ path }, extra) => {
+      ran('read_note', extra);
       return { content: [{ type: 'text', text: `contents of ${path}` }] };
     });
-    server.registerTool('delete_all', { description: 'Deletes every note' }, async () => {
-      ran('delete_all');
+    if (options.slowTool === true) {
+      // With `slowTool`: a tool call that runs `ms` milliseconds, or until its request is cancelled.
+      server.registerTool('sleep', { description: 'Sleeps', inputSchema: { ms: z.number() } }, async ({ ms }, extra) => {
+        ran('sleep', extra);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          extra.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        return { content: [{ type: 'text', text: extra.signal.aborted ? 'cancelled' : 'slept' }] };
+      });
+    }
+    server.registerTool('delete_all', { description: 'Deletes every note' }, async (extra) => {
+      ran('delete_all', extra);
       return { content: [{ type: 'text', text: 'deleted' }] };
     });
     return server;
@@ -87,6 +108,7 @@ export async function startMcpUpstream(options: { tls?: boolean } = {}): Promise
     url: `${options.tls === true ? 'https' : 'http'}://127.0.0.1:${port}/mcp`,
     toolRuns,
     requestHeaders,
+    toolAuthorizations,
     listenTls: async (source) => {
       front = new MtlsServer(source, authorizeId(GATEWAY_ID), { alpnProtocols: ['http/1.1'] });
       front.on('connection', (socket) => server.emit('connection', socket));
@@ -171,10 +193,10 @@ function webResponse(res: http.IncomingMessage): Response {
   return new Response(empty ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, headers: responseHeaders });
 }
 
-/** An SDK client talking to the gateway's `/mcp/notes` as `id`. */
-export async function mcpClient(world: GatewayWorld, id: string): Promise<Client> {
+/** An SDK client talking to the gateway's `/mcp/notes` as `id`, sending `headers` with every request (a task token). */
+export async function mcpClient(world: GatewayWorld, id: string, headers?: Record<string, string>): Promise<Client> {
   const url = new URL(`https://127.0.0.1:${world.gateway.address.port}/mcp/notes`);
-  const transport = new StreamableHTTPClientTransport(url, { fetch: await mtlsFetch(world, id) });
+  const transport = new StreamableHTTPClientTransport(url, { fetch: await mtlsFetch(world, id), ...(headers && { requestInit: { headers } }) });
   const client = new Client({ name: 'agent', version: '1.0.0' });
   await client.connect(transport);
   return client;

@@ -70,4 +70,27 @@ describe('newTask', () => {
     taskThrown('ERR_TASK_INVALID', () => aTask({ budget: { calls: -1 } }));
     taskThrown('ERR_TASK_INVALID', () => aTask({ budget: { perMethod: { 'not a method': 1 } } }));
   });
+
+  it("takes an MCP upstream's tool calls, all of them or one tool, as tools and per-method keys (docs/tasks.md#mcp)", () => {
+    const task = aTask({ tools: ['mcp:notes/tools/call', 'mcp:files/tools/call/read_file'], budget: { perMethod: { 'mcp:notes/tools/call/read-note.v2': 1 } } });
+    expect(taskAllows(task, 'mcp:notes/tools/call/anything')).toBe(true);
+    expect(taskAllows(task, 'mcp:files/tools/call/read_file')).toBe(true);
+    expect(taskAllows(task, 'mcp:files/tools/call/write_file')).toBe(false);
+    expect(taskAllows(task, 'mcp:files/prompts/get/read_file')).toBe(false);
+  });
+
+  it('refuses an MCP name that is not a tool call, or a tool name outside [A-Za-z0-9_.-]', () => {
+    for (const tool of [
+      'mcp:notes',
+      'mcp:notes/tools/list',
+      'mcp:notes/prompts/get/p',
+      'mcp:notes/tools/call/',
+      'mcp:notes/tools/call/a/b',
+      'mcp:notes/tools/call/a b',
+      'mcp:/tools/call',
+    ]) {
+      taskThrown('ERR_TASK_INVALID', () => aTask({ tools: [tool] }));
+    }
+    taskThrown('ERR_TASK_INVALID', () => aTask({ tools: [`mcp:notes/tools/call/${'x'.repeat(129)}`] }));
+  });
 });

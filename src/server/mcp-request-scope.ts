@@ -1,0 +1,46 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { OnBehalfOf } from '../identity/on-behalf-of';
+import type { AdmittedTask } from './call-guard';
+
+/**
+ * What one HTTP request to the MCP relay gathers while its messages are decided, for what the
+ * gateway then sends upstream (the per-call JWT) and undoes when the request ends (a task's
+ * concurrency slot, its registration for cutting). Made by the routes per request, dropped
+ * with it.
+ */
+export class McpRequestScope {
+  /** The actions policy allowed, in order: the JWT's `scope`. */
+  readonly actions: string[] = [];
+  /** The task the request's tool calls were admitted under (one task token per request). */
+  task: AdmittedTask | undefined;
+  onBehalfOf: OnBehalfOf | undefined;
+  readonly #cleanups: (() => void)[] = [];
+  #ended = false;
+
+  constructor(
+    /** The caller's request headers: the task and on-behalf-of tokens are read from them. */
+    readonly headers: IncomingHttpHeaders,
+    /** Cuts the request (its task ended or expired while its tool call runs): the caller is answered `decisionId`. */
+    readonly cut: (decisionId: string) => void,
+  ) {}
+
+  /**
+   * Runs `cleanup` when the request ends, or now if it has ended already (the caller went
+   * while a decision was awaited: a slot taken then must not leak).
+   */
+  onEnd(cleanup: () => void): void {
+    if (this.#ended) cleanup();
+    else this.#cleanups.push(cleanup);
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** The request is over (answered, or the caller gone): runs every cleanup once. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    for (const cleanup of this.#cleanups.splice(0)) cleanup();
+  }
+}
