@@ -14,10 +14,19 @@ export type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Respo
 export function mtlsFetch(source: X509TlsSource, authorize: Authorizer): FetchLike {
   const tls = mtlsClientOptions(source, authorize, ['http/1.1']);
   const agent = new https.Agent({ keepAlive: false, maxCachedSessions: 0 });
+  return agentFetch(agent, () => tls());
+}
+
+/**
+ * A fetch over `node:https` with `agent` (and, per request, `options`: the TLS options of an
+ * agent that does not set them itself), answering a web `Response` whose body streams as the
+ * server writes it (an MCP server's SSE answers).
+ */
+export function agentFetch(agent: https.Agent, options: () => https.RequestOptions = () => ({})): FetchLike {
   return (url, init) =>
     new Promise((resolve, reject) => {
       const headers = Object.fromEntries(new Headers(init?.headers).entries());
-      const req = https.request(new URL(url), { method: init?.method ?? 'GET', headers, agent, ...tls(), ...(init?.signal && { signal: init.signal }) });
+      const req = https.request(new URL(url), { method: init?.method ?? 'GET', headers, agent, ...options(), ...(init?.signal && { signal: init.signal }) });
       req.once('error', reject);
       req.once('response', (res) => {
         const status = res.statusCode ?? 502;
