@@ -7,6 +7,10 @@ export const CLIENT_ID = `spiffe://${TRUST_DOMAIN}/agents/bench/load-1`;
 export const UPSTREAM_ID = `spiffe://${TRUST_DOMAIN}/bench/upstream`;
 export const FORWARDER_ID = `spiffe://${TRUST_DOMAIN}/bench/forwarder`;
 export const GATEWAY_ID = `spiffe://${TRUST_DOMAIN}/toolgate`;
+export const MCP_UPSTREAM_ID = `spiffe://${TRUST_DOMAIN}/bench/mcp-upstream`;
+/** The MCP upstream's name in the config (its Cedar resource `Tool::"echo-mcp"`), and its one tool, which takes `{ text }`. */
+export const MCP_UPSTREAM = 'echo-mcp';
+export const MCP_ECHO_TOOL = 'echo';
 /** The request header a policy reads (so it is marshalled to Cedar and is part of the decision cache key). */
 export const TASK_HEADER = 'x-task-id';
 /** The gateway's task-token header (src/server/owned-headers.ts): a toolgate+task call carries its task's token here. */
@@ -48,6 +52,10 @@ when { principal has team && principal.team == "team-${i}" };`;
     `@id("bench-uses-echo")
 permit (principal in AgentGroup::"bench", action in Action::"${ECHO_SERVICE}", resource == Tool::"echo")
 when { context.peer.authn == "x509-svid" };`,
+    // The MCP workload's tool calls: decided per call on the same principal (cached after the first).
+    `@id("bench-calls-echo-mcp")
+permit (principal in AgentGroup::"bench", action in Action::"mcp:${MCP_UPSTREAM}/tools/call", resource == Tool::"${MCP_UPSTREAM}")
+when { context.peer.authn == "x509-svid" };`,
     `@id("platform-team-echo-unary")
 permit (principal is Agent, action == Action::"${UNARY_ACTION}", resource == Tool::"echo")
 when { principal has team && principal.team == "platform" };`,
@@ -86,7 +94,7 @@ export function policyCount(policies: Record<string, string>): number {
 }
 
 /** The config file, contract §3; the Workload API endpoint comes from $SPIFFE_ENDPOINT_SOCKET. */
-export function gatewayConfigYaml(upstreamAddress: string, redisUrl?: string): string {
+export function gatewayConfigYaml(upstreamAddress: string, redisUrl?: string, mcpUrl?: string): string {
   const agents = Array.from(
     { length: 8 },
     (_, i) => `  - spiffeId: spiffe://${TRUST_DOMAIN}/agents/agent-${i}
@@ -111,7 +119,14 @@ upstreams:
     services: [${ECHO_SERVICE}]
     address: ${upstreamAddress}
     spiffeId: ${UPSTREAM_ID}
-metadata:
+${
+  mcpUrl === undefined
+    ? ''
+    : `  - name: ${MCP_UPSTREAM}
+    mcp: { url: '${mcpUrl}' }
+    spiffeId: ${MCP_UPSTREAM_ID}
+`
+}metadata:
   allow: [${TASK_HEADER}]
 decisionLog:
   destination: ./${redisUrl === undefined ? 'decisions.log' : 'decisions-redis.log'}
@@ -122,14 +137,14 @@ ${redisUrl === undefined ? '' : `state:\n  redis:\n    url: ${redisUrl}\n    key
 /**
  * Writes policies/ and toolgate.yaml (or, with `redisUrl`, toolgate-redis.yaml: the same
  * gateway with its task store in Redis, and its own decision log) into `dir`; returns the
- * config file's path.
+ * config file's path. With `mcpUrl`, the gateway also relays the MCP upstream there (https, `MCP_UPSTREAM_ID`).
  */
-export function writeGatewayDeployment(dir: string, upstreamAddress: string, redisUrl?: string): { configFile: string; decisionLog: string; policies: number } {
+export function writeGatewayDeployment(dir: string, upstreamAddress: string, redisUrl?: string, mcpUrl?: string): { configFile: string; decisionLog: string; policies: number } {
   const policyDir = join(dir, 'policies');
   mkdirSync(policyDir, { recursive: true });
   const policies = benchPolicies();
   for (const [name, text] of Object.entries(policies)) writeFileSync(join(policyDir, name), `${text}\n`);
   const configFile = join(dir, redisUrl === undefined ? 'toolgate.yaml' : 'toolgate-redis.yaml');
-  writeFileSync(configFile, gatewayConfigYaml(upstreamAddress, redisUrl));
+  writeFileSync(configFile, gatewayConfigYaml(upstreamAddress, redisUrl, mcpUrl));
   return { configFile, decisionLog: join(dir, redisUrl === undefined ? 'decisions.log' : 'decisions-redis.log'), policies: policyCount(policies) };
 }

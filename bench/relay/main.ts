@@ -11,9 +11,10 @@ import { grpcChannelCredentials } from '../../src/spiffe/tls/grpc-credentials';
 import { X509Source } from '../../src/spiffe/workload/x509-source';
 import { TasksClient, type BeginTaskReply } from '../../src/tasks/tasks-client';
 import { BenchChild } from './bench-child';
-import { CLIENT_ID, FORWARDER_ID, GATEWAY_ID, TRUST_DOMAIN, UPSTREAM_ID, writeGatewayDeployment } from './deployment';
+import { CLIENT_ID, FORWARDER_ID, GATEWAY_ID, MCP_UPSTREAM, MCP_UPSTREAM_ID, TRUST_DOMAIN, UPSTREAM_ID, writeGatewayDeployment } from './deployment';
 import { ECHO_SERVICE } from './echo-service';
 import type { Workload } from './load-generator';
+import { MCP_WORKLOAD, mcpConsoleLines, mcpMarkdown, runMcpWorkload, type McpResult } from './mcp-workload';
 import { runMicroBench, type MicroResult } from './micro-runner';
 import { median, procCpuMicros, type PhaseResult } from './phase-result';
 import { checkCall, idleCost, Phase, warmUp, type Topology } from './phase-runner';
@@ -62,7 +63,20 @@ async function main(): Promise<void> {
     });
     children.push(upstream);
     const upstreamAddress = `127.0.0.1:${upstream.port}`;
-    const deployment = writeGatewayDeployment(dir, upstreamAddress);
+    // The MCP workload's upstream: an SDK McpServer over mTLS, relayed by the first toolgate process.
+    const runMcp = settings.workloads?.includes(MCP_WORKLOAD) ?? true;
+    const mcpUpstream = runMcp
+      ? await BenchChild.start('mcp-upstream', 'mcp-upstream-process.js', {
+          env: {
+            SPIFFE_ENDPOINT_SOCKET: await socket(MCP_UPSTREAM_ID, 'mcp-upstream'),
+            BENCH_PAYLOAD_BYTES: String(settings.payloadBytes),
+            BENCH_UPSTREAM_PEERS: [CLIENT_ID, GATEWAY_ID].join(','),
+          },
+        })
+      : undefined;
+    if (mcpUpstream) children.push(mcpUpstream);
+    const mcpUrl = mcpUpstream && `https://localhost:${mcpUpstream.port}/mcp`;
+    const deployment = writeGatewayDeployment(dir, upstreamAddress, undefined, mcpUrl);
     const [forwarder, gateway] = await Promise.all([
       BenchChild.start('forwarder', 'bare-forwarder.js', {
         env: { SPIFFE_ENDPOINT_SOCKET: await socket(FORWARDER_ID, 'forwarder'), BENCH_UPSTREAM_ADDRESS: upstreamAddress, BENCH_UPSTREAM_ID: UPSTREAM_ID },
@@ -184,6 +198,19 @@ async function main(): Promise<void> {
         );
       }
     }
+    let mcp: McpResult[] = [];
+    if (mcpUpstream) {
+      mcp = await runMcpWorkload(
+        source,
+        [
+          { name: 'direct', url: new URL(mcpUrl!), serverId: MCP_UPSTREAM_ID, middle: undefined },
+          { name: 'toolgate', url: new URL(`https://localhost:${gateway.port}/mcp/${MCP_UPSTREAM}`), serverId: GATEWAY_ID, middle: gateway },
+        ],
+        mcpUpstream,
+        settings,
+      );
+      for (const line of mcpConsoleLines(mcp)) log(line);
+    }
     await sleep(500); // let pino's async destination flush
     const decisionSummary = summarizeDecisionLog(deployment.decisionLog);
     console.log(consoleReport(results));
@@ -202,7 +229,8 @@ async function main(): Promise<void> {
       // Sections after the appendix marker come from other benches (policy scale): keep them.
       const previous = existsSync(join(BENCH_DIR, 'RESULTS.md')) ? readFileSync(join(BENCH_DIR, 'RESULTS.md'), 'utf8') : '';
       const appendix = previous.includes(APPENDIX_MARKER) ? previous.slice(previous.indexOf(APPENDIX_MARKER)) : '';
-      writeFileSync(join(BENCH_DIR, 'RESULTS.md'), `${markdownReport(results, runInfo, decisionSummary).trimEnd()}\n\n${appendix}`);
+      const mcpSection = mcp.length > 0 ? `${mcpMarkdown(mcp, settings)}\n\n` : '';
+      writeFileSync(join(BENCH_DIR, 'RESULTS.md'), `${markdownReport(results, runInfo, decisionSummary).trimEnd()}\n\n${mcpSection}${appendix}`);
       log(`wrote ${join(BENCH_DIR, 'RESULTS.md')}`);
     }
     if (profiles.length > 0) {

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/load-config';
@@ -8,6 +8,7 @@ import { FilesClient, filesService } from '../examples/files-proto';
 import { CallTokenError, createCallTokenVerifier, type CallTokenVerifier, type VerifiedCallClaims } from '../credentials/call-token-verifier';
 import { TasksClient, taskMetadata, type BeginTaskReply } from '../tasks/tasks-client';
 import { JWKS_PATH } from '../credentials/jwks-route';
+import { NotesMcpServer } from '../examples/notes-mcp-server';
 import { ToolServer } from '../examples/tool-server';
 import { Gateway } from '../server/gateway';
 import { DevIdentityProvider } from '../spiffe/dev/identity-provider';
@@ -15,6 +16,8 @@ import { authorizeId } from '../spiffe/tls/authorizer';
 import { grpcChannelCredentials } from '../spiffe/tls/grpc-credentials';
 import { X509Source } from '../spiffe/workload/x509-source';
 import { DecisionRecorder, type DecisionLine } from './decision-recorder';
+import { runMcpScenes } from './mcp-scenes';
+import { mtlsFetch } from './mtls-fetch';
 
 const GATEWAY = 'spiffe://example.org/toolgate';
 const FILES = 'spiffe://example.org/tools/files';
@@ -25,6 +28,8 @@ const AGENTS = {
   partner: 'spiffe://partner.test/agents/helper',
 };
 export const DEMO_CONFIG = resolve(__dirname, '../../examples/toolgate.yaml');
+/** The policies of the example MCP server, added to the demo's set (the file says why they are not in policies/). */
+export const DEMO_MCP_POLICIES = resolve(__dirname, '../../examples/mcp-notes.cedar');
 
 type Files = grpc.Client & Record<string, (...args: unknown[]) => grpc.ClientUnaryCall | grpc.ClientReadableStream<unknown>>;
 
@@ -58,14 +63,26 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
     const tool = await ToolServer.start(await workload(FILES), authorizeId(GATEWAY), [[filesService, implementation]]);
     closers.push(() => tool.close());
 
+    // The example MCP server: plain http on loopback, reached only by the gateway in this demo.
+    const notes = await NotesMcpServer.start(
+      new Map([
+        ['/notes/q3.md', 'Q3: revenue grew 12%; hiring paused.'],
+        ['/secrets/api-key', 'sk-live-not-for-agents'],
+      ]),
+    );
+    closers.push(() => notes.close());
+
     const base = loadConfig(DEMO_CONFIG);
+    const policyDir = demoPolicies(base.policies, dir);
     const gatewayApi = await provider.serve(GATEWAY, `unix://${join(dir, 'gateway.sock')}`);
     const config = {
       ...base,
       spiffe: { ...base.spiffe, endpointSocket: gatewayApi.address },
       listen: { host: '127.0.0.1', port: 0 },
       admin: { host: '127.0.0.1', port: 0 },
+      policies: policyDir,
       upstreams: base.upstreams.map((u) => ({ ...u, address: tool.target })),
+      mcpUpstreams: base.mcpUpstreams.map((u) => ({ ...u, url: notes.url })),
     };
     const decisions = new DecisionRecorder();
     const operations = new DecisionRecorder();
@@ -76,7 +93,8 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
     print('toolgate demo: every tool call is authenticated by SPIFFE ID and authorized by Cedar before it happens');
     print(`  identities  dev Workload API, trust domain example.org (in-memory CA; federated: partner.test)`);
     print(`  tool        files (${FILES}) at ${tool.target}, accepting only the gateway and its per-call JWT (JWKS on the admin port)`);
-    print(`  gateway     ${GATEWAY} at 127.0.0.1:${gateway.address.port}, policies ${config.policies} (set ${gateway.pipeline.current.policyHash})`);
+    print(`  mcp server  notes (an MCP SDK McpServer) at ${notes.url}, loopback http: the gateway's MCP upstream`);
+    print(`  gateway     ${GATEWAY} at 127.0.0.1:${gateway.address.port}, policies ${base.policies} and ${DEMO_MCP_POLICIES} (set ${gateway.pipeline.current.policyHash})`);
     print('');
 
     // By name, as agents would: a TLS client must not send an IP address as SNI.
@@ -89,16 +107,17 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
     const bot = await clientFor(AGENTS.researchBot);
     const ci = await clientFor(AGENTS.ciBuilder);
     let step = 0;
-    const scene = async (title: string, call: () => Promise<string>) => {
+    const scene = async (title: string, call: () => Promise<string>, extra: (ops: DecisionLine[]) => Promise<string[]> | string[] = () => []) => {
       const mark = decisions.lines.length;
       const opsMark = operations.lines.length;
       const toolMark = verified.length;
       print(`${++step}. ${title}`);
-      const outcome = await call().catch((err: grpc.ServiceError) => `${grpc.status[err.code] ?? err.code}: ${firstSentence(err.details)}`);
+      const outcome = await call().catch((err: grpc.ServiceError) => `${grpc.status[err.code] ?? err.code}: ${firstSentence(err.details ?? err.message)}`);
       print(`   result    ${outcome}`);
       for (const line of decisions.since(mark)) print(`   evidence  ${explain(line)}`);
       for (const claims of verified.slice(toolMark))
         print(`   tool      verified the gateway's JWT: sub ${claims.subject}, scope ${claims.scope}${claims.taskId ? `, task ${claims.taskId}` : ''}`);
+      for (const line of await extra(operations.since(opsMark))) print(`   ${line}`);
       if (decisions.since(mark).length === 0) {
         const refused = operations.since(opsMark).find((l) => l.msg === 'connection refused');
         print(`   evidence  no decision: the gateway refused the connection after the TLS handshake (${refused?.reason ?? 'no reason logged'})`);
@@ -145,10 +164,36 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
     await scene('research-bot ends the task', () => unary(tasks, 'endTask', { taskId: task!.taskId }).then(() => 'OK, ended'));
     await scene("research-bot reads /reports/q3.md with the ended task's token", () => unary(bot, 'readFile', { path: '/reports/q3.md' }, inTask()).then(() => 'OK'));
     print(`files now: ${[...files.keys()].join(', ')}; q3.md still says "${files.get('/reports/q3.md')}"`);
+    print('');
+
+    await runMcpScenes({
+      print,
+      scene,
+      notes,
+      endpoint: new URL(`https://localhost:${gateway.address.port}/mcp/notes`),
+      agentFetch: mtlsFetch(await workload(AGENTS.researchBot), authorizeId(GATEWAY)),
+      toolChanged: async (name) => {
+        const metric = await gateway.metrics.registry.getSingleMetric('toolgate_mcp_tool_changed_total')?.get();
+        return metric?.values.find((v) => v.labels.upstream === 'notes' && v.labels.tool === name)?.value ?? 0;
+      },
+    });
   } finally {
     for (const close of closers.reverse()) await close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The demo's policy folder: the .cedar files of policies/ and the example MCP server's
+ * policies, without policies/'s schema, which does not yet name MCP actions (strict validation
+ * would refuse the MCP policies). The gRPC policies are validated by `npm test` against it.
+ */
+function demoPolicies(policies: string, dir: string): string {
+  const target = join(dir, 'policies');
+  mkdirSync(target);
+  for (const name of readdirSync(policies).filter((n) => n.endsWith('.cedar'))) copyFileSync(join(policies, name), join(target, name));
+  copyFileSync(DEMO_MCP_POLICIES, join(target, 'mcp-notes.cedar'));
+  return target;
 }
 
 function explain(line: DecisionLine): string {

@@ -36,6 +36,8 @@ export class GatewayMetrics {
   private svidExpiry: (() => number | undefined) | undefined;
   private listeners: (() => Record<string, ListenerGauges>) | undefined;
   readonly connectionsOverLimit: Counter<'listener' | 'limit'>;
+  /** MCP tools refused because their definition changed since it was pinned (docs/mcp.md, "Tool pinning"). */
+  readonly mcpToolChanged: Counter<'upstream' | 'tool'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -114,6 +116,12 @@ export class GatewayMetrics {
       name: 'toolgate_connections_over_limit_total',
       help: 'Connections closed because a limit was reached: the listener\'s limits.maxConnections (limit="listener") or a caller\'s limits.perCaller.maxConnections (limit="caller").',
       labelNames: ['listener', 'limit'],
+      registers,
+    });
+    this.mcpToolChanged = new Counter({
+      name: 'toolgate_mcp_tool_changed_total',
+      help: 'New definitions of an MCP tool that differ from its pin, by upstream and tool; the tool is refused (hidden, calls denied) until pinned again.',
+      labelNames: ['upstream', 'tool'],
       registers,
     });
     // prom-client calls collect() with the gauge as `this`.

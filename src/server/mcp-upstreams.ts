@@ -60,9 +60,16 @@ export function openMcpUpstreams(config: GatewayConfig, parts: McpUpstreamParts)
     const upstreamHeaders =
       upstream.spiffeId === undefined || parts.upstreamToken === undefined ? undefined : mcpCallTokenHeaders(parts.upstreamToken, upstream.spiffeId.toString());
     if (agent) agents.push(agent);
-    const pins = new ToolPins({}, (change) =>
-      parts.logger.warn({ upstream: upstream.name, tool: change.tool }, 'MCP tool definition changed since it was pinned: refused until pinned again'),
-    );
+    // Told once per new definition, so the count is of changes seen, not of calls refused.
+    // The digests name the definitions for whoever re-pins; the definitions themselves (text a
+    // server may have aimed at a model) are not logged.
+    const pins = new ToolPins({}, (change) => {
+      parts.metrics.mcpToolChanged.labels(upstream.name, change.tool).inc();
+      parts.logger.warn(
+        { upstream: upstream.name, tool: change.tool, pinned: change.pinned, seen: change.seen },
+        'MCP tool definition changed since it was pinned: refused until pinned again',
+      );
+    });
     relays.set(
       upstream.name,
       new McpRelay({

@@ -27,5 +27,26 @@ describe('npm run demo', () => {
     expect(text).toMatch(/result\s+RESOURCE_EXHAUSTED: resource exhausted \(decision (\S+)\)\n\s+evidence\s+decision \1: DENY .* the task's call budget is spent/);
     expect(text).toMatch(/ends the task\n\s+result\s+OK, ended/);
     expect(text).toMatch(/with the ended task's token\n\s+result\s+PERMISSION_DENIED: permission denied \(decision \S+\)\n\s+evidence .*: the task has ended/);
+    // The MCP agent's story, through the gateway's /mcp/notes with research-bot's SVID.
+    // (c) tools/list filtered: delete_all, which no policy permits, is not listed.
+    expect(text).toMatch(
+      /lists the notes server's tools .*\n\s+result\s+OK tools: read_note; hidden by the gateway: delete_all \(the server itself lists read_note, delete_all\)\n\s+evidence\s+decision \S+: ALLOW Agent::"research-bot" mcp:notes\/tools\/list, by policy researchers-list-notes/,
+    );
+    // (a) a permitted tool call reaches the server.
+    expect(text).toMatch(
+      /calls read_note on \/notes\/q3\.md \(tools\/call\)\n\s+result\s+OK "Q3: revenue grew 12%; hiring paused\."\n\s+evidence\s+decision \S+: ALLOW Agent::"research-bot" mcp:notes\/tools\/call\/read_note, by policy researchers-read-notes/,
+    );
+    // (b) a call denied on its arguments never reaches the server; the caller reads the decision id.
+    expect(text).toMatch(
+      /calls read_note on \/secrets\/api-key.*\n\s+result\s+DENIED \(JSON-RPC -32003\) Denied by policy \(decision (\S+)\); the server ran read_note 0 times\n\s+evidence\s+decision \1: DENY Agent::"research-bot" mcp:notes\/tools\/call\/read_note: forbidden by no-reading-secret-notes/,
+    );
+    expect(text).not.toContain('sk-live-not-for-agents');
+    // (d) a changed definition: hidden from the list, logged and counted once, its calls refused.
+    expect(text).toMatch(
+      /lists the tools again.*\n\s+result\s+OK tools: \(none\); hidden by the gateway: read_note, delete_all .*\n\s+evidence .*mcp:notes\/tools\/list.*\n\s+gateway\s+logged "MCP tool definition changed since it was pinned: refused until pinned again": upstream notes, tool read_note\n\s+metric\s+toolgate_mcp_tool_changed_total\{upstream="notes",tool="read_note"\} 1\n/,
+    );
+    expect(text).toMatch(
+      /calls read_note on \/notes\/q3\.md again.*\n\s+result\s+DENIED \(JSON-RPC -32003\) Denied: the definition of tool "read_note" changed since it was pinned.*; the server ran read_note 0 times\n\s+evidence\s+decision \S+: DENY .* mcp:notes: .*the definition of tool "read_note" changed/,
+    );
   });
 });

@@ -124,7 +124,7 @@ export async function startMcpUpstream(options: { tls?: boolean; slowTool?: bool
 }
 
 /** A GatewayWorld whose config adds the MCP upstream `notes` at `upstream.url` (https: with `NOTES_ID` as its spiffeId). */
-export async function startMcpGatewayWorld(upstream: McpUpstream, options: GatewayWorldOptions = {}): Promise<GatewayWorld> {
+export async function startMcpGatewayWorld(upstream: Pick<McpUpstream, 'url'>, options: GatewayWorldOptions = {}): Promise<GatewayWorld> {
   const spiffeId = upstream.url.startsWith('https:') ? `    spiffeId: ${NOTES_ID}\n` : '';
   return GatewayWorld.start({
     policies: MCP_GATEWAY_POLICIES,
