@@ -127,26 +127,24 @@ export class GatewayMetrics {
     // prom-client calls collect() with the gauge as `this`.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const metrics = this;
-    new Gauge({
-      name: 'toolgate_open_connections',
-      help: 'HTTP/2 connections open on each listener (compare with limits.maxConnections).',
-      labelNames: ['listener'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [name, listener] of Object.entries(metrics.listeners?.() ?? {})) this.labels(name).set(listener.activeSessions);
-      },
-    });
-    new Gauge({
-      name: 'toolgate_tls_handshakes_waiting',
-      help: 'Connections accepted on each listener whose TLS handshake waits to start (limits.handshakesPerTurn start per turn of the event loop).',
-      labelNames: ['listener'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [name, listener] of Object.entries(metrics.listeners?.() ?? {})) this.labels(name).set(listener.waitingHandshakes);
-      },
-    });
+    // One gauge per listener fact, read from the listeners at each scrape.
+    const listenerGauge = (name: string, help: string, read: (listener: ListenerGauges) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['listener'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [label, listener] of Object.entries(metrics.listeners?.() ?? {})) this.labels(label).set(read(listener));
+        },
+      });
+    listenerGauge('toolgate_open_connections', 'HTTP/2 connections open on each listener (compare with limits.maxConnections).', (l) => l.activeSessions);
+    listenerGauge(
+      'toolgate_tls_handshakes_waiting',
+      'Connections accepted on each listener whose TLS handshake waits to start (limits.handshakesPerTurn and limits.handshakesPerSecond).',
+      (l) => l.waitingHandshakes,
+    );
     new Gauge({
       name: 'toolgate_svid_expiry_seconds',
       help: "Seconds until the gateway's own X.509-SVID expires; 0 when it has none or it has expired, never negative (alert below a few minutes).",

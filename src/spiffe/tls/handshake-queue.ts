@@ -8,7 +8,7 @@ export const DEFAULT_HANDSHAKES_PER_TURN = 8;
  * connect timeout (a client that gave up has closed its socket, and its start costs nothing),
  * and long enough for a full listener (1,024 connections) to drain at 100 handshakes a second.
  */
-const MAX_WAIT_MS = 30_000;
+export const DEFAULT_MAX_WAIT_MS = 30_000;
 
 /** When the queue runs next: on the next turn, or after a pause while it waits for its rate. */
 export interface HandshakeScheduler {
@@ -76,7 +76,7 @@ export class HandshakeQueue {
     if (this.perSecond !== undefined && !(this.perSecond > 0 && Number.isFinite(this.perSecond))) {
       throw new RangeError(`handshakes per second must be a positive number, not ${this.perSecond}`);
     }
-    this.maxWaitMs = options.maxWaitMs ?? MAX_WAIT_MS;
+    this.maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
     this.now = options.now ?? performance.now.bind(performance);
     this.scheduler = options.scheduler ?? REAL_SCHEDULER;
     this.tokens = this.perTurn;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import { HandshakeQueue } from './handshake-queue';
+import { DEFAULT_MAX_WAIT_MS, HandshakeQueue } from './handshake-queue';
 import { SecureContextCache, type X509TlsSource } from './secure-context-cache';
 
 export interface TlsServerOptions {
@@ -70,7 +70,8 @@ export class TlsServer extends EventEmitter<TlsServerEvents> {
     this.server.on('tlsClientError', (err, socket) => this.emit('rejected', err, socket.remoteAddress));
     this.queue = new HandshakeQueue(
       (socket) => this.server.emit('connection', socket),
-      (socket) => this.emit('rejected', new Error('TLS handshake not started within 30 s (the listener is busy with other handshakes)'), socket.remoteAddress),
+      (socket) =>
+        this.emit('rejected', new Error(`TLS handshake not started within ${DEFAULT_MAX_WAIT_MS / 1000} s (the listener is busy with other handshakes)`), socket.remoteAddress),
       {
         ...(options.handshakesPerTurn !== undefined && { perTurn: options.handshakesPerTurn }),
         ...(options.handshakesPerSecond !== undefined && { perSecond: options.handshakesPerSecond }),
