@@ -31,9 +31,15 @@ const STATUS_WORDS: Partial<Record<StatusCode, string>> = {
   [grpcStatus.INTERNAL]: 'internal error',
 };
 
-/** A status in words, for callers: its name in lower case (`RESOURCE_EXHAUSTED` → `resource exhausted`). */
+/** Each status in words, for callers: its name in lower case (`RESOURCE_EXHAUSTED` → `resource exhausted`), built once. */
+const WORDS: ReadonlyMap<number, string> = new Map(
+  Object.values(grpcStatus)
+    .filter((code): code is StatusCode => typeof code === 'number')
+    .map((code) => [code, STATUS_WORDS[code] ?? grpcStatus[code].toLowerCase().replace(/_/g, ' ')]),
+);
+
 function statusWords(code: StatusCode): string {
-  return STATUS_WORDS[code] ?? grpcStatus[code].toLowerCase().replace(/_/g, ' ');
+  return WORDS.get(code) ?? `status ${code}`;
 }
 
 /**

@@ -80,15 +80,16 @@ export class CallDecisions {
     const denied = decision.allow
       ? undefined
       : { code: Status.PERMISSION_DENIED, message: refusalMessage(Status.PERMISSION_DENIED, decisionId), reason: payload?.reason ?? 'denied by policy' };
+    // Absent facts stay undefined: `record` lays every field out in order and the log omits them.
     this.record(call, {
       decisionId,
-      ...(payload?.index !== undefined && { message: payload.index }),
+      message: payload?.index,
       decision: decision.allow ? 'allow' : 'deny',
-      ...(denied && { status: denied.code }),
+      status: denied?.code,
       policies: decision.policies,
       errors: decision.errors,
-      ...(payload?.reason !== undefined && { reason: payload.reason }),
-      ...(decision.shadow && { shadow: decision.shadow }),
+      reason: payload?.reason,
+      shadow: decision.shadow,
       evalUs: Math.round(decision.evaluationMicros),
       cached: decision.cached,
     });
@@ -100,8 +101,8 @@ export class CallDecisions {
   }
 
   /** Ends a call that never reached policy (not a gRPC request, no identity, no route, the gateway unavailable) and records why. */
-  deny(call: CallContext, code: StatusCode, reason: string, end: EndCall = endWithStatus): void {
-    this.record(call, { decision: 'deny', status: code, reason });
+  deny(call: CallContext, code: StatusCode, reason: string, end: EndCall = endWithStatus, task?: string): void {
+    this.record(call, { decision: 'deny', status: code, reason, task });
     this.metrics.denied.inc();
     this.metrics.decisionSeconds.observe((performance.now() - call.started) / 1000);
     end(call.stream, code, refusalMessage(code, call.decisionId));
@@ -110,10 +111,7 @@ export class CallDecisions {
   /** Ends a call the guard (or the Tasks service) refused before or instead of policy. */
   refuse(call: CallContext, refusal: Refusal): void {
     this.metrics.guardRefusals.labels(String(refusal.code)).inc();
-    this.record(call, { decision: 'deny', status: refusal.code, reason: refusal.reason, ...(refusal.taskId !== undefined && { task: refusal.taskId }) });
-    this.metrics.denied.inc();
-    this.metrics.decisionSeconds.observe((performance.now() - call.started) / 1000);
-    endWithStatus(call.stream, refusal.code, refusalMessage(refusal.code, call.decisionId));
+    this.deny(call, refusal.code, refusal.reason, endWithStatus, refusal.taskId);
   }
 
   /**

@@ -302,10 +302,12 @@ export class CallPipeline {
     // Only a caller that presented an X.509-SVID has a client certificate to speak of; a
     // bearer caller gets none (x-toolgate-caller says who it is).
     if (caller.peer.authn === 'x509-svid') owned[FORWARDED_CLIENT_CERT_HEADER] = forwardedClientCert(this.options.gatewayId(), caller.peer.spiffeId);
-    // Minted when the upstream stream opens (at the first request byte), so that the token's
-    // lifetime starts then, not when the caller's headers came.
-    const bearer = () =>
-      `Bearer ${this.options.upstreamToken({
+    let untrack: (() => void) | undefined;
+    const relayTrace = this.relayTrace;
+    // Called once, when the upstream stream opens (at the first request byte): the token is
+    // minted then, so that its lifetime starts then, not when the caller's headers came.
+    const upstreamHeaders = () => {
+      owned[AUTHORIZATION_HEADER] = `Bearer ${this.options.upstreamToken({
         caller: caller.peer.spiffeId,
         ...(principal.type === 'Agent' && { agent: principal.id }),
         audience: route.target.spiffeId.toString(),
@@ -313,10 +315,7 @@ export class CallPipeline {
         ...(task && { task: { id: task.id, expiresAt: task.expiresAt } }),
         ...(onBehalfOf && { onBehalfOf }),
       })}`;
-    let untrack: (() => void) | undefined;
-    const relayTrace = this.relayTrace;
-    const upstreamHeaders = () => {
-      const sent = upstreamRequestHeaders(headers, route.target.address, { ...owned, [AUTHORIZATION_HEADER]: bearer() });
+      const sent = upstreamRequestHeaders(headers, route.target.address, owned);
       // Names only: values carry the per-call JWT and the caller's own headers.
       relayTrace?.debug({ decisionId, upstream: route.target.name, headers: Object.keys(sent) }, 'upstream stream opening');
       return sent;
