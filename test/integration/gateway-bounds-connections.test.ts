@@ -55,17 +55,26 @@ describe('connection limits', () => {
 });
 
 describe('a crowd of new connections', () => {
-  it('serves every connection of a crowd through the handshake queue (limits.handshakesPerTurn: 1), and reports none left waiting', async () => {
-    const world = await GatewayWorld.start({ extraConfig: 'limits:\n  handshakesPerTurn: 1\n' });
+  it('makes a crowd wait for limits.handshakesPerSecond, then serves every connection of it and reports none left waiting', async () => {
+    // 20 a second, one per turn: 12 connections at once take about half a second to be let in.
+    const world = await GatewayWorld.start({ extraConfig: 'limits:\n  handshakesPerTurn: 1\n  handshakesPerSecond: 20\n' });
     const sessions: ClientHttp2Session[] = [];
     try {
       const options = mtlsClientOptions(await world.spiffe.workload(RESEARCH_BOT), authorizeId(GATEWAY_ID));
-      for (let i = 0; i < 40; i++) {
+      for (let i = 0; i < 12; i++) {
         const s = connect(`https://${world.target}`, options());
         s.on('error', () => {});
         sessions.push(s);
       }
-      expect(await Promise.all(sessions.map(healthCheck))).toEqual(sessions.map(() => '0'));
+      const served = Promise.all(sessions.map(healthCheck));
+      // Seen while they wait: more than one at a time held back by the rate.
+      let mostWaiting = 0;
+      for (let i = 0; i < 100 && mostWaiting <= 1; i++) {
+        mostWaiting = Math.max(mostWaiting, await world.metric('toolgate_tls_handshakes_waiting', { listener: 'mtls' }));
+        await sleep(10);
+      }
+      expect(mostWaiting).toBeGreaterThan(1);
+      expect(await served).toEqual(sessions.map(() => '0'));
       expect(await world.metric('toolgate_tls_handshakes_waiting', { listener: 'mtls' })).toBe(0);
     } finally {
       for (const s of sessions) s.destroy();

@@ -60,8 +60,9 @@ describe('HandshakeQueue', () => {
       { perTurn: 1, maxWaitMs: 100, now: () => now },
     );
     const old = fakeSocket('old');
+    const second = fakeSocket('second');
     queue.push(old);
-    queue.push(fakeSocket('second'));
+    queue.push(second);
     now = 50;
     queue.push(fakeSocket('fresh'));
     now = 101; // 'old' and 'second' have waited 101 ms, 'fresh' 51 ms
@@ -69,6 +70,7 @@ describe('HandshakeQueue', () => {
     await nextTurn();
     expect(expired).toEqual(['old', 'second']);
     expect(old.destroyed).toBe(true);
+    expect(second.destroyed).toBe(true);
     expect(started).toEqual(['fresh']);
   });
 
@@ -125,11 +127,24 @@ describe('HandshakeQueue', () => {
     now += 25;
     r.run();
     expect(started).toHaveLength(7);
-    // After a quiet spell the bucket holds perTurn, not more (1 s would be 100 tokens).
+    // After a quiet spell the bucket holds perTurn, not more (1 s would be 100 tokens): with
+    // more than perTurn waiting, one run starts 4, and the next waits for a token again.
+    for (let i = 10; i < 20; i++) queue.push(fakeSocket(`c${i}`));
     r = next();
     now += 1000;
     r.run();
-    expect(started).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9']);
+    expect(started).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9', 'c10']);
+    r = next();
+    expect(r.afterMs).toBe(10);
+    now += 10;
+    r.run();
+    expect(started).toHaveLength(12);
+    while (runs.length > 0) {
+      r = next();
+      now += r.afterMs ?? 0;
+      r.run();
+    }
+    expect(started).toHaveLength(20);
     expect(queue.length).toBe(0);
     expect(runs).toHaveLength(0);
   });
