@@ -134,10 +134,21 @@ describe('MCP tool calls under tasks, with the per-call JWT (docs/mcp.md#tasks-a
   });
 
   it('holds a concurrency slot of the task only while its tool call is answered', async () => {
-    const { client, taskId } = await taskClient([READ], { maxConcurrent: 1 });
-    // Each call's slot is given back when its answer ends: else the second would be refused.
+    const { client, taskId } = await taskClient([ALL_TOOLS], { maxConcurrent: 1 });
+    // While one call runs, a second of the same task is refused, and does not reach the server.
+    const sleepsBefore = upstream.toolRuns.sleep ?? 0;
+    const running = client.callTool({ name: 'sleep', arguments: { ms: 1500 } });
+    await waitUntil(() => upstream.toolRuns.sleep === sleepsBefore + 1, 5000);
+    const runs = upstream.toolRuns.read_note;
+    const refused = await refusalOf(client.callTool({ name: 'read_note', arguments: { path: '/public/a' } }));
+    expect(world.decisions.byDecisionId((refused.data as { decisionId: string }).decisionId)).toMatchObject({ decision: 'deny', task: taskId });
+    expect(world.decisions.byDecisionId((refused.data as { decisionId: string }).decisionId)?.reason).toMatch(/concurren/);
+    expect(upstream.toolRuns.read_note).toBe(runs);
+    await running;
+    // Each call's slot is given back when its answer ends: else these would be refused.
     for (const path of ['/public/a', '/public/b', '/public/c']) await client.callTool({ name: 'read_note', arguments: { path } });
-    expect(await (await tasksOf(world, RESEARCH_BOT)).get(taskId)).toMatchObject({ callsUsed: 3 });
+    // The sleep and the three reads; the refused call spent nothing.
+    expect(await (await tasksOf(world, RESEARCH_BOT)).get(taskId)).toMatchObject({ callsUsed: 4 });
     await client.close();
   });
 
@@ -180,6 +191,7 @@ describe('MCP tool calls under tasks, with the per-call JWT (docs/mcp.md#tasks-a
     const runs = upstream.toolRuns.read_note;
     const refused = await refusalOf(client.callTool({ name: 'read_note', arguments: { path: '/public/a' } }));
     expect(refused.code).toBe(-32003);
+    expect(world.decisions.byDecisionId((refused.data as { decisionId: string }).decisionId)).toMatchObject({ decision: 'deny', protocol: 'mcp' });
     expect(upstream.toolRuns.read_note).toBe(runs);
     await client.close();
   });
