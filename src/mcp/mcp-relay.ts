@@ -88,6 +88,7 @@ export class McpRelay {
 
   /** Serves one HTTP request from `caller`. Never rejects: every failure is an answer or a reset. */
   async handle(req: McpServerRequest, res: McpServerResponse, caller: McpCaller): Promise<void> {
+    res.once('close', () => closedResponses.add(res));
     try {
       await this.route(req, res, caller);
     } catch (err) {
@@ -172,6 +173,9 @@ export class McpRelay {
       return;
     }
     const { refusals, decisions } = await this.decideAll(body, caller);
+    // The caller went away while its messages were decided: the owner gave its slots back on
+    // 'close', so nothing may run upstream for it now (it would run holding none).
+    if (isClosed(res)) return;
     if (refusals.size > 0) {
       this.refuseBody(res, caller, body, refusals);
       return;
@@ -291,6 +295,13 @@ export class McpRelay {
     caller: McpCaller,
     call: { method: 'POST' | 'GET' | 'DELETE'; sessionId: string | undefined; body: McpBody | undefined; decisions: readonly McpDecision[] },
   ): void {
+    if (isClosed(res)) return;
+    const signal = caller.cut;
+    if (signal?.aborted === true) {
+      // Cut before it was sent (its task ended while it was decided): nothing goes upstream.
+      this.cutAnswer(res, undefined, call.body, { cut: false, source: undefined }, signal.reason as McpCut);
+      return;
+    }
     const headers: Record<string, string> = {};
     for (const name of RELAYED_REQUEST_HEADERS) {
       const value = req.headers[name];
@@ -317,14 +328,10 @@ export class McpRelay {
     });
     upstreamReq.once('response', (upstreamRes) => this.relayAnswer(upstreamRes, res, caller, call, relayed));
     upstreamReq.end(payload);
-    const signal = caller.cut;
     if (signal !== undefined) {
       const onCut = (): void => this.cutAnswer(res, upstreamReq, call.body, relayed, signal.reason as McpCut);
-      if (signal.aborted) onCut();
-      else {
-        signal.addEventListener('abort', onCut, { once: true });
-        res.once('close', () => signal.removeEventListener('abort', onCut));
-      }
+      signal.addEventListener('abort', onCut, { once: true });
+      res.once('close', () => signal.removeEventListener('abort', onCut));
     }
   }
 
@@ -334,7 +341,7 @@ export class McpRelay {
    * (as JSON, or as events closing the SSE stream already begun: a client waiting for a
    * result would otherwise wait until its own timeout), and the upstream request is cancelled.
    */
-  private cutAnswer(res: McpServerResponse, upstreamReq: http.ClientRequest, body: McpBody | undefined, relayed: RelayedAnswer, cut: McpCut): void {
+  private cutAnswer(res: McpServerResponse, upstreamReq: http.ClientRequest | undefined, body: McpBody | undefined, relayed: RelayedAnswer, cut: McpCut): void {
     if (relayed.cut || res.writableEnded) return;
     relayed.cut = true;
     relayed.source?.unpipe(res as NodeJS.WritableStream);
@@ -348,7 +355,7 @@ export class McpRelay {
     } else {
       res.destroy();
     }
-    upstreamReq.destroy();
+    upstreamReq?.destroy();
   }
 
   private relayAnswer(
@@ -521,4 +528,12 @@ function readAll(stream: http.IncomingMessage, max: number): Promise<string> {
     });
     stream.once('error', reject);
   });
+}
+
+/** Responses whose caller has gone ('close' before the relay answered): nothing more is sent upstream for them. */
+const closedResponses = new WeakSet<McpServerResponse>();
+
+/** Whether the caller's response is already over: closed, destroyed or ended (its connection or stream gone). */
+function isClosed(res: McpServerResponse): boolean {
+  return closedResponses.has(res) || res.destroyed || res.writableEnded;
 }

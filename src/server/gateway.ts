@@ -287,6 +287,8 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
     guard: taskOptions.guard,
     openTasks: taskOptions.openTasks,
     upstreamToken: taskOptions.upstreamToken,
+    // Past the SVID's notAfter, MCP requests on connections already open are refused, as gRPC calls are.
+    unavailable: () => expiry.reason(),
   });
   resources.add('MCP upstream connections', () => mcp.closeConnections());
   expiry.on('expired', () => mcp.closeConnections());

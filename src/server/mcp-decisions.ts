@@ -1,3 +1,4 @@
+import { errorMessage } from '../errors/unknown-error';
 import type { CedarValue } from '../identity/cedar-value';
 import { cedarDecider, type McpCaller, type McpCouldPermit, type McpDecide, type McpDecision, type McpDecisionRequest, type McpRelayEvent } from '../mcp';
 import type { DecisionLog } from '../observability/decision-log';
@@ -95,7 +96,13 @@ export class McpDecisions {
       // Without a scope the request's headers are unknown: a task token could not be read, so refuse rather than run the call outside its task.
       if (scope === undefined) return this.refusal(caller, request, 'no request scope to read a task token from');
       if (guard.applies(scope.headers)) {
-        const admitted = await guard.admit(scope.headers, caller.peer.spiffeId, principalLabel(caller.principal), request.action);
+        let admitted: Awaited<ReturnType<CallGuard['admit']>>;
+        try {
+          admitted = await guard.admit(scope.headers, caller.peer.spiffeId, principalLabel(caller.principal), request.action);
+        } catch (err) {
+          // As for a gRPC call: recorded with its reason, never an unrecorded failed decision.
+          return this.refusal(caller, request, `guard failed: ${errorMessage(err)}`);
+        }
         if ('refused' in admitted) {
           this.options.metrics.guardRefusals.labels(String(admitted.code)).inc();
           return this.refusal(caller, request, admitted.reason, admitted.taskId);
@@ -104,8 +111,15 @@ export class McpDecisions {
       }
     }
     const admitted: AdmittedCaller = admission === undefined ? caller : { ...caller, admission };
-    const decision = await onCedar(this.options.state()).decide(admitted, request);
     const task = admission?.task;
+    let decision: McpDecision;
+    try {
+      decision = await onCedar(this.options.state()).decide(admitted, request);
+    } catch (err) {
+      // Admitted but not decided: the task's slot is given back (the relay refuses the call).
+      task?.release();
+      throw err;
+    }
     if (!decision.allow) {
       // Counted against the budget, as a gRPC call denied by policy is; its slot is given back now.
       task?.release();

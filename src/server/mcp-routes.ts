@@ -24,6 +24,8 @@ export interface McpRoutesOptions {
   /** Calls open per caller, shared with gRPC calls (`limits.perCaller.maxConcurrentCalls`). */
   readonly callerSlots: CallerSlots;
   readonly logger: Logger;
+  /** Why the gateway serves no call now (its SVID expired), or undefined when it does: as the gRPC pipeline's. */
+  readonly unavailable?: () => string | undefined;
 }
 
 /**
@@ -63,6 +65,13 @@ export class McpRoutes {
     } catch (err) {
       const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { resource, action, reason: `caller not mapped: ${errorMessage(err)}` });
       sendRefusal(res, 403, decisionId);
+      return;
+    }
+    const unavailable = this.options.unavailable?.();
+    if (unavailable !== undefined) {
+      // A connection opened before the SVID expired stays open: its requests are refused, as gRPC calls are.
+      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { principal: principalLabel(mcpCaller.principal), resource, action, reason: unavailable });
+      sendRefusal(res, 503, decisionId);
       return;
     }
     const release = this.options.callerSlots.take(caller.peer.spiffeId);

@@ -27,6 +27,8 @@ export interface McpUpstreamParts {
   readonly openTasks?: OpenTaskCalls;
   /** Mints the per-call JWT (the gRPC pipeline's); without it, no token is sent. */
   readonly upstreamToken?: (facts: UpstreamTokenFacts) => string;
+  /** Why no call is served now (the gateway's SVID expired): every MCP request is refused with 503 meanwhile. */
+  readonly unavailable?: () => string | undefined;
 }
 
 /** What serving the MCP upstreams holds: the routes for the listener, and the upstream agents to cut. */
@@ -90,6 +92,13 @@ export function openMcpUpstreams(config: GatewayConfig, parts: McpUpstreamParts)
       }),
     );
   }
-  const routes = new McpRoutes({ relays, decisions, state: parts.state, callerSlots: parts.callerSlots, logger: parts.logger });
+  const routes = new McpRoutes({
+    relays,
+    decisions,
+    state: parts.state,
+    callerSlots: parts.callerSlots,
+    logger: parts.logger,
+    ...(parts.unavailable && { unavailable: parts.unavailable }),
+  });
   return { routes, closeConnections: () => agents.forEach((a) => a.destroy()) };
 }
