@@ -1,20 +1,9 @@
 import { get } from 'node:http';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { EchoClient, ECHO_POLICY, echoImplementation, echoService, raw, type EchoObservations } from './support/echo-service';
+import { unclaimedPort } from '../support/unclaimed-port';
 import { GatewayWorld, POLICIES, RESEARCH_BOT } from './support/gateway-world';
 import { sleep, waitUntil } from './support/workload-fixtures';
-
-/** A loopback port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** GET /readyz: its status and body, or undefined while nothing listens on `port`. */
 function readyz(port: number): Promise<{ status: number; body: string } | undefined> {
@@ -55,7 +44,7 @@ describe('/readyz says ready only while every listener accepts connections', () 
 
   it('is not ready until the gRPC and token listeners accept connections, on every start', async () => {
     for (let start = 0; start < 5; start++) {
-      const [listen, admin, tokens] = await Promise.all([freePort(), freePort(), freePort()]);
+      const [listen, admin, tokens] = [await unclaimedPort(), await unclaimedPort(), await unclaimedPort()];
       let failed = false;
       // From the moment the gateway starts: poll /readyz, and at its first 200 connect to both listeners.
       const atFirstReady = (async () => {
@@ -81,7 +70,7 @@ describe('/readyz says ready only while every listener accepts connections', () 
   });
 
   it('is not ready from the moment a drain begins, while calls in flight finish', async () => {
-    const [listen, admin, tokens] = await Promise.all([freePort(), freePort(), freePort()]);
+    const [listen, admin, tokens] = [await unclaimedPort(), await unclaimedPort(), await unclaimedPort()];
     const world = await startWorld({ listen, admin, tokens });
     const echo = world.client(EchoClient, await world.spiffe.workload(RESEARCH_BOT));
     const before = seen.metadata.length;

@@ -7,6 +7,7 @@ import { OpenTaskCalls } from '../../src/server/open-task-calls';
 import { TlsHttp2Listener } from '../../src/server/tls-http2-listener';
 import { JwtSource } from '../../src/spiffe/workload/jwt-source';
 import { X509Source } from '../../src/spiffe/workload/x509-source';
+import { canListen, unclaimedPort } from '../support/unclaimed-port';
 import { GatewayWorld, RESEARCH_BOT, unaryCall } from './support/gateway-world';
 
 function spyRelease<T extends object>(proto: T, method: keyof T & string, name: string, released: string[]): jest.SpyInstance {
@@ -15,25 +16,6 @@ function spyRelease<T extends object>(proto: T, method: keyof T & string, name: 
     released.push(name);
     return real.apply(this, args);
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Resolves when `port` can be listened on again (what the gateway made is closed). */
-async function canListen(port: number): Promise<boolean> {
-  const server = createServer();
-  const ok = await new Promise<boolean>((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => resolve(true));
-  });
-  if (ok) await new Promise((resolve) => server.close(resolve));
-  return ok;
 }
 
 describe('the gateway releases everything it made, newest first, when a start fails midway and when it shuts down', () => {
@@ -62,13 +44,13 @@ describe('the gateway releases everything it made, newest first, when a start fa
   });
 
   it('a start whose token listener cannot listen frees the ports already listening and closes the sources, keys and upstreams it made', async () => {
-    const [listen, admin] = [await freePort(), await freePort()];
+    const [listen, admin] = [await unclaimedPort(), await unclaimedPort()];
     const taken: Server = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const tokenPort = (taken.address() as AddressInfo).port;
     try {
       const start = GatewayWorld.start({ ports: { listen, admin }, extraConfig: `workloadTokens:\n  listen: 127.0.0.1:${tokenPort}\n` });
-      await expect(start).rejects.toThrow(/EADDRINUSE/);
+      await expect(start).rejects.toThrow(new RegExp(`EADDRINUSE.*:${tokenPort}\\b`)); // the token listener, not a port taken by a neighbour
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }
