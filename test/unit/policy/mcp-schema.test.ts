@@ -258,5 +258,6 @@ describe('the generated tool schema agrees with how the relay renders arguments 
       }),
       { numRuns: 100 },
     );
-  });
+    // Each run generates and parses a whole schema: generous for a loaded machine.
+  }, 120_000);
 });
