@@ -131,6 +131,14 @@ describe('toolgate policy explain', () => {
     expect(input.entities[0]).toEqual({ uid: { type: 'Agent', id: 'research-bot' }, attrs: { tier: 'standard' }, parents: [{ type: 'AgentGroup', id: 'researchers' }] });
   });
 
+  it('explains an MCP tool call, its resource the upstream the action names', async () => {
+    const mcp = ['policy', 'explain', '--config', EXAMPLE, '--principal', 'research-bot', '--action', 'mcp:notes/tools/call/read_note'];
+    const { code, out } = await cli([...mcp, '--request', '{"path":"/secrets/api-key"}']);
+    expect(code).toBe(0);
+    expect(out.split('\n').slice(0, 2)).toEqual(['DENY Agent::"research-bot" mcp:notes/tools/call/read_note on Tool::"notes"', 'determining policies: no-reading-secret-notes']);
+    expect((await cli([...mcp, '--request', '{"path":"/notes/q3.md"}'])).out).toMatch(/^ALLOW .*\ndetermining policies: researchers-read-notes\n/);
+  });
+
   it('shows evaluation errors, and the whole explanation with --json', async () => {
     const { out } = await cli([...base, '--principal', 'build-7', '--authn', 'jwt-svid', '--json']);
     const explanation = JSON.parse(out);
