@@ -9,7 +9,8 @@ import { CONFIG_FLAG, parseFlags, required } from './flags';
 const USAGE = `Usage: toolgate check --config FILE
 
 Validates the config file, the policy sets it names (live and shadow: parse, schema
-validation), the upstreams' protos, the signing key file and OIDC JWKS files, as \`toolgate run\` would at start, without
+validation), the upstreams' protos, the MCP upstreams' tool catalogs (mcp.tools), the signing
+key file and OIDC JWKS files, as \`toolgate run\` would at start, without
 connecting to anything: an upstream's server reflection is asked at start only. Exits 0
 when all are valid, 1 with the problems listed otherwise.`;
 
@@ -29,7 +30,12 @@ export const checkCommand: CliCommand = {
     // OIDC issuers read a jwksFile when built (a jwksUri is fetched on first use only).
     for (const issuer of [...(config.workloadTokens?.oidc ?? []), ...(config.onBehalfOf ? [config.onBehalfOf] : [])]) new OidcIssuer(issuer);
     const shadowNote = shadow ? `, ${shadow.size} shadow policies in set ${shadow.hash}` : '';
-    context.stdout(`${file}: OK (${config.identities.length} identity rules, ${config.upstreams.length} upstreams, ` + `${live.size} policies in set ${live.hash}${shadowNote})`);
+    // The catalogs were read and checked by loadConfig, as at start.
+    const pinned = config.mcpUpstreams.reduce((n, u) => n + (u.tools?.tools.length ?? 0), 0);
+    const mcpNote = config.mcpUpstreams.length > 0 ? `${config.mcpUpstreams.length} MCP upstreams (${pinned} tools pinned from catalogs), ` : '';
+    context.stdout(
+      `${file}: OK (${config.identities.length} identity rules, ${config.upstreams.length} upstreams, ${mcpNote}` + `${live.size} policies in set ${live.hash}${shadowNote})`,
+    );
     return 0;
   },
 };

@@ -18,9 +18,9 @@ determined it, every policy that was satisfied, evaluation errors, and the exact
 Cedar was given (attributes no policy reads are left out of it, as in the gateway).
 
   --principal P      agent name, SPIFFE ID, or JSON {"type","id","attrs","groups"}
-  --action A         <package.Service>/<Method>
-  --resource R       upstream name (default: the upstream the service is routed to)
-  --request JSON     the decoded request message, as context.request
+  --action A         <package.Service>/<Method>, or an MCP action mcp:<upstream>/<method>[/<name>]
+  --resource R       upstream name (default: the upstream the service is routed to, or the MCP action names)
+  --request JSON     the decoded request message (MCP: the tool's arguments), as context.request
   --metadata K=V     a request header, as context.metadata (repeatable)
   --authn KIND       x509-svid (default) or jwt-svid, as context.peer.authn
   --context JSON     context attributes set as given, over the ones built above

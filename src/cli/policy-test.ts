@@ -27,7 +27,9 @@ decision (allow or deny) and, optionally, the policies expected to determine it:
 Prints one line per case and a summary; exits 1 when any case fails. A case whose
 evaluation reports an error fails whatever its decision, and so does a case whose action the
 gateway never decides: one that is not a method of a routed service (by the upstream's
-protos, else the policy folder's schema) nor toolgate.v1.Tasks/BeginTask.`;
+protos, else the policy folder's schema), an MCP action of an MCP upstream (by its catalog,
+mcp.tools, else the schema: mcp:notes/tools/call/read_note, with the tool's arguments as
+request), nor toolgate.v1.Tasks/BeginTask.`;
 
 export const policyTestCommand: CliCommand = {
   name: 'test',

@@ -4,6 +4,7 @@ import type { OidcWorkloadIssuerConfig } from '../identity/workload-token-authen
 import type { HostPort } from '../net/host-port';
 import type { SpiffeId, TrustDomain } from '../spiffe/id';
 import type { LogLevel } from './defaults';
+import type { McpToolCatalog } from './tool-catalog';
 
 export type { HostPort };
 
@@ -35,6 +36,12 @@ export interface McpUpstreamConfig {
   url: string;
   /** The SPIFFE ID an https server must present; undefined for loopback http. */
   spiffeId?: SpiffeId;
+  /**
+   * The catalog file (`mcp.tools`), read and checked: the tool definitions pinned, and the
+   * tools and prompts the Cedar schema knows. Undefined: tools are pinned on first sight.
+   * Unlike the rest of the upstream, a reload applies it (reloadable-config.ts).
+   */
+  tools?: McpToolCatalog;
 }
 
 /** The config file (docs/config.md), validated, with defaults applied and paths absolute. */

@@ -33,7 +33,7 @@ export function resolveUpstreams(value: unknown, baseDir: string, issues: IssueL
       else names.set(name, [...path, 'name']);
     }
     if (raw.mcp != null) {
-      const mcp = resolveMcpUpstream(raw, name, path, issues);
+      const mcp = resolveMcpUpstream(raw, name, path, baseDir, issues);
       if (mcp) mcpUpstreams.push(mcp);
       return;
     }

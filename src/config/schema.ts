@@ -97,6 +97,11 @@ const upstream = {
           minLength: 1,
           description: "The MCP endpoint: https (with the upstream's spiffeId, reached over mTLS), or http to a loopback host only.",
         },
+        tools: {
+          ...path,
+          description:
+            'The tool catalog (JSON, as `toolgate mcp tools` writes it): the tool definitions pinned (any other is refused) and the tools and prompts `toolgate policy schema` declares actions for. Reloaded without a restart. Without it, tools are pinned on first sight.',
+        },
       },
     },
   },

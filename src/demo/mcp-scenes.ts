@@ -58,7 +58,7 @@ export async function runMcpScenes(context: McpScenesContext): Promise<void> {
     notes.changeReadNote(RUG_PULL);
     print(`The notes server now changes read_note's description (a "rug pull"): "${RUG_PULL}"`);
     print('');
-    await scene('research-bot lists the tools again: the gateway pinned read_note when it first listed it', listed, async (ops) => [
+    await scene('research-bot lists the tools again: the gateway pins read_note from examples/notes-tools.json (mcp.tools)', listed, async (ops) => [
       ...ops.filter((l) => String(l.msg).startsWith('MCP tool definition changed')).map((l) => `gateway   logged "${l.msg}": upstream ${l.upstream}, tool ${l.tool}`),
       `metric    toolgate_mcp_tool_changed_total{upstream="notes",tool="read_note"} ${await context.toolChanged('read_note')}`,
     ]);

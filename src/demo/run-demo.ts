@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/load-config';
@@ -28,8 +28,6 @@ const AGENTS = {
   partner: 'spiffe://partner.test/agents/helper',
 };
 export const DEMO_CONFIG = resolve(__dirname, '../../examples/toolgate.yaml');
-/** The policies of the example MCP server, added to the demo's set (the file says why they are not in policies/). */
-export const DEMO_MCP_POLICIES = resolve(__dirname, '../../examples/mcp-notes.cedar');
 
 type Files = grpc.Client & Record<string, (...args: unknown[]) => grpc.ClientUnaryCall | grpc.ClientReadableStream<unknown>>;
 
@@ -73,14 +71,12 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
     closers.push(() => notes.close());
 
     const base = loadConfig(DEMO_CONFIG);
-    const policyDir = demoPolicies(base.policies, dir);
     const gatewayApi = await provider.serve(GATEWAY, `unix://${join(dir, 'gateway.sock')}`);
     const config = {
       ...base,
       spiffe: { ...base.spiffe, endpointSocket: gatewayApi.address },
       listen: { host: '127.0.0.1', port: 0 },
       admin: { host: '127.0.0.1', port: 0 },
-      policies: policyDir,
       upstreams: base.upstreams.map((u) => ({ ...u, address: tool.target })),
       mcpUpstreams: base.mcpUpstreams.map((u) => ({ ...u, url: notes.url })),
     };
@@ -94,7 +90,7 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
     print(`  identities  dev Workload API, trust domain example.org (in-memory CA; federated: partner.test)`);
     print(`  tool        files (${FILES}) at ${tool.target}, accepting only the gateway and its per-call JWT (JWKS on the admin port)`);
     print(`  mcp server  notes (an MCP SDK McpServer) at ${notes.url}, loopback http: the gateway's MCP upstream`);
-    print(`  gateway     ${GATEWAY} at 127.0.0.1:${gateway.address.port}, policies ${base.policies} and ${DEMO_MCP_POLICIES} (set ${gateway.pipeline.current.policyHash})`);
+    print(`  gateway     ${GATEWAY} at 127.0.0.1:${gateway.address.port}, policies ${base.policies}, validated against its schema (set ${gateway.pipeline.current.policyHash})`);
     print('');
 
     // By name, as agents would: a TLS client must not send an IP address as SNI.
@@ -181,19 +177,6 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
     for (const close of closers.reverse()) await close();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/**
- * The demo's policy folder: the .cedar files of policies/ and the example MCP server's
- * policies, without policies/'s schema, which does not yet name MCP actions (strict validation
- * would refuse the MCP policies). The gRPC policies are validated by `npm test` against it.
- */
-function demoPolicies(policies: string, dir: string): string {
-  const target = join(dir, 'policies');
-  mkdirSync(target);
-  for (const name of readdirSync(policies).filter((n) => n.endsWith('.cedar'))) copyFileSync(join(policies, name), join(target, name));
-  copyFileSync(DEMO_MCP_POLICIES, join(target, 'mcp-notes.cedar'));
-  return target;
 }
 
 function explain(line: DecisionLine): string {

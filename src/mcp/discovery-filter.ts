@@ -19,7 +19,7 @@ export type CouldPermitCall = (action: string, request: Readonly<Record<string, 
  * would be denied (could-permit.ts):
  *
  * - a tool when some `tools/call` of it could be permitted, whatever its arguments, and its
- *   definition matches its pin (tool-pins.ts: a changed tool is hidden until re-pinned);
+ *   definition matches its pin (tool-pins.ts: a changed tool, or one its catalog lacks, is hidden);
  * - a prompt when some `prompts/get` of it could be permitted;
  * - a resource when `resources/read` of its URI could be permitted (the URI is known);
  * - a resource template when `resources/read` of some URI could be permitted.
@@ -43,7 +43,7 @@ export function filterListResult(
     switch (method) {
       case 'tools/list': {
         if (typeof entry.name !== 'string') return false;
-        if (pins !== undefined && pins.observe(entry as { name: string }) === 'changed') return false;
+        if (pins !== undefined && !['pinned', 'unchanged'].includes(pins.observe(entry as { name: string }))) return false;
         return couldPermit(mcpAction(upstream, 'tools/call', entry.name), undefined);
       }
       case 'prompts/list':

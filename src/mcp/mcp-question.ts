@@ -58,6 +58,9 @@ const DECIDED_BY_NAME = new Set([
   'tasks/cancel',
 ]);
 
+/** Every method decided by policy (a `policy` question): the schema generator declares an action for each (policy/mcp-schema.ts). */
+export const POLICY_METHODS: readonly string[] = ['tools/call', 'prompts/get', 'resources/read', ...DECIDED_BY_NAME];
+
 /** The Cedar action for `method` on `upstream`; `name` for the methods with an action per tool or prompt. */
 export function mcpAction(upstream: string, method: string, name?: string): string {
   return name === undefined ? `mcp:${upstream}/${method}` : `mcp:${upstream}/${method}/${name}`;

@@ -242,11 +242,14 @@ export class McpRelay {
         refusals.set(index, { code: question.code, message: question.message });
         continue;
       }
-      if (question.method === 'tools/call' && question.name !== undefined && pins?.isRefused(question.name)) {
-        refusals.set(index, {
-          code: POLICY_DENIED,
-          message: `Denied: the definition of tool ${JSON.stringify(question.name)} changed since it was pinned; it is refused until pinned again`,
-        });
+      const pinRefusal = question.method === 'tools/call' && question.name !== undefined ? pins?.refusal(question.name) : undefined;
+      if (pinRefusal !== undefined) {
+        const tool = JSON.stringify(question.name);
+        const message =
+          pinRefusal === 'changed'
+            ? `Denied: the definition of tool ${tool} changed since it was pinned; it is refused until pinned again`
+            : `Denied: tool ${tool} is not in the pinned catalog of this upstream; it is refused until the catalog holds it`;
+        refusals.set(index, { code: POLICY_DENIED, message });
         continue;
       }
       const decision = await this.safeDecide(caller, { upstream, method: question.method, action: question.action, resource: question.resource, request: question.request });

@@ -38,6 +38,8 @@ export class GatewayMetrics {
   readonly connectionsOverLimit: Counter<'listener' | 'limit'>;
   /** MCP tools refused because their definition changed since it was pinned (docs/mcp.md, "Tool pinning"). */
   readonly mcpToolChanged: Counter<'upstream' | 'tool'>;
+  /** MCP tools listed by a server whose pinned catalog (`mcp.tools`) does not hold them. */
+  readonly mcpToolNotInCatalog: Counter<'upstream' | 'tool'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -121,6 +123,12 @@ export class GatewayMetrics {
     this.mcpToolChanged = new Counter({
       name: 'toolgate_mcp_tool_changed_total',
       help: 'New definitions of an MCP tool that differ from its pin, by upstream and tool; the tool is refused (hidden, calls denied) until pinned again.',
+      labelNames: ['upstream', 'tool'],
+      registers,
+    });
+    this.mcpToolNotInCatalog = new Counter({
+      name: 'toolgate_mcp_tool_not_in_catalog_total',
+      help: 'New definitions of an MCP tool listed by a server whose pinned catalog (mcp.tools) does not hold it, by upstream and tool; the tool is refused (hidden, calls denied) until the catalog holds it.',
       labelNames: ['upstream', 'tool'],
       registers,
     });

@@ -3,14 +3,17 @@ import { didYouMean } from '../config/did-you-mean';
 import { BEGIN_TASK, END_TASK, GET_TASK, TASKS_SERVICE } from '../tasks/tasks-api';
 import { schemaToJson } from './cedar';
 import { findService, loadProtoRoot, methodsOf } from '../protos/proto-files';
+import { mcpDecidedActions } from './mcp-schema';
 
 /**
  * The actions the gateway can ask Cedar about, as far as they can be known offline: the
- * gateway's own BeginTask and the methods of every routed service. A service's methods come
- * from its upstream's protos (what the gateway itself reads) or, without them, from the
- * action group the policy folder's schema declares for it. A service known to neither (an
- * upstream with server reflection and no schema) cannot be checked offline: its methods are
- * taken on trust.
+ * gateway's own BeginTask, the methods of every routed service, and the MCP actions of every
+ * MCP upstream (docs/mcp.md, "What is decided"). A service's methods come from its upstream's
+ * protos (what the gateway itself reads) or, without them, from the action group the policy
+ * folder's schema declares for it; an MCP upstream's actions from its catalog (`mcp.tools`)
+ * or, without one, from the actions the schema declares for it. A service or MCP upstream
+ * known to neither (server reflection, no catalog, and no schema) cannot be checked offline:
+ * its actions are taken on trust.
  *
  * A policy test naming any other action would be decided (deny, as nothing permits it) and
  * could pass while proving nothing: a typo in the action, or a tool that is not configured.
@@ -22,9 +25,16 @@ export class KnownActions {
   ) {}
 
   /** From the config's upstreams and the policy folder's schema text (when it has one). */
-  static of(config: Pick<GatewayConfig, 'upstreams'>, schema: string | undefined): KnownActions {
+  static of(config: Pick<GatewayConfig, 'upstreams'> & Partial<Pick<GatewayConfig, 'mcpUpstreams'>>, schema: string | undefined): KnownActions {
     const declared = schemaActions(schema);
     const services = new Map<string, ReadonlySet<string> | undefined>();
+    // An MCP upstream stands where a service does: its actions are `mcp:<upstream>/...`, by prefix.
+    for (const upstream of config.mcpUpstreams ?? []) {
+      const prefix = `mcp:${upstream.name}`;
+      const fromSchema = [...declared].filter(([group]) => group === prefix || group.startsWith(`${prefix}/`)).flatMap(([, actions]) => [...actions]);
+      const known = upstream.tools !== undefined ? mcpDecidedActions(upstream.name, upstream.tools) : fromSchema.length > 0 ? fromSchema : undefined;
+      services.set(prefix, known && new Set(known));
+    }
     for (const upstream of config.upstreams) {
       const root = protoRoot(upstream.protos);
       for (const service of upstream.services) {
@@ -41,11 +51,19 @@ export class KnownActions {
     if (action === END_TASK || action === GET_TASK) {
       return `action "${action}" is never decided by policy: a caller may always end or read its own tasks`;
     }
-    const service = action.slice(0, Math.max(0, action.lastIndexOf('/')));
+    const service = action.startsWith('mcp:') ? mcpPrefix(action) : action.slice(0, Math.max(0, action.lastIndexOf('/')));
     if (this.services.has(service) && this.services.get(service) === undefined) return undefined;
     if (this.services.get(service)?.has(action)) return undefined;
+    const member = [...(this.services.get(service) ?? [])].find((a) => a.startsWith(`${action}/`));
+    if (member !== undefined) return `action "${action}" is an action group, never asked about itself: a request names one of its members, such as "${member}"`;
     const known = this.services.has(service) || service === TASKS_SERVICE;
-    const reason = known ? `service "${service}" has no such method` : `no upstream routes service "${service}"`;
+    const reason = service.startsWith('mcp:')
+      ? known
+        ? `MCP upstream "${service.slice(4)}" has no such action (its catalog, mcp.tools, lists its tools and prompts)`
+        : `no MCP upstream is named "${service.slice(4)}"`
+      : known
+        ? `service "${service}" has no such method`
+        : `no upstream routes service "${service}"`;
     const suggestion = didYouMean(action, this.all());
     return `unknown action "${action}": ${reason}${suggestion === undefined ? '' : ` (did you mean "${suggestion}"?)`}`;
   }
@@ -55,6 +73,12 @@ export class KnownActions {
     for (const methods of this.services.values()) actions.push(...(methods ?? []));
     return actions;
   }
+}
+
+/** `mcp:<upstream>` of an MCP action `mcp:<upstream>/<method>[/<name>]`. */
+function mcpPrefix(action: string): string {
+  const slash = action.indexOf('/');
+  return slash < 0 ? action : action.slice(0, slash);
 }
 
 function protoRoot(protos: readonly string[]) {

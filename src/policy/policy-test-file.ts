@@ -90,7 +90,7 @@ function parseCase(value: unknown, path: KeyPath, add: Add): PolicyTestCase | un
   for (const key of Object.keys(value)) if (!CASE_KEYS.has(key)) problem(key, `unknown key (expected ${[...CASE_KEYS].join(', ')})`);
   const { name, action, resource, authn, expect, policies } = value;
   if (typeof name !== 'string' || name === '') problem('name', 'must be a non-empty string');
-  if (typeof action !== 'string' || !action.includes('/')) problem('action', 'must be "<package.Service>/<Method>"');
+  if (typeof action !== 'string' || !action.includes('/')) problem('action', 'must be "<package.Service>/<Method>" or "mcp:<upstream>/<method>[/<name>]"');
   if (resource !== undefined && typeof resource !== 'string') problem('resource', "must be an upstream's name");
   if (authn !== undefined && authn !== 'x509-svid' && authn !== 'jwt-svid') problem('authn', 'must be x509-svid or jwt-svid');
   if (expect !== 'allow' && expect !== 'deny') problem('expect', 'must be allow or deny');

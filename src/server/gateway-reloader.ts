@@ -1,7 +1,7 @@
 import { basename, dirname } from 'node:path';
 import { loadConfig } from '../config/load-config';
 import type { LogLevel } from '../config/defaults';
-import type { GatewayConfig } from '../config/gateway-config';
+import type { GatewayConfig, McpUpstreamConfig } from '../config/gateway-config';
 import { IdentityMapper } from '../identity/identity-mapper';
 import type { Logger } from '../observability/logger';
 import type { GatewayMetrics } from '../observability/metrics';
@@ -9,7 +9,7 @@ import { DEFAULT_SHADOW_FOLDER, loadPolicies, policyFolders, type LoadedPolicies
 import type { WatchPlan } from '../policy/reload-watcher';
 import type { TrustDomain } from '../spiffe/id/trust-domain';
 import type { CallPipeline } from './call-pipeline';
-import { reloadableConfig } from './reloadable-config';
+import { MCP_CATALOGS, reloadableConfig } from './reloadable-config';
 import { asError } from '../errors/unknown-error';
 
 export type ReloadOutcome =
@@ -41,6 +41,8 @@ export interface GatewayReloaderOptions {
   shadow: PolicyStoreOptions;
   /** Applies a new `logLevel`; absent when the operational logger is not the gateway's to change. */
   setLogLevel?: (level: LogLevel) => void;
+  /** Puts the MCP upstreams' tool catalogs (`mcp.tools`) in force as their pins. */
+  useMcpCatalogs?: (upstreams: readonly McpUpstreamConfig[]) => void;
 }
 
 /** Names in a watched folder that a reload reads, beside the config file and the folders themselves. */
@@ -94,6 +96,7 @@ export class GatewayReloader {
         this.options.pipeline.replaceState({ ...state, identities, engine: policies.engine, policyHash: policies.live.hash });
       }
       if (applied.includes('logLevel')) this.options.setLogLevel?.(config.logLevel);
+      if (applied.includes(MCP_CATALOGS)) this.options.useMcpCatalogs?.(config.mcpUpstreams);
       this.running = config;
       this.policies = policies;
 
@@ -119,16 +122,22 @@ export class GatewayReloader {
 }
 
 /**
- * What to watch for a config and its policy folders: the config file's folder and the
- * policy folders, and in them the files a reload reads, the folders themselves (replaced,
- * or created: `policies/shadow` appearing starts shadow evaluation), and a ConfigMap's
- * swap entries. Nothing when `reload.watch` is off.
+ * What to watch for a config and its policy folders: the config file's folder, the policy
+ * folders and the folders of the MCP upstreams' tool catalogs, and in them the files a reload
+ * reads, the folders themselves (replaced, or created: `policies/shadow` appearing starts
+ * shadow evaluation), and a ConfigMap's swap entries. Nothing when `reload.watch` is off.
  */
 export function watchPlan(configFile: string | undefined, config: GatewayConfig, policies: PolicyFolders): WatchPlan {
   const folders = new Set([policies.live, ...(policies.shadow === undefined ? [] : [policies.shadow])]);
   if (configFile !== undefined) folders.add(dirname(configFile));
   const names = new Set([DEFAULT_SHADOW_FOLDER, ...[...folders].map((f) => basename(f))]);
   if (configFile !== undefined) names.add(basename(configFile));
+  // MCP tool catalogs are read by the config's load: a changed file re-pins without a restart.
+  const catalogs = configFile === undefined ? [] : config.mcpUpstreams.flatMap((u) => (u.tools === undefined ? [] : [u.tools.file]));
+  for (const file of catalogs) {
+    folders.add(dirname(file));
+    names.add(basename(file));
+  }
   return {
     folders: config.reload.watch ? [...folders] : [],
     relevant: (name) => POLICY_FILE.test(name) || CONFIG_MAP_ENTRY.test(name) || names.has(name),

@@ -273,6 +273,8 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
     shadow,
     // A logger passed in is the caller's: its level is theirs to set.
     ...(options.logger === undefined && { setLogLevel: (level: string) => (logger.level = level) }),
+    // The MCP upstreams open below; a reload runs only once the gateway has started.
+    useMcpCatalogs: (upstreams) => mcp.useCatalogs(upstreams),
   });
 
   const mcp = openMcpUpstreams(config, {

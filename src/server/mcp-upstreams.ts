@@ -1,6 +1,7 @@
-import type { GatewayConfig } from '../config/gateway-config';
+import type { GatewayConfig, McpUpstreamConfig } from '../config/gateway-config';
+import type { McpToolCatalog } from '../config/tool-catalog';
 import type { CallerSlots } from '../limits/caller-slots';
-import { McpRelay, ToolPins } from '../mcp';
+import { McpRelay, toolDigest, ToolPins, type ToolChange } from '../mcp';
 import type { DecisionLog } from '../observability/decision-log';
 import type { Logger } from '../observability/logger';
 import type { GatewayMetrics } from '../observability/metrics';
@@ -36,11 +37,13 @@ export interface McpUpstreams {
   readonly routes: McpRoutes;
   /** Closes every upstream connection (at release, and when the gateway's SVID expires). */
   closeConnections(): void;
+  /** Puts each upstream's catalog (`mcp.tools`) in force as its tool pins: a reload re-pins. */
+  useCatalogs(upstreams: readonly McpUpstreamConfig[]): void;
 }
 
 /**
  * One relay per MCP upstream (`upstreams[].mcp`), deciding through the live policy engine,
- * with its own tool pins; https upstreams reached over mTLS with their SPIFFE ID checked,
+ * with its own tool pins (from its catalog file, else on first sight); https upstreams reached over mTLS with their SPIFFE ID checked,
  * loopback http ones directly (the config allows nothing else).
  */
 export function openMcpUpstreams(config: GatewayConfig, parts: McpUpstreamParts): McpUpstreams {
@@ -55,6 +58,7 @@ export function openMcpUpstreams(config: GatewayConfig, parts: McpUpstreamParts)
   const { decide, couldPermit } = decisions.decider();
   const agents: McpUpstreamAgent[] = [];
   const relays = new Map<string, McpRelay>();
+  const pinsByUpstream = new Map<string, ToolPins>();
   for (const upstream of config.mcpUpstreams) {
     // mTLS for https only: a loopback http upstream may name a spiffeId too, as its tokens' audience.
     const agent = upstream.spiffeId === undefined || !upstream.url.startsWith('https:') ? undefined : new McpUpstreamAgent(parts.source, upstream.spiffeId);
@@ -62,16 +66,8 @@ export function openMcpUpstreams(config: GatewayConfig, parts: McpUpstreamParts)
     const upstreamHeaders =
       upstream.spiffeId === undefined || parts.upstreamToken === undefined ? undefined : mcpCallTokenHeaders(parts.upstreamToken, upstream.spiffeId.toString());
     if (agent) agents.push(agent);
-    // Told once per new definition, so the count is of changes seen, not of calls refused.
-    // The digests name the definitions for whoever re-pins; the definitions themselves (text a
-    // server may have aimed at a model) are not logged.
-    const pins = new ToolPins({}, (change) => {
-      parts.metrics.mcpToolChanged.labels(upstream.name, change.tool).inc();
-      parts.logger.warn(
-        { upstream: upstream.name, tool: change.tool, pinned: change.pinned, seen: change.seen },
-        'MCP tool definition changed since it was pinned: refused until pinned again',
-      );
-    });
+    const pins = upstreamPins(upstream, parts);
+    pinsByUpstream.set(upstream.name, pins);
     relays.set(
       upstream.name,
       new McpRelay({
@@ -100,5 +96,43 @@ export function openMcpUpstreams(config: GatewayConfig, parts: McpUpstreamParts)
     logger: parts.logger,
     ...(parts.unavailable && { unavailable: parts.unavailable }),
   });
-  return { routes, closeConnections: () => agents.forEach((a) => a.destroy()) };
+  return {
+    routes,
+    closeConnections: () => agents.forEach((a) => a.destroy()),
+    useCatalogs: (upstreams) => {
+      for (const upstream of upstreams) pinsByUpstream.get(upstream.name)?.useCatalog(upstream.tools && catalogPins(upstream.tools));
+    },
+  };
+}
+
+/**
+ * The upstream's tool pins: from its catalog when it has one (any other tool refused), else
+ * pinned on first sight. Each refusal is told once per new definition, so the counts are of
+ * definitions seen, not of calls refused. The digests name the definitions for whoever
+ * re-pins; the definitions themselves (text a server may have aimed at a model) are not logged.
+ */
+function upstreamPins(upstream: McpUpstreamConfig, parts: McpUpstreamParts): ToolPins {
+  const onChange = (change: ToolChange): void => {
+    parts.metrics.mcpToolChanged.labels(upstream.name, change.tool).inc();
+    parts.logger.warn(
+      { upstream: upstream.name, tool: change.tool, pinned: change.pinned, seen: change.seen },
+      'MCP tool definition changed since it was pinned: refused until pinned again',
+    );
+  };
+  if (upstream.tools === undefined) return new ToolPins({}, onChange);
+  return ToolPins.fromCatalog(catalogPins(upstream.tools), {
+    onChange,
+    onUnlisted: (unlisted) => {
+      parts.metrics.mcpToolNotInCatalog.labels(upstream.name, unlisted.tool).inc();
+      parts.logger.warn(
+        { upstream: upstream.name, tool: unlisted.tool, seen: unlisted.seen, catalog: upstream.tools?.file },
+        'MCP tool not in the pinned catalog: refused until the catalog holds it',
+      );
+    },
+  });
+}
+
+/** Tool name → the digest of its definition in the catalog. */
+function catalogPins(catalog: McpToolCatalog): Record<string, string> {
+  return Object.fromEntries(catalog.tools.map((tool) => [tool.name, toolDigest(tool)]));
 }

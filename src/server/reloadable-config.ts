@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { GatewayConfig } from '../config/gateway-config';
+import type { GatewayConfig, McpUpstreamConfig } from '../config/gateway-config';
+import type { McpToolCatalog } from '../config/tool-catalog';
 
 /**
  * How each config key takes effect. `live`: a reload applies it. `restart`: it is bound at
@@ -36,6 +37,9 @@ const APPLIES: Readonly<Record<keyof GatewayConfig, 'live' | 'restart'>> = {
   onBehalfOf: 'restart',
 };
 
+/** How a reload names a change of any MCP upstream's tool catalog (its file's content, or the key). */
+export const MCP_CATALOGS = 'mcpUpstreams[].mcp.tools';
+
 export interface ConfigChanges {
   /** The config to run with: the new one, with every restart key at its running value. */
   readonly config: GatewayConfig;
@@ -50,7 +54,18 @@ export function reloadableConfig(running: GatewayConfig, next: GatewayConfig): C
   const config: Record<string, unknown> = { ...next };
   const applied: string[] = [];
   const restartNeeded: string[] = [];
+  // The MCP upstreams' catalogs (`mcp.tools`) are live, the rest of each upstream restart-only:
+  // re-pinning a tool is the operator updating the file, and must not need a restart.
+  if (!isDeepStrictEqual(catalogs(running), catalogs(next))) applied.push(MCP_CATALOGS);
   for (const [key, applies] of Object.entries(APPLIES) as Array<[keyof GatewayConfig, 'live' | 'restart']>) {
+    if (key === 'mcpUpstreams') {
+      if (isDeepStrictEqual(running.mcpUpstreams.map(withoutCatalog), next.mcpUpstreams.map(withoutCatalog))) continue;
+      restartNeeded.push(key);
+      // The running upstreams, each with its catalog as now read (none, for one the new file drops).
+      const nextCatalogs = catalogs(next);
+      config.mcpUpstreams = running.mcpUpstreams.map((u) => ({ ...withoutCatalog(u), ...(nextCatalogs.get(u.name) && { tools: nextCatalogs.get(u.name) }) }));
+      continue;
+    }
     if (isDeepStrictEqual(running[key], next[key])) continue;
     if (applies === 'live') {
       applied.push(key);
@@ -62,4 +77,14 @@ export function reloadableConfig(running: GatewayConfig, next: GatewayConfig): C
     else config[key] = running[key];
   }
   return { config: config as unknown as GatewayConfig, applied, restartNeeded };
+}
+
+function withoutCatalog(upstream: McpUpstreamConfig): McpUpstreamConfig {
+  const { tools: _tools, ...rest } = upstream;
+  return rest;
+}
+
+/** Each MCP upstream's catalog, by upstream name. */
+function catalogs(config: GatewayConfig): Map<string, McpToolCatalog | undefined> {
+  return new Map(config.mcpUpstreams.map((u) => [u.name, u.tools]));
 }

@@ -123,13 +123,17 @@ export async function startMcpUpstream(options: { tls?: boolean; slowTool?: bool
   };
 }
 
-/** A GatewayWorld whose config adds the MCP upstream `notes` at `upstream.url` (https: with `NOTES_ID` as its spiffeId). */
-export async function startMcpGatewayWorld(upstream: Pick<McpUpstream, 'url'>, options: GatewayWorldOptions = {}): Promise<GatewayWorld> {
+/**
+ * A GatewayWorld whose config adds the MCP upstream `notes` at `upstream.url` (https: with `NOTES_ID` as its spiffeId),
+ * with `tools` as its catalog file (`mcp.tools`) when given.
+ */
+export async function startMcpGatewayWorld(upstream: Pick<McpUpstream, 'url'>, options: GatewayWorldOptions & { tools?: string } = {}): Promise<GatewayWorld> {
   const spiffeId = upstream.url.startsWith('https:') ? `    spiffeId: ${NOTES_ID}\n` : '';
+  const tools = options.tools === undefined ? '' : `, tools: '${options.tools}'`;
   return GatewayWorld.start({
     policies: MCP_GATEWAY_POLICIES,
     ...options,
-    extraConfig: `  - name: notes\n    mcp: { url: '${upstream.url}' }\n${spiffeId}${options.extraConfig ?? ''}`,
+    extraConfig: `  - name: notes\n    mcp: { url: '${upstream.url}'${tools} }\n${spiffeId}${options.extraConfig ?? ''}`,
   });
 }
 

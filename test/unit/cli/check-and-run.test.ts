@@ -16,7 +16,7 @@ describe('toolgate check and run', () => {
   it('check accepts the example config and its policies', async () => {
     const { code, out } = await cli(['check', '--config', EXAMPLE]);
     expect(code).toBe(0);
-    expect(out).toMatch(/OK \(2 identity rules, 1 upstreams, 9 policies in set [0-9a-f]{12}\)/);
+    expect(out).toMatch(/OK \(2 identity rules, 1 upstreams, 1 MCP upstreams \(2 tools pinned from catalogs\), 12 policies in set [0-9a-f]{12}\)/);
   });
 
   it.each(['check', 'run'])('%s exits 1 naming the bad key of a bad config', async (command) => {
@@ -46,6 +46,18 @@ describe('toolgate check and run', () => {
     expect(code).toBe(1);
     expect(err).toContain('reads-nothing');
     expect(err).toContain('nonexistent');
+  });
+
+  it("check exits 1 naming an MCP upstream's catalog file and what is wrong in it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-cli-'));
+    writeFileSync(join(dir, 'notes-tools.json'), JSON.stringify({ tools: [{ name: 'read_note' }, { name: 'read_note' }] }));
+    writeFileSync(
+      join(dir, 'toolgate.yaml'),
+      `policies: ${resolve(__dirname, '../../../policies')}\nupstreams:\n  - { name: notes, mcp: { url: 'http://127.0.0.1:7002/mcp', tools: ./notes-tools.json } }\n`,
+    );
+    const { code, err } = await cli(['check', '--config', join(dir, 'toolgate.yaml')]);
+    expect(code).toBe(1);
+    expect(err).toContain(`upstreams[0].mcp.tools: ${join(dir, 'notes-tools.json')}: tools[1]: duplicate name "read_note"`);
   });
 
   it('check exits 1 naming a signing key file that cannot sign, and never prints its content', async () => {

@@ -142,6 +142,24 @@ cases:
     action: tools.files.v1.Files/ListDir
     request: { path: /reports }
     expect: allow
+  - name: an MCP tool not in the catalog
+    principal: research-bot
+    action: mcp:notes/tools/call/read_not
+    request: { path: /a }
+    expect: deny
+  - name: an MCP action group, never asked about
+    principal: research-bot
+    action: mcp:notes/tools/call
+    expect: deny
+  - name: an MCP upstream that is not configured
+    principal: research-bot
+    action: mcp:mail/tools/call/send
+    resource: notes
+    expect: deny
+  - name: a known MCP method
+    principal: research-bot
+    action: mcp:notes/tools/list
+    expect: allow
 `);
     const { code, out } = await cli(['policy', 'test', file]);
     expect(out).toEqual([
@@ -150,7 +168,11 @@ cases:
       '✗ a typo in the gateway\'s own action: unknown action "toolgate.v1.Tasks/BeginTsk": service "toolgate.v1.Tasks" has no such method (did you mean "toolgate.v1.Tasks/BeginTask"?)',
       '✗ ending a task: action "toolgate.v1.Tasks/EndTask" is never decided by policy: a caller may always end or read its own tasks',
       '✓ known',
-      '1 passed, 4 failed',
+      '✗ an MCP tool not in the catalog: unknown action "mcp:notes/tools/call/read_not": MCP upstream "notes" has no such action (its catalog, mcp.tools, lists its tools and prompts) (did you mean "mcp:notes/tools/call/read_note"?)',
+      '✗ an MCP action group, never asked about: action "mcp:notes/tools/call" is an action group, never asked about itself: a request names one of its members, such as "mcp:notes/tools/call/delete_all"',
+      '✗ an MCP upstream that is not configured: unknown action "mcp:mail/tools/call/send": no MCP upstream is named "mail"',
+      '✓ a known MCP method',
+      '2 passed, 7 failed',
     ]);
     expect(code).toBe(1);
   });
@@ -197,7 +219,7 @@ cases:
       `toolgate policy: ${file} cannot be used:`,
       `  ${file}:3: cases[0].expect: must be allow or deny`,
       `  ${file}:4: cases[0].principal: must be an agent name, a SPIFFE ID, or {type: Agent|Workload, id, attrs?, groups?}`,
-      `  ${file}:5: cases[0].action: must be "<package.Service>/<Method>"`,
+      `  ${file}:5: cases[0].action: must be "<package.Service>/<Method>" or "mcp:<upstream>/<method>[/<name>]"`,
       `  ${file}:6: cases[0].expected: unknown key (expected name, principal, action, resource, authn, metadata, request, context, expect, policies)`,
       `  ${file}:7: cases[0]: request.ratio: 0.5 is not a Cedar Long (an integer within ±(2^53 - 1))`,
       `  ${file}:8: cases[1]: must be a mapping (name, principal, action, expect, ...)`,

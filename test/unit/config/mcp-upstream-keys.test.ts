@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { configErrors, FIXTURES } from './support/config-errors';
 import { parseConfig } from '../../../src/config';
 
@@ -65,5 +68,55 @@ describe('an upstream may be an MCP server (upstreams[].mcp)', () => {
     expect(configErrors(withMcp(`  - name: files\n    mcp: { url: 'http://127.0.0.1:3000/mcp' }\n`))).toEqual([
       expect.stringMatching(/upstreams\[1\]\.name: duplicate upstream name "files" \(also upstreams\[0\]\.name\)/),
     ]);
+  });
+
+  describe('mcp.tools, the tool catalog file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'toolgate-catalog-'));
+    const catalog = (text: string): string => {
+      const file = join(dir, `c${Math.random().toString(36).slice(2)}.json`);
+      writeFileSync(file, text);
+      return file;
+    };
+    const withCatalog = (file: string): string => withMcp(`  - name: notes\n    mcp: { url: 'http://127.0.0.1:3000/mcp', tools: '${file}' }\n`);
+
+    it('is read at load, relative to the config folder, with its tools and prompts', () => {
+      const config = parseConfig(withCatalog('notes-tools.json'), FIXTURES, 'toolgate.yaml');
+      const tools = config.mcpUpstreams[0]!.tools!;
+      expect(tools.file).toBe(join(FIXTURES, 'notes-tools.json'));
+      expect(tools.tools.map((t) => t.name)).toEqual(['delete_all', 'read_note']);
+      expect(tools.prompts).toEqual([
+        {
+          name: 'summarize',
+          arguments: [
+            { name: 'topic', required: true },
+            { name: 'tone', required: false },
+          ],
+        },
+      ]);
+      expect(parseConfig(withMcp(`  - name: notes\n    mcp: { url: 'http://127.0.0.1:3000/mcp' }\n`), FIXTURES, 'toolgate.yaml').mcpUpstreams[0]!.tools).toBeUndefined();
+    });
+
+    it('refuses a missing file, a file that is not JSON, and a catalog of the wrong shape, naming the key and each problem', () => {
+      expect(configErrors(withCatalog('missing.json'))).toEqual([`toolgate.yaml:8: upstreams[1].mcp.tools: file not found: ${join(FIXTURES, 'missing.json')}`]);
+      const notJson = catalog('{"tools": [');
+      expect(configErrors(withCatalog(notJson))).toEqual([expect.stringMatching(new RegExp(`^toolgate.yaml:8: upstreams\\[1\\]\\.mcp\\.tools: ${notJson} is not JSON: `))]);
+      expect(configErrors(withCatalog(catalog('[]')))[0]).toMatch(/is not a catalog: expected a JSON object with a "tools" array$/);
+      expect(configErrors(withCatalog(catalog('{"prompts": []}')))[0]).toMatch(/: "tools" must be an array \(the tools of tools\/list\)$/);
+      const bad = catalog(
+        JSON.stringify({
+          tools: [{ name: 'a' }, { name: 'a' }, { description: 'no name' }, 'b', { name: 'c', inputSchema: 'object' }],
+          prompts: [{ name: 'p', arguments: [{ required: true }] }],
+        }),
+      );
+      expect(configErrors(withCatalog(bad))).toEqual([
+        `toolgate.yaml:8: upstreams[1].mcp.tools: ${bad}: tools[1]: duplicate name "a"; tools[2] must be an object with a non-empty string "name"; ` +
+          'tools[3] must be an object with a non-empty string "name"; tools[4].inputSchema must be an object (a JSON Schema) when present; ' +
+          'prompts[0].arguments[0] must be an object with a string "name"',
+      ]);
+    });
+
+    it('must be a string path', () => {
+      expect(configErrors(withMcp(`  - name: notes\n    mcp: { url: 'http://127.0.0.1:3000/mcp', tools: 3 }\n`))[0]).toMatch(/upstreams\[1\]\.mcp\.tools: /);
+    });
   });
 });

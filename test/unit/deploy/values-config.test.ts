@@ -95,6 +95,9 @@ describe('the config in the chart values', () => {
     expect(config.policies).toBe((values.policies as Values).mountPath);
     for (const u of config.upstreams as Values[]) {
       for (const p of (u.protos as string[] | undefined) ?? []) expect(p.startsWith(`${(values.protos as Values).mountPath}/`)).toBe(true);
+      // An MCP tool catalog reloads with the policies ConfigMap (the protos one rolls the pods).
+      const catalog = (u.mcp as Values | undefined)?.tools as string | undefined;
+      if (catalog !== undefined) expect(catalog.startsWith(`${(values.policies as Values).mountPath}/`)).toBe(true);
     }
     // The chart sets $SPIFFE_ENDPOINT_SOCKET; the examples do not override it.
     expect((config.spiffe as Values | undefined)?.endpointSocket).toBeUndefined();

@@ -36,6 +36,9 @@ describe('example policies', () => {
       'sandbox-tier-read-only',
       'no-reading-secrets',
       'no-changes-as-a-task-ends',
+      'researchers-list-notes',
+      'researchers-read-notes',
+      'no-reading-secret-notes',
       'researchers-begin-read-tasks',
       'ci-begins-tasks',
     ]);

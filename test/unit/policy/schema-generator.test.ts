@@ -118,7 +118,7 @@ describe('generateSchema', () => {
       'entity Agent in [AgentGroup] {\n  spiffeId: String,\n  trustDomain: String,\n  team?: String,\n  tier?: String,\n  attributes: MappingAttributes,\n};',
     );
     expect(schema).toContain('entity Workload {\n  spiffeId: String,\n  trustDomain: String,\n  path: String,\n};');
-    expect(schema).toContain('entity Tool enum ["toolgate", "files"];');
+    expect(schema).toContain('entity Tool enum ["toolgate", "files", "notes"];');
     expect(schema).toContain('type Metadata = {\n  "x-task-id"?: String,\n};');
     expect(schema).toContain('action "tools.files.v1.Files";');
     for (const method of ['ReadFile', 'ListDir', 'WriteFile', 'Sync']) {

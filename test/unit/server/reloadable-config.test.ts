@@ -41,4 +41,18 @@ describe('reloadableConfig: what a reload applies and what waits for a restart',
     expect(applied).toEqual({ ...running, logLevel: 'warn' });
     expect('admin' in applied).toBe(false); // an absent optional key stays absent
   });
+
+  it("applies an MCP upstream's tool catalog (mcp.tools) live, while the rest of the upstream waits for a restart", () => {
+    const notes = (url: string, tools = ', tools: notes-tools.json') => `  - { name: notes, mcp: { url: '${url}'${tools} } }\n`;
+    const running = config(notes('http://127.0.0.1:3000/mcp', ''));
+    const next = config(notes('http://127.0.0.1:3000/mcp'));
+    const changes = reloadableConfig(running, next);
+    expect(changes).toEqual({ config: next, applied: ['mcpUpstreams[].mcp.tools'], restartNeeded: [] });
+
+    // Another URL needs a restart; the catalog read now is put in force on the running upstream.
+    const moved = reloadableConfig(running, config(notes('http://127.0.0.1:3001/mcp')));
+    expect(moved.restartNeeded).toEqual(['mcpUpstreams']);
+    expect(moved.applied).toEqual(['mcpUpstreams[].mcp.tools']);
+    expect(moved.config.mcpUpstreams).toEqual([{ ...running.mcpUpstreams[0], tools: next.mcpUpstreams[0]!.tools }]);
+  });
 });
