@@ -53,7 +53,9 @@ const PROMPTS_PAGE = z.looseObject({ prompts: z.array(ITEM), nextCursor: z.strin
 export async function fetchCatalog(options: FetchCatalogOptions): Promise<McpCatalog> {
   const { config, upstream } = options;
   const timeout = AbortSignal.timeout(options.timeoutMs);
-  const signal = AbortSignal.any([options.signal, timeout]);
+  // Aborted when an answer is too large, to end the fetch at once.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([options.signal, timeout, stop.signal]);
   // Every request of the fetch listens to it (up to MAX_PAGES of them): not a leak.
   setMaxListeners(0, signal);
   const closers: Array<() => unknown> = [];
@@ -63,7 +65,8 @@ export async function fetchCatalog(options: FetchCatalogOptions): Promise<McpCat
     if (fetcher?.connectError !== undefined) return new McpFetchError('connect', `${upstream.url}: ${fetcher.connectError}`);
     if (timeout.aborted) return new McpFetchError(stage, `timed out after ${options.timeoutMs / 1000} s`);
     if (options.signal.aborted) return new McpFetchError(stage, 'interrupted');
-    return new McpFetchError(stage, errorMessage(err), { cause: err });
+    const status = fetcher?.httpError === undefined ? '' : `HTTP ${fetcher.httpError}: `;
+    return new McpFetchError(stage, `${status}${errorMessage(err)}`, { cause: err });
   };
   try {
     const https = upstream.url.startsWith('https:');
@@ -78,14 +81,15 @@ export async function fetchCatalog(options: FetchCatalogOptions): Promise<McpCat
       try {
         source = await X509Source.create({ address, timeoutMs: options.timeoutMs, signal });
       } catch (err) {
-        throw failure('workload API', new McpFetchError('workload API', `no X.509-SVID from ${address ?? '$SPIFFE_ENDPOINT_SOCKET'}: ${errorMessage(err)}`));
+        const within = timeout.aborted ? ` within ${options.timeoutMs / 1000} s` : '';
+        throw new McpFetchError('workload API', `no X.509-SVID from ${address ?? '$SPIFFE_ENDPOINT_SOCKET'}${within}: ${errorMessage(err)}`, { cause: err });
       }
       closers.push(() => source!.close());
     }
     const headers = withToken ? await callTokenHeaders(config, upstream, source!, closers) : undefined;
     const agent = https ? new McpUpstreamAgent(source!, upstream.spiffeId!) : undefined;
     if (agent) closers.push(() => agent.destroy());
-    const fetcher = new UpstreamFetch({ signal, maxAnswerBytes: MAX_ANSWER_BYTES, ...(agent && { agent }), ...(headers && { headers }) });
+    const fetcher = new UpstreamFetch({ signal, maxAnswerBytes: MAX_ANSWER_BYTES, onTooLarge: () => stop.abort(), ...(agent && { agent }), ...(headers && { headers }) });
     const client = new Client({ name: 'toolgate-mcp-tools', version: '1.0.0' });
     closers.unshift(() => client.close());
     // The SDK's own timeout too, so that its 60 s default never outlasts ours.

@@ -1,6 +1,6 @@
 import type * as https from 'node:https';
 import { agentFetch, type FetchLike } from '../demo/mtls-fetch';
-import { errorMessage } from '../errors/unknown-error';
+import { errorCode, errorMessage } from '../errors/unknown-error';
 import { AuthorizationError } from '../spiffe/errors';
 
 export interface UpstreamFetchOptions {
@@ -10,8 +10,10 @@ export interface UpstreamFetchOptions {
   readonly headers?: (body: string | undefined) => Readonly<Record<string, string>>;
   /** Ends every request, and every answer being read, when it fires (the deadline, or an interrupt). */
   readonly signal: AbortSignal;
-  /** Largest answer read, in bytes; past it the answer is cut and `tooLarge` set. */
+  /** Largest answer read, in bytes; past it the answer is cut, `tooLarge` set and `onTooLarge` called. */
   readonly maxAnswerBytes: number;
+  /** Stops the fetch: the SDK would otherwise wait for the rest of a cut SSE answer until the timeout. */
+  readonly onTooLarge?: () => void;
 }
 
 /**
@@ -26,6 +28,8 @@ export class UpstreamFetch {
   connectError: string | undefined;
   /** True once an answer went past `maxAnswerBytes`. */
   tooLarge = false;
+  /** The status of the last answer that was an HTTP error (the SDK's error leaves it out). */
+  httpError: number | undefined;
   readonly fetch: FetchLike;
 
   constructor(private readonly options: UpstreamFetchOptions) {
@@ -42,6 +46,7 @@ export class UpstreamFetch {
         if (!signal.aborted) this.connectError = connectionProblem(err);
         throw err;
       }
+      if (response.status >= 400) this.httpError = response.status;
       return this.capped(response);
     };
   }
@@ -57,6 +62,7 @@ export class UpstreamFetch {
         if (seen > max) {
           this.tooLarge = true;
           controller.error(new RangeError(`answer over ${max} bytes`));
+          this.options.onTooLarge?.();
           return;
         }
         controller.enqueue(chunk);
@@ -70,7 +76,6 @@ export class UpstreamFetch {
 function connectionProblem(err: unknown): string {
   if (err instanceof AuthorizationError) return `TLS: the server's SPIFFE ID is refused: ${err.message}`;
   const cause = typeof err === 'object' && err !== null && 'cause' in err ? err.cause : undefined;
-  const code = (e: unknown): string | undefined => (typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : undefined);
-  const tls = /TLS|SSL|CERT/.test(code(err) ?? '') ? 'TLS: ' : '';
+  const tls = /TLS|SSL|CERT/.test(errorCode(err) ?? errorCode(cause) ?? '') ? 'TLS: ' : '';
   return `${tls}${errorMessage(cause ?? err)}`;
 }

@@ -202,7 +202,7 @@ describe('toolgate mcp tools: the pins, pages and bounds', () => {
     }
   });
 
-  it('follows every page of tools and prompts, and refuses a server listing more than --max-tools, or pages without end', async () => {
+  it('follows every page of tools and prompts, and refuses a server listing more than --max-tools', async () => {
     const tools = Array.from({ length: 25 }, (_, i) => ({
       name: `tool_${String(24 - i).padStart(2, '0')}`,
       description: `Tool ${24 - i}`,
@@ -225,15 +225,26 @@ describe('toolgate mcp tools: the pins, pages and bounds', () => {
       const capped = await cli(['mcp', 'tools', '--config', configFile, '--upstream', 'endless', '--max-tools', '20']);
       expect(capped.code).toBe(1);
       expect(capped.err).toBe('toolgate mcp tools: list tools: the server lists more than 20 tools');
-      // Past its 25 tools, the endless server answers empty pages, each with a new cursor.
-      const endlessPages = await cli(['mcp', 'tools', '--config', configFile, '--upstream', 'endless']);
-      expect(endlessPages.code).toBe(1);
-      expect(endlessPages.err).toBe('toolgate mcp tools: list tools: the server gives more than 1000 pages');
     } finally {
       await paged.close();
       await endless.close();
     }
   });
+
+  // A thousand requests: generous on a loaded machine.
+  it('refuses a server whose pages never end, after 1000 of them', async () => {
+    // Past its one tool, the server answers empty pages, each with a new cursor.
+    const endless = await startPagedMcpServer({ tools: [{ name: 'a', inputSchema: { type: 'object' } }], pageSize: 1, endless: true });
+    try {
+      const configFile = writeConfig(tempDir(), `  - name: endless\n    mcp: { url: '${endless.url}' }\n`);
+      const { code, err } = await cli(['mcp', 'tools', '--config', configFile, '--upstream', 'endless', '--timeout', '5m']);
+      expect(code).toBe(1);
+      expect(err).toBe('toolgate mcp tools: list tools: the server gives more than 1000 pages');
+      expect(endless.listRequests()).toBe(1000);
+    } finally {
+      await endless.close();
+    }
+  }, 120_000);
 
   it('gives up on a server that never answers its list, after --timeout', async () => {
     const hanging = await startPagedMcpServer({ tools: [], pageSize: 10, hangOnList: true });
@@ -249,5 +260,125 @@ describe('toolgate mcp tools: the pins, pages and bounds', () => {
     } finally {
       await hanging.close();
     }
+  });
+});
+
+describe('toolgate mcp tools: what the file and the diff hold', () => {
+  it('writes the same bytes however the server orders its keys; --diff names what was added, removed and changed, and what the pin does not cover', async () => {
+    const a = { name: 'a', title: 'A tool', description: 'A', inputSchema: { type: 'object' as const } };
+    const b = { name: 'b', description: 'B', inputSchema: { type: 'object' as const, properties: { x: { type: 'string' } } } };
+    const c = { name: 'c', description: 'C', inputSchema: { type: 'object' as const } };
+    const server = await startPagedMcpServer({ tools: [b, a, c], pageSize: 10 });
+    const dir = tempDir();
+    try {
+      const configFile = writeConfig(dir, `  - name: paged\n    mcp: { url: '${server.url}' }\n`);
+      const pinned = join(dir, 'paged.tools.json');
+      expect((await cli(['mcp', 'tools', '--config', configFile, '--upstream', 'paged', '--out', pinned])).code).toBe(0);
+
+      // The same definitions, every object's keys in another order, the tools too.
+      server.setTools([
+        { inputSchema: { properties: { x: { type: 'string' } }, type: 'object' }, description: 'B', name: 'b' },
+        { inputSchema: { type: 'object' }, name: 'c', description: 'C' },
+        { description: 'A', inputSchema: { type: 'object' }, title: 'A tool', name: 'a' },
+      ]);
+      const again = await cli(['mcp', 'tools', '--config', configFile, '--upstream', 'paged']);
+      expect(`${again.out}\n`).toBe(readFileSync(pinned, 'utf8'));
+      expect((await cli(['mcp', 'tools', '--config', configFile, '--upstream', 'paged', '--diff', pinned])).code).toBe(0);
+
+      const b2 = { ...b, inputSchema: { type: 'object' as const, properties: { x: { type: 'string' }, command: { type: 'string' } } } };
+      const d = { name: 'd', description: 'D', inputSchema: { type: 'object' as const } };
+      server.setTools([{ ...a, title: 'Another title' }, b2, d]);
+      const { code, out } = await cli(['mcp', 'tools', '--config', configFile, '--upstream', 'paged', '--diff', pinned]);
+      expect(code).toBe(1);
+      expect(out.split('\n')).toEqual([
+        `changed  tool a  ${toolDigest(a)} (pin unchanged)  (title)`,
+        '    --- pinned title',
+        '    +++ live title',
+        '    -"A tool"',
+        '    +"Another title"',
+        `changed  tool b  ${toolDigest(b)} -> ${toolDigest(b2)}  (inputSchema)`,
+        '    --- pinned inputSchema',
+        '    +++ live inputSchema',
+        '     {',
+        '       "properties": {',
+        '    +    "command": {',
+        '    +      "type": "string"',
+        '    +    },',
+        '         "x": {',
+        '           "type": "string"',
+        `removed  tool c  ${toolDigest(c)}`,
+        `added    tool d  ${toolDigest(d)}`,
+        `differs from ${pinned}: 1 added, 1 removed, 2 changed`,
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('toolgate mcp tools: what it refuses', () => {
+  it('a server listing one tool twice', async () => {
+    const tool = { name: 'a', inputSchema: { type: 'object' as const } };
+    const server = await startPagedMcpServer({ tools: [tool, { ...tool, description: 'the other a' }], pageSize: 1 });
+    try {
+      const configFile = writeConfig(tempDir(), `  - name: paged\n    mcp: { url: '${server.url}' }\n`);
+      expect(await cli(['mcp', 'tools', '--config', configFile, '--upstream', 'paged'])).toEqual({
+        code: 1,
+        out: '',
+        err: 'toolgate mcp tools: list tools: the server lists tool "a" twice',
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('an answer over 4 MiB, at once rather than at the timeout', async () => {
+    const server = await startPagedMcpServer({ tools: [{ name: 'big', description: 'x'.repeat(5 * 1024 * 1024), inputSchema: { type: 'object' } }], pageSize: 1 });
+    try {
+      const configFile = writeConfig(tempDir(), `  - name: paged\n    mcp: { url: '${server.url}' }\n`);
+      // The default timeout (30 s) is past the test's own (20 s): this ends only if the cut answer stops the fetch.
+      const { code, err } = await cli(['mcp', 'tools', '--config', configFile, '--upstream', 'paged']);
+      expect(code).toBe(1);
+      expect(err).toBe("toolgate mcp tools: list tools: the server's answer is over 4194304 bytes");
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a server that wants a token the fetch cannot mint says so at initialize', async () => {
+    const server = await startPagedMcpServer({ tools: [], pageSize: 1, requireAuthorization: true });
+    try {
+      const configFile = writeConfig(tempDir(), `  - name: paged\n    mcp: { url: '${server.url}' }\n`);
+      const { code, err } = await cli(['mcp', 'tools', '--config', configFile, '--upstream', 'paged']);
+      expect(code).toBe(1);
+      expect(err).toMatch(/^toolgate mcp tools: initialize: HTTP 401: .*Missing Authorization header/);
+      expect(err.split('\n')).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('no SVID from the Workload API the config names', async () => {
+    const dir = tempDir();
+    const socket = `unix://${join(dir, 'no-agent.sock')}`;
+    const configFile = writeConfig(dir, `  - name: notes\n    mcp: { url: 'https://127.0.0.1:1/mcp' }\n    spiffeId: ${NOTES_ID}\n`, `spiffe:\n  endpointSocket: ${socket}\n`);
+    const { code, err } = await cli(['mcp', 'tools', '--config', configFile, '--upstream', 'notes', '--timeout', '1s']);
+    expect(code).toBe(1);
+    const line = err.split('\n').find((l) => l.startsWith('toolgate'));
+    expect(line).toContain(`toolgate mcp tools: workload API: no X.509-SVID from ${socket} within 1 s: `);
+  });
+
+  it('an upstream that is not an MCP upstream of the config, and --out with --diff (usage, exit 2)', async () => {
+    const configFile = writeConfig(tempDir(), `  - name: local\n    mcp: { url: 'http://127.0.0.1:1/mcp' }\n`);
+    const unknown = await cli(['mcp', 'tools', '--config', configFile, '--upstream', 'files']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain(`no MCP upstream "files" in ${configFile} (its MCP upstreams: local)`);
+    const both = await cli(['mcp', 'tools', '--config', configFile, '--upstream', 'local', '--out', 'a.json', '--diff', 'b.json']);
+    expect(both.code).toBe(2);
+    expect(both.err).toContain('--out and --diff do not go together');
+    const help = await cli(['mcp', 'tools', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('Usage: toolgate mcp tools --config FILE --upstream NAME');
+    expect((await cli(['--help'])).out).toMatch(/^  mcp +fetch, review and re-pin/m);
   });
 });

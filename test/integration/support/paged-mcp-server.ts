@@ -14,6 +14,17 @@ export interface PagedMcpServerOptions {
   readonly endless?: boolean;
   /** tools/list is never answered (initialize is). */
   readonly hangOnList?: boolean;
+  /** Answer 401 to a request without `authorization` (as the SDK's bearer-auth middleware does), before MCP. */
+  readonly requireAuthorization?: boolean;
+}
+
+export interface PagedMcpServer {
+  readonly url: string;
+  /** tools/list and prompts/list requests received. */
+  listRequests(): number;
+  /** What tools/list lists from now on. */
+  setTools(tools: readonly Tool[]): void;
+  close(): Promise<void>;
 }
 
 /**
@@ -21,8 +32,9 @@ export interface PagedMcpServerOptions {
  * one page), paging tools/list and prompts/list with opaque cursors; plain http on loopback,
  * stateless. Counts the list requests it received.
  */
-export async function startPagedMcpServer(options: PagedMcpServerOptions): Promise<{ url: string; listRequests: () => number; close(): Promise<void> }> {
+export async function startPagedMcpServer(options: PagedMcpServerOptions): Promise<PagedMcpServer> {
   let listRequests = 0;
+  let tools = options.tools;
   const page = <T>(items: readonly T[], cursor: string | undefined): { items: T[]; nextCursor?: string } => {
     const start = cursor === undefined ? 0 : Number(Buffer.from(cursor, 'base64url').toString());
     const end = start + options.pageSize;
@@ -34,7 +46,7 @@ export async function startPagedMcpServer(options: PagedMcpServerOptions): Promi
     server.setRequestHandler(ListToolsRequestSchema, async (request) => {
       listRequests++;
       if (options.hangOnList === true) await new Promise<never>(() => {});
-      const { items, nextCursor } = page(options.tools, request.params?.cursor);
+      const { items, nextCursor } = page(tools, request.params?.cursor);
       return { tools: items, ...(nextCursor !== undefined && { nextCursor }) };
     });
     if (options.prompts) {
@@ -48,6 +60,11 @@ export async function startPagedMcpServer(options: PagedMcpServerOptions): Promi
     return server;
   };
   const server = http.createServer((req, res) => {
+    if (options.requireAuthorization === true && req.headers.authorization === undefined) {
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' });
+      res.end(JSON.stringify({ error: 'invalid_token', error_description: 'Missing Authorization header' }));
+      return;
+    }
     const mcp = build();
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     res.on('close', () => void Promise.allSettled([transport.close(), mcp.close()]));
@@ -60,6 +77,7 @@ export async function startPagedMcpServer(options: PagedMcpServerOptions): Promi
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
     listRequests: () => listRequests,
+    setTools: (next) => void (tools = next),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
