@@ -73,7 +73,9 @@ export async function fetchCatalog(options: FetchCatalogOptions): Promise<McpCat
     // The gateway sends a JWT to an upstream with a SPIFFE ID; the fetch can mint one only with the gateway's shared key.
     const withToken = upstream.spiffeId !== undefined && config.credentials.signingKeyFile !== undefined;
     if (upstream.spiffeId !== undefined && !withToken) {
-      options.note(`note: sending no call token: the config has no credentials.signingKeyFile, so no key the upstream's JWKS knows (a server requiring one refuses the fetch)`);
+      options.note(
+        'note: no call token sent: without credentials.signingKeyFile each gateway signs with a key of its own, so no token minted here would verify (a server requiring one refuses the fetch)',
+      );
     }
     let source: X509Source | undefined;
     if (https || withToken) {

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { loadConfig } from '../config/load-config';
 import { errorMessage } from '../errors/unknown-error';
 import { InvalidValueError } from '../errors/invalid-value-error';
@@ -11,7 +12,7 @@ import { catalogText, readCatalogFile, writeCatalogFile, type McpCatalog } from 
 const DEFAULT_TIMEOUT = '30s';
 const DEFAULT_MAX_TOOLS = 10_000;
 
-const USAGE = `Usage: toolgate mcp tools --config FILE --upstream NAME [--out FILE | --diff PINNED_FILE]
+const USAGE = `Usage: toolgate mcp tools --config FILE --upstream NAME [--diff PINNED_FILE] [--out FILE]
                           [--timeout DURATION] [--max-tools N]
 
 Fetches the tool and prompt definitions of the MCP upstream NAME as the gateway reaches it
@@ -21,10 +22,11 @@ credentials.signingKeyFile), every page of tools/list and prompts/list, and writ
 tool catalog file (docs/mcp.md, "Re-pinning"): sorted by name, the same bytes for the same
 definitions. To stdout, or to --out FILE (written whole, then renamed into place).
 
-  --diff PINNED_FILE  compare with a catalog file instead of writing one: prints each tool and
-                      prompt added, removed or changed, with the pinned and live digests and a
-                      short diff of what changed; exits 0 when the same, 1 when they differ,
-                      2 on any error
+  --diff PINNED_FILE  compare with a catalog file: prints each tool and prompt added, removed
+                      or changed, with the pinned and live digests and a short diff of what
+                      changed; exits 0 when the same, 1 when they differ, 2 on any error. With
+                      --out (another file), writes what it compared, to be moved over
+                      PINNED_FILE once reviewed: the pin is then exactly what was reviewed
   --timeout DURATION  give up after this long, the Workload API included (default ${DEFAULT_TIMEOUT})
   --max-tools N       refuse a server listing more tools (or prompts) than N (default ${DEFAULT_MAX_TOOLS})
 
@@ -48,7 +50,10 @@ export const mcpToolsCommand: CliCommand = {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const configFile = required(values.config, 'config', USAGE);
     const name = required(values.upstream, 'upstream', USAGE);
-    if (values.out !== undefined && values.diff !== undefined) throw new UsageError('--out and --diff do not go together: diff first, review, then write');
+    // Written over the pinned file, the candidate would be pinned before anyone reviewed the diff.
+    if (values.out !== undefined && values.diff !== undefined && resolve(values.out) === resolve(values.diff)) {
+      throw new UsageError('--out must not be the --diff file: write the candidate beside it, review the diff, then move it over the pinned one');
+    }
     const timeoutMs = flagValue('timeout', () => parseDuration(values.timeout ?? DEFAULT_TIMEOUT));
     const maxItems = flagValue('max-tools', () => positiveInteger(values['max-tools'] ?? String(DEFAULT_MAX_TOOLS)));
     const failed = values.diff === undefined ? 1 : 2;
@@ -62,15 +67,14 @@ export const mcpToolsCommand: CliCommand = {
       // The pinned file is read first: a bad one fails before anything is fetched.
       const pinned = values.diff === undefined ? undefined : readCatalogFile(values.diff);
       const live = await fetchCatalog({ config, upstream, timeoutMs, maxItems, signal: context.signal, note: (line) => context.stderr(line) });
-      if (pinned !== undefined) return report(values.diff!, pinned, live, context.stdout);
       const text = catalogText(live);
-      if (values.out === undefined) {
-        // stdout adds the newline that ends the file.
-        context.stdout(text.slice(0, -1));
-      } else {
+      if (values.out !== undefined) {
         writeCatalogFile(values.out, text);
         context.stderr(`wrote ${values.out}: ${describe(live)} of upstream ${name}`);
       }
+      if (pinned !== undefined) return report(values.diff!, pinned, live, context.stdout);
+      // stdout adds the newline that ends the file.
+      if (values.out === undefined) context.stdout(text.slice(0, -1));
       return 0;
     } catch (err) {
       if (err instanceof UsageError) throw err;
