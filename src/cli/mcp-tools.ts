@@ -54,7 +54,7 @@ export const mcpToolsCommand: CliCommand = {
     if (values.out !== undefined && values.diff !== undefined && resolve(values.out) === resolve(values.diff)) {
       throw new UsageError('--out must not be the --diff file: write the candidate beside it, review the diff, then move it over the pinned one');
     }
-    const timeoutMs = flagValue('timeout', () => parseDuration(values.timeout ?? DEFAULT_TIMEOUT));
+    const timeoutMs = flagValue('timeout', () => positive(parseDuration(values.timeout ?? DEFAULT_TIMEOUT), values.timeout ?? DEFAULT_TIMEOUT));
     const maxItems = flagValue('max-tools', () => positiveInteger(values['max-tools'] ?? String(DEFAULT_MAX_TOOLS)));
     const failed = values.diff === undefined ? 1 : 2;
     try {
@@ -97,8 +97,13 @@ function report(file: string, pinned: McpCatalog, live: McpCatalog, stdout: (lin
 }
 
 function describe(catalog: McpCatalog): string {
-  const prompts = catalog.prompts === undefined ? '' : `, ${catalog.prompts.length} prompts`;
-  return `${catalog.tools.length} tools${prompts}`;
+  const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
+  return catalog.prompts === undefined ? count(catalog.tools.length, 'tool') : `${count(catalog.tools.length, 'tool')}, ${count(catalog.prompts.length, 'prompt')}`;
+}
+
+function positive(ms: number, text: string): number {
+  if (ms <= 0) throw new InvalidValueError(`"${text}" is not longer than 0`);
+  return ms;
 }
 
 function positiveInteger(text: string): number {
