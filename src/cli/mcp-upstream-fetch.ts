@@ -24,11 +24,11 @@ export interface UpstreamFetchOptions {
  * (TLS and the SPIFFE ID check included), an answer over the size limit.
  */
 export class UpstreamFetch {
-  /** Why the last connection failed, when one did. */
+  /** Why the last POST could not connect, when it could not. */
   connectError: string | undefined;
   /** True once an answer went past `maxAnswerBytes`. */
   tooLarge = false;
-  /** The status of the last answer that was an HTTP error (the SDK's error leaves it out). */
+  /** The status of the last POST's answer when it was an HTTP error (the SDK's error leaves it out). */
   httpError: number | undefined;
   readonly fetch: FetchLike;
 
@@ -39,14 +39,19 @@ export class UpstreamFetch {
       const body = typeof init?.body === 'string' ? init.body : undefined;
       for (const [name, value] of Object.entries(options.headers?.(body) ?? {})) headers.set(name, value);
       const signal = init?.signal ? AbortSignal.any([init.signal, options.signal]) : options.signal;
+      // What the POSTs (the client's messages) met; the SDK's optional GET stream may fail on its own without harm.
+      const post = init?.method === 'POST';
       let response: Response;
       try {
         response = await base(url, { ...init, headers, signal });
       } catch (err) {
-        if (!signal.aborted) this.connectError = connectionProblem(err);
+        if (post && !signal.aborted) this.connectError = connectionProblem(err);
         throw err;
       }
-      if (response.status >= 400) this.httpError = response.status;
+      if (post) {
+        this.connectError = undefined;
+        this.httpError = response.status >= 400 ? response.status : undefined;
+      }
       return this.capped(response);
     };
   }
