@@ -4,13 +4,19 @@ import { checkCommand } from './check';
 import { demoCommand } from './demo';
 import { devIdentityCommand } from './dev-identity';
 import { wantsHelp } from './flags';
+import { mcpCommand } from './mcp';
 import { policyCommand } from './policy';
 import { runCommand } from './run';
 import { signingKeyCommand } from './signing-key';
 import { errorMessage } from '../errors/unknown-error';
 
 /** Every `toolgate <command>`. */
-const COMMANDS: ReadonlyMap<string, CliCommand> = new Map([runCommand, checkCommand, policyCommand, demoCommand, devIdentityCommand, signingKeyCommand].map((c) => [c.name, c]));
+const COMMANDS: ReadonlyMap<string, CliCommand> = new Map(
+  [runCommand, checkCommand, policyCommand, mcpCommand, demoCommand, devIdentityCommand, signingKeyCommand].map((c) => [c.name, c]),
+);
+
+/** Commands with subcommands. */
+const GROUPS: ReadonlySet<string> = new Set(['policy', 'mcp']);
 
 function overview(): string {
   const width = Math.max(...[...COMMANDS.keys()].map((n) => n.length));
@@ -30,7 +36,8 @@ export async function main(argv: string[], context: CliContext): Promise<number>
     context.stderr(name === undefined ? overview() : `toolgate: unknown command "${name}"\n\n${overview()}`);
     return 2;
   }
-  if (command.name !== 'policy' && wantsHelp(rest)) {
+  // A command group (policy, mcp) answers --help itself, for the group or for one subcommand.
+  if (!GROUPS.has(command.name) && wantsHelp(rest)) {
     context.stdout(command.usage);
     return 0;
   }

@@ -2,6 +2,8 @@ import { ToolgateError } from '../../../src/errors/toolgate-error';
 import { InvalidValueError } from '../../../src/errors/invalid-value-error';
 import { asError, errorCode, errorMessage } from '../../../src/errors/unknown-error';
 import { UsageError } from '../../../src/cli/command';
+import { CatalogFileError } from '../../../src/cli/mcp-catalog-file';
+import { McpFetchError } from '../../../src/cli/mcp-fetch-error';
 import { ConfigError } from '../../../src/config/config-error';
 import { CallTokenError } from '../../../src/credentials/call-token-verifier';
 import { SigningKeyFileError } from '../../../src/credentials/key-ring';
@@ -64,6 +66,8 @@ describe('every error family', () => {
     ['MessageDecodeError', 'ERR_MESSAGE_DECODE', new MessageDecodeError('bad')],
     ['LogDestinationError', 'ERR_LOG_DESTINATION', new LogDestinationError('bad')],
     ['StateError', 'ERR_STATE_UNAVAILABLE', new StateError('bad')],
+    ['McpFetchError', 'ERR_MCP_FETCH', new McpFetchError('list tools', 'bad')],
+    ['CatalogFileError', 'ERR_MCP_CATALOG_FILE', new CatalogFileError('notes.json', 'bad')],
   ];
 
   it.each(families)('%s extends ToolgateError with code %s', (name, code, err) => {
@@ -82,6 +86,9 @@ describe('every error family', () => {
     expect(new PolicyError('ERR_POLICY_PARSE', 'cannot load', { problems: ['a', 'b'] }).message).toBe('cannot load:\n  a\n  b');
     expect(new SigningKeyFileError('key.json', 'no such file').message).toBe('signing key file key.json: no such file');
     expect(new SchemaGenerationError(['a', 'b']).message).toBe('cannot generate the Cedar schema:\n  a\n  b');
+    // one line, whatever a server wrote in its error: escape sequences escaped
+    expect(new McpFetchError('initialize', 'HTTP 500: oops\n  \u001b[2Jgone').message).toBe('initialize: HTTP 500: oops \\u{1b}[2Jgone');
+    expect(new CatalogFileError('notes.json', 'is not JSON').message).toBe('catalog file notes.json: is not JSON');
   });
 
   it('passes a cause through each family constructor that takes one', () => {
