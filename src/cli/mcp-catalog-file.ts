@@ -1,8 +1,8 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { errorCode } from '../errors/unknown-error';
+import { parseToolCatalog } from '../config/tool-catalog';
+import { errorCode, errorMessage } from '../errors/unknown-error';
 import { ToolgateError } from '../errors/toolgate-error';
-import { printable } from './printable';
 
 /** One tool or prompt as the server listed it: any JSON object with a string `name`. */
 export type CatalogItem = { readonly name: string } & Readonly<Record<string, unknown>>;
@@ -82,33 +82,18 @@ export function readCatalogFile(file: string): McpCatalog {
   } catch (err) {
     throw new CatalogFileError(file, `cannot be read (${errorCode(err) ?? 'error'})`, { cause: err });
   }
-  let value: unknown;
+  // One rule for what a catalog is: the gateway's own (config/tool-catalog.ts), so that a
+  // file this command accepts for --diff is one the gateway would load, and the reverse.
   try {
-    value = JSON.parse(text);
-  } catch {
-    // JSON.parse's message quotes the text: not kept.
-    throw new CatalogFileError(file, 'is not JSON');
+    parseToolCatalog(text, file);
+  } catch (err) {
+    throw new CatalogFileError(file, errorMessage(err).replace(`${file}: `, '').replace(`${file} `, ''), { cause: err });
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CatalogFileError(file, 'is not a JSON object');
-  const record = value as Record<string, unknown>;
-  const tools = items(file, record, 'tools');
-  if (tools === undefined) throw new CatalogFileError(file, 'has no "tools" array');
-  const prompts = items(file, record, 'prompts');
-  return { ...(typeof record.upstream === 'string' && { upstream: record.upstream }), tools, ...(prompts !== undefined && { prompts }) };
-}
-
-function items(file: string, record: Record<string, unknown>, member: 'tools' | 'prompts'): CatalogItem[] | undefined {
-  const list = record[member];
-  if (list === undefined) return undefined;
-  if (!Array.isArray(list)) throw new CatalogFileError(file, `"${member}" is not an array`);
-  const names = new Set<string>();
-  return list.map((item: unknown, i) => {
-    if (typeof item !== 'object' || item === null || Array.isArray(item) || typeof (item as { name?: unknown }).name !== 'string') {
-      throw new CatalogFileError(file, `${member}[${i}] is not an object with a string "name"`);
-    }
-    const name = (item as CatalogItem).name;
-    if (names.has(name)) throw new CatalogFileError(file, `${member}[${i}]: "${printable(name)}" is listed twice`);
-    names.add(name);
-    return item as CatalogItem;
-  });
+  // Checked above: an object whose `tools` (and `prompts`, when present) are arrays of named objects. Kept whole for the diff.
+  const record = JSON.parse(text) as { upstream?: unknown; tools: CatalogItem[]; prompts?: CatalogItem[] };
+  return {
+    ...(typeof record.upstream === 'string' && { upstream: record.upstream }),
+    tools: record.tools,
+    ...(record.prompts !== undefined && { prompts: record.prompts }),
+  };
 }
