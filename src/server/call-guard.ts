@@ -34,6 +34,14 @@ export interface Admission {
   readonly onBehalfOf?: OnBehalfOf;
 }
 
+/** How `admit` reads a call's headers. */
+export interface AdmitOptions {
+  /** False for the gateway's own Tasks service: a task token is not consulted. Default true. */
+  readonly countsTask?: boolean;
+  /** The request's user, already verified by `user()` (MCP reads it once per HTTP request). */
+  readonly user?: { readonly onBehalfOf: OnBehalfOf | undefined };
+}
+
 /** A call refused before policy: the status the caller sees, and the reason for the log. */
 export interface Refusal {
   readonly refused: true;
@@ -69,38 +77,50 @@ export class CallGuard {
   }
 
   /**
-   * Admits a call of `action` by `callerSpiffeId` (rate-limited per `agentKey`), or refuses it.
-   * With `countsTask` false (the gateway's own Tasks service) a task token is not consulted.
+   * The user a request acts for: its on-behalf-of token verified (undefined without one), or
+   * a refusal (UNAUTHENTICATED) for a token that does not verify or that nothing is configured
+   * to verify. The first step of `admit`; MCP takes it once per HTTP request.
    */
-  async admit(headers: IncomingHttpHeaders, callerSpiffeId: string, agentKey: string, action: string, countsTask = true): Promise<Admission | Refusal> {
-    const { options } = this;
+  async user(headers: IncomingHttpHeaders): Promise<{ onBehalfOf: OnBehalfOf | undefined } | Refusal> {
+    const userToken = single(headers[ON_BEHALF_OF_HEADER]);
+    if (userToken === undefined) return { onBehalfOf: undefined };
+    const verifier = this.options.onBehalfOf;
+    if (verifier === undefined) return refuse(Status.UNAUTHENTICATED, 'on-behalf-of token sent, but no onBehalfOf issuer is configured');
+    try {
+      return { onBehalfOf: await verifier.verify(userToken) };
+    } catch (err) {
+      return refuse(Status.UNAUTHENTICATED, `on-behalf-of token refused: ${errorMessage(err)}`);
+    }
+  }
+
+  /**
+   * Admits a call of `action` by `callerSpiffeId` (rate-limited per `agentKey`), or refuses it.
+   * With `countsTask` false (the gateway's own Tasks service) a task token is not consulted;
+   * with `user`, the request's user as `user()` verified it already (not verified again).
+   */
+  async admit(headers: IncomingHttpHeaders, callerSpiffeId: string, agentKey: string, action: string, options: AdmitOptions = {}): Promise<Admission | Refusal> {
+    const { tokens, rateLimiter, clock } = this.options;
     const admission: { task?: AdmittedTask; rate?: { remaining: number }; onBehalfOf?: OnBehalfOf } = {};
 
-    const userToken = single(headers[ON_BEHALF_OF_HEADER]);
-    if (userToken !== undefined) {
-      if (options.onBehalfOf === undefined) return refuse(Status.UNAUTHENTICATED, 'on-behalf-of token sent, but no onBehalfOf issuer is configured');
-      try {
-        admission.onBehalfOf = await options.onBehalfOf.verify(userToken);
-      } catch (err) {
-        return refuse(Status.UNAUTHENTICATED, `on-behalf-of token refused: ${errorMessage(err)}`);
-      }
-    }
+    const user = options.user ?? (await this.user(headers));
+    if ('refused' in user) return user;
+    if (user.onBehalfOf !== undefined) admission.onBehalfOf = user.onBehalfOf;
 
-    const taskToken = countsTask ? single(headers[TASK_HEADER]) : undefined;
+    const taskToken = options.countsTask === false ? undefined : single(headers[TASK_HEADER]);
     let claims: TaskTokenClaims | undefined;
     if (taskToken !== undefined) {
       try {
-        claims = await options.tokens.verify(taskToken, callerSpiffeId);
+        claims = await tokens.verify(taskToken, callerSpiffeId);
       } catch (err) {
         return refuse(Status.PERMISSION_DENIED, errorMessage(err));
       }
     }
 
     const taskId = claims?.taskId;
-    if (options.rateLimiter !== undefined) {
+    if (rateLimiter !== undefined) {
       let result;
       try {
-        result = await options.rateLimiter.take(agentKey, new Date(options.clock()));
+        result = await rateLimiter.take(agentKey, new Date(clock()));
       } catch (err) {
         return refuse(Status.UNAVAILABLE, `rate limiter unavailable: ${errorMessage(err)}`, taskId);
       }

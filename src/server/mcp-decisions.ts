@@ -5,7 +5,11 @@ import type { DecisionLog } from '../observability/decision-log';
 import type { GatewayMetrics } from '../observability/metrics';
 import type { Caller, GatewayState } from './call-context';
 import { principalLabel } from './call-context';
-import type { Admission, CallGuard } from './call-guard';
+import type { Admission, CallGuard, Refusal } from './call-guard';
+import type { OnBehalfOf } from '../identity/on-behalf-of';
+import { Status } from '../relay/grpc-status';
+import { ON_BEHALF_OF_HEADER } from './owned-headers';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { McpRequestScope } from './mcp-request-scope';
 import type { OpenTaskCalls } from './open-task-calls';
 
@@ -68,7 +72,7 @@ export class McpDecisions {
             action: request.action,
             resource: request.resource,
             ...(admission?.task && { task: admission.task.id }),
-            ...(admission?.onBehalfOf && { onBehalfOf: admission.onBehalfOf.subject }),
+            ...(userOf(caller) && { onBehalfOf: userOf(caller)!.subject }),
             decision: decision.allow ? 'allow' : 'deny',
             policies: decision.policies,
             errors: decision.errors,
@@ -98,7 +102,8 @@ export class McpDecisions {
       if (guard.applies(scope.headers)) {
         let admitted: Awaited<ReturnType<CallGuard['admit']>>;
         try {
-          admitted = await guard.admit(scope.headers, caller.peer.spiffeId, principalLabel(caller.principal), request.action);
+          // The request's user was verified once for the whole request (McpRoutes): not again per call.
+          admitted = await guard.admit(scope.headers, caller.peer.spiffeId, principalLabel(caller.principal), request.action, { user: { onBehalfOf: scope.onBehalfOf } });
         } catch (err) {
           // As for a gRPC call: recorded with its reason, never an unrecorded failed decision.
           return this.refusal(caller, request, `guard failed: ${errorMessage(err)}`);
@@ -127,7 +132,6 @@ export class McpDecisions {
     }
     if (scope !== undefined) {
       scope.actions.push(request.action);
-      if (admission?.onBehalfOf) scope.onBehalfOf = admission.onBehalfOf;
       if (task !== undefined) this.holdTask(caller, scope, request, task, decision.decisionId);
     }
     return decision;
@@ -154,6 +158,7 @@ export class McpDecisions {
           action: request.action,
           resource: request.resource,
           task: task.id,
+          ...(scope.onBehalfOf && { onBehalfOf: scope.onBehalfOf.subject }),
           decision: 'cut',
           reason,
           policySet: this.options.state().policyHash,
@@ -177,12 +182,25 @@ export class McpDecisions {
       action: request.action,
       resource: request.resource,
       ...(taskId !== undefined && { task: taskId }),
+      ...(userOf(caller) && { onBehalfOf: userOf(caller)!.subject }),
       decision: 'deny',
       reason,
       policySet: this.options.state().policyHash,
     });
     this.options.metrics.denied.inc();
     return { allow: false, decisionId };
+  }
+
+  /**
+   * The user an MCP request acts for (`x-toolgate-on-behalf-of`), verified once per HTTP
+   * request by the gRPC calls' own verifier: undefined without the header, a refusal for a
+   * token that does not verify (or with no guard to verify it: fail closed).
+   */
+  user(headers: IncomingHttpHeaders): Promise<{ onBehalfOf: OnBehalfOf | undefined } | Refusal> {
+    const guard = this.options.guard;
+    if (guard !== undefined) return guard.user(headers);
+    if (headers[ON_BEHALF_OF_HEADER] === undefined) return Promise.resolve({ onBehalfOf: undefined });
+    return Promise.resolve({ refused: true, code: Status.UNAUTHENTICATED, reason: 'on-behalf-of token sent, but no onBehalfOf issuer is configured' });
   }
 
   /**
@@ -219,13 +237,20 @@ export class McpDecisions {
 
 /**
  * `context` of an MCP decision beside `request`: the connection's peer, as for gRPC (no
- * metadata is read from MCP requests), and what the guard admitted a tool call with.
+ * metadata is read from MCP requests), the request's on-behalf-of user, and what the guard
+ * admitted a tool call with.
  */
 function contextOf(caller: McpCaller): Record<string, CedarValue> {
   const { peer, admission } = caller as Partial<AdmittedCaller>;
   const context: Record<string, CedarValue> = peer === undefined ? {} : { peer, metadata: {} };
   if (admission?.task) context.task = admission.task.context;
   if (admission?.rate) context.rate = admission.rate;
-  if (admission?.onBehalfOf) context.onBehalfOf = { issuer: admission.onBehalfOf.issuer, subject: admission.onBehalfOf.subject };
+  const user = userOf(caller);
+  if (user) context.onBehalfOf = { issuer: user.issuer, subject: user.subject };
   return context;
+}
+
+/** The user the caller's request acts for, as McpRoutes verified it. */
+function userOf(caller: McpCaller): OnBehalfOf | undefined {
+  return (caller as Partial<McpGatewayCaller>).scope?.onBehalfOf;
 }

@@ -13,6 +13,7 @@ export class McpRequestScope {
   readonly actions: string[] = [];
   /** The task the request's tool calls were admitted under (one task token per request). */
   task: AdmittedTask | undefined;
+  /** The user the request acts for (`x-toolgate-on-behalf-of`), verified by McpRoutes before the relay sees the request. */
   onBehalfOf: OnBehalfOf | undefined;
   readonly #cleanups: (() => void)[] = [];
   #ended = false;

@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger';
 import { principalLabel, type Caller, type GatewayState } from './call-context';
 import type { McpDecisions, McpGatewayCaller } from './mcp-decisions';
 import { McpRequestScope } from './mcp-request-scope';
+import { ON_BEHALF_OF_HEADER } from './owned-headers';
 
 /** Where MCP upstreams are served: `/mcp/<upstream name>`. */
 const MCP_PATH = /^\/mcp\/([^/?#]+)(?:\?.*)?$/;
@@ -88,10 +89,34 @@ export class McpRoutes {
     const scope = new McpRequestScope(req.headers, (decisionId) => cut.abort({ decisionId } satisfies McpCut));
     res.once('close', () => scope.end());
     const scoped: McpGatewayCaller = { ...mcpCaller, scope, cut: cut.signal };
-    relay.handle(req, res, scoped).catch((err: unknown) => {
-      this.options.logger.error({ upstream: resource, err: errorMessage(err) }, 'MCP relay failed');
-      res.destroy();
-    });
+    const relayed = (): void => {
+      relay.handle(req, res, scoped).catch((err: unknown) => {
+        this.options.logger.error({ upstream: resource, err: errorMessage(err) }, 'MCP relay failed');
+        res.destroy();
+      });
+    };
+    // Without an on-behalf-of token the request goes on at once, as a gRPC call the guard has nothing to do for.
+    if (req.headers[ON_BEHALF_OF_HEADER] === undefined) {
+      relayed();
+      return;
+    }
+    // The user is verified once for the whole request, by the gRPC calls' verifier: every
+    // decision of the request sees it as `context.onBehalfOf`, and a token that does not
+    // verify refuses the request before any message is decided or relayed.
+    const refuseUser = (reason: string): void => {
+      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { principal: principalLabel(mcpCaller.principal), resource, action, reason });
+      if (!res.destroyed && !res.writableEnded) sendRefusal(res, 403, decisionId);
+    };
+    this.options.decisions.user(req.headers).then(
+      (user) => {
+        if ('refused' in user) return refuseUser(user.reason);
+        // The caller may have gone while the token was checked.
+        if (res.destroyed || res.writableEnded) return;
+        scope.onBehalfOf = user.onBehalfOf;
+        relayed();
+      },
+      (err: unknown) => refuseUser(`on-behalf-of token refused: ${errorMessage(err)}`),
+    );
   }
 }
 
