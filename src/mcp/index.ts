@@ -6,5 +6,7 @@
 export { McpRelay, POLICY_DENIED, SESSION_NOT_FOUND, UPSTREAM_FAILED, type McpRelayOptions, type McpServerRequest, type McpServerResponse } from './mcp-relay';
 export type { McpCaller, McpCouldPermit, McpCut, McpDecide, McpDecision, McpDecisionRequest, McpRelayEvent, McpUpstreamHeaders } from './relay-contract';
 export { cedarDecider, type CedarDeciderOptions } from './cedar-decider';
+export { couldPermit, type PossibleCall } from './could-permit';
+export { mcpAction } from './mcp-question';
 export { ToolPins, toolDigest, type ToolChange } from './tool-pins';
 export { McpMessageError, type McpMessageErrorCode } from './mcp-message-error';

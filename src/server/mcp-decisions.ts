@@ -1,12 +1,14 @@
 import { errorMessage } from '../errors/unknown-error';
 import type { CedarValue } from '../identity/cedar-value';
-import { cedarDecider, type McpCaller, type McpCouldPermit, type McpDecide, type McpDecision, type McpDecisionRequest, type McpRelayEvent } from '../mcp';
+import { cedarDecider, couldPermit, mcpAction, type McpCaller, type McpCouldPermit, type McpDecide, type McpDecision, type McpDecisionRequest, type McpRelayEvent } from '../mcp';
 import type { DecisionLog } from '../observability/decision-log';
 import type { GatewayMetrics } from '../observability/metrics';
 import type { Caller, GatewayState } from './call-context';
 import { principalLabel } from './call-context';
 import type { Admission, CallGuard, Refusal } from './call-guard';
 import type { OnBehalfOf } from '../identity/on-behalf-of';
+import { taskContext } from '../tasks/task';
+import { consumeRefusal, usageAfter } from '../tasks/task-store';
 import { Status } from '../relay/grpc-status';
 import { ON_BEHALF_OF_HEADER } from './owned-headers';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -28,6 +30,8 @@ interface AdmittedCaller extends McpGatewayCaller {
 
 /** The MCP method whose calls count against a task's budget and the agent's rate: tool calls (docs/tasks.md#mcp). */
 const TOOL_CALL = 'tools/call';
+/** The list whose answer depends on the request's task: it shows the tools a call under that task could use. */
+const TOOLS_LIST = 'tools/list';
 
 export interface McpDecisionsOptions {
   readonly log: DecisionLog;
@@ -88,14 +92,52 @@ export class McpDecisions {
       });
     return {
       decide: (caller, request) => this.decide(caller as McpGatewayCaller, request, onCedar),
-      couldPermit: (caller, action, resource, request) => onCedar(this.options.state()).couldPermit(caller, action, resource, request),
+      couldPermit: (caller, action, resource, request) => this.couldPermit(caller as McpGatewayCaller, action, resource, request),
     };
+  }
+
+  /**
+   * Whether a list answer shows an item (docs/mcp.md, "Discovery"): whether a request using
+   * it, carrying the list request's headers, could be permitted. A tool call is asked with
+   * what such a call would carry: under the request's task (read by `decide` for the list),
+   * `context.task` as that call would leave it, and no chance at all for a tool outside the
+   * task or past a spent budget or cap; with `limits.agentRate`, `context.rate` present but
+   * unknown. Every request has the request's `context.onBehalfOf`.
+   */
+  private couldPermit(caller: McpGatewayCaller, action: string, resource: string, request: Parameters<McpCouldPermit>[3]): boolean {
+    const context = contextOf(caller);
+    const unknownContext: string[] = [];
+    if (action.startsWith(`${mcpAction(resource, TOOL_CALL)}/`)) {
+      const listed = caller.scope?.listedTask;
+      if (listed !== undefined) {
+        // The task's own refusals (the tool, the budget, a cap) hold whatever policy says; a full concurrency cap passes.
+        if (consumeRefusal(listed.snapshot, action, listed.at, { concurrency: false }) !== undefined) return false;
+        context.task = taskContext(listed.snapshot.task, listed.at, usageAfter(listed.snapshot, action));
+      }
+      if (this.options.guard?.limitsRate === true) unknownContext.push('rate');
+    }
+    const { engine } = this.options.state();
+    return couldPermit(engine.set, { principal: caller.principal, action, resource, context, ...(request !== undefined && { request }), unknownContext }).possible;
   }
 
   private async decide(caller: McpGatewayCaller, request: McpDecisionRequest, onCedar: (state: GatewayState) => { decide: McpDecide }): Promise<McpDecision> {
     const { guard } = this.options;
     const scope = caller.scope;
     let admission: Admission | undefined;
+    if (request.method === TOOLS_LIST && guard !== undefined && scope !== undefined) {
+      // The list is filtered by what a tool call with the same headers could do: its task, read once here.
+      let listed: Awaited<ReturnType<CallGuard['task']>>;
+      try {
+        listed = await guard.task(scope.headers, caller.peer.spiffeId);
+      } catch (err) {
+        return this.refusal(caller, request, `guard failed: ${errorMessage(err)}`);
+      }
+      if (listed !== undefined && 'refused' in listed) {
+        this.options.metrics.guardRefusals.labels(String(listed.code)).inc();
+        return this.refusal(caller, request, listed.reason, listed.taskId);
+      }
+      scope.listedTask = listed;
+    }
     if (request.method === TOOL_CALL && guard !== undefined) {
       // Without a scope the request's headers are unknown: a task token could not be read, so refuse rather than run the call outside its task.
       if (scope === undefined) return this.refusal(caller, request, 'no request scope to read a task token from');

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { OnBehalfOf } from '../identity/on-behalf-of';
-import type { AdmittedTask } from './call-guard';
+import type { AdmittedTask, ListedTask } from './call-guard';
 
 /**
  * What one HTTP request to the MCP relay gathers while its messages are decided, for what the
@@ -13,6 +13,8 @@ export class McpRequestScope {
   readonly actions: string[] = [];
   /** The task the request's tool calls were admitted under (one task token per request). */
   task: AdmittedTask | undefined;
+  /** The task a `tools/list` of the request named by its task token, for filtering the answer (read, not counted). */
+  listedTask: ListedTask | undefined;
   /** The user the request acts for (`x-toolgate-on-behalf-of`), verified by McpRoutes before the relay sees the request. */
   onBehalfOf: OnBehalfOf | undefined;
   readonly #cleanups: (() => void)[] = [];
