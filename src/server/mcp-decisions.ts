@@ -36,7 +36,11 @@ const TOOLS_LIST = 'tools/list';
 export interface McpDecisionsOptions {
   readonly log: DecisionLog;
   readonly metrics: GatewayMetrics;
-  /** The state in force: a reload of policies or identities applies to the next MCP decision. */
+  /**
+   * The state in force, for a caller without a request scope and for the relay's own
+   * refusals of a caller gone before a scope was made; a scoped request is decided with the
+   * state its scope read when it arrived.
+   */
   readonly state: () => GatewayState;
   readonly nextDecisionId: () => string;
   /** Task tokens, on-behalf-of tokens, the agent rate limit and task budgets, as for gRPC calls; none when absent. */
@@ -116,7 +120,7 @@ export class McpDecisions {
       }
       if (this.options.guard?.limitsRate === true) unknownContext.push('rate');
     }
-    const { engine } = this.options.state();
+    const { engine } = this.stateOf(caller);
     return couldPermit(engine.set, { principal: caller.principal, action, resource, context, ...(request !== undefined && { request }), unknownContext }).possible;
   }
 
@@ -161,7 +165,7 @@ export class McpDecisions {
     const task = admission?.task;
     let decision: McpDecision;
     try {
-      decision = await onCedar(this.options.state()).decide(admitted, request);
+      decision = await onCedar(this.stateOf(caller)).decide(admitted, request);
     } catch (err) {
       // Admitted but not decided: the task's slot is given back (the relay refuses the call).
       task?.release();
@@ -173,7 +177,6 @@ export class McpDecisions {
       return decision;
     }
     if (scope !== undefined) {
-      scope.actions.push(request.action);
       if (task !== undefined) this.holdTask(caller, scope, request, task, decision.decisionId);
     }
     return decision;
@@ -203,7 +206,7 @@ export class McpDecisions {
           ...(scope.onBehalfOf && { onBehalfOf: scope.onBehalfOf.subject }),
           decision: 'cut',
           reason,
-          policySet: this.options.state().policyHash,
+          policySet: this.stateOf(caller).policyHash,
         });
         this.options.metrics.taskEvents.labels('cut').inc();
         scope.cut(decisionId);
@@ -227,10 +230,15 @@ export class McpDecisions {
       ...(userOf(caller) && { onBehalfOf: userOf(caller)!.subject }),
       decision: 'deny',
       reason,
-      policySet: this.options.state().policyHash,
+      policySet: this.stateOf(caller).policyHash,
     });
     this.options.metrics.denied.inc();
     return { allow: false, decisionId };
+  }
+
+  /** The state `caller`'s request is decided with: its scope's, read once when the request arrived. */
+  private stateOf(caller: McpCaller): GatewayState {
+    return (caller as Partial<McpGatewayCaller>).scope?.state ?? this.options.state();
   }
 
   /**
@@ -249,7 +257,7 @@ export class McpDecisions {
    * Records a request refused before any Cedar decision (an unmapped caller, no calls left
    * to the caller) and returns its decision id, the only thing the caller is told.
    */
-  refuse(caller: string, facts: { principal?: string; resource: string; action: string; reason: string }): string {
+  refuse(caller: string, facts: { principal?: string; resource: string; action: string; reason: string }, state: GatewayState = this.options.state()): string {
     const decisionId = this.options.nextDecisionId();
     this.options.log.write({
       decisionId,
@@ -260,7 +268,7 @@ export class McpDecisions {
       resource: facts.resource,
       decision: 'deny',
       reason: facts.reason,
-      policySet: this.options.state().policyHash,
+      policySet: state.policyHash,
     });
     this.options.metrics.denied.inc();
     return decisionId;
@@ -273,7 +281,11 @@ export class McpDecisions {
    */
   relayEvent(event: McpRelayEvent): void {
     if (event.kind !== 'refused' && event.kind !== 'foreign-session') return;
-    this.refuse(event.caller, { resource: event.upstream, action: `mcp:${event.upstream}`, reason: `${event.kind}: HTTP ${event.status}: ${event.reason}` });
+    this.refuse(
+      event.caller,
+      { resource: event.upstream, action: `mcp:${event.upstream}`, reason: `${event.kind}: HTTP ${event.status}: ${event.reason}` },
+      this.stateOf(event.from),
+    );
   }
 }
 

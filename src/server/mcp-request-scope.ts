@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { OnBehalfOf } from '../identity/on-behalf-of';
+import type { GatewayState } from './call-context';
 import type { AdmittedTask, ListedTask } from './call-guard';
 
 /**
@@ -9,8 +10,6 @@ import type { AdmittedTask, ListedTask } from './call-guard';
  * with it.
  */
 export class McpRequestScope {
-  /** The actions policy allowed, in order: the JWT's `scope`. */
-  readonly actions: string[] = [];
   /** The task the request's tool calls were admitted under (one task token per request). */
   task: AdmittedTask | undefined;
   /** The task a `tools/list` of the request named by its task token, for filtering the answer (read, not counted). */
@@ -25,6 +24,11 @@ export class McpRequestScope {
     readonly headers: IncomingHttpHeaders,
     /** Cuts the request (its task ended or expired while its tool call runs): the caller is answered `decisionId`. */
     readonly cut: (decisionId: string) => void,
+    /**
+     * The identities and policies the whole request is decided with, read once when it
+     * arrived: a reload meanwhile applies to the next request, never to half of this one.
+     */
+    readonly state?: GatewayState,
   ) {}
 
   /**

@@ -1,7 +1,7 @@
 import * as http2 from 'node:http2';
 import { errorMessage } from '../errors/unknown-error';
 import type { CallerSlots } from '../limits/caller-slots';
-import { POLICY_DENIED, type McpCut, type McpRelay, type McpServerRequest, type McpServerResponse } from '../mcp';
+import { POLICY_DENIED, sendJson, type McpCut, type McpRelay, type McpServerRequest, type McpServerResponse } from '../mcp';
 import type { Logger } from '../observability/logger';
 import { principalLabel, type Caller, type GatewayState } from './call-context';
 import type { McpDecisions, McpGatewayCaller } from './mcp-decisions';
@@ -20,7 +20,7 @@ export interface McpRoutesOptions {
   /** One relay per MCP upstream, by upstream name. */
   readonly relays: ReadonlyMap<string, McpRelay>;
   readonly decisions: McpDecisions;
-  /** The identities in force: a reload applies to the next request. */
+  /** The identities and policies in force, read once per request: a reload applies to the next request. */
   readonly state: () => GatewayState;
   /** Calls open per caller, shared with gRPC calls (`limits.perCaller.maxConcurrentCalls`). */
   readonly callerSlots: CallerSlots;
@@ -59,26 +59,28 @@ export class McpRoutes {
       return;
     }
     const action = `mcp:${resource}`;
+    // Read once: the caller is mapped, and every message of the request decided, with the same identities and policies.
+    const state = this.options.state();
     let mcpCaller: McpGatewayCaller;
     try {
-      const principal = this.options.state().identities.resolve(caller.id);
+      const principal = state.identities.resolve(caller.id);
       mcpCaller = { key: caller.key ?? caller.peer.spiffeId, principal, peer: caller.peer };
     } catch (err) {
-      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { resource, action, reason: `caller not mapped: ${errorMessage(err)}` });
+      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { resource, action, reason: `caller not mapped: ${errorMessage(err)}` }, state);
       sendRefusal(res, 403, decisionId);
       return;
     }
     const unavailable = this.options.unavailable?.();
     if (unavailable !== undefined) {
       // A connection opened before the SVID expired stays open: its requests are refused, as gRPC calls are.
-      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { principal: principalLabel(mcpCaller.principal), resource, action, reason: unavailable });
+      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { principal: principalLabel(mcpCaller.principal), resource, action, reason: unavailable }, state);
       sendRefusal(res, 503, decisionId);
       return;
     }
     const release = this.options.callerSlots.take(caller.peer.spiffeId);
     if (release === undefined) {
       const reason = `caller has ${this.options.callerSlots.maxPerCaller} calls open (limits.perCaller.maxConcurrentCalls)`;
-      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { principal: principalLabel(mcpCaller.principal), resource, action, reason });
+      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { principal: principalLabel(mcpCaller.principal), resource, action, reason }, state);
       sendRefusal(res, 429, decisionId);
       return;
     }
@@ -86,7 +88,7 @@ export class McpRoutes {
     res.once('close', release);
     // A task's slot and its registration for cutting are held as long, and a task that ends cuts the answer.
     const cut = new AbortController();
-    const scope = new McpRequestScope(req.headers, (decisionId) => cut.abort({ decisionId } satisfies McpCut));
+    const scope = new McpRequestScope(req.headers, (decisionId) => cut.abort({ decisionId } satisfies McpCut), state);
     res.once('close', () => scope.end());
     const scoped: McpGatewayCaller = { ...mcpCaller, scope, cut: cut.signal };
     const relayed = (): void => {
@@ -104,7 +106,7 @@ export class McpRoutes {
     // decision of the request sees it as `context.onBehalfOf`, and a token that does not
     // verify refuses the request before any message is decided or relayed.
     const refuseUser = (reason: string): void => {
-      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { principal: principalLabel(mcpCaller.principal), resource, action, reason });
+      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { principal: principalLabel(mcpCaller.principal), resource, action, reason }, state);
       if (!res.destroyed && !res.writableEnded) sendRefusal(res, 403, decisionId);
     };
     this.options.decisions.user(req.headers).then(
@@ -142,10 +144,4 @@ function decodeURIComponentSafe(value: string): string | undefined {
 
 function sendRefusal(res: McpServerResponse, status: number, decisionId: string): void {
   sendJson(res, status, { jsonrpc: '2.0', id: null, error: { code: POLICY_DENIED, message: `Refused (decision ${decisionId})`, data: { decisionId } } });
-}
-
-export function sendJson(res: McpServerResponse, status: number, value: unknown): void {
-  const text = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
-  res.end(text);
 }
