@@ -1,7 +1,7 @@
 import { sendJson, type McpServerRequest, type McpServerResponse } from '../mcp';
 import { bearerCaller, type BearerAuthenticator } from './bearer-caller';
 import { AUTHORIZATION_HEADER } from './owned-headers';
-import type { McpRoutes } from './mcp-routes';
+import type { McpRoutes, McpTokenRefusal } from './mcp-routes';
 
 /** Where RFC 9728 §3.1 puts a resource's metadata: this prefix, then the resource URL's path. */
 export const RESOURCE_METADATA_PREFIX = '/.well-known/oauth-protected-resource';
@@ -25,10 +25,11 @@ export interface McpBearerRoutesOptions {
    */
   readonly authorizationServers: readonly string[];
   /**
-   * A request refused for want of a valid token, with the decision id the caller is shown;
-   * the reason is for the log only. `code` is the error's stable code (e.g. ERR_TOKEN_EXPIRED).
+   * Records a request refused before any caller was known (no valid token, no valid Host)
+   * and returns the decision id the caller is shown; the reason is for the log only. `code`
+   * is the token error's stable code (e.g. ERR_TOKEN_EXPIRED), `httpStatus` the answer's.
    */
-  readonly onRejected: (reason: string, code: string) => string;
+  readonly onRejected: McpTokenRefusal;
 }
 
 /**
@@ -60,7 +61,8 @@ export class McpBearerRoutes {
     }
     const origin = originOf(req);
     if (origin === undefined) {
-      sendJson(res, 400, { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Bad Request: no valid Host' } });
+      const decisionId = this.options.onRejected({ httpStatus: 400, reason: 'no valid Host (or :authority) to name the resource by' });
+      sendJson(res, 400, { jsonrpc: '2.0', id: null, error: { code: -32600, message: `Bad Request: no valid Host (decision ${decisionId})`, data: { decisionId } } });
       return;
     }
     const path = url.replace(/\?.*$/, '');
@@ -106,7 +108,7 @@ export class McpBearerRoutes {
   }
 
   private refuse(res: McpServerResponse, challenge: string, reason: string, code: string): void {
-    const decisionId = this.options.onRejected(reason, code);
+    const decisionId = this.options.onRejected({ httpStatus: 401, reason, code });
     res.setHeader('www-authenticate', challenge);
     sendJson(res, 401, { jsonrpc: '2.0', id: null, error: { code: -32001, message: `Unauthorized (decision ${decisionId})`, data: { decisionId } } });
   }

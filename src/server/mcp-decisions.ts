@@ -74,8 +74,7 @@ export class McpDecisions {
           this.options.log.write({
             decisionId,
             protocol: 'mcp',
-            // The SPIFFE ID, as gRPC records name callers (an OIDC caller's key is `iss#sub`).
-            caller: (caller as Partial<McpGatewayCaller>).peer?.spiffeId ?? caller.key,
+            caller: callerName(caller),
             principal: principalLabel(caller.principal),
             action: request.action,
             resource: request.resource,
@@ -198,7 +197,7 @@ export class McpDecisions {
         this.options.log.write({
           decisionId,
           protocol: 'mcp',
-          caller: caller.key,
+          caller: callerName(caller),
           principal: principalLabel(caller.principal),
           action: request.action,
           resource: request.resource,
@@ -222,7 +221,7 @@ export class McpDecisions {
     this.options.log.write({
       decisionId,
       protocol: 'mcp',
-      caller: caller.key,
+      caller: callerName(caller),
       principal: principalLabel(caller.principal),
       action: request.action,
       resource: request.resource,
@@ -257,7 +256,7 @@ export class McpDecisions {
    * Records a request refused before any Cedar decision (an unmapped caller, no calls left
    * to the caller) and returns its decision id, the only thing the caller is told.
    */
-  refuse(caller: string, facts: { principal?: string; resource: string; action: string; reason: string }, state: GatewayState = this.options.state()): string {
+  refuse(caller: string, facts: { principal?: string; resource: string; action: string; httpStatus: number; reason: string }, state: GatewayState = this.options.state()): string {
     const decisionId = this.options.nextDecisionId();
     this.options.log.write({
       decisionId,
@@ -267,6 +266,7 @@ export class McpDecisions {
       action: facts.action,
       resource: facts.resource,
       decision: 'deny',
+      httpStatus: facts.httpStatus,
       reason: facts.reason,
       policySet: state.policyHash,
     });
@@ -282,10 +282,31 @@ export class McpDecisions {
   relayEvent(event: McpRelayEvent): void {
     if (event.kind !== 'refused' && event.kind !== 'foreign-session') return;
     this.refuse(
-      event.caller,
-      { resource: event.upstream, action: `mcp:${event.upstream}`, reason: `${event.kind}: HTTP ${event.status}: ${event.reason}` },
+      callerName(event.from),
+      { resource: event.upstream, action: `mcp:${event.upstream}`, httpStatus: event.status, reason: `${event.kind}: HTTP ${event.status}: ${event.reason}` },
       this.stateOf(event.from),
     );
+  }
+
+  /**
+   * Records an MCP request the token listener refused before any caller was known (no
+   * token, one that proves nothing, no valid Host), as the gRPC calls it refuses are recorded
+   * (`listener: "token"`, the token error's `code`), with the HTTP status the caller got.
+   */
+  refuseOnTokenListener(facts: { httpStatus: number; reason: string; code?: string }): string {
+    const decisionId = this.options.nextDecisionId();
+    this.options.log.write({
+      decisionId,
+      protocol: 'mcp',
+      decision: 'deny',
+      httpStatus: facts.httpStatus,
+      reason: facts.reason,
+      policySet: this.options.state().policyHash,
+      listener: 'token',
+      ...(facts.code !== undefined && { code: facts.code }),
+    });
+    this.options.metrics.denied.inc();
+    return decisionId;
   }
 }
 
@@ -302,6 +323,14 @@ function contextOf(caller: McpCaller): Record<string, CedarValue> {
   const user = userOf(caller);
   if (user) context.onBehalfOf = { issuer: user.issuer, subject: user.subject };
   return context;
+}
+
+/**
+ * The caller as every record names it, MCP or gRPC, on either listener: its SPIFFE ID (for an
+ * OIDC workload token, the ID the token proved; never the session key `iss#sub`).
+ */
+function callerName(caller: McpCaller): string {
+  return (caller as Partial<McpGatewayCaller>).peer?.spiffeId ?? caller.key;
 }
 
 /** The user the caller's request acts for, as McpRoutes verified it. */

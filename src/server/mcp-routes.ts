@@ -38,6 +38,9 @@ export interface McpRoutesOptions {
 export class McpRoutes {
   constructor(private readonly options: McpRoutesOptions) {}
 
+  /** Records a request the token listener refused before any caller was known, with its HTTP status; returns its decision id. */
+  readonly refuseOnTokenListener: McpTokenRefusal = (facts) => this.options.decisions.refuseOnTokenListener(facts);
+
   /** Whether `upstream` is an MCP upstream served here. */
   has(upstream: string): boolean {
     return this.options.relays.has(upstream);
@@ -61,27 +64,29 @@ export class McpRoutes {
     const action = `mcp:${resource}`;
     // Read once: the caller is mapped, and every message of the request decided, with the same identities and policies.
     const state = this.options.state();
+    // A refusal before any message is decided: recorded with the HTTP status the caller gets, and answered with only the decision id.
+    const refuse = (httpStatus: number, reason: string, principal?: string): void => {
+      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { ...(principal !== undefined && { principal }), resource, action, httpStatus, reason }, state);
+      if (!res.destroyed && !res.writableEnded) sendRefusal(res, httpStatus, decisionId);
+    };
     let mcpCaller: McpGatewayCaller;
     try {
       const principal = state.identities.resolve(caller.id);
       mcpCaller = { key: caller.key ?? caller.peer.spiffeId, principal, peer: caller.peer };
     } catch (err) {
-      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { resource, action, reason: `caller not mapped: ${errorMessage(err)}` }, state);
-      sendRefusal(res, 403, decisionId);
+      refuse(403, `caller not mapped: ${errorMessage(err)}`);
       return;
     }
+    const principal = principalLabel(mcpCaller.principal);
     const unavailable = this.options.unavailable?.();
     if (unavailable !== undefined) {
       // A connection opened before the SVID expired stays open: its requests are refused, as gRPC calls are.
-      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { principal: principalLabel(mcpCaller.principal), resource, action, reason: unavailable }, state);
-      sendRefusal(res, 503, decisionId);
+      refuse(503, unavailable, principal);
       return;
     }
     const release = this.options.callerSlots.take(caller.peer.spiffeId);
     if (release === undefined) {
-      const reason = `caller has ${this.options.callerSlots.maxPerCaller} calls open (limits.perCaller.maxConcurrentCalls)`;
-      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { principal: principalLabel(mcpCaller.principal), resource, action, reason }, state);
-      sendRefusal(res, 429, decisionId);
+      refuse(429, `caller has ${this.options.callerSlots.maxPerCaller} calls open (limits.perCaller.maxConcurrentCalls)`, principal);
       return;
     }
     // The slot is held until the answer is done or the caller has gone (an SSE stream holds one while it is open).
@@ -105,22 +110,24 @@ export class McpRoutes {
     // The user is verified once for the whole request, by the gRPC calls' verifier: every
     // decision of the request sees it as `context.onBehalfOf`, and a token that does not
     // verify refuses the request before any message is decided or relayed.
-    const refuseUser = (reason: string): void => {
-      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { principal: principalLabel(mcpCaller.principal), resource, action, reason }, state);
-      if (!res.destroyed && !res.writableEnded) sendRefusal(res, 403, decisionId);
-    };
     this.options.decisions.user(req.headers).then(
       (user) => {
-        if ('refused' in user) return refuseUser(user.reason);
+        if ('refused' in user) return refuse(403, user.reason, principal);
         // The caller may have gone while the token was checked.
         if (res.destroyed || res.writableEnded) return;
         scope.onBehalfOf = user.onBehalfOf;
         relayed();
       },
-      (err: unknown) => refuseUser(`on-behalf-of token refused: ${errorMessage(err)}`),
+      (err: unknown) => refuse(403, `on-behalf-of token refused: ${errorMessage(err)}`, principal),
     );
   }
 }
+
+/**
+ * Records an MCP request the token listener refused before any caller was known (see
+ * `McpDecisions.refuseOnTokenListener`) and returns the decision id the caller is shown.
+ */
+export type McpTokenRefusal = (facts: { httpStatus: number; reason: string; code?: string }) => string;
 
 /**
  * The HTTP/2 compatibility API's request and response for one stream: made here rather than
