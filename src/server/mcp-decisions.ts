@@ -245,11 +245,15 @@ export class McpDecisions {
    * request by the gRPC calls' own verifier: undefined without the header, a refusal for a
    * token that does not verify (or with no guard to verify it: fail closed).
    */
-  user(headers: IncomingHttpHeaders): Promise<{ onBehalfOf: OnBehalfOf | undefined } | Refusal> {
+  async user(headers: IncomingHttpHeaders): Promise<{ onBehalfOf: OnBehalfOf | undefined } | Refusal> {
     const guard = this.options.guard;
-    if (guard !== undefined) return guard.user(headers);
-    if (headers[ON_BEHALF_OF_HEADER] === undefined) return Promise.resolve({ onBehalfOf: undefined });
-    return Promise.resolve({ refused: true, code: Status.UNAUTHENTICATED, reason: 'on-behalf-of token sent, but no onBehalfOf issuer is configured' });
+    let user: { onBehalfOf: OnBehalfOf | undefined } | Refusal;
+    if (guard !== undefined) user = await guard.user(headers);
+    else if (headers[ON_BEHALF_OF_HEADER] === undefined) user = { onBehalfOf: undefined };
+    else user = { refused: true, code: Status.UNAUTHENTICATED, reason: 'on-behalf-of token sent, but no onBehalfOf issuer is configured' };
+    // Counted with the gRPC calls the guard refuses, by the status a gRPC call would have got.
+    if ('refused' in user) this.options.metrics.guardRefusals.labels(String(user.code)).inc();
+    return user;
   }
 
   /**

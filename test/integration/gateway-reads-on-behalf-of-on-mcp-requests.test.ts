@@ -105,6 +105,7 @@ onBehalfOf: { issuer: ${users.issuer}, audience: toolgate-users, jwksUri: "${use
 
   it.each(connectors)('on the %s listener: a user token that does not verify refuses the request, 403 with a decision id, and nothing is relayed', async (_name, connect) => {
     const seen = upstream.requestHeaders.length;
+    const counted = await world.metric('toolgate_guard_refusals_total', { grpc_status: '16' });
     const forged = await other.sign({ sub: 'alice', aud: 'toolgate-users' });
     const expired = await users.sign({ sub: 'alice', aud: 'toolgate-users' }, { nowMs: Date.now() - 3_600_000 });
     for (const token of [forged, expired, 'not-a-jwt']) {
@@ -122,5 +123,7 @@ onBehalfOf: { issuer: ${users.issuer}, audience: toolgate-users, jwksUri: "${use
       });
     }
     expect(upstream.requestHeaders.length).toBe(seen);
+    // Counted with the gRPC calls refused for a bad user token (UNAUTHENTICATED).
+    expect(await world.metric('toolgate_guard_refusals_total', { grpc_status: '16' })).toBe(counted + 3);
   });
 });
