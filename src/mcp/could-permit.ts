@@ -14,6 +14,12 @@ export interface PossibleCall {
   readonly context: Readonly<Record<string, CedarValue>>;
   /** `context.request` when it is known (a listed resource's URI); undefined when any request is possible. */
   readonly request?: Readonly<Record<string, CedarValue>>;
+  /**
+   * Members of `context` the call would have but whose value is not known before it is made
+   * (`rate`: the tokens left after it): present and unknown, so that a policy reading them
+   * leaves a residual rather than a deny.
+   */
+  readonly unknownContext?: readonly string[];
 }
 
 export interface CouldPermitAnswer {
@@ -38,12 +44,13 @@ export function couldPermit(set: PolicySet, call: PossibleCall): CouldPermitAnsw
   try {
     const action = actionEntity(call.action);
     const entities = [principalEntity(call.principal, set.attributeUsage), ...(action === undefined ? [] : [action])];
-    const request = call.request ?? { __extn: { fn: 'unknown', arg: 'request' } };
+    const unknowns = Object.fromEntries((call.unknownContext ?? []).map((name) => [name, unknown(name)]));
+    const request = call.request ?? unknown('request');
     const answer = isAuthorizedPartial({
       principal: { type: call.principal.type, id: call.principal.id },
       action: { type: 'Action', id: call.action },
       resource: { type: 'Tool', id: call.resource },
-      context: { ...call.context, request } as never,
+      context: { ...call.context, ...unknowns, request } as never,
       policies: { staticPolicies: textsOf(set) },
       entities: entities as never,
     });
@@ -54,6 +61,11 @@ export function couldPermit(set: PolicySet, call: PossibleCall): CouldPermitAnsw
   } catch (err) {
     return { possible: false, error: errorMessage(err) };
   }
+}
+
+/** A value Cedar's partial evaluation leaves unknown, named `name` in residuals. */
+function unknown(name: string): object {
+  return { __extn: { fn: 'unknown', arg: name } };
 }
 
 function textsOf(set: PolicySet): Record<string, string> {

@@ -9,7 +9,7 @@ import { McpMessageError } from './mcp-message-error';
 import { JSONRPC_INVALID_REQUEST, JSONRPC_PARSE_ERROR, questionFor } from './mcp-question';
 import { HEADER_MISMATCH, mirroredHeaderMismatch, mirroredHeadersFor } from './mirrored-headers';
 import { DEFAULT_PROTOCOL_VERSION, isKnownProtocolVersion, type ProtocolVersion } from './protocol-version';
-import type { McpCaller, McpCouldPermit, McpCut, McpDecide, McpDecision, McpRelayEvent, McpUpstreamHeaders } from './relay-contract';
+import type { McpAllowed, McpCaller, McpCouldPermit, McpCut, McpDecide, McpDecision, McpRelayEvent, McpUpstreamHeaders } from './relay-contract';
 import { SessionBindings } from './session-bindings';
 import { SseRewriter } from './sse-rewriter';
 import type { ToolPins } from './tool-pins';
@@ -224,9 +224,9 @@ export class McpRelay {
    * with its own decision and log line). Returns the refused ones by index, and the
    * decisions that allowed.
    */
-  private async decideAll(body: McpBody, caller: McpCaller): Promise<{ refusals: Map<number, Refusal>; decisions: McpDecision[] }> {
+  private async decideAll(body: McpBody, caller: McpCaller): Promise<{ refusals: Map<number, Refusal>; decisions: McpAllowed[] }> {
     const refusals = new Map<number, Refusal>();
-    const decisions: McpDecision[] = [];
+    const decisions: McpAllowed[] = [];
     const { upstream, pins } = this.options;
     for (const [index, message] of body.messages.entries()) {
       let question;
@@ -253,7 +253,7 @@ export class McpRelay {
         continue;
       }
       const decision = await this.safeDecide(caller, { upstream, method: question.method, action: question.action, resource: question.resource, request: question.request });
-      if (decision.allow) decisions.push(decision);
+      if (decision.allow) decisions.push({ ...decision, action: question.action });
       else refusals.set(index, { code: POLICY_DENIED, message: `Denied by policy (decision ${decision.decisionId})`, decisionId: decision.decisionId });
     }
     return { refusals, decisions };
@@ -278,7 +278,15 @@ export class McpRelay {
     const decisionIds = [...refusals.values()].flatMap((r) => (r.decisionId === undefined ? [] : [r.decisionId]));
     const first = refusals.values().next().value as Refusal;
     const denied = decisionIds.length > 0;
-    this.options.onEvent?.({ kind: denied ? 'denied' : 'refused', upstream: this.options.upstream, caller: caller.key, status: 200, reason: first.message, decisionIds });
+    this.options.onEvent?.({
+      kind: denied ? 'denied' : 'refused',
+      upstream: this.options.upstream,
+      caller: caller.key,
+      from: caller,
+      status: 200,
+      reason: first.message,
+      decisionIds,
+    });
     const answers = body.messages.flatMap((message, index) => {
       if (message.kind !== 'request') return [];
       const refusal = refusals.get(index) ?? { code: POLICY_DENIED, message: 'Not relayed: another message of this batch was refused' };
@@ -296,7 +304,7 @@ export class McpRelay {
     req: McpServerRequest,
     res: McpServerResponse,
     caller: McpCaller,
-    call: { method: 'POST' | 'GET' | 'DELETE'; sessionId: string | undefined; body: McpBody | undefined; decisions: readonly McpDecision[] },
+    call: { method: 'POST' | 'GET' | 'DELETE'; sessionId: string | undefined; body: McpBody | undefined; decisions: readonly McpAllowed[] },
   ): void {
     if (isClosed(res)) return;
     const signal = caller.cut;
@@ -468,7 +476,7 @@ export class McpRelay {
 
   /** Answers with a JSON-RPC error without id (or resets a response already started), and reports it. */
   private fail(res: McpServerResponse, caller: McpCaller, status: number, kind: McpRelayEvent['kind'], code: number, message: string): void {
-    this.options.onEvent?.({ kind, upstream: this.options.upstream, caller: caller.key, status, reason: message });
+    this.options.onEvent?.({ kind, upstream: this.options.upstream, caller: caller.key, from: caller, status, reason: message });
     if (res.headersSent) {
       res.destroy();
       return;
@@ -500,7 +508,8 @@ function rpcError(id: JsonRpcId | null, code: number, message: string, decisionI
   return { jsonrpc: '2.0', id, error: decisionId === undefined ? { code, message } : { code, message, data: { decisionId } } };
 }
 
-function sendJson(res: McpServerResponse, status: number, value: unknown): void {
+/** Answers with `value` as JSON, with its length: every JSON answer of the relay and of the gateway's MCP routes. */
+export function sendJson(res: McpServerResponse, status: number, value: unknown): void {
   const text = JSON.stringify(value);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
   res.end(text);

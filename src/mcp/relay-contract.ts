@@ -53,14 +53,25 @@ export type McpDecide = (caller: McpCaller, request: McpDecisionRequest) => McpD
  */
 export type McpCouldPermit = (caller: McpCaller, action: string, resource: string, request: Readonly<Record<string, CedarValue>> | undefined) => boolean;
 
-/** What the gateway adds to each request it relays upstream: the per-call JWT, `x-toolgate-*`. */
-export type McpUpstreamHeaders = (caller: McpCaller, decisions: readonly McpDecision[]) => Readonly<Record<string, string>>;
+/** A decision that allowed one message of a relayed request, with the action it allowed. */
+export interface McpAllowed extends McpDecision {
+  readonly action: string;
+}
+
+/**
+ * What the gateway adds to each request it relays upstream (the per-call JWT): told the
+ * decisions that allowed the request's messages, in order (none for a request no policy decided).
+ */
+export type McpUpstreamHeaders = (caller: McpCaller, allowed: readonly McpAllowed[]) => Readonly<Record<string, string>>;
 
 /** Something the relay refused or noticed, for the owner's log and metrics. Never holds a token or a body. */
 export interface McpRelayEvent {
   readonly kind: 'refused' | 'denied' | 'foreign-session' | 'upstream-error';
   readonly upstream: string;
+  /** The caller's `key`. */
   readonly caller: string;
+  /** The caller as the owner handed it to the relay (its request's facts: identity, state). */
+  readonly from: McpCaller;
   readonly status: number;
   readonly reason: string;
   readonly decisionIds?: readonly string[];

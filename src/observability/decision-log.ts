@@ -30,8 +30,10 @@ export interface DecisionRecord {
   task?: string;
   /** The on-behalf-of user's `sub`. */
   onBehalfOf?: string;
-  /** The gRPC status the gateway ended the call with (deny and cut records). */
+  /** The gRPC status the gateway ended the call with (deny and cut records of gRPC calls). */
   status?: number;
+  /** The HTTP status of an MCP request the gateway refused before any message of it was decided (MCP answers are HTTP, not gRPC). */
+  httpStatus?: number;
   /** Cedar: the policies that decided (permits for an allow, forbids for a deny), and evaluation errors. */
   policies?: readonly string[];
   errors?: readonly string[];

@@ -3,7 +3,7 @@ import type { OnBehalfOf } from '../identity/on-behalf-of';
 import type { RateLimiter } from '../limits/rate-limiter';
 import { Status, type StatusCode } from '../relay/grpc-status';
 import { taskContext, type Clock, type TaskContext } from '../tasks/task';
-import { consumeRefusalError, type TaskStore } from '../tasks/task-store';
+import { consumeRefusalError, type ConsumeRefusal, type TaskSnapshot, type TaskStore } from '../tasks/task-store';
 import type { TaskTokenClaims } from '../tasks/task-token';
 import type { TaskTokenVerifier } from '../tasks/task-token-verifier';
 import { ON_BEHALF_OF_HEADER, TASK_HEADER } from './owned-headers';
@@ -32,6 +32,22 @@ export interface Admission {
   /** `context.rate`: whole tokens left in the agent's bucket after this call. */
   readonly rate?: { readonly remaining: number };
   readonly onBehalfOf?: OnBehalfOf;
+}
+
+/** A task as a request's token names it, read from the store without counting (`CallGuard.task`). */
+export interface ListedTask {
+  readonly id: string;
+  readonly snapshot: TaskSnapshot;
+  /** When it was read: `context.task`'s ages and the expiry check are as of then. */
+  readonly at: Date;
+}
+
+/** How `admit` reads a call's headers. */
+export interface AdmitOptions {
+  /** False for the gateway's own Tasks service: a task token is not consulted. Default true. */
+  readonly countsTask?: boolean;
+  /** The request's user, already verified by `user()` (MCP reads it once per HTTP request). */
+  readonly user?: { readonly onBehalfOf: OnBehalfOf | undefined };
 }
 
 /** A call refused before policy: the status the caller sees, and the reason for the log. */
@@ -69,38 +85,50 @@ export class CallGuard {
   }
 
   /**
-   * Admits a call of `action` by `callerSpiffeId` (rate-limited per `agentKey`), or refuses it.
-   * With `countsTask` false (the gateway's own Tasks service) a task token is not consulted.
+   * The user a request acts for: its on-behalf-of token verified (undefined without one), or
+   * a refusal (UNAUTHENTICATED) for a token that does not verify or that nothing is configured
+   * to verify. The first step of `admit`; MCP takes it once per HTTP request.
    */
-  async admit(headers: IncomingHttpHeaders, callerSpiffeId: string, agentKey: string, action: string, countsTask = true): Promise<Admission | Refusal> {
-    const { options } = this;
+  async user(headers: IncomingHttpHeaders): Promise<{ onBehalfOf: OnBehalfOf | undefined } | Refusal> {
+    const userToken = single(headers[ON_BEHALF_OF_HEADER]);
+    if (userToken === undefined) return { onBehalfOf: undefined };
+    const verifier = this.options.onBehalfOf;
+    if (verifier === undefined) return refuse(Status.UNAUTHENTICATED, 'on-behalf-of token sent, but no onBehalfOf issuer is configured');
+    try {
+      return { onBehalfOf: await verifier.verify(userToken) };
+    } catch (err) {
+      return refuse(Status.UNAUTHENTICATED, `on-behalf-of token refused: ${errorMessage(err)}`);
+    }
+  }
+
+  /**
+   * Admits a call of `action` by `callerSpiffeId` (rate-limited per `agentKey`), or refuses it.
+   * With `countsTask` false (the gateway's own Tasks service) a task token is not consulted;
+   * with `user`, the request's user as `user()` verified it already (not verified again).
+   */
+  async admit(headers: IncomingHttpHeaders, callerSpiffeId: string, agentKey: string, action: string, options: AdmitOptions = {}): Promise<Admission | Refusal> {
+    const { tokens, rateLimiter, clock } = this.options;
     const admission: { task?: AdmittedTask; rate?: { remaining: number }; onBehalfOf?: OnBehalfOf } = {};
 
-    const userToken = single(headers[ON_BEHALF_OF_HEADER]);
-    if (userToken !== undefined) {
-      if (options.onBehalfOf === undefined) return refuse(Status.UNAUTHENTICATED, 'on-behalf-of token sent, but no onBehalfOf issuer is configured');
-      try {
-        admission.onBehalfOf = await options.onBehalfOf.verify(userToken);
-      } catch (err) {
-        return refuse(Status.UNAUTHENTICATED, `on-behalf-of token refused: ${errorMessage(err)}`);
-      }
-    }
+    const user = options.user ?? (await this.user(headers));
+    if ('refused' in user) return user;
+    if (user.onBehalfOf !== undefined) admission.onBehalfOf = user.onBehalfOf;
 
-    const taskToken = countsTask ? single(headers[TASK_HEADER]) : undefined;
+    const taskToken = options.countsTask === false ? undefined : single(headers[TASK_HEADER]);
     let claims: TaskTokenClaims | undefined;
     if (taskToken !== undefined) {
       try {
-        claims = await options.tokens.verify(taskToken, callerSpiffeId);
+        claims = await tokens.verify(taskToken, callerSpiffeId);
       } catch (err) {
         return refuse(Status.PERMISSION_DENIED, errorMessage(err));
       }
     }
 
     const taskId = claims?.taskId;
-    if (options.rateLimiter !== undefined) {
+    if (rateLimiter !== undefined) {
       let result;
       try {
-        result = await options.rateLimiter.take(agentKey, new Date(options.clock()));
+        result = await rateLimiter.take(agentKey, new Date(clock()));
       } catch (err) {
         return refuse(Status.UNAVAILABLE, `rate limiter unavailable: ${errorMessage(err)}`, taskId);
       }
@@ -114,6 +142,42 @@ export class CallGuard {
       admission.task = task;
     }
     return admission;
+  }
+
+  /** Whether calls get `context.rate` (`limits.agentRate` is configured). */
+  get limitsRate(): boolean {
+    return this.options.rateLimiter !== undefined;
+  }
+
+  /**
+   * The task a request's task token names, as the store has it now, without counting
+   * anything (discovery under a task: which tool calls the task could let through):
+   * undefined without a token; refused as a call would be for a token that does not verify
+   * or is not the caller's (PERMISSION_DENIED), a task unknown, ended or expired
+   * (PERMISSION_DENIED), or the store unreachable (UNAVAILABLE).
+   */
+  async task(headers: IncomingHttpHeaders, callerSpiffeId: string): Promise<ListedTask | undefined | Refusal> {
+    const taskToken = single(headers[TASK_HEADER]);
+    if (taskToken === undefined) return undefined;
+    let claims: TaskTokenClaims;
+    try {
+      claims = await this.options.tokens.verify(taskToken, callerSpiffeId);
+    } catch (err) {
+      return refuse(Status.PERMISSION_DENIED, errorMessage(err));
+    }
+    const id = claims.taskId;
+    const now = new Date(this.options.clock());
+    let snapshot: TaskSnapshot | undefined;
+    try {
+      snapshot = await this.options.store.get(id);
+    } catch (err) {
+      return refuse(Status.UNAVAILABLE, `task store unavailable: ${errorMessage(err)}`, id);
+    }
+    // As `consume` refuses any call of a task unknown, ended or expired (whatever its tool and budget).
+    const gone: ConsumeRefusal | undefined =
+      snapshot === undefined ? 'not-found' : snapshot.task.endedAt !== undefined ? 'ended' : now.getTime() >= snapshot.task.expiresAt.getTime() ? 'expired' : undefined;
+    if (gone !== undefined) return refuse(Status.PERMISSION_DENIED, consumeRefusalError({ ok: false, reason: gone }).message, id);
+    return { id, snapshot: snapshot!, at: now };
   }
 
   /** Counts the call against the task in the store; `context.task` comes from the verified token and the new usage. */

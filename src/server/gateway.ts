@@ -519,11 +519,8 @@ async function openListeners(
       routes: parts.mcp.routes,
       authenticator,
       authorizationServers: tokens.oidc.map((o) => o.issuer),
-      onRejected: (reason, code) => {
-        const decisionId = parts.nextDecisionId();
-        pipeline.recordTokenRefusal(reason, code, decisionId);
-        return decisionId;
-      },
+      // Recorded as MCP refusals, with the HTTP status the caller got (a gRPC call's refusal has its gRPC status).
+      onRejected: parts.mcp.routes.refuseOnTokenListener,
     });
     tokenListener = new TokenListener(source, authenticator, pipeline, {
       ...limits,

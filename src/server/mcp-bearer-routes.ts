@@ -1,8 +1,7 @@
-import type { McpServerRequest, McpServerResponse } from '../mcp';
-import { errorCode } from '../errors/unknown-error';
-import type { Caller } from './call-context';
-import type { McpRoutes } from './mcp-routes';
-import { sendJson } from './mcp-routes';
+import { sendJson, type McpServerRequest, type McpServerResponse } from '../mcp';
+import { bearerCaller, type BearerAuthenticator } from './bearer-caller';
+import { AUTHORIZATION_HEADER } from './owned-headers';
+import type { McpRoutes, McpTokenRefusal } from './mcp-routes';
 
 /** Where RFC 9728 §3.1 puts a resource's metadata: this prefix, then the resource URL's path. */
 export const RESOURCE_METADATA_PREFIX = '/.well-known/oauth-protected-resource';
@@ -16,27 +15,21 @@ const MCP_RESOURCE_PATH = /^\/mcp\/([^/?#]+)$/;
  */
 const AUTHORITY = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$/;
 
-const BEARER = /^Bearer +(\S+) *$/i;
-
-/** Proves a caller by its bearer token; rejects (e.g. `WorkloadTokenError`) for a token that proves nothing. */
-export interface McpBearerAuthenticator {
-  authenticate(token: string): Promise<Caller>;
-}
-
 export interface McpBearerRoutesOptions {
   /** The MCP routes of the mTLS listener: a caller the token proves is served exactly as there. */
   readonly routes: McpRoutes;
-  readonly authenticator: McpBearerAuthenticator;
+  readonly authenticator: BearerAuthenticator;
   /**
    * `authorization_servers` of the metadata: the configured OIDC issuers. A JWT-SVID comes
    * from the SPIFFE Workload API, not from an OAuth authorization server, so it adds none.
    */
   readonly authorizationServers: readonly string[];
   /**
-   * A request refused for want of a valid token, with the decision id the caller is shown;
-   * the reason is for the log only. `code` is the error's stable code (e.g. ERR_TOKEN_EXPIRED).
+   * Records a request refused before any caller was known (no valid token, no valid Host)
+   * and returns the decision id the caller is shown; the reason is for the log only. `code`
+   * is the token error's stable code (e.g. ERR_TOKEN_EXPIRED), `httpStatus` the answer's.
    */
-  readonly onRejected: (reason: string, code: string) => string;
+  readonly onRejected: McpTokenRefusal;
 }
 
 /**
@@ -68,38 +61,23 @@ export class McpBearerRoutes {
     }
     const origin = originOf(req);
     if (origin === undefined) {
-      sendJson(res, 400, { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Bad Request: no valid Host' } });
+      const decisionId = this.options.onRejected({ httpStatus: 400, reason: 'no valid Host (or :authority) to name the resource by' });
+      sendJson(res, 400, { jsonrpc: '2.0', id: null, error: { code: -32600, message: `Bad Request: no valid Host (decision ${decisionId})`, data: { decisionId } } });
       return;
     }
     const path = url.replace(/\?.*$/, '');
     const challenge = `Bearer resource_metadata="${origin}${RESOURCE_METADATA_PREFIX}${path}"`;
-    const header = req.headers.authorization;
-    const token = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;
-    if (token === undefined) {
-      // RFC 6750 §3.1: no error code when the request has no authentication; a malformed one is invalid_request.
-      const missing = header === undefined;
-      this.refuse(
-        res,
-        missing ? challenge : `${challenge}, error="invalid_request"`,
-        missing ? 'no authorization header' : 'authorization is not one Bearer token',
-        'ERR_TOKEN_MISSING',
-      );
-      return;
-    }
-    let authenticated: Promise<Caller>;
-    try {
-      authenticated = this.options.authenticator.authenticate(token);
-    } catch (err) {
-      authenticated = Promise.reject(err);
-    }
-    authenticated.then(
-      (caller) => {
+    void bearerCaller(this.options.authenticator, req.headers[AUTHORIZATION_HEADER]).then((proved) => {
+      if ('caller' in proved) {
         // The client may have gone while the token was checked.
         if (res.destroyed || res.writableEnded) return;
-        this.options.routes.serve(req, res, caller);
-      },
-      (err: unknown) => this.refuse(res, `${challenge}, error="invalid_token"`, err instanceof Error ? err.message : 'token refused', errorCode(err) ?? 'ERR_TOKEN_INVALID'),
-    );
+        this.options.routes.serve(req, res, proved.caller);
+        return;
+      }
+      // RFC 6750 §3.1: no error code when the request has no authentication; a malformed one is invalid_request.
+      const { reason, code, kind } = proved.refused;
+      this.refuse(res, kind === 'missing' ? challenge : `${challenge}, error="${kind === 'malformed' ? 'invalid_request' : 'invalid_token'}"`, reason, code);
+    });
   }
 
   /** RFC 9728 §3: the metadata of `/mcp/<upstream>`, for anyone (it is what a client needs before it has a token). */
@@ -130,7 +108,7 @@ export class McpBearerRoutes {
   }
 
   private refuse(res: McpServerResponse, challenge: string, reason: string, code: string): void {
-    const decisionId = this.options.onRejected(reason, code);
+    const decisionId = this.options.onRejected({ httpStatus: 401, reason, code });
     res.setHeader('www-authenticate', challenge);
     sendJson(res, 401, { jsonrpc: '2.0', id: null, error: { code: -32001, message: `Unauthorized (decision ${decisionId})`, data: { decisionId } } });
   }

@@ -14,7 +14,7 @@ import { AUTHORIZATION_HEADER } from './owned-headers';
  * `authorization` never gets here: the relay relays an allowlist of headers without it.
  */
 export function mcpCallTokenHeaders(upstreamToken: (facts: UpstreamTokenFacts) => string, audience: string): McpUpstreamHeaders {
-  return (mcpCaller) => {
+  return (mcpCaller, allowed) => {
     const caller = mcpCaller as McpGatewayCaller;
     const { principal, scope } = caller;
     const task = scope?.task;
@@ -22,7 +22,7 @@ export function mcpCallTokenHeaders(upstreamToken: (facts: UpstreamTokenFacts) =
       caller: caller.peer.spiffeId,
       ...(principal.type === 'Agent' && { agent: principal.id }),
       audience,
-      action: scope?.actions.join(' ') ?? '',
+      action: allowed.map((decision) => decision.action).join(' '),
       ...(task && { task: { id: task.id, expiresAt: task.expiresAt } }),
       ...(scope?.onBehalfOf && { onBehalfOf: scope.onBehalfOf }),
     });

@@ -1,11 +1,17 @@
 import { errorMessage } from '../errors/unknown-error';
 import type { CedarValue } from '../identity/cedar-value';
-import { cedarDecider, type McpCaller, type McpCouldPermit, type McpDecide, type McpDecision, type McpDecisionRequest, type McpRelayEvent } from '../mcp';
+import { cedarDecider, couldPermit, mcpAction, type McpCaller, type McpCouldPermit, type McpDecide, type McpDecision, type McpDecisionRequest, type McpRelayEvent } from '../mcp';
 import type { DecisionLog } from '../observability/decision-log';
 import type { GatewayMetrics } from '../observability/metrics';
 import type { Caller, GatewayState } from './call-context';
 import { principalLabel } from './call-context';
-import type { Admission, CallGuard } from './call-guard';
+import type { Admission, CallGuard, Refusal } from './call-guard';
+import type { OnBehalfOf } from '../identity/on-behalf-of';
+import { taskContext } from '../tasks/task';
+import { consumeRefusal, usageAfter } from '../tasks/task-store';
+import { Status } from '../relay/grpc-status';
+import { ON_BEHALF_OF_HEADER } from './owned-headers';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { McpRequestScope } from './mcp-request-scope';
 import type { OpenTaskCalls } from './open-task-calls';
 
@@ -24,11 +30,17 @@ interface AdmittedCaller extends McpGatewayCaller {
 
 /** The MCP method whose calls count against a task's budget and the agent's rate: tool calls (docs/tasks.md#mcp). */
 const TOOL_CALL = 'tools/call';
+/** The list whose answer depends on the request's task: it shows the tools a call under that task could use. */
+const TOOLS_LIST = 'tools/list';
 
 export interface McpDecisionsOptions {
   readonly log: DecisionLog;
   readonly metrics: GatewayMetrics;
-  /** The state in force: a reload of policies or identities applies to the next MCP decision. */
+  /**
+   * The state in force, for a caller without a request scope and for the relay's own
+   * refusals of a caller gone before a scope was made; a scoped request is decided with the
+   * state its scope read when it arrived.
+   */
   readonly state: () => GatewayState;
   readonly nextDecisionId: () => string;
   /** Task tokens, on-behalf-of tokens, the agent rate limit and task budgets, as for gRPC calls; none when absent. */
@@ -62,13 +74,12 @@ export class McpDecisions {
           this.options.log.write({
             decisionId,
             protocol: 'mcp',
-            // The SPIFFE ID, as gRPC records name callers (an OIDC caller's key is `iss#sub`).
-            caller: (caller as Partial<McpGatewayCaller>).peer?.spiffeId ?? caller.key,
+            caller: callerName(caller),
             principal: principalLabel(caller.principal),
             action: request.action,
             resource: request.resource,
             ...(admission?.task && { task: admission.task.id }),
-            ...(admission?.onBehalfOf && { onBehalfOf: admission.onBehalfOf.subject }),
+            ...(userOf(caller) && { onBehalfOf: userOf(caller)!.subject }),
             decision: decision.allow ? 'allow' : 'deny',
             policies: decision.policies,
             errors: decision.errors,
@@ -84,21 +95,60 @@ export class McpDecisions {
       });
     return {
       decide: (caller, request) => this.decide(caller as McpGatewayCaller, request, onCedar),
-      couldPermit: (caller, action, resource, request) => onCedar(this.options.state()).couldPermit(caller, action, resource, request),
+      couldPermit: (caller, action, resource, request) => this.couldPermit(caller as McpGatewayCaller, action, resource, request),
     };
+  }
+
+  /**
+   * Whether a list answer shows an item (docs/mcp.md, "Discovery"): whether a request using
+   * it, carrying the list request's headers, could be permitted. A tool call is asked with
+   * what such a call would carry: under the request's task (read by `decide` for the list),
+   * `context.task` as that call would leave it, and no chance at all for a tool outside the
+   * task or past a spent budget or cap; with `limits.agentRate`, `context.rate` present but
+   * unknown. Every request has the request's `context.onBehalfOf`.
+   */
+  private couldPermit(caller: McpGatewayCaller, action: string, resource: string, request: Parameters<McpCouldPermit>[3]): boolean {
+    const context = contextOf(caller);
+    const unknownContext: string[] = [];
+    if (action.startsWith(`${mcpAction(resource, TOOL_CALL)}/`)) {
+      const listed = caller.scope?.listedTask;
+      if (listed !== undefined) {
+        // The task's own refusals (the tool, the budget, a cap) hold whatever policy says; a full concurrency cap passes.
+        if (consumeRefusal(listed.snapshot, action, listed.at, { concurrency: false }) !== undefined) return false;
+        context.task = taskContext(listed.snapshot.task, listed.at, usageAfter(listed.snapshot, action));
+      }
+      if (this.options.guard?.limitsRate === true) unknownContext.push('rate');
+    }
+    const { engine } = this.stateOf(caller);
+    return couldPermit(engine.set, { principal: caller.principal, action, resource, context, ...(request !== undefined && { request }), unknownContext }).possible;
   }
 
   private async decide(caller: McpGatewayCaller, request: McpDecisionRequest, onCedar: (state: GatewayState) => { decide: McpDecide }): Promise<McpDecision> {
     const { guard } = this.options;
     const scope = caller.scope;
     let admission: Admission | undefined;
+    if (request.method === TOOLS_LIST && guard !== undefined && scope !== undefined) {
+      // The list is filtered by what a tool call with the same headers could do: its task, read once here.
+      let listed: Awaited<ReturnType<CallGuard['task']>>;
+      try {
+        listed = await guard.task(scope.headers, caller.peer.spiffeId);
+      } catch (err) {
+        return this.refusal(caller, request, `guard failed: ${errorMessage(err)}`);
+      }
+      if (listed !== undefined && 'refused' in listed) {
+        this.options.metrics.guardRefusals.labels(String(listed.code)).inc();
+        return this.refusal(caller, request, listed.reason, listed.taskId);
+      }
+      scope.listedTask = listed;
+    }
     if (request.method === TOOL_CALL && guard !== undefined) {
       // Without a scope the request's headers are unknown: a task token could not be read, so refuse rather than run the call outside its task.
       if (scope === undefined) return this.refusal(caller, request, 'no request scope to read a task token from');
       if (guard.applies(scope.headers)) {
         let admitted: Awaited<ReturnType<CallGuard['admit']>>;
         try {
-          admitted = await guard.admit(scope.headers, caller.peer.spiffeId, principalLabel(caller.principal), request.action);
+          // The request's user was verified once for the whole request (McpRoutes): not again per call.
+          admitted = await guard.admit(scope.headers, caller.peer.spiffeId, principalLabel(caller.principal), request.action, { user: { onBehalfOf: scope.onBehalfOf } });
         } catch (err) {
           // As for a gRPC call: recorded with its reason, never an unrecorded failed decision.
           return this.refusal(caller, request, `guard failed: ${errorMessage(err)}`);
@@ -114,7 +164,7 @@ export class McpDecisions {
     const task = admission?.task;
     let decision: McpDecision;
     try {
-      decision = await onCedar(this.options.state()).decide(admitted, request);
+      decision = await onCedar(this.stateOf(caller)).decide(admitted, request);
     } catch (err) {
       // Admitted but not decided: the task's slot is given back (the relay refuses the call).
       task?.release();
@@ -126,8 +176,6 @@ export class McpDecisions {
       return decision;
     }
     if (scope !== undefined) {
-      scope.actions.push(request.action);
-      if (admission?.onBehalfOf) scope.onBehalfOf = admission.onBehalfOf;
       if (task !== undefined) this.holdTask(caller, scope, request, task, decision.decisionId);
     }
     return decision;
@@ -149,14 +197,15 @@ export class McpDecisions {
         this.options.log.write({
           decisionId,
           protocol: 'mcp',
-          caller: caller.key,
+          caller: callerName(caller),
           principal: principalLabel(caller.principal),
           action: request.action,
           resource: request.resource,
           task: task.id,
+          ...(scope.onBehalfOf && { onBehalfOf: scope.onBehalfOf.subject }),
           decision: 'cut',
           reason,
-          policySet: this.options.state().policyHash,
+          policySet: this.stateOf(caller).policyHash,
         });
         this.options.metrics.taskEvents.labels('cut').inc();
         scope.cut(decisionId);
@@ -172,24 +221,46 @@ export class McpDecisions {
     this.options.log.write({
       decisionId,
       protocol: 'mcp',
-      caller: caller.key,
+      caller: callerName(caller),
       principal: principalLabel(caller.principal),
       action: request.action,
       resource: request.resource,
       ...(taskId !== undefined && { task: taskId }),
+      ...(userOf(caller) && { onBehalfOf: userOf(caller)!.subject }),
       decision: 'deny',
       reason,
-      policySet: this.options.state().policyHash,
+      policySet: this.stateOf(caller).policyHash,
     });
     this.options.metrics.denied.inc();
     return { allow: false, decisionId };
+  }
+
+  /** The state `caller`'s request is decided with: its scope's, read once when the request arrived. */
+  private stateOf(caller: McpCaller): GatewayState {
+    return (caller as Partial<McpGatewayCaller>).scope?.state ?? this.options.state();
+  }
+
+  /**
+   * The user an MCP request acts for (`x-toolgate-on-behalf-of`), verified once per HTTP
+   * request by the gRPC calls' own verifier: undefined without the header, a refusal for a
+   * token that does not verify (or with no guard to verify it: fail closed).
+   */
+  async user(headers: IncomingHttpHeaders): Promise<{ onBehalfOf: OnBehalfOf | undefined } | Refusal> {
+    const guard = this.options.guard;
+    let user: { onBehalfOf: OnBehalfOf | undefined } | Refusal;
+    if (guard !== undefined) user = await guard.user(headers);
+    else if (headers[ON_BEHALF_OF_HEADER] === undefined) user = { onBehalfOf: undefined };
+    else user = { refused: true, code: Status.UNAUTHENTICATED, reason: 'on-behalf-of token sent, but no onBehalfOf issuer is configured' };
+    // Counted with the gRPC calls the guard refuses, by the status a gRPC call would have got.
+    if ('refused' in user) this.options.metrics.guardRefusals.labels(String(user.code)).inc();
+    return user;
   }
 
   /**
    * Records a request refused before any Cedar decision (an unmapped caller, no calls left
    * to the caller) and returns its decision id, the only thing the caller is told.
    */
-  refuse(caller: string, facts: { principal?: string; resource: string; action: string; reason: string }): string {
+  refuse(caller: string, facts: { principal?: string; resource: string; action: string; httpStatus: number; reason: string }, state: GatewayState = this.options.state()): string {
     const decisionId = this.options.nextDecisionId();
     this.options.log.write({
       decisionId,
@@ -199,8 +270,9 @@ export class McpDecisions {
       action: facts.action,
       resource: facts.resource,
       decision: 'deny',
+      httpStatus: facts.httpStatus,
       reason: facts.reason,
-      policySet: this.options.state().policyHash,
+      policySet: state.policyHash,
     });
     this.options.metrics.denied.inc();
     return decisionId;
@@ -213,19 +285,59 @@ export class McpDecisions {
    */
   relayEvent(event: McpRelayEvent): void {
     if (event.kind !== 'refused' && event.kind !== 'foreign-session') return;
-    this.refuse(event.caller, { resource: event.upstream, action: `mcp:${event.upstream}`, reason: `${event.kind}: HTTP ${event.status}: ${event.reason}` });
+    this.refuse(
+      callerName(event.from),
+      { resource: event.upstream, action: `mcp:${event.upstream}`, httpStatus: event.status, reason: `${event.kind}: HTTP ${event.status}: ${event.reason}` },
+      this.stateOf(event.from),
+    );
+  }
+
+  /**
+   * Records an MCP request the token listener refused before any caller was known (no
+   * token, one that proves nothing, no valid Host), as the gRPC calls it refuses are recorded
+   * (`listener: "token"`, the token error's `code`), with the HTTP status the caller got.
+   */
+  refuseOnTokenListener(facts: { httpStatus: number; reason: string; code?: string }): string {
+    const decisionId = this.options.nextDecisionId();
+    this.options.log.write({
+      decisionId,
+      protocol: 'mcp',
+      decision: 'deny',
+      httpStatus: facts.httpStatus,
+      reason: facts.reason,
+      policySet: this.options.state().policyHash,
+      listener: 'token',
+      ...(facts.code !== undefined && { code: facts.code }),
+    });
+    this.options.metrics.denied.inc();
+    return decisionId;
   }
 }
 
 /**
  * `context` of an MCP decision beside `request`: the connection's peer, as for gRPC (no
- * metadata is read from MCP requests), and what the guard admitted a tool call with.
+ * metadata is read from MCP requests), the request's on-behalf-of user, and what the guard
+ * admitted a tool call with.
  */
 function contextOf(caller: McpCaller): Record<string, CedarValue> {
   const { peer, admission } = caller as Partial<AdmittedCaller>;
   const context: Record<string, CedarValue> = peer === undefined ? {} : { peer, metadata: {} };
   if (admission?.task) context.task = admission.task.context;
   if (admission?.rate) context.rate = admission.rate;
-  if (admission?.onBehalfOf) context.onBehalfOf = { issuer: admission.onBehalfOf.issuer, subject: admission.onBehalfOf.subject };
+  const user = userOf(caller);
+  if (user) context.onBehalfOf = { issuer: user.issuer, subject: user.subject };
   return context;
+}
+
+/**
+ * The caller as every record names it, MCP or gRPC, on either listener: its SPIFFE ID (for an
+ * OIDC workload token, the ID the token proved; never the session key `iss#sub`).
+ */
+function callerName(caller: McpCaller): string {
+  return (caller as Partial<McpGatewayCaller>).peer?.spiffeId ?? caller.key;
+}
+
+/** The user the caller's request acts for, as McpRoutes verified it. */
+function userOf(caller: McpCaller): OnBehalfOf | undefined {
+  return (caller as Partial<McpGatewayCaller>).scope?.onBehalfOf;
 }

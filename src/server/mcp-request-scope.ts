@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { OnBehalfOf } from '../identity/on-behalf-of';
-import type { AdmittedTask } from './call-guard';
+import type { GatewayState } from './call-context';
+import type { AdmittedTask, ListedTask } from './call-guard';
 
 /**
  * What one HTTP request to the MCP relay gathers while its messages are decided, for what the
@@ -9,10 +10,11 @@ import type { AdmittedTask } from './call-guard';
  * with it.
  */
 export class McpRequestScope {
-  /** The actions policy allowed, in order: the JWT's `scope`. */
-  readonly actions: string[] = [];
   /** The task the request's tool calls were admitted under (one task token per request). */
   task: AdmittedTask | undefined;
+  /** The task a `tools/list` of the request named by its task token, for filtering the answer (read, not counted). */
+  listedTask: ListedTask | undefined;
+  /** The user the request acts for (`x-toolgate-on-behalf-of`), verified by McpRoutes before the relay sees the request. */
   onBehalfOf: OnBehalfOf | undefined;
   readonly #cleanups: (() => void)[] = [];
   #ended = false;
@@ -22,6 +24,11 @@ export class McpRequestScope {
     readonly headers: IncomingHttpHeaders,
     /** Cuts the request (its task ended or expired while its tool call runs): the caller is answered `decisionId`. */
     readonly cut: (decisionId: string) => void,
+    /**
+     * The identities and policies the whole request is decided with, read once when it
+     * arrived: a reload meanwhile applies to the next request, never to half of this one.
+     */
+    readonly state?: GatewayState,
   ) {}
 
   /**

@@ -1,11 +1,12 @@
 import * as http2 from 'node:http2';
 import { errorMessage } from '../errors/unknown-error';
 import type { CallerSlots } from '../limits/caller-slots';
-import { POLICY_DENIED, type McpCut, type McpRelay, type McpServerRequest, type McpServerResponse } from '../mcp';
+import { POLICY_DENIED, sendJson, type McpCut, type McpRelay, type McpServerRequest, type McpServerResponse } from '../mcp';
 import type { Logger } from '../observability/logger';
 import { principalLabel, type Caller, type GatewayState } from './call-context';
 import type { McpDecisions, McpGatewayCaller } from './mcp-decisions';
 import { McpRequestScope } from './mcp-request-scope';
+import { ON_BEHALF_OF_HEADER } from './owned-headers';
 
 /** Where MCP upstreams are served: `/mcp/<upstream name>`. */
 const MCP_PATH = /^\/mcp\/([^/?#]+)(?:\?.*)?$/;
@@ -19,7 +20,7 @@ export interface McpRoutesOptions {
   /** One relay per MCP upstream, by upstream name. */
   readonly relays: ReadonlyMap<string, McpRelay>;
   readonly decisions: McpDecisions;
-  /** The identities in force: a reload applies to the next request. */
+  /** The identities and policies in force, read once per request: a reload applies to the next request. */
   readonly state: () => GatewayState;
   /** Calls open per caller, shared with gRPC calls (`limits.perCaller.maxConcurrentCalls`). */
   readonly callerSlots: CallerSlots;
@@ -36,6 +37,9 @@ export interface McpRoutesOptions {
  */
 export class McpRoutes {
   constructor(private readonly options: McpRoutesOptions) {}
+
+  /** Records a request the token listener refused before any caller was known, with its HTTP status; returns its decision id. */
+  readonly refuseOnTokenListener: McpTokenRefusal = (facts) => this.options.decisions.refuseOnTokenListener(facts);
 
   /** Whether `upstream` is an MCP upstream served here. */
   has(upstream: string): boolean {
@@ -58,42 +62,72 @@ export class McpRoutes {
       return;
     }
     const action = `mcp:${resource}`;
+    // Read once: the caller is mapped, and every message of the request decided, with the same identities and policies.
+    const state = this.options.state();
+    // A refusal before any message is decided: recorded with the HTTP status the caller gets, and answered with only the decision id.
+    const refuse = (httpStatus: number, reason: string, principal?: string): void => {
+      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { ...(principal !== undefined && { principal }), resource, action, httpStatus, reason }, state);
+      if (!res.destroyed && !res.writableEnded) sendRefusal(res, httpStatus, decisionId);
+    };
     let mcpCaller: McpGatewayCaller;
     try {
-      const principal = this.options.state().identities.resolve(caller.id);
+      const principal = state.identities.resolve(caller.id);
       mcpCaller = { key: caller.key ?? caller.peer.spiffeId, principal, peer: caller.peer };
     } catch (err) {
-      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { resource, action, reason: `caller not mapped: ${errorMessage(err)}` });
-      sendRefusal(res, 403, decisionId);
+      refuse(403, `caller not mapped: ${errorMessage(err)}`);
       return;
     }
+    const principal = principalLabel(mcpCaller.principal);
     const unavailable = this.options.unavailable?.();
     if (unavailable !== undefined) {
       // A connection opened before the SVID expired stays open: its requests are refused, as gRPC calls are.
-      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { principal: principalLabel(mcpCaller.principal), resource, action, reason: unavailable });
-      sendRefusal(res, 503, decisionId);
+      refuse(503, unavailable, principal);
       return;
     }
     const release = this.options.callerSlots.take(caller.peer.spiffeId);
     if (release === undefined) {
-      const reason = `caller has ${this.options.callerSlots.maxPerCaller} calls open (limits.perCaller.maxConcurrentCalls)`;
-      const decisionId = this.options.decisions.refuse(caller.peer.spiffeId, { principal: principalLabel(mcpCaller.principal), resource, action, reason });
-      sendRefusal(res, 429, decisionId);
+      refuse(429, `caller has ${this.options.callerSlots.maxPerCaller} calls open (limits.perCaller.maxConcurrentCalls)`, principal);
       return;
     }
     // The slot is held until the answer is done or the caller has gone (an SSE stream holds one while it is open).
     res.once('close', release);
     // A task's slot and its registration for cutting are held as long, and a task that ends cuts the answer.
     const cut = new AbortController();
-    const scope = new McpRequestScope(req.headers, (decisionId) => cut.abort({ decisionId } satisfies McpCut));
+    const scope = new McpRequestScope(req.headers, (decisionId) => cut.abort({ decisionId } satisfies McpCut), state);
     res.once('close', () => scope.end());
     const scoped: McpGatewayCaller = { ...mcpCaller, scope, cut: cut.signal };
-    relay.handle(req, res, scoped).catch((err: unknown) => {
-      this.options.logger.error({ upstream: resource, err: errorMessage(err) }, 'MCP relay failed');
-      res.destroy();
-    });
+    const relayed = (): void => {
+      relay.handle(req, res, scoped).catch((err: unknown) => {
+        this.options.logger.error({ upstream: resource, err: errorMessage(err) }, 'MCP relay failed');
+        res.destroy();
+      });
+    };
+    // Without an on-behalf-of token the request goes on at once, as a gRPC call the guard has nothing to do for.
+    if (req.headers[ON_BEHALF_OF_HEADER] === undefined) {
+      relayed();
+      return;
+    }
+    // The user is verified once for the whole request, by the gRPC calls' verifier: every
+    // decision of the request sees it as `context.onBehalfOf`, and a token that does not
+    // verify refuses the request before any message is decided or relayed.
+    this.options.decisions.user(req.headers).then(
+      (user) => {
+        if ('refused' in user) return refuse(403, user.reason, principal);
+        // The caller may have gone while the token was checked.
+        if (res.destroyed || res.writableEnded) return;
+        scope.onBehalfOf = user.onBehalfOf;
+        relayed();
+      },
+      (err: unknown) => refuse(403, `on-behalf-of token refused: ${errorMessage(err)}`, principal),
+    );
   }
 }
+
+/**
+ * Records an MCP request the token listener refused before any caller was known (see
+ * `McpDecisions.refuseOnTokenListener`) and returns the decision id the caller is shown.
+ */
+export type McpTokenRefusal = (facts: { httpStatus: number; reason: string; code?: string }) => string;
 
 /**
  * The HTTP/2 compatibility API's request and response for one stream: made here rather than
@@ -117,10 +151,4 @@ function decodeURIComponentSafe(value: string): string | undefined {
 
 function sendRefusal(res: McpServerResponse, status: number, decisionId: string): void {
   sendJson(res, status, { jsonrpc: '2.0', id: null, error: { code: POLICY_DENIED, message: `Refused (decision ${decisionId})`, data: { decisionId } } });
-}
-
-export function sendJson(res: McpServerResponse, status: number, value: unknown): void {
-  const text = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
-  res.end(text);
 }

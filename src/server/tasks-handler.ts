@@ -52,7 +52,7 @@ export class TasksHandler {
     const { stream, headers, action, decisionId } = call;
     const owner = call.caller.peer.spiffeId;
     if (guard.applies(headers)) {
-      const admission = await guard.admit(headers, owner, call.principalLabel, action, false);
+      const admission = await guard.admit(headers, owner, call.principalLabel, action, { countsTask: false });
       if ('refused' in admission) return decisions.refuse(call, admission);
       call.admission = admission;
     }

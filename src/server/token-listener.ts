@@ -3,7 +3,7 @@ import type { Trace } from '../observability/trace';
 import type { X509TlsSource } from '../spiffe/tls/secure-context-cache';
 import { TlsServer } from '../spiffe/tls/tls-server';
 import { endWithStatus, refusalMessage, Status } from '../relay/grpc-status';
-import type { Caller } from './call-context';
+import { bearerCaller, type BearerAuthenticator } from './bearer-caller';
 import type { CallPipeline } from './call-pipeline';
 import { decisionIdGenerator } from './decision-id';
 import { Http2Sessions } from './http2-sessions';
@@ -12,12 +12,6 @@ import { AUTHORIZATION_HEADER } from './owned-headers';
 import { Http1Connections } from './http1-connections';
 import { McpBearerRoutes } from './mcp-bearer-routes';
 import { compatibilityPair } from './mcp-routes';
-import { errorCode } from '../errors/unknown-error';
-
-/** Proves a caller by its bearer token; rejects (e.g. `WorkloadTokenError`) for a token that proves nothing. */
-export interface BearerAuthenticator {
-  authenticate(token: string): Promise<Caller>;
-}
 
 export interface TokenListenerOptions {
   maxConcurrentStreams?: number;
@@ -48,8 +42,6 @@ export interface TokenListenerOptions {
    */
   mcp?: McpBearerRoutes;
 }
-
-const BEARER = /^Bearer +(\S+) *$/i;
 
 /**
  * The gateway's listener for callers that cannot present an X.509-SVID: TLS with the
@@ -100,26 +92,14 @@ export class TokenListener extends TlsHttp2Listener<null> {
   }
 
   private handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-    const token = bearerToken(headers[AUTHORIZATION_HEADER]);
-    if (token === undefined) {
-      this.refuse(stream, headers[AUTHORIZATION_HEADER] === undefined ? 'no authorization header' : 'authorization is not one Bearer token', 'ERR_TOKEN_MISSING');
-      return;
-    }
-    let authenticated: Promise<Caller>;
-    try {
-      authenticated = this.authenticator.authenticate(token);
-    } catch (err) {
-      authenticated = Promise.reject(err);
-    }
-    authenticated.then(
-      (caller) => {
-        // The caller may have given up (or the connection gone) while the token was checked.
-        if (stream.closed || stream.destroyed) return;
-        this.options.trace?.debug({ listener: 'token', caller: caller.peer.spiffeId, authn: caller.peer.authn }, 'bearer token accepted');
-        this.pipeline.handle(stream, headers, caller);
-      },
-      (err: unknown) => this.refuse(stream, err instanceof Error ? err.message : 'token refused', codeOf(err)),
-    );
+    void bearerCaller(this.authenticator, headers[AUTHORIZATION_HEADER]).then((proved) => {
+      if ('refused' in proved) return this.refuse(stream, proved.refused.reason, proved.refused.code);
+      const { caller } = proved;
+      // The caller may have given up (or the connection gone) while the token was checked.
+      if (stream.closed || stream.destroyed) return;
+      this.options.trace?.debug({ listener: 'token', caller: caller.peer.spiffeId, authn: caller.peer.authn }, 'bearer token accepted');
+      this.pipeline.handle(stream, headers, caller);
+    });
   }
 
   private refuse(stream: ServerHttp2Stream, reason: string, code: string): void {
@@ -127,13 +107,4 @@ export class TokenListener extends TlsHttp2Listener<null> {
     this.options.onRejectedCall?.(reason, code, decisionId);
     endWithStatus(stream, Status.UNAUTHENTICATED, refusalMessage(Status.UNAUTHENTICATED, decisionId));
   }
-}
-
-function codeOf(err: unknown): string {
-  return errorCode(err) ?? 'ERR_TOKEN_INVALID';
-}
-
-function bearerToken(value: string | string[] | undefined): string | undefined {
-  if (typeof value !== 'string') return undefined; // absent, or sent more than once
-  return BEARER.exec(value)?.[1];
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { budgetKeysOf, checkedLifetimeMs, checkedMaxOpen, maxTtlMsOf, openLimitError, taskAllows, type Task, type TaskUsage } from './task';
+import { budgetKeysOf, checkedLifetimeMs, checkedMaxOpen, maxTtlMsOf, openLimitError, type Task, type TaskUsage } from './task';
 import { TaskError } from './task-errors';
-import type { ConsumeResult, TaskSnapshot, TaskStore } from './task-store';
+import { consumeRefusal, type ConsumeResult, type TaskSnapshot, type TaskStore } from './task-store';
 
 export interface MemoryTaskStoreOptions {
   /** The longest a task may live, in seconds (config); a longer task is refused with `ERR_TASK_TTL`. */
@@ -75,17 +75,10 @@ export class MemoryTaskStore implements TaskStore {
   async consume(id: string, action: string, now: Date): Promise<ConsumeResult> {
     const entry = this.#tasks.get(id);
     if (entry === undefined) return { ok: false, reason: 'not-found' };
-    const { task } = entry;
-    if (task.endedAt !== undefined) return { ok: false, reason: 'ended' };
-    if (now.getTime() >= task.expiresAt.getTime()) return { ok: false, reason: 'expired' };
-    if (!taskAllows(task, action)) return { ok: false, reason: 'tool' };
-    const { budget } = task;
-    if (budget.calls !== undefined && entry.callsUsed >= budget.calls) return { ok: false, reason: 'budget' };
+    const refusal = consumeRefusal({ task: entry.task, usage: usageOf(entry) }, action, now);
+    if (refusal !== undefined) return refusal;
+    const { budget } = entry.task;
     const keys = budgetKeysOf(budget, action);
-    for (const key of keys) {
-      if ((entry.perMethod.get(key) ?? 0) >= budget.perMethod![key]!) return { ok: false, reason: 'per-method', key };
-    }
-    if (budget.maxConcurrent !== undefined && entry.leases.size >= budget.maxConcurrent) return { ok: false, reason: 'concurrency' };
 
     entry.callsUsed++;
     for (const key of keys) entry.perMethod.set(key, (entry.perMethod.get(key) ?? 0) + 1);

@@ -1,4 +1,4 @@
-import type { Task, TaskUsage } from './task';
+import { budgetKeysOf, taskAllows, type Task, type TaskUsage } from './task';
 import { TaskError } from './task-errors';
 
 /** Why `consume` refused a call. */
@@ -114,4 +114,33 @@ export function consumeRefusalError(result: Extract<ConsumeResult, { ok: false }
     case 'concurrency':
       return new TaskError('ERR_TASK_BUDGET', 'the task has its maximum of concurrent calls in flight');
   }
+}
+
+/**
+ * Why `consume` would refuse a call of `action` on the task as `snapshot` has it at `now`,
+ * or undefined when it would count it: the store's checks, in the store's order (the memory
+ * store runs them as they are; the Redis script is the same in Lua). Discovery under a task
+ * asks it without counting anything; `concurrency: false` leaves out the in-flight cap, a
+ * state that passes.
+ */
+export function consumeRefusal(snapshot: TaskSnapshot, action: string, now: Date, options: { concurrency?: boolean } = {}): Extract<ConsumeResult, { ok: false }> | undefined {
+  const { task, usage } = snapshot;
+  if (task.endedAt !== undefined) return { ok: false, reason: 'ended' };
+  if (now.getTime() >= task.expiresAt.getTime()) return { ok: false, reason: 'expired' };
+  if (!taskAllows(task, action)) return { ok: false, reason: 'tool' };
+  const { budget } = task;
+  if (budget.calls !== undefined && usage.callsUsed >= budget.calls) return { ok: false, reason: 'budget' };
+  for (const key of budgetKeysOf(budget, action)) {
+    if ((usage.perMethod[key] ?? 0) >= budget.perMethod![key]!) return { ok: false, reason: 'per-method', key };
+  }
+  if (options.concurrency !== false && budget.maxConcurrent !== undefined && usage.inFlight >= budget.maxConcurrent) return { ok: false, reason: 'concurrency' };
+  return undefined;
+}
+
+/** `usage` as a call of `action` counted by `consume` would leave it: what that call's `context.task` says. */
+export function usageAfter(snapshot: TaskSnapshot, action: string): TaskUsage {
+  const { task, usage } = snapshot;
+  const perMethod = { ...usage.perMethod };
+  for (const key of budgetKeysOf(task.budget, action)) perMethod[key] = (perMethod[key] ?? 0) + 1;
+  return { callsUsed: usage.callsUsed + 1, perMethod, inFlight: usage.inFlight + (task.budget.maxConcurrent === undefined ? 0 : 1) };
 }

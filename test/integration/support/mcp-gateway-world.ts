@@ -2,14 +2,13 @@ import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
 import { authorizeId } from '../../../src/spiffe/tls/authorizer';
-import { mtlsClientOptions } from '../../../src/spiffe/tls/mtls-client';
+import { agentFetch, mtlsFetch as demoMtlsFetch, type FetchLike } from '../../../src/demo/mtls-fetch';
 import { MtlsServer } from '../../../src/spiffe/tls/mtls-server';
 import type { X509Source } from '../../../src/spiffe/workload/x509-source';
 import { GATEWAY_ID, GatewayWorld, POLICIES, type GatewayWorldOptions } from './gateway-world';
@@ -137,23 +136,12 @@ export async function startMcpGatewayWorld(upstream: Pick<McpUpstream, 'url'>, o
   });
 }
 
-type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Response>;
-
 /**
  * A fetch over HTTP/1.1 and mTLS presenting `id`'s SVID and accepting only the gateway, for
- * the SDK client's transport (Node's own fetch cannot present a client certificate).
+ * the SDK client's transport (Node's own fetch cannot present a client certificate): the demo's.
  */
 export async function mtlsFetch(world: GatewayWorld, id: string): Promise<FetchLike> {
-  const tls = mtlsClientOptions(await world.spiffe.workload(id), authorizeId(GATEWAY_ID), ['http/1.1']);
-  const agent = new https.Agent({ keepAlive: false, maxCachedSessions: 0 });
-  return (url, init) =>
-    new Promise((resolve, reject) => {
-      const headers = Object.fromEntries(new Headers(init?.headers).entries());
-      const req = https.request(new URL(url), { method: init?.method ?? 'GET', headers, agent, ...tls(), ...(init?.signal && { signal: init.signal }) });
-      req.once('error', reject);
-      req.once('response', (res) => resolve(webResponse(res)));
-      req.end(typeof init?.body === 'string' ? init.body : undefined);
-    });
+  return demoMtlsFetch(await world.spiffe.workload(id), authorizeId(GATEWAY_ID));
 }
 
 /**
@@ -169,32 +157,7 @@ export function bearerTlsFetch(world: GatewayWorld): FetchLike {
     cert.subjectaltname?.split(', ').includes(`URI:${GATEWAY_ID}`) ? undefined : new Error(`server is not ${GATEWAY_ID}`);
   // Without ALPN the listener would take the connection for HTTP/2 (a TLS option the https types leave out).
   const http1Alpn = { ALPNProtocols: ['http/1.1'] };
-  return (url, init) =>
-    new Promise((resolve, reject) => {
-      const headers = Object.fromEntries(new Headers(init?.headers).entries());
-      const req = https.request(new URL(url), {
-        method: init?.method ?? 'GET',
-        headers,
-        agent,
-        ca: pem,
-        checkServerIdentity,
-        ...http1Alpn,
-        ...(init?.signal && { signal: init.signal }),
-      });
-      req.once('error', reject);
-      req.once('response', (res) => resolve(webResponse(res)));
-      req.end(typeof init?.body === 'string' ? init.body : undefined);
-    });
-}
-
-function webResponse(res: http.IncomingMessage): Response {
-  const status = res.statusCode ?? 502;
-  const responseHeaders = new Headers();
-  for (const [name, value] of Object.entries(res.headers)) {
-    for (const v of ([] as string[]).concat(value ?? [])) responseHeaders.append(name, v);
-  }
-  const empty = status === 204 || status === 304;
-  return new Response(empty ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, headers: responseHeaders });
+  return agentFetch(agent, () => ({ ca: pem, checkServerIdentity, ...http1Alpn }));
 }
 
 /** An SDK client talking to the gateway's `/mcp/notes` as `id`, sending `headers` with every request (a task token). */

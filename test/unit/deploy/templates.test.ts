@@ -145,6 +145,17 @@ describe('chart templates', () => {
     expect(sources.get('networkpolicy.yaml')).toMatch(/if include "toolgate\.tokensPort" \.[\s\S]*?- port: tokens[\s\S]*?\.Values\.networkPolicy\.tokensFrom/);
   });
 
+  it('declares service.appProtocol (default https: TLS carrying gRPC and MCP over h2 or HTTP/1.1) on the gRPC and token ports, none when empty', () => {
+    expect(values.service).toMatchObject({ appProtocol: 'https' });
+    const service = sources.get('service.yaml')!;
+    for (const port of ['grpc', 'tokens']) {
+      expect(service).toMatch(
+        new RegExp(String.raw`- name: ${port}\n[\s\S]*?protocol: TCP\n\s+\{\{- with \.Values\.service\.appProtocol \}\}\n\s+appProtocol: \{\{ \. \}\}\n\s+\{\{- end \}\}`),
+      );
+    }
+    expect(service).not.toContain('appProtocol: grpc');
+  });
+
   it('warns in NOTES.txt when several replicas run without Redis and a shared signing key', () => {
     const notes = sources.get('NOTES.txt')!;
     expect(notes).toContain('if and (include "toolgate.multiReplica" .) (not (include "toolgate.sharedState" .))');

@@ -61,6 +61,7 @@ describe('values.schema.json', () => {
     ['an unknown signingKey key', 'signingKey: { secretName: toolgate-signing-key }', /additionalProperty.*secretName/],
     ['a signing key Secret key that is no Secret key', 'signingKey: { existingSecretKey: "a/b.json" }', /\/signingKey\/existingSecretKey must match pattern/],
     ['a token Service port out of range', 'service: { tokensPort: 70000 }', /\/service\/tokensPort must be <= 65535/],
+    ['an appProtocol that is no protocol name', 'service: { appProtocol: "HTTP 2" }', /\/service\/appProtocol must match pattern/],
     ['a relative mount path', 'policies: { mountPath: etc/policies }', /\/policies\/mountPath must match pattern/],
     ['a PDB count that is neither a number nor a percentage', 'podDisruptionBudget: { minAvailable: many }', /minAvailable/],
   ];

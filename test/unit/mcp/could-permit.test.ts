@@ -43,3 +43,21 @@ describe('couldPermit: Cedar partial evaluation with context.request unknown', (
     });
   });
 });
+
+describe('couldPermit with context members the call would have but whose value is unknown (context.rate)', () => {
+  const rated = PolicySet.fromText({
+    'p.cedar': `
+      permit (principal, action == Action::"mcp:f/tools/call/cheap", resource == Tool::"f");
+      permit (principal, action == Action::"mcp:f/tools/call/dear", resource == Tool::"f")
+      when { context has rate && context.rate.remaining > 5 };
+    `,
+  });
+  const ask = (action: string, unknownContext?: string[]) =>
+    couldPermit(rated, { principal: researcher, action, resource: 'f', context: {}, ...(unknownContext && { unknownContext }) }).possible;
+
+  it('is true for a permit on the unknown member, which its absence would hide', () => {
+    expect(ask('mcp:f/tools/call/dear', ['rate'])).toBe(true);
+    expect(ask('mcp:f/tools/call/dear')).toBe(false);
+    expect(ask('mcp:f/tools/call/cheap', ['rate'])).toBe(true);
+  });
+});

@@ -24,8 +24,11 @@ describe('mcpCallTokenHeaders: the per-call JWT of a relayed MCP request', () =>
 
   it('names the caller, the agent and the upstream, with the allowed actions as a space-separated scope', () => {
     const scope = new McpRequestScope({}, () => {});
-    scope.actions.push('mcp:notes/tools/call/read_note', 'mcp:notes/tools/call/delete_all');
-    expect(headers(callerWith(scope), [])).toEqual({ authorization: 'Bearer token-1' });
+    const allowed = [
+      { allow: true, decisionId: 'd-1', action: 'mcp:notes/tools/call/read_note' },
+      { allow: true, decisionId: 'd-2', action: 'mcp:notes/tools/call/delete_all' },
+    ];
+    expect(headers(callerWith(scope), allowed)).toEqual({ authorization: 'Bearer token-1' });
     expect(minted.at(-1)).toEqual({ caller: CALLER, agent: 'research-bot', audience: NOTES, action: 'mcp:notes/tools/call/read_note mcp:notes/tools/call/delete_all' });
   });
 
@@ -40,8 +43,7 @@ describe('mcpCallTokenHeaders: the per-call JWT of a relayed MCP request', () =>
     const scope = new McpRequestScope({}, () => {});
     const expiresAt = new Date(Date.now() + 30_000);
     scope.task = { id: 'task-1', expiresAt, context: {} as never, release: () => {} };
-    scope.actions.push('mcp:notes/tools/call/read_note');
-    headers(callerWith(scope), []);
+    headers(callerWith(scope), [{ allow: true, decisionId: 'd-1', action: 'mcp:notes/tools/call/read_note' }]);
     expect(minted.at(-1)).toMatchObject({ task: { id: 'task-1', expiresAt } });
   });
 });
