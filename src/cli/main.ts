@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { auditCommand } from './audit';
 import { UsageError, type CliCommand, type CliContext } from './command';
 import { checkCommand } from './check';
 import { demoCommand } from './demo';
@@ -10,7 +11,9 @@ import { signingKeyCommand } from './signing-key';
 import { errorMessage } from '../errors/unknown-error';
 
 /** Every `toolgate <command>`. */
-const COMMANDS: ReadonlyMap<string, CliCommand> = new Map([runCommand, checkCommand, policyCommand, demoCommand, devIdentityCommand, signingKeyCommand].map((c) => [c.name, c]));
+const COMMANDS: ReadonlyMap<string, CliCommand> = new Map(
+  [runCommand, checkCommand, policyCommand, demoCommand, devIdentityCommand, signingKeyCommand, auditCommand].map((c) => [c.name, c]),
+);
 
 function overview(): string {
   const width = Math.max(...[...COMMANDS.keys()].map((n) => n.length));
@@ -30,7 +33,7 @@ export async function main(argv: string[], context: CliContext): Promise<number>
     context.stderr(name === undefined ? overview() : `toolgate: unknown command "${name}"\n\n${overview()}`);
     return 2;
   }
-  if (command.name !== 'policy' && wantsHelp(rest)) {
+  if (command.name !== 'policy' && command.name !== 'audit' && wantsHelp(rest)) {
     context.stdout(command.usage);
     return 0;
   }
