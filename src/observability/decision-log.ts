@@ -123,7 +123,7 @@ export class DecisionLog {
       checkpointSeconds,
       ...(options.previous && { previous: options.previous }),
     };
-    this.emit(this.chain.genesis({ ...this.stamp(), genesis }));
+    this.sink.write(`${this.chain.genesis({ ...this.stamp(), genesis }).text}\n`);
     // Signed at once: the genesis line names the key and the previous origin.
     this.checkpoint();
     this.timer = setInterval(() => this.checkpoint(), checkpointSeconds * 1000);
@@ -131,7 +131,7 @@ export class DecisionLog {
   }
 
   write(record: DecisionRecord): void {
-    this.emit(this.chain.link({ ...this.stamp(), ...record }));
+    this.sink.write(`${this.chain.link(this.stamp(), record).text}\n`);
     this.sinceCheckpoint += 1;
     // Written after close (a call that outlived the drain): closed again at once, so the log still ends closed.
     if (this.closed || this.sinceCheckpoint >= this.checkpointRecords) this.checkpoint();
@@ -159,16 +159,12 @@ export class DecisionLog {
   checkpoint(): void {
     const stamp = this.stamp();
     const text = checkpointText({ origin: this.origin, size: this.chain.size, head: this.chain.head, time: stamp.time, closed: this.closed });
-    this.emit({ ...stamp, origin: this.origin, checkpoint: this.signer.sign(text) });
+    this.sink.write(`${JSON.stringify({ ...stamp, origin: this.origin, checkpoint: this.signer.sign(text) })}\n`);
     this.sinceCheckpoint = 0;
   }
 
   private stamp(): { level: 'info'; time: string; log: 'decision' } {
     return { level: 'info', time: new Date(this.clock()).toISOString(), log: 'decision' };
-  }
-
-  private emit(line: object): void {
-    this.sink.write(`${JSON.stringify(line)}\n`);
   }
 }
 

@@ -103,6 +103,8 @@ export interface GatewayWorldOptions {
   verifyCallTokens?: boolean;
   /** Fixed loopback ports for the gRPC and admin listeners (default: any free one), to reach them before the start resolves. */
   ports?: { listen: number; admin: number };
+  /** The gateway writes its decision log where its config says (`decisionLog` in `extraConfig`), not into `decisions`. */
+  ownDecisionLog?: boolean;
 }
 
 /**
@@ -187,7 +189,7 @@ ${options.protos ? `    protos: [${[FILES_PROTO_PATH, ...(options.extraProtos ??
     const operations = new CapturedLog(process.env.TOOLGATE_TEST_LOG ?? 'info', process.env.TOOLGATE_TEST_LOG !== undefined);
     let gateway: Gateway;
     try {
-      gateway = await Gateway.start(config, { logger: operations.logger, decisionLog: capture.sink, svidTimeoutMs: 5000, configFile });
+      gateway = await Gateway.start(config, { logger: operations.logger, ...(!options.ownDecisionLog && { decisionLog: capture.sink }), svidTimeoutMs: 5000, configFile });
     } catch (err) {
       // A test of a refused start must not leak the world it built.
       await tool.close();

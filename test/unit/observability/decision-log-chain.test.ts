@@ -93,6 +93,15 @@ describe('the decision log chain and `audit verify`', () => {
     expect(verify([['d.log', lines]]).failure).toMatchObject({ file: 'd.log', line: 6, seq: 3, reason: expect.stringMatching(/does not match its hash/) });
   });
 
+  it('a record edited and its own hash recomputed: the next record, whose prev no longer matches, is named', () => {
+    const lines = writeLog();
+    const edited = parse(lines[5]!);
+    edited.decision = 'deny';
+    edited.hash = lineHash(edited);
+    lines[5] = JSON.stringify(edited);
+    expect(verify([['d.log', lines]]).failure).toMatchObject({ line: 7, seq: 4, reason: 'prev is not the hash of seq 3 (a record before it was changed or replaced)' });
+  });
+
   it('a line edited until it is no longer JSON is named, not skipped', () => {
     const lines = writeLog();
     lines[5] = lines[5]!.replace('"decision":"allow"', '"decision":allow');
