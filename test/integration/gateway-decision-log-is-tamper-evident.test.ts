@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main';
@@ -86,6 +86,7 @@ describe('the decision log is tamper-evident, and `toolgate audit verify` proves
   afterAll(async () => {
     await restarted?.close(0);
     await world?.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('writes every record chained, publishes the key it signs with, and the untouched files verify', async () => {
