@@ -91,6 +91,17 @@ export class DecisionLogVerifier {
 
   /** After the last line: the report, with the first failure if any. */
   report(): VerifyReport {
+    // A restart names the origin before it in the file: that origin's lines must be here (all of them deleted would otherwise not show).
+    for (const [origin, successor] of this.successors) {
+      if (this.failure || this.states.has(origin)) continue;
+      this.failure = {
+        file: successor.file,
+        line: successor.line,
+        origin: successor.by,
+        seq: 0,
+        reason: `the genesis line names the previous origin ${origin}, whose lines are not in the input (an earlier file not given, or deleted)`,
+      };
+    }
     const origins: OriginSummary[] = [];
     for (const [origin, state] of this.states) {
       let end = 'not checked';

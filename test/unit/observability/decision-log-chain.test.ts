@@ -183,6 +183,12 @@ describe('the decision log chain and `audit verify`', () => {
     const report = verify([['d.log', [...crashed, ...restarted]]], { at: START + HOUR });
     expect(report.failure).toBeUndefined();
     expect(report.origins[0]).toMatchObject({ end: `continued by ${parse(restarted[0]!).origin}` });
+    // The previous origin's lines all removed: its successor names it.
+    expect(verify([['d.log', restarted]], { at: START + HOUR }).failure).toMatchObject({
+      line: 1,
+      seq: 0,
+      reason: expect.stringMatching(/names the previous origin .*, whose lines are not in the input/),
+    });
     // r5 removed after the restart: the successor's genesis says the chain went on to seq 5.
     expect(verify([['d.log', [...crashed.slice(0, 8), ...restarted]]], { at: START + HOUR }).failure).toMatchObject({
       line: 8,
