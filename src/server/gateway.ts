@@ -201,13 +201,16 @@ interface Logs {
 function openLogs(config: GatewayConfig, options: StartOptions): Logs {
   const logger = options.logger ?? createLogger({ destination: 'stderr', level: config.logLevel, base: { service: 'toolgate' } });
   const { destination, checkpointKeyFile, checkpointRecords, checkpointSeconds } = config.decisionLog;
+  // The key first: a bad key file stops the start before the log file is opened.
+  const signer = checkpointKeyFile === undefined ? undefined : readCheckpointKeyFile(checkpointKeyFile);
+  // Read before the first line is written: the new origin names where the last one stopped.
+  const previous = options.decisionLog === undefined && destination !== 'stdout' ? previousOrigin(destination) : undefined;
   const decisionLog = new DecisionLog({
     sink: options.decisionLog ?? createDestination(destination),
-    ...(checkpointKeyFile !== undefined && { signer: readCheckpointKeyFile(checkpointKeyFile) }),
+    ...(signer && { signer }),
     checkpointRecords,
     checkpointSeconds,
-    // Read before the first line is written: the new origin names where the last one stopped.
-    ...(options.decisionLog === undefined && destination !== 'stdout' && { previous: previousOrigin(destination) }),
+    ...(previous && { previous }),
   });
   let components = options.trace;
   if (components === undefined) {
