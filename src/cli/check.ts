@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/load-config';
 import { KeyRing } from '../credentials/key-ring';
 import { OidcIssuer } from '../identity/oidc-issuer';
+import { readCheckpointKeyFile } from '../observability/checkpoint-key';
 import { loadPolicies, policyFolders } from '../policy/policy-store';
 import { MethodCatalog } from '../relay/method-catalog';
 import type { CliCommand } from './command';
@@ -10,7 +11,7 @@ const USAGE = `Usage: toolgate check --config FILE
 
 Validates the config file, the policy sets it names (live and shadow: parse, schema
 validation), the upstreams' protos, the MCP upstreams' tool catalogs (mcp.tools), the signing
-key file and OIDC JWKS files, as \`toolgate run\` would at start, without
+and checkpoint key files and OIDC JWKS files, as \`toolgate run\` would at start, without
 connecting to anything: an upstream's server reflection is asked at start only. Exits 0
 when all are valid, 1 with the problems listed otherwise.`;
 
@@ -27,6 +28,7 @@ export const checkCommand: CliCommand = {
     const keyFile = config.credentials.signingKeyFile;
     // Read and imported exactly as at start; a bad file throws naming it, never its content.
     if (keyFile !== undefined) (await KeyRing.create({ signingKeyFile: keyFile, rotateSeconds: config.credentials.rotateSeconds, retainSeconds: 0 })).close();
+    if (config.decisionLog.checkpointKeyFile !== undefined) readCheckpointKeyFile(config.decisionLog.checkpointKeyFile);
     // OIDC issuers read a jwksFile when built (a jwksUri is fetched on first use only).
     for (const issuer of [...(config.workloadTokens?.oidc ?? []), ...(config.onBehalfOf ? [config.onBehalfOf] : [])]) new OidcIssuer(issuer);
     const shadowNote = shadow ? `, ${shadow.size} shadow policies in set ${shadow.hash}` : '';

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { auditCommand } from './audit';
 import { UsageError, type CliCommand, type CliContext } from './command';
 import { checkCommand } from './check';
 import { demoCommand } from './demo';
@@ -12,11 +13,11 @@ import { errorMessage } from '../errors/unknown-error';
 
 /** Every `toolgate <command>`. */
 const COMMANDS: ReadonlyMap<string, CliCommand> = new Map(
-  [runCommand, checkCommand, policyCommand, mcpCommand, demoCommand, devIdentityCommand, signingKeyCommand].map((c) => [c.name, c]),
+  [runCommand, checkCommand, policyCommand, mcpCommand, auditCommand, demoCommand, devIdentityCommand, signingKeyCommand].map((c) => [c.name, c]),
 );
 
 /** Commands with subcommands. */
-const GROUPS: ReadonlySet<string> = new Set(['policy', 'mcp']);
+const GROUPS: ReadonlySet<string> = new Set(['policy', 'mcp', 'audit']);
 
 function overview(): string {
   const width = Math.max(...[...COMMANDS.keys()].map((n) => n.length));

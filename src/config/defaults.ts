@@ -28,6 +28,8 @@ export const DEFAULTS = {
   handshakesPerSecond: 100,
   drainTimeoutSeconds: 15,
   decisionLogDestination: 'stdout',
+  checkpointRecords: 1000,
+  checkpointSeconds: 10,
   logLevel: 'info',
   reloadWatch: true,
   reloadDebounceMs: 300,

@@ -131,6 +131,10 @@ export interface GatewayConfig {
   decisionLog: {
     /** `'stdout'`, or the absolute path of a file to append to. */
     destination: string;
+    /** An Ed25519 signed-note signer key that signs checkpoints; undefined: generated at start. */
+    checkpointKeyFile?: string;
+    checkpointRecords: number;
+    checkpointSeconds: number;
   };
   logLevel: LogLevel;
   reload: {

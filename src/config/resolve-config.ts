@@ -1,7 +1,7 @@
 import { parseEndpointAddress, SOCKET_ENV } from '../spiffe/workload/address';
 import { TrustDomain } from '../spiffe/id';
 import { DEFAULTS, type LogLevel } from './defaults';
-import { existingDirectory, writableFileLocation } from './file-paths';
+import { existingDirectory, existingFile, writableFileLocation } from './file-paths';
 import type { GatewayConfig, HostPort } from './gateway-config';
 import { parseHostPort } from '../net/host-port';
 import type { IssueList } from './issue-list';
@@ -77,7 +77,7 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
     ...(workloadTokens && { workloadTokens }),
     ...(onBehalfOf && { onBehalfOf }),
     drainTimeoutSeconds: (raw.drainTimeoutSeconds as number | undefined) ?? DEFAULTS.drainTimeoutSeconds,
-    decisionLog: { destination: decisionLog },
+    decisionLog,
     logLevel: (raw.logLevel as LogLevel | undefined) ?? DEFAULTS.logLevel,
     reload: {
       watch: (reload.watch as boolean | undefined) ?? DEFAULTS.reloadWatch,
@@ -131,8 +131,16 @@ function listener(key: 'listen' | 'admin', value: unknown, issues: IssueList): H
   return issues.check([key], `invalid address ${JSON.stringify(address)}`, () => parseHostPort(address, { allowPortZero: true }));
 }
 
-function resolveDecisionLog(raw: RawRecord, baseDir: string, issues: IssueList): string | undefined {
-  const destination = asString(raw.destination) ?? DEFAULTS.decisionLogDestination;
-  if (destination === 'stdout') return destination;
-  return issues.check(['decisionLog', 'destination'], undefined, () => writableFileLocation(destination, baseDir));
+function resolveDecisionLog(raw: RawRecord, baseDir: string, issues: IssueList): GatewayConfig['decisionLog'] | undefined {
+  const rawDestination = asString(raw.destination) ?? DEFAULTS.decisionLogDestination;
+  const destination = rawDestination === 'stdout' ? rawDestination : issues.check(['decisionLog', 'destination'], undefined, () => writableFileLocation(rawDestination, baseDir));
+  const keyFile = asString(raw.checkpointKeyFile);
+  const checkpointKeyFile = keyFile === undefined ? undefined : issues.check(['decisionLog', 'checkpointKeyFile'], undefined, () => existingFile(keyFile, baseDir));
+  if (destination === undefined) return undefined;
+  return {
+    destination,
+    ...(checkpointKeyFile !== undefined && { checkpointKeyFile }),
+    checkpointRecords: (raw.checkpointRecords as number | undefined) ?? DEFAULTS.checkpointRecords,
+    checkpointSeconds: (raw.checkpointSeconds as number | undefined) ?? DEFAULTS.checkpointSeconds,
+  };
 }

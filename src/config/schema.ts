@@ -310,6 +310,13 @@ export const configSchema = {
       additionalProperties: false,
       properties: {
         destination: { ...path, default: DEFAULTS.decisionLogDestination, description: '"stdout", or a file to append to.' },
+        checkpointKeyFile: {
+          ...path,
+          description:
+            'An Ed25519 signed-note signer key (`toolgate audit key` makes one) that signs the checkpoints, e.g. from a Secret shared by replicas. Default: generated at start.',
+        },
+        checkpointRecords: { ...positiveInteger, default: DEFAULTS.checkpointRecords, description: 'A signed checkpoint after this many records.' },
+        checkpointSeconds: { ...positiveInteger, default: DEFAULTS.checkpointSeconds, description: 'A signed checkpoint at least this often, idle or not.' },
       },
     },
     logLevel: { type: 'string', enum: [...LOG_LEVELS], default: DEFAULTS.logLevel },

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
+import type { DecisionSink } from '../observability/decision-log';
 
 export interface DecisionLine {
   decisionId: string;
@@ -18,11 +19,21 @@ export class DecisionRecorder {
     { base: null },
     new Writable({
       write: (chunk: Buffer, _encoding, done) => {
-        for (const line of chunk.toString().split('\n')) if (line) this.lines.push(JSON.parse(line) as DecisionLine);
+        this.take(chunk.toString());
         done();
       },
     }),
   );
+  /** For the decision log, which writes its own lines: its records are kept, its chain's genesis and checkpoints are not. */
+  readonly sink: DecisionSink = { write: (text: string) => this.take(text) };
+
+  private take(text: string): void {
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      const parsed = JSON.parse(line) as Partial<DecisionLine>;
+      if (!('origin' in parsed) || 'decisionId' in parsed) this.lines.push(parsed as DecisionLine);
+    }
+  }
 
   /** Lines logged after `mark` (a previous `lines.length`). */
   since(mark: number): DecisionLine[] {

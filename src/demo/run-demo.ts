@@ -82,7 +82,7 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
     };
     const decisions = new DecisionRecorder();
     const operations = new DecisionRecorder();
-    const gateway = await Gateway.start(config, { logger: operations.logger, decisionLog: decisions.logger, svidTimeoutMs: 10_000 });
+    const gateway = await Gateway.start(config, { logger: operations.logger, decisionLog: decisions.sink, svidTimeoutMs: 10_000 });
     closers.push(() => gateway.close(1000));
     verify = createCallTokenVerifier({ jwksUrl: `http://127.0.0.1:${gateway.adminAddress!.port}${JWKS_PATH}`, issuer: GATEWAY, audience: FILES });
 

@@ -1,4 +1,9 @@
-import type { Logger } from './logger';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { checkpointText } from './checkpoint';
+import { DecisionChain } from './decision-chain';
+import type { PreviousOrigin } from './previous-origin';
+import { NoteSigner } from './signed-note';
 
 /** What a decision record says happened to a call (or to one message of it). */
 export type DecisionOutcome = 'allow' | 'deny' | 'cut';
@@ -53,20 +58,119 @@ export interface DecisionRecord {
   expiresAt?: string;
 }
 
+/** Where the decision log's lines go (a `LineDestination`, or a test's capture). */
+export interface DecisionSink {
+  write(line: string): unknown;
+  flush?(): void;
+  reopen?(): void;
+}
+
+export interface DecisionLogOptions {
+  readonly sink: DecisionSink;
+  /** Signs checkpoints; default: a key generated now, named `toolgate-decisions-<replica>`. */
+  readonly signer?: NoteSigner;
+  /** This process's name in its origin; default: the host name (a Kubernetes pod's name). */
+  readonly replica?: string;
+  /** A checkpoint after this many records… */
+  readonly checkpointRecords?: number;
+  /** …and at least this often, records or not (the heartbeat that shows a truncated tail). */
+  readonly checkpointSeconds?: number;
+  /** The last chain state of the log being appended to, named by the genesis line. */
+  readonly previous?: PreviousOrigin;
+  /** Defaults to `Date.now`. */
+  readonly clock?: () => number;
+}
+
+export const DEFAULT_CHECKPOINT_RECORDS = 1000;
+export const DEFAULT_CHECKPOINT_SECONDS = 10;
+
 /**
  * The one writer of decision records: every record leaves the process through `write`, so
- * that what is done to records (tamper evidence, another sink) is done in one place. It
- * writes at `info` on its own logger, whatever the operational log's level.
+ * that nothing escapes the chain (docs/decision-records.md, "Tamper evidence"). Each
+ * process is one origin: it begins with a genesis line, chains every record to the one
+ * before (`seq`, `prev`, `hash`), and writes a signed checkpoint every `checkpointRecords`
+ * records and every `checkpointSeconds` (idle or not), and a closing one on `close()`.
+ *
+ * The chain advances synchronously in `write` (a canonical encoding and a SHA-256: a few
+ * µs); the line then goes to the destination, which writes asynchronously in batches, so a
+ * call never waits on disk I/O. Lines are written whatever the operational log's level.
  */
 export class DecisionLog {
-  constructor(private readonly logger: Logger) {}
+  readonly origin: string;
+  readonly signer: NoteSigner;
+  private readonly chain: DecisionChain;
+  private readonly sink: DecisionSink;
+  private readonly clock: () => number;
+  private readonly checkpointRecords: number;
+  private sinceCheckpoint = 0;
+  private closed = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(options: DecisionLogOptions) {
+    this.sink = options.sink;
+    this.clock = options.clock ?? Date.now;
+    const replica = safeName(options.replica ?? hostname());
+    const start = new Date(this.clock()).toISOString();
+    // Replica and start say which process; the nonce keeps two processes started in the same ms apart.
+    this.origin = `toolgate/${replica}/${start}/${randomBytes(4).toString('hex')}`;
+    this.signer = options.signer ?? NoteSigner.generate(`toolgate-decisions-${replica}`);
+    this.chain = new DecisionChain(this.origin);
+    this.checkpointRecords = options.checkpointRecords ?? DEFAULT_CHECKPOINT_RECORDS;
+    const checkpointSeconds = options.checkpointSeconds ?? DEFAULT_CHECKPOINT_SECONDS;
+    const genesis = {
+      replica,
+      start,
+      key: this.signer.verifier.verifierKey,
+      checkpointRecords: this.checkpointRecords,
+      checkpointSeconds,
+      ...(options.previous && { previous: options.previous }),
+    };
+    this.sink.write(`${this.chain.genesis({ ...this.stamp(), genesis }).text}\n`);
+    // Signed at once: the genesis line names the key and the previous origin.
+    this.checkpoint();
+    this.timer = setInterval(() => this.checkpoint(), checkpointSeconds * 1000);
+    this.timer.unref();
+  }
 
   write(record: DecisionRecord): void {
-    this.logger.info(record);
+    this.sink.write(`${this.chain.link(this.stamp(), record).text}\n`);
+    this.sinceCheckpoint += 1;
+    // Written after close (a call that outlived the drain): closed again at once, so the log still ends closed.
+    if (this.closed || this.sinceCheckpoint >= this.checkpointRecords) this.checkpoint();
   }
 
   /** Writes what is buffered; before a clean exit. */
   flush(): void {
-    this.logger.flush();
+    this.sink.flush?.();
   }
+
+  /** Follows a rotated file: the next lines go to a new file at the path, the chain continues there. */
+  reopen(): void {
+    this.sink.reopen?.();
+  }
+
+  /** Writes the closing checkpoint and flushes; the heartbeat stops. */
+  close(): void {
+    clearInterval(this.timer);
+    this.closed = true;
+    this.checkpoint();
+    this.flush();
+  }
+
+  /** A signed checkpoint of the chain as it stands. */
+  checkpoint(): void {
+    const stamp = this.stamp();
+    const text = checkpointText({ origin: this.origin, size: this.chain.size, head: this.chain.head, time: stamp.time, closed: this.closed });
+    this.sink.write(`${JSON.stringify({ ...stamp, origin: this.origin, checkpoint: this.signer.sign(text) })}\n`);
+    this.sinceCheckpoint = 0;
+  }
+
+  private stamp(): { level: 'info'; time: string; log: 'decision' } {
+    return { level: 'info', time: new Date(this.clock()).toISOString(), log: 'decision' };
+  }
+}
+
+/** A replica name usable in an origin and a key name: no spaces, slashes or "+". */
+function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, '-') || 'toolgate';
 }

@@ -35,17 +35,7 @@ const BATCH_BYTES = 4096;
  * here first, and a failure is thrown as an error that names the path.
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const dest = options.destination ?? 'stdout';
-  const fd = STANDARD_STREAMS[dest];
-  if (fd === undefined) assertWritable(dest);
-  const stream = pino.destination({ dest: fd ?? dest, sync: false, minLength: BATCH_BYTES });
-  setInterval(() => {
-    try {
-      stream.flush();
-    } catch {
-      // not open yet: the next tick of the interval writes
-    }
-  }, FLUSH_INTERVAL_MS).unref();
+  const stream = createDestination(options.destination ?? 'stdout');
   return pino(
     {
       level: options.level ?? 'info',
@@ -55,6 +45,35 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     },
     stream,
   );
+}
+
+/** Where lines go: written asynchronously, in batches; `reopen()` follows a renamed (rotated) file. */
+export interface LineDestination {
+  write(line: string): unknown;
+  flush(): void;
+  /** Opens the file again by its path (after a rotation renamed it); nothing for stdout and stderr. */
+  reopen(): void;
+}
+
+/**
+ * The batching asynchronous destination `createLogger` writes to (see there): `stdout`,
+ * `stderr` or a file path, appended to. Used alone by the decision log, which writes its
+ * own lines.
+ */
+export function createDestination(destination: string): LineDestination & ReturnType<typeof pino.destination> {
+  const fd = STANDARD_STREAMS[destination];
+  if (fd === undefined) assertWritable(destination);
+  const stream = pino.destination({ dest: fd ?? destination, sync: false, minLength: BATCH_BYTES });
+  setInterval(() => {
+    try {
+      stream.flush();
+    } catch {
+      // not open yet: the next tick of the interval writes
+    }
+  }, FLUSH_INTERVAL_MS).unref();
+  const reopen = stream.reopen.bind(stream);
+  // A standard stream has no path to open again.
+  return Object.assign(stream, { reopen: () => (fd === undefined ? reopen() : undefined) });
 }
 
 const STANDARD_STREAMS: Record<string, number | undefined> = { stdout: 1, stderr: 2 };

@@ -3,8 +3,10 @@ import { ConfigError } from '../config/config-error';
 import type { GatewayConfig } from '../config/gateway-config';
 import { IdentityMapper } from '../identity/identity-mapper';
 import { AdminServer } from '../observability/admin-server';
-import { DecisionLog } from '../observability/decision-log';
-import { createLogger, type Logger } from '../observability/logger';
+import { checkpointKeysHandler, CHECKPOINT_KEYS_PATH, readCheckpointKeyFile } from '../observability/checkpoint-key';
+import { DecisionLog, type DecisionSink } from '../observability/decision-log';
+import { createDestination, createLogger, type Logger } from '../observability/logger';
+import { previousOrigin } from '../observability/previous-origin';
 import { GatewayMetrics } from '../observability/metrics';
 import { parseTraceSpec, Tracing, type TraceComponent } from '../observability/trace';
 import { loadPolicies, policyFolders, type LoadedPolicies } from '../policy/policy-store';
@@ -39,8 +41,8 @@ import { openMcpUpstreams, type McpUpstreams } from './mcp-upstreams';
 export interface StartOptions {
   /** Operational log (not the decision log). Default: pino on stderr at the config's level. */
   logger?: Logger;
-  /** Decision log. Default: pino on `config.decisionLog.destination`. */
-  decisionLog?: Logger;
+  /** Where decision log lines go. Default: `config.decisionLog.destination`, written asynchronously in batches. */
+  decisionLog?: DecisionSink;
   /** How long to wait for the first SVID; default: for ever (readiness says why). */
   svidTimeoutMs?: number;
   /** Aborts a start that is still waiting for the first SVID. */
@@ -68,6 +70,7 @@ interface Running {
   readonly reloader: GatewayReloader;
   readonly watcher: ReloadWatcher;
   readonly ring: KeyRing;
+  readonly decisionLog: DecisionLog;
   readonly address: AddressInfo;
   readonly adminAddress: AddressInfo | undefined;
   readonly tokenAddress: AddressInfo | undefined;
@@ -97,7 +100,8 @@ export class Gateway {
     );
     // Flushed last, whatever else is released.
     resources.add('logs', () => {
-      logs.decisionLog.flush();
+      // The closing checkpoint: an auditor sees the log end here, not cut short.
+      logs.decisionLog.close();
       logs.logger.flush();
     });
     const lifecycle: Lifecycle = { gateway: undefined, changedDuringStart: false };
@@ -153,8 +157,10 @@ export class Gateway {
    * failure and keeps serving the last good. SIGHUP calls this. Never throws.
    */
   reload(reason = 'requested'): ReloadOutcome {
-    const { reloader, ring, logger, watcher } = this.running;
+    const { reloader, ring, logger, watcher, decisionLog } = this.running;
     const outcome = reloader.reload(reason);
+    // A rotated decision log file (logrotate renames it, then sends SIGHUP): the chain continues in a new one.
+    decisionLog.reopen();
     // A mounted key Secret may have been rotated: follow it (a bad file keeps the current key).
     ring.reloadFile().then(
       (rotated) => rotated && logger.info({ signingKey: ring.keys.currentKid }, 'signing key rotated from its file'),
@@ -194,7 +200,18 @@ interface Logs {
 /** The operational log, the one decision record writer, and the traces asked for. */
 function openLogs(config: GatewayConfig, options: StartOptions): Logs {
   const logger = options.logger ?? createLogger({ destination: 'stderr', level: config.logLevel, base: { service: 'toolgate' } });
-  const decisionLog = new DecisionLog(options.decisionLog ?? createLogger({ destination: config.decisionLog.destination, base: { log: 'decision' } }));
+  const { destination, checkpointKeyFile, checkpointRecords, checkpointSeconds } = config.decisionLog;
+  // The key first: a bad key file stops the start before the log file is opened.
+  const signer = checkpointKeyFile === undefined ? undefined : readCheckpointKeyFile(checkpointKeyFile);
+  // Read before the first line is written: the new origin names where the last one stopped.
+  const previous = options.decisionLog === undefined && destination !== 'stdout' ? previousOrigin(destination) : undefined;
+  const decisionLog = new DecisionLog({
+    sink: options.decisionLog ?? createDestination(destination),
+    ...(signer && { signer }),
+    checkpointRecords,
+    checkpointSeconds,
+    ...(previous && { previous }),
+  });
   let components = options.trace;
   if (components === undefined) {
     const spec = parseTraceSpec(process.env.TOOLGATE_TRACE);
@@ -236,6 +253,10 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
   const trustDomains = callerTrustDomains(config, source);
   const channels = await openUpstreams(config, source, expiry, logger, resources);
   admin?.server.route(JWKS_PATH, jwksHandler(ring.keys));
+  admin?.server.route(
+    CHECKPOINT_KEYS_PATH,
+    checkpointKeysHandler(() => [logs.decisionLog.signer.verifier]),
+  );
 
   const state: GatewayState = {
     identities: new IdentityMapper(config.identities, { trustDomains: trustDomains.all }),
@@ -311,7 +332,19 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
     },
     'toolgate is serving',
   );
-  return { source, pipeline, metrics, logger, reloader, watcher, ring, address: listening.address, adminAddress: admin?.address, tokenAddress: listening.tokenAddress };
+  return {
+    source,
+    pipeline,
+    metrics,
+    logger,
+    reloader,
+    watcher,
+    ring,
+    decisionLog: logs.decisionLog,
+    address: listening.address,
+    adminAddress: admin?.address,
+    tokenAddress: listening.tokenAddress,
+  };
 }
 
 /** The admin endpoint (health, readiness, metrics, later the JWKS), listening, when configured. */

@@ -1,13 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
 import { DecisionLog, type DecisionRecord } from '../../src/observability/decision-log';
+import { DecisionLogVerifier } from '../../src/observability/decision-log-verifier';
 import { raw, startEchoWorld } from './support/echo-service';
 import { GatewayWorld, RESEARCH_BOT, STRANGER } from './support/gateway-world';
 import { rawCall, rawSession, grpcFrame } from './support/raw-h2';
 import { statusOf, tasksOf } from './support/task-calls';
 
 /**
- * Every decision record leaves the gateway through `DecisionLog.write` (tamper evidence is
- * to be added there): each kind of decision and refusal is written by it, in one shape.
+ * Every decision record leaves the gateway through `DecisionLog.write`, which chains it
+ * (tamper evidence): each kind of decision and refusal is written by it, in one shape.
  */
 describe('every decision and refusal is one record, written by the one decision log writer', () => {
   let world: GatewayWorld;
@@ -73,5 +74,14 @@ describe('every decision and refusal is one record, written by the one decision 
     // One shape: every record names its decision id and the policy set in force.
     const policySet = world.gateway.pipeline.current.policyHash;
     for (const line of world.decisions.lines) expect(line).toMatchObject({ decisionId: expect.any(String), policySet });
+  });
+
+  it('chains every record it wrote, whatever its kind: the log verifies, one origin, as many records as written', () => {
+    const verifier = new DecisionLogVerifier({ at: Date.now() });
+    world.decisions.text.forEach((text, i) => verifier.line(text, { file: 'decisions', line: i + 1 }));
+    const report = verifier.report();
+    expect(report.failure).toBeUndefined();
+    expect(report.origins).toEqual([expect.objectContaining({ records: written.length, end: 'open' })]);
+    expect(world.decisions.lines.map((l) => l.seq)).toEqual(written.map((_, i) => i + 1));
   });
 });

@@ -140,12 +140,13 @@ export class FaultDeployment {
     return { 'schema.cedarschema': readFileSync(join(this.policyDir, 'schema.cedarschema'), 'utf8'), ...GOOD_POLICIES };
   }
 
-  /** The decision log, parsed (the gateway writes it to a file beside its config). */
+  /** The decision log's records, parsed (the gateway writes it to a file beside its config; its chain's genesis and checkpoint lines are left out). */
   decisions(): Array<Record<string, unknown>> {
     return readFileSync(join(this.dir, 'decisions.log'), 'utf8')
       .split('\n')
       .filter((l) => l !== '')
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => typeof l.decisionId === 'string');
   }
 
   /** A workload `id` with a Workload API endpoint of its own. */

@@ -40,21 +40,38 @@ permit (principal in AgentGroup::"ci", action in Action::"tools.files.v1.Files",
 
 /** Log lines, parsed, as the gateway wrote them. */
 export class CapturedLog {
+  /** The lines; of the decision log, its records only (not its chain's genesis and checkpoint lines). */
   readonly lines: Array<Record<string, unknown>> = [];
+  /** Every line as written (the decision log's whole chain), for `audit verify`. */
+  readonly text: string[] = [];
   readonly logger;
+  /** For the decision log, which writes its own lines. */
+  readonly sink = { write: (text: string) => this.take(text) };
 
   /** `echo` also writes each line to stderr, to watch a test run. */
-  constructor(level = 'info', echo = false) {
+  constructor(
+    level = 'info',
+    private readonly echo = false,
+  ) {
     this.logger = pino(
       { base: null, level },
       new Writable({
         write: (chunk: Buffer, _enc, done) => {
-          if (echo) process.stderr.write(chunk);
-          for (const line of chunk.toString().split('\n')) if (line) this.lines.push(JSON.parse(line));
+          this.take(chunk.toString());
           done();
         },
       }),
     );
+  }
+
+  private take(text: string): void {
+    if (this.echo) process.stderr.write(text);
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      this.text.push(line);
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      if (!('origin' in parsed) || 'decisionId' in parsed) this.lines.push(parsed);
+    }
   }
 
   byDecisionId(id: string): Record<string, unknown> | undefined {
@@ -86,6 +103,8 @@ export interface GatewayWorldOptions {
   verifyCallTokens?: boolean;
   /** Fixed loopback ports for the gRPC and admin listeners (default: any free one), to reach them before the start resolves. */
   ports?: { listen: number; admin: number };
+  /** The gateway writes its decision log where its config says (`decisionLog` in `extraConfig`), not into `decisions`. */
+  ownDecisionLog?: boolean;
 }
 
 /**
@@ -170,7 +189,7 @@ ${options.protos ? `    protos: [${[FILES_PROTO_PATH, ...(options.extraProtos ??
     const operations = new CapturedLog(process.env.TOOLGATE_TEST_LOG ?? 'info', process.env.TOOLGATE_TEST_LOG !== undefined);
     let gateway: Gateway;
     try {
-      gateway = await Gateway.start(config, { logger: operations.logger, decisionLog: capture.logger, svidTimeoutMs: 5000, configFile });
+      gateway = await Gateway.start(config, { logger: operations.logger, ...(!options.ownDecisionLog && { decisionLog: capture.sink }), svidTimeoutMs: 5000, configFile });
     } catch (err) {
       // A test of a refused start must not leak the world it built.
       await tool.close();

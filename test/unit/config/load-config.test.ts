@@ -54,7 +54,7 @@ describe('loadConfig', () => {
         streamIdleSeconds: 300,
       },
       drainTimeoutSeconds: 15,
-      decisionLog: { destination: 'stdout' },
+      decisionLog: { destination: 'stdout', checkpointRecords: 1000, checkpointSeconds: 10 },
       logLevel: 'info',
       reload: { watch: true, debounceMs: 300 },
       tasks: { maxTtlSeconds: 3600, maxOpenPerCaller: 32 },

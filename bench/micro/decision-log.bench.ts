@@ -1,0 +1,83 @@
+/*
+ * Per-decision cost of the decision log's tamper evidence: what `DecisionLog.write` costs
+ * with the chain (a canonical JSON encoding and a SHA-256 per record) and with signed
+ * checkpoints (an Ed25519 signature every `checkpointRecords` records), against the writer
+ * before the chain (pino's `logger.info(record)`, which the decision log used to be).
+ * Every side writes to a destination that drops the line, so the numbers are the CPU a call
+ * spends on the event loop; the file write itself was and stays asynchronous (batched).
+ *
+ * Sides alternate round after round; numbers are µs per record, the median over rounds of
+ * wall-clock time ÷ records (synchronous code: CPU time).
+ *
+ * Run: `npm run bench:build && node bench/dist/bench/micro/decision-log.bench.js`
+ * Env: BENCH_MICRO_ROUNDS (default 9), BENCH_MICRO_ROUND_MS (default 150).
+ */
+import pino from 'pino';
+import { DecisionLog, type DecisionRecord } from '../../src/observability/decision-log';
+
+const ROUNDS = Number(process.env.BENCH_MICRO_ROUNDS ?? 9);
+const ROUND_MS = Number(process.env.BENCH_MICRO_ROUND_MS ?? 150);
+
+/** An allow as the relay bench writes them (~390 bytes a line). */
+const RECORD: DecisionRecord = {
+  decisionId: '3f2a9c41d0e2-123456',
+  caller: 'spiffe://example.org/agents/bench-client',
+  principal: 'Agent::"bench-client"',
+  action: 'bench.v1.Echo/Unary',
+  resource: 'echo',
+  decision: 'allow',
+  policies: ['bench-agents-call-echo'],
+  errors: [],
+  evalUs: 2,
+  cached: true,
+  policySet: 'bdcc24d630df',
+};
+
+const drop = { write: (_line: string) => undefined };
+const sides: Array<[string, () => void]> = [];
+
+const before = pino({ base: { log: 'decision' }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } }, drop);
+sides.push(['pino logger.info(record) (the writer before the chain)', () => before.info(RECORD)]);
+const chainOnly = new DecisionLog({ sink: drop, checkpointRecords: Number.MAX_SAFE_INTEGER, checkpointSeconds: 3600 });
+sides.push(['DecisionLog.write: chained, no checkpoint', () => chainOnly.write(RECORD)]);
+const byDefault = new DecisionLog({ sink: drop, checkpointSeconds: 3600 });
+sides.push(['DecisionLog.write: chained, a checkpoint every 1000 (default)', () => byDefault.write(RECORD)]);
+const everyRecord = new DecisionLog({ sink: drop, checkpointRecords: 1, checkpointSeconds: 3600 });
+sides.push(['DecisionLog.write: chained, a checkpoint after every record', () => everyRecord.write(RECORD)]);
+sides.push(['a checkpoint alone (Ed25519 signature of the note)', () => chainOnly.checkpoint()]);
+
+function runRound(op: () => void, n: number): number {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) op();
+  return ((performance.now() - t0) * 1000) / n;
+}
+
+function calibrate(op: () => void): number {
+  let n = 16;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) op();
+    const ms = performance.now() - t0;
+    if (ms > 30) return Math.max(32, Math.round((n * ROUND_MS) / ms));
+    n *= 4;
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const sizes = sides.map(([, op]) => calibrate(op));
+const results = sides.map(() => [] as number[]);
+for (let r = 0; r < ROUNDS; r++) {
+  const order = sides.map((_, i) => i);
+  if (r % 2 === 1) order.reverse();
+  for (const i of order) results[i]!.push(runRound(sides[i]![1], sizes[i]!));
+}
+for (const log of [chainOnly, byDefault, everyRecord]) log.close();
+
+console.log(`node ${process.version}, ${ROUNDS} rounds of ~${ROUND_MS} ms per side; µs per record (median; min–max over rounds)\n`);
+console.log('| operation | µs/op | rounds min–max |');
+console.log('| --- | ---: | ---: |');
+sides.forEach(([label], i) => {
+  const xs = results[i]!;
+  console.log(`| ${label} | ${median(xs).toFixed(2)} | ${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)} |`);
+});

@@ -1,0 +1,257 @@
+import { errorMessage } from '../errors/unknown-error';
+import { parseCheckpoint } from './checkpoint';
+import { lineHash } from './decision-chain';
+import { openNote, type NoteVerifier } from './signed-note';
+
+/** A line of the input: which file, which line (1-based). */
+export interface LineLocation {
+  readonly file: string;
+  readonly line: number;
+}
+
+/** The first thing found wrong: where, which origin and seq, and why. */
+export interface VerifyFailure extends LineLocation {
+  readonly origin?: string;
+  readonly seq?: number;
+  readonly reason: string;
+}
+
+export interface OriginSummary {
+  readonly origin: string;
+  readonly records: number;
+  readonly checkpoints: number;
+  /** `closed`, `continued by <origin>`, or `open` (a live gateway: its last checkpoint is within its heartbeat). */
+  readonly end: string;
+}
+
+export interface VerifyReport {
+  readonly failure?: VerifyFailure;
+  readonly origins: OriginSummary[];
+  /** Lines that are no part of any decision log (other processes' lines on a shared stdout, blank lines). */
+  readonly ignored: number;
+  /** Whether checkpoint signatures were checked (verifier keys were given). */
+  readonly signaturesChecked: boolean;
+}
+
+export interface VerifyOptions {
+  /** The published verifier keys; without them signatures are not checked. */
+  readonly keys?: readonly NoteVerifier[];
+  /** When the log is judged, ms since the epoch: an origin neither closed nor continued must have signed within its heartbeat of it. */
+  readonly at: number;
+}
+
+interface Unsigned extends LineLocation {
+  readonly seq: number;
+  readonly time: number;
+}
+
+/** One origin's chain as read so far. */
+interface OriginState {
+  seq: number;
+  head: string;
+  heartbeatSeconds: number;
+  records: number;
+  checkpoints: number;
+  lastLine: LineLocation;
+  lastCheckpoint?: LineLocation & { time: number; closed: boolean };
+  /** The first record after the last checkpoint. */
+  unsigned?: Unsigned;
+}
+
+/** What a genesis line says of the origin before it. */
+interface Successor extends LineLocation {
+  readonly by: string;
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/**
+ * Checks decision log lines (docs/decision-records.md, "Tamper evidence"), given in order:
+ * the files of a rotated log oldest first, or a stream where several processes' lines are
+ * interleaved. Each origin's chain must begin with its genesis line and continue without a
+ * gap, a repeat or a reordering; every line's hash must match its contents; every
+ * checkpoint must be signed by a given key and match the chain where it stands; and each
+ * origin must end closed, or be continued by a later origin that names where it stopped,
+ * or have signed within its heartbeat (2 × checkpointSeconds) of `at`. Stops at the first
+ * line found wrong.
+ */
+export class DecisionLogVerifier {
+  private readonly states = new Map<string, OriginState>();
+  private readonly successors = new Map<string, Successor>();
+  private ignored = 0;
+  private failure: VerifyFailure | undefined;
+
+  constructor(private readonly options: VerifyOptions) {}
+
+  /** Reads one line; false once a line was found wrong (the rest need not be read). */
+  line(text: string, where: LineLocation): boolean {
+    this.failure ??= this.read(text, where);
+    return this.failure === undefined;
+  }
+
+  /** After the last line: the report, with the first failure if any. */
+  report(): VerifyReport {
+    // A restart names the origin before it in the file: that origin's lines must be here (all of them deleted would otherwise not show).
+    for (const [origin, successor] of this.successors) {
+      if (this.failure || this.states.has(origin)) continue;
+      this.failure = {
+        file: successor.file,
+        line: successor.line,
+        origin: successor.by,
+        seq: 0,
+        reason: `the genesis line names the previous origin ${origin}, whose lines are not in the input (an earlier file not given, or deleted)`,
+      };
+    }
+    const origins: OriginSummary[] = [];
+    for (const [origin, state] of this.states) {
+      let end = 'not checked';
+      if (!this.failure) {
+        const ended = this.end(origin, state);
+        if (typeof ended === 'string') end = ended;
+        else this.failure = ended;
+      }
+      origins.push({ origin, records: state.records, checkpoints: state.checkpoints, end });
+    }
+    return { ...(this.failure && { failure: this.failure }), origins, ignored: this.ignored, signaturesChecked: this.options.keys !== undefined };
+  }
+
+  private read(text: string, where: LineLocation): VerifyFailure | undefined {
+    const line = parseObject(text);
+    if (line === undefined) {
+      // A line the gateway wrote but that no longer parses was edited; anything else is another process's.
+      if (/"log":"decision"|"origin":"toolgate\//.test(text)) return fail({ ...where, reason: 'a decision log line that is not valid JSON (edited?)' });
+      this.ignored += 1;
+      return undefined;
+    }
+    const origin = line.origin;
+    if (typeof origin !== 'string') {
+      if (line.log === 'decision' || 'decisionId' in line) return fail({ ...where, reason: 'a decision record outside any chain (no origin, seq, prev, hash)' });
+      this.ignored += 1;
+      return undefined;
+    }
+    if (typeof line.checkpoint === 'string') return this.checkpoint(origin, line.checkpoint, where);
+    if (typeof line.seq !== 'number') return fail({ ...where, origin, reason: 'a line of a chain that is neither a record, a genesis line nor a checkpoint' });
+    if (line.seq === 0) return this.genesis(origin, line, where);
+    return this.record(origin, line, line.seq, where);
+  }
+
+  private genesis(origin: string, line: Record<string, unknown>, where: LineLocation): VerifyFailure | undefined {
+    const at = { ...where, origin, seq: 0 };
+    if (this.states.has(origin)) return fail({ ...at, reason: 'a second genesis line for this origin' });
+    if (line.hash !== lineHash(line)) return fail({ ...at, reason: 'the genesis line does not match its hash (edited?)' });
+    const genesis = (line.genesis ?? {}) as { checkpointSeconds?: unknown; previous?: { origin?: unknown; last?: { seq?: unknown; hash?: unknown } } };
+    if (typeof genesis.checkpointSeconds !== 'number' || 'prev' in line) return fail({ ...at, reason: 'not a genesis line (no checkpointSeconds, or a prev)' });
+    const previous = genesis.previous;
+    if (previous && typeof previous.origin === 'string' && typeof previous.last?.seq === 'number' && typeof previous.last.hash === 'string') {
+      this.successors.set(previous.origin, { ...where, by: origin, seq: previous.last.seq, hash: previous.last.hash });
+    }
+    // Unsigned until the first checkpoint (written right after it).
+    const unsigned = { ...where, seq: 0, time: Date.parse(String(line.time)) };
+    this.states.set(origin, { seq: 0, head: line.hash, heartbeatSeconds: genesis.checkpointSeconds, records: 0, checkpoints: 0, lastLine: where, unsigned });
+    return undefined;
+  }
+
+  private record(origin: string, line: Record<string, unknown>, seq: number, where: LineLocation): VerifyFailure | undefined {
+    const at = { ...where, origin, seq };
+    const state = this.states.get(origin);
+    if (!state) return fail({ ...at, reason: "this origin's genesis line was not seen before its records (lines missing, or spliced from another log)" });
+    if (line.hash !== lineHash(line)) return fail({ ...at, reason: 'the record does not match its hash (edited?)' });
+    if (seq <= state.seq) return fail({ ...at, reason: `seq ${seq} comes after seq ${state.seq}: records reordered or repeated` });
+    if (seq > state.seq + 1)
+      return fail({
+        ...at,
+        reason: `seq ${seq} follows seq ${state.seq}: ${seq - state.seq - 1 === 1 ? `record ${state.seq + 1} is` : `records ${state.seq + 1}-${seq - 1} are`} missing`,
+      });
+    if (line.prev !== state.head) return fail({ ...at, reason: `prev is not the hash of seq ${state.seq} (a record before it was changed or replaced)` });
+    state.seq = seq;
+    state.head = line.hash;
+    state.records += 1;
+    state.lastLine = where;
+    state.unsigned ??= { ...where, seq, time: Date.parse(String(line.time)) };
+    return undefined;
+  }
+
+  private checkpoint(origin: string, note: string, where: LineLocation): VerifyFailure | undefined {
+    const at = { ...where, origin };
+    const state = this.states.get(origin);
+    if (!state) return fail({ ...at, reason: 'a checkpoint of an origin whose genesis line was not seen (lines missing, or spliced from another log)' });
+    let opened: ReturnType<typeof openNote>;
+    try {
+      opened = openNote(note);
+    } catch (err) {
+      return fail({ ...at, reason: `checkpoint: ${errorMessage(err)}` });
+    }
+    const checkpoint = parseCheckpoint(opened.text);
+    if (typeof checkpoint === 'string') return fail({ ...at, reason: `checkpoint: ${checkpoint}` });
+    if (checkpoint.origin !== origin) return fail({ ...at, reason: `the checkpoint is of another origin (${checkpoint.origin})` });
+    const unsigned = this.options.keys && this.checkSignature(opened, this.options.keys, at);
+    if (unsigned) return unsigned;
+    if (checkpoint.size !== state.seq) return fail({ ...at, reason: `the checkpoint signs ${checkpoint.size} records, ${state.seq} precede it` });
+    if (checkpoint.head !== state.head) return fail({ ...at, reason: `the checkpoint's head is not the hash of seq ${state.seq}` });
+    state.checkpoints += 1;
+    state.lastLine = where;
+    state.lastCheckpoint = { ...where, time: Date.parse(checkpoint.time), closed: checkpoint.closed };
+    state.unsigned = undefined;
+    return undefined;
+  }
+
+  private checkSignature(note: ReturnType<typeof openNote>, keys: readonly NoteVerifier[], at: Omit<VerifyFailure, 'reason'>): VerifyFailure | undefined {
+    const names = note.signatures.map((s) => s.name).join(', ');
+    for (const signature of note.signatures) {
+      const key = keys.find((k) => k.name === signature.name && k.keyId.equals(signature.keyId));
+      if (!key) continue;
+      if (key.verify(note.text, signature.signature)) return undefined;
+      return fail({ ...at, reason: `the checkpoint's signature by ${signature.name} does not verify (forged or edited)` });
+    }
+    return fail({ ...at, reason: `the checkpoint is signed by no key given with --keys (signed by ${names || 'nobody'})` });
+  }
+
+  private end(origin: string, state: OriginState): string | VerifyFailure {
+    const successor = this.successors.get(origin);
+    if (successor) {
+      if (successor.seq !== state.seq || successor.hash !== state.head) {
+        return fail({
+          ...state.lastLine,
+          origin,
+          reason: `the next origin (${successor.by}, ${successor.file}:${successor.line}) says this one ended at seq ${successor.seq}; here it ends at seq ${state.seq}: its tail was changed or cut`,
+        });
+      }
+      return `continued by ${successor.by}`;
+    }
+    if (state.lastCheckpoint?.closed && state.unsigned === undefined) return 'closed';
+    const limitMs = 2 * state.heartbeatSeconds * 1000;
+    const unsigned = state.unsigned;
+    if (unsigned && !(this.options.at - unsigned.time <= limitMs)) {
+      return fail({
+        ...unsigned,
+        origin,
+        reason: `no checkpoint signs this line, and it is older than the heartbeat allows (2 × ${state.heartbeatSeconds} s): the log after it was cut, or the gateway stopped without closing`,
+      });
+    }
+    const last = state.lastCheckpoint;
+    if (!unsigned && last && !(this.options.at - last.time <= limitMs)) {
+      return fail({
+        ...last,
+        origin,
+        reason: `the origin's last checkpoint, not a closing one, is older than the heartbeat allows (2 × ${state.heartbeatSeconds} s): the log after it was cut, or the gateway stopped without closing`,
+      });
+    }
+    return 'open';
+  }
+}
+
+/** The first thing found wrong; a function so that each check reads `return fail(…)`. */
+function fail(failure: VerifyFailure): VerifyFailure {
+  return failure;
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('{')) return undefined;
+  try {
+    const value = JSON.parse(trimmed) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
