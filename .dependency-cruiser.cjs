@@ -16,7 +16,7 @@ const LAYERS = [
   // Who a caller is (and the Principal and Cedar values it yields); rate limits.
   ['identity', 'limits'],
   // Tasks, their tokens and stores, and the signing keys those tokens share with credentials.
-  ['tasks'],
+  ['tasks', 'approvals'],
   // The config file resolved into the types below; the per-call JWT and JWKS.
   ['config', 'credentials'],
   // Cedar decisions; one gRPC call between two HTTP/2 streams. Neither needs the other.
