@@ -36,6 +36,9 @@ export const DEFAULTS = {
   keyRotateSeconds: 86_400,
   upstreamTokenTtlSeconds: 60,
   redisKeyPrefix: 'toolgate:',
+  approvalHoldSeconds: 30,
+  approvalTtlSeconds: 600,
+  approvalMaxTtlSeconds: 3600,
   workloadJwtSvid: true,
 } as const;
 

@@ -18,7 +18,9 @@ import type { MethodInfo } from '../relay/method-catalog';
 import type { DecisionLog } from '../observability/decision-log';
 import { GATEWAY_RESOURCE, TASKS_SERVICE } from '../tasks/tasks-api';
 import { principalLabel, type Caller, type CallContext, type GatewayState, type IdentifiedCall } from './call-context';
+import { CallApprovals } from './call-approvals';
 import { CallDecisions } from './call-decisions';
+import type { ApprovalStore } from '../approvals/approval-store';
 import type { Admission, CallGuard } from './call-guard';
 import { endUnsupportedMediaType, isGrpcContentType } from './grpc-content-type';
 import { HEALTH_CHECK, HEALTH_SERVICE, serveHealth } from './health-service';
@@ -66,7 +68,14 @@ export interface CallPipelineOptions {
   upstreamToken: (facts: UpstreamTokenFacts) => string;
   /** The gateway's SPIFFE ID, from its current SVID: `By=` of the `x-forwarded-client-cert` it sets. */
   gatewayId: () => string;
+  /** Where escalated calls' approval requests live, and how long calls are held (`approvals`); without it an escalate is denied. */
+  approvals?: { store: ApprovalStore; holdMs: number; defaultTtlMs: number; maxTtlMs: number };
 }
+
+/** Why a client- or bidi-streaming message that policy escalates is denied instead (docs/approvals.md). */
+const STREAM_CANNOT_ESCALATE = 'a client- or bidi-streaming call cannot be held for approval: one approval cannot be bound to messages not yet sent';
+/** Why a call decided on its headers alone that policy escalates is denied instead. */
+const HEADERS_CANNOT_ESCALATE = 'a call decided on its headers (an upstream without protos) cannot be bound to an approval: its message is never read';
 
 /** What the per-call upstream JWT says: who called what, for which task and user. */
 export interface UpstreamTokenFacts {
@@ -95,6 +104,8 @@ export class CallPipeline {
   /** Every decision and refusal, recorded through the one decision log. */
   private readonly decisions: CallDecisions;
   private readonly tasks: TasksHandler;
+  /** Escalated calls held for and released by approval; undefined: an escalate is denied. */
+  private readonly approvals: CallApprovals | undefined;
   private readonly trace: Trace;
   private readonly relayTrace: Trace;
 
@@ -106,6 +117,7 @@ export class CallPipeline {
     this.trace = tracing?.for('pipeline');
     this.relayTrace = tracing?.for('relay');
     this.decisions = new CallDecisions(options.decisionLog, options.metrics, tracing?.for('policy'));
+    this.approvals = options.approvals && new CallApprovals({ ...options.approvals, decisions: this.decisions, current: () => this.state });
     this.tasks = new TasksHandler({
       service: options.tasks,
       guard: options.guard,
@@ -245,6 +257,7 @@ export class CallPipeline {
         call,
         decisionId,
         catalog === undefined ? undefined : { reason: `${call.action} is not declared in the protos of upstream "${route.target.name}"` },
+        HEADERS_CANNOT_ESCALATE,
       );
       if (denial) {
         task?.release();
@@ -272,8 +285,9 @@ export class CallPipeline {
         } catch (err) {
           return { denial: decisions.decide(call, id, { reason: errorMessage(err), index: at })! };
         }
-        const denial = decisions.decide(call, id, { request, index: at });
-        if (denial) return { denial };
+        const approvals = this.approvals;
+        const verdict = decisions.decide(call, id, { request, index: at }, info.requestStream ? STREAM_CANNOT_ESCALATE : approvals !== undefined || 'approvals are not configured');
+        if (verdict !== undefined && 'code' in verdict) return { denial: verdict };
         const payload = encodeCanonical(decoded);
         // Canonical varints can be longer than the caller's (a negative int32 sent in 5 bytes).
         if (payload.length > maxBytes) {
@@ -281,6 +295,7 @@ export class CallPipeline {
           decisions.record(call, { decisionId: id, ...(at !== undefined && { message: at }), decision: 'deny', status: Status.RESOURCE_EXHAUSTED, reason });
           return { denial: { code: Status.RESOURCE_EXHAUSTED, message: refusalMessage(Status.RESOURCE_EXHAUSTED, id), reason } };
         }
+        if (verdict !== undefined) return { pending: approvals!.settle(call, id, verdict, { request, payload }) };
         return { relay: grpcFrame(payload) };
       },
       admitEmpty: () => decisions.decide(call, decisionId, undefined),

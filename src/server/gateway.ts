@@ -24,6 +24,7 @@ import { McpBearerRoutes } from './mcp-bearer-routes';
 import type { GatewayState } from './call-context';
 import { CallPipeline } from './call-pipeline';
 import { openSharedState, type SharedState } from './shared-state';
+import { ApprovalActions } from './approval-actions';
 import { taskPipelineOptions } from './task-services';
 import { decisionIdGenerator } from './decision-id';
 import { ConnectionLimitError } from '../spiffe/tls/tls-server';
@@ -71,6 +72,7 @@ interface Running {
   readonly address: AddressInfo;
   readonly adminAddress: AddressInfo | undefined;
   readonly tokenAddress: AddressInfo | undefined;
+  readonly approvals: ApprovalActions;
 }
 
 /**
@@ -130,6 +132,11 @@ export class Gateway {
 
   get adminAddress(): AddressInfo | undefined {
     return this.running.adminAddress;
+  }
+
+  /** Approve or deny escalated calls' approval requests, each a decision record naming who acted (docs/approvals.md). */
+  get approvals(): ApprovalActions {
+    return this.running.approvals;
   }
 
   /** The token listener's address, when `workloadTokens` is configured. */
@@ -263,7 +270,14 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
     unavailable: () => expiry.reason(),
     ...taskOptions,
     gatewayId,
+    approvals: {
+      store: shared.approvals,
+      holdMs: config.approvals.holdSeconds * 1000,
+      defaultTtlMs: config.approvals.defaultTtlSeconds * 1000,
+      maxTtlMs: config.approvals.maxTtlSeconds * 1000,
+    },
   });
+  const approvals = new ApprovalActions(shared.approvals, logs.decisionLog, nextDecisionId, () => pipeline.current.policyHash);
   const reloader = new GatewayReloader(config, policies, {
     configFile: options.configFile,
     pipeline,
@@ -309,7 +323,19 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
     },
     'toolgate is serving',
   );
-  return { source, pipeline, metrics, logger, reloader, watcher, ring, address: listening.address, adminAddress: admin?.address, tokenAddress: listening.tokenAddress };
+  return {
+    source,
+    pipeline,
+    metrics,
+    logger,
+    reloader,
+    watcher,
+    ring,
+    address: listening.address,
+    adminAddress: admin?.address,
+    tokenAddress: listening.tokenAddress,
+    approvals,
+  };
 }
 
 /** The admin endpoint (health, readiness, metrics, later the JWKS), listening, when configured. */
