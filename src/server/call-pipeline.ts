@@ -117,7 +117,15 @@ export class CallPipeline {
     this.trace = tracing?.for('pipeline');
     this.relayTrace = tracing?.for('relay');
     this.decisions = new CallDecisions(options.decisionLog, options.metrics, tracing?.for('policy'));
-    this.approvals = options.approvals && new CallApprovals({ ...options.approvals, decisions: this.decisions, current: () => this.state });
+    this.approvals =
+      options.approvals &&
+      new CallApprovals({
+        ...options.approvals,
+        // A held call moves no byte: the idle limit would end it first.
+        holdMs: Math.min(options.approvals.holdMs, options.streamIdleMs - 1000),
+        decisions: this.decisions,
+        current: () => this.state,
+      });
     this.tasks = new TasksHandler({
       service: options.tasks,
       guard: options.guard,
