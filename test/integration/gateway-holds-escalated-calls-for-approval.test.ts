@@ -1,4 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { RedisApprovalStore } from '../../src/approvals/redis-approval-store';
 import { errorInfoOf, STATUS_DETAILS_HEADER } from '../../src/relay/status-details';
 import { startDevRedisServer, type DevRedisServer } from '../support/dev-redis-server';
@@ -194,6 +196,27 @@ describe('escalated calls (@approval): held, bound to the exact call, single use
     expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
     const record = world.decisions.lines.slice(seen).find((l) => l.decision === 'deny')!;
     expect(record.reason).toMatch(/^approval required \(sync-needs-approval\), but a client- or bidi-streaming call cannot be held/);
+  });
+
+  it('decides a held call again under the policies in force when it is approved: a forbid added meanwhile denies it', async () => {
+    const seen = world.decisions.lines.length;
+    const call = refusal(readFile(bot, '/payroll/q4.csv'));
+    const id = (await escalation(world, seen)).approval as string;
+    const paused = join(world.policyDir, 'payroll-paused.cedar');
+    writeFileSync(paused, `@id("payroll-paused") forbid (principal, action == Action::"${READ}", resource) when { context.request.path like "/payroll/*" };`);
+    try {
+      expect(world.gateway.reload('SIGHUP')).toMatchObject({ result: 'success' });
+      const policySet = world.gateway.pipeline.current.policyHash;
+      await world.gateway.approvals.approve(id, ALICE);
+      expect((await call).code).toBe(grpc.status.PERMISSION_DENIED);
+      const denial = world.decisions.lines.slice(seen).find((l) => l.decision === 'deny')!;
+      expect(denial).toMatchObject({ approval: id, policies: ['payroll-paused'], policySet, reason: 'approved, but the policies in force at release deny the call' });
+      // Not consumed: the approval was never used.
+      expect((await world.gateway.approvals.get(id))?.state).toBe('approved');
+    } finally {
+      rmSync(paused);
+      world.gateway.reload('SIGHUP');
+    }
   });
 
   it('lets go of a held call its caller cancels', async () => {
