@@ -32,6 +32,8 @@ export type ConsumeResult = { readonly ok: true; readonly approval: Approval } |
 export interface ApprovalStore {
   /** Stores a new pending request, valid `ttlMs` from `now`. */
   create(request: NewApproval, now: Date): Promise<Approval>;
+  /** Every request not yet expired as of `now` (whatever its state), soonest to expire first. */
+  list(now: Date): Promise<Approval[]>;
   /** The request, its state as of `now`; undefined when unknown. */
   get(id: string, now: Date): Promise<Approval | undefined>;
   /** Counts `approver`'s approval; the request is approved once `quorum` distinct approvers have. */

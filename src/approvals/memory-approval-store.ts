@@ -34,6 +34,13 @@ export class MemoryApprovalStore implements ApprovalStore {
     return view(stored, now);
   }
 
+  async list(now: Date): Promise<Approval[]> {
+    return [...this.#requests.values()]
+      .filter((stored) => stored.approval.expiresAt.getTime() > now.getTime())
+      .sort((a, b) => a.approval.expiresAt.getTime() - b.approval.expiresAt.getTime())
+      .map((stored) => view(stored, now));
+  }
+
   async get(id: string, now: Date): Promise<Approval | undefined> {
     const stored = this.#find(id, now);
     return stored && view(stored, now);

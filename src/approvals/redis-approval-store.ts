@@ -74,7 +74,7 @@ export interface RedisApprovalStoreOptions {
  * Approval requests in Redis, beside the tasks, shared by every replica, with the semantics
  * of `MemoryApprovalStore`. One hash per request, `<prefix>approval:{<id>}`: `approval` (the
  * request's facts as JSON), `state`, `approvals` (the count), `by:<approver>`, `deniedBy`,
- * `consumedAt`; it expires `APPROVAL_RETAIN_MS` after the request does (a TTL relative to
+ * `consumedAt`, indexed by expiry in the sorted set `<prefix>approvals` (`list`); it expires `APPROVAL_RETAIN_MS` after the request does (a TTL relative to
  * `now`, the caller's clock, like the task store's). Approve, deny and consume are Lua
  * scripts (atomic). A request that becomes approved or denied is published on
  * `<prefix>approval-decided`, heard by every replica (`onDecided`): a call held on one is
@@ -109,10 +109,19 @@ export class RedisApprovalStore implements ApprovalStore {
       .multi()
       .hset(this.#key(stored.id), 'approval', JSON.stringify(stored), 'state', 'pending')
       .pexpire(this.#key(stored.id), Math.ceil(ttlMs + APPROVAL_RETAIN_MS))
+      // The index `list` reads: ids by expiry, the expired ones dropped as new ones come.
+      .zremrangebyscore(this.#indexKey(), '-inf', now.getTime())
+      .zadd(this.#indexKey(), stored.expiresAt, stored.id)
       .exec();
     if (replies === null) throw new StateError('the Redis transaction storing an approval request was aborted');
     for (const [err] of replies) if (err) throw err;
     return approvalOf(stored, { state: 'pending' }, now);
+  }
+
+  async list(now: Date): Promise<Approval[]> {
+    const ids = await this.#client.zrangebyscore(this.#indexKey(), `(${now.getTime()}`, '+inf');
+    const approvals = await Promise.all(ids.map((id) => this.get(id, now)));
+    return approvals.filter((a): a is Approval => a !== undefined && a.expiresAt.getTime() > now.getTime());
   }
 
   async get(id: string, now: Date): Promise<Approval | undefined> {
@@ -176,6 +185,10 @@ export class RedisApprovalStore implements ApprovalStore {
       () => undefined,
       () => undefined,
     );
+  }
+
+  #indexKey(): string {
+    return `${this.#keyPrefix}approvals`;
   }
 
   #key(id: string): string {

@@ -7,7 +7,7 @@ import type { DecisionLog } from '../observability/decision-log';
  * (`Gateway.approvals`; tests, an embedding program): approve or deny, each one decision
  * record naming who acted, through the one decision log. The caller of a call can never
  * approve it (the store refuses `own-call`). Who may approve which group is not checked
- * here: that is for the approvers' service in front of it (issue 13, item 4).
+ * here: the Approvals service (approvals-handler.ts) checks it before it calls this.
  */
 export class ApprovalActions {
   constructor(
@@ -24,22 +24,23 @@ export class ApprovalActions {
   }
 
   /** Counts `approver`'s approval of the request (approved once its quorum is reached). */
-  async approve(id: string, approver: string): Promise<DecideResult> {
+  async approve(id: string, approver: string, decisionId?: string): Promise<DecideResult> {
     const result = await this.store.approve(id, approver, new Date(this.clock()));
-    if (result.ok) this.record(result.approval, 'approval granted', approver);
+    if (result.ok) this.record(result.approval, 'approval granted', approver, decisionId);
     return result;
   }
 
   /** Denies the request for good: a held call is refused at once, a retry with the id too. */
-  async deny(id: string, approver: string): Promise<DecideResult> {
+  async deny(id: string, approver: string, decisionId?: string): Promise<DecideResult> {
     const result = await this.store.deny(id, approver, new Date(this.clock()));
-    if (result.ok) this.record(result.approval, 'approval denied', approver);
+    if (result.ok) this.record(result.approval, 'approval denied', approver, decisionId);
     return result;
   }
 
-  private record(approval: Approval, event: 'approval granted' | 'approval denied', by: string): void {
+  /** The event record, under the decision id of the approver's call when it came through the Approvals service. */
+  private record(approval: Approval, event: 'approval granted' | 'approval denied', by: string, decisionId = this.nextDecisionId()): void {
     this.log.write({
-      decisionId: this.nextDecisionId(),
+      decisionId,
       caller: approval.caller,
       principal: approval.principal,
       action: approval.action,

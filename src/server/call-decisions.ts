@@ -130,6 +130,13 @@ export class CallDecisions {
     end(call.stream, code, refusalMessage(code, call.decisionId));
   }
 
+  /** Ends a call whose refusal is already recorded (with fields `deny` has no room for), counted as denied. */
+  endRecorded(call: CallContext, code: StatusCode): void {
+    this.metrics.denied.inc();
+    this.metrics.decisionSeconds.observe((performance.now() - call.started) / 1000);
+    endWithStatus(call.stream, code, refusalMessage(code, call.decisionId));
+  }
+
   /** Ends a call the guard (or the Tasks service) refused before or instead of policy. */
   refuse(call: CallContext, refusal: Refusal): void {
     this.metrics.guardRefusals.labels(String(refusal.code)).inc();

@@ -21,6 +21,9 @@ import { principalLabel, type Caller, type CallContext, type GatewayState, type 
 import { CallApprovals } from './call-approvals';
 import { CallDecisions } from './call-decisions';
 import type { ApprovalStore } from '../approvals/approval-store';
+import { APPROVALS_SERVICE } from '../approvals/approvals-api';
+import type { ApprovalActions } from './approval-actions';
+import { ApprovalsHandler } from './approvals-handler';
 import type { Admission, CallGuard } from './call-guard';
 import { endUnsupportedMediaType, isGrpcContentType } from './grpc-content-type';
 import { HEALTH_CHECK, HEALTH_SERVICE, serveHealth } from './health-service';
@@ -69,7 +72,7 @@ export interface CallPipelineOptions {
   /** The gateway's SPIFFE ID, from its current SVID: `By=` of the `x-forwarded-client-cert` it sets. */
   gatewayId: () => string;
   /** Where escalated calls' approval requests live, and how long calls are held (`approvals`); without it an escalate is denied. */
-  approvals?: { store: ApprovalStore; holdMs: number; defaultTtlMs: number; maxTtlMs: number };
+  approvals?: { store: ApprovalStore; holdMs: number; defaultTtlMs: number; maxTtlMs: number; actions: ApprovalActions };
 }
 
 /** Why a client- or bidi-streaming message that policy escalates is denied instead (docs/approvals.md). */
@@ -106,6 +109,8 @@ export class CallPipeline {
   private readonly tasks: TasksHandler;
   /** Escalated calls held for and released by approval; undefined: an escalate is denied. */
   private readonly approvals: CallApprovals | undefined;
+  /** `toolgate.v1.Approvals` for approvers; undefined without `approvals`. */
+  private readonly approvers: ApprovalsHandler | undefined;
   private readonly trace: Trace;
   private readonly relayTrace: Trace;
 
@@ -126,6 +131,9 @@ export class CallPipeline {
         decisions: this.decisions,
         current: () => this.state,
       });
+    this.approvers =
+      options.approvals &&
+      new ApprovalsHandler({ store: options.approvals.store, actions: options.approvals.actions, decisions: this.decisions, maxMessageBytes: options.maxMessageBytes });
     this.tasks = new TasksHandler({
       service: options.tasks,
       guard: options.guard,
@@ -174,7 +182,8 @@ export class CallPipeline {
       return;
     }
 
-    const ownService = method.service === TASKS_SERVICE;
+    const approvalsService = method.service === APPROVALS_SERVICE && this.approvers !== undefined;
+    const ownService = method.service === TASKS_SERVICE || approvalsService;
     const route = ownService ? undefined : this.state.routes.get(method.service);
     const call = this.context(stream, headers, caller, method.action, ownService ? GATEWAY_RESOURCE : route?.target.name, started);
     if (!this.identify(call)) return;
@@ -187,6 +196,11 @@ export class CallPipeline {
       return;
     }
     stream.once('close', releaseSlot);
+    if (approvalsService) {
+      this.trace?.debug({ decisionId: call.decisionId, action: call.action }, 'routed to the Approvals service');
+      this.approvers!.handle(call);
+      return;
+    }
     if (ownService) {
       this.trace?.debug({ decisionId: call.decisionId, action: call.action }, 'routed to the Tasks service');
       this.tasks.handle(call);

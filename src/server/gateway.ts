@@ -256,6 +256,9 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
   const nextDecisionId = decisionIdGenerator();
   // One count of open calls per caller, gRPC and MCP alike.
   const callerSlots = new CallerSlots(config.limits.perCaller.maxConcurrentCalls);
+  // The pipeline is made next; the records name the policy set in force when an approver acts.
+  let policyHash = () => state.policyHash;
+  const approvals = new ApprovalActions(shared.approvals, logs.decisionLog, nextDecisionId, () => policyHash());
   const pipeline = new CallPipeline(state, {
     decisionLog: logs.decisionLog,
     logger,
@@ -275,9 +278,10 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
       holdMs: config.approvals.holdSeconds * 1000,
       defaultTtlMs: config.approvals.defaultTtlSeconds * 1000,
       maxTtlMs: config.approvals.maxTtlSeconds * 1000,
+      actions: approvals,
     },
   });
-  const approvals = new ApprovalActions(shared.approvals, logs.decisionLog, nextDecisionId, () => pipeline.current.policyHash);
+  policyHash = () => pipeline.current.policyHash;
   const reloader = new GatewayReloader(config, policies, {
     configFile: options.configFile,
     pipeline,

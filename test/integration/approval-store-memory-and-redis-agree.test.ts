@@ -119,6 +119,17 @@ describeWithRedis('approval stores (memory and Redis alike)', () => {
       expect((await store.get(other.id, at(60_000)))!.state).toBe('expired');
     });
 
+    it('lists the requests not yet expired, soonest to expire first, in every state', async () => {
+      const late = await store.create({ ...call(), ttlMs: 90_000 }, T0);
+      const soon = await store.create({ ...call(), ttlMs: 30_000 }, T0);
+      const gone = await store.create({ ...call(), ttlMs: 1_000 }, T0);
+      await store.deny(soon.id, 'carol', T0);
+      const listed = await store.list(at(2_000));
+      expect(listed.map((a) => a.id)).toEqual([soon.id, late.id]);
+      expect(listed.map((a) => a.state)).toEqual(['denied', 'pending']);
+      expect(listed.map((a) => a.id)).not.toContain(gone.id);
+    });
+
     it('tells listeners when a request is approved or denied', async () => {
       const heard: string[] = [];
       store.onDecided((id) => heard.push(id));
