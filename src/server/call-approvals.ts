@@ -153,6 +153,7 @@ export class CallApprovals {
         () => clearTimeout(timer),
       );
       const onClose = () => {
+        this.options.decisions.count(call, 'deny');
         this.options.decisions.record(call, {
           decisionId,
           approval: approval.id,
@@ -178,6 +179,8 @@ export class CallApprovals {
     const again = this.options.decisions.evaluate(call, { request: message.request }, state);
     const outcome = outcomeOf(again);
     const common = { decisionId, approval: approval.id, policies: again.policies, errors: again.errors, policySet: state.policyHash };
+    // An escalate here is counted as the allow or deny its approval comes to.
+    if (outcome !== 'escalate') this.options.decisions.count(call, outcome);
     if (outcome === 'deny') {
       this.options.decisions.record(call, {
         ...common,
@@ -199,6 +202,7 @@ export class CallApprovals {
   /** An approval consumed by this call: the allow record names it and who approved. */
   private released(call: IdentifiedCall, decisionId: string, escalation: Escalation, approval: Approval, message: HeldMessage, state?: GatewayState): GateVerdict {
     const { decision } = escalation;
+    this.options.decisions.count(call, 'allow');
     this.options.decisions.record(call, {
       decisionId,
       approval: approval.id,
@@ -215,6 +219,7 @@ export class CallApprovals {
   }
 
   private recordEscalation(call: IdentifiedCall, decisionId: string, { decision }: Escalation, approval: Approval, reason: string | undefined): void {
+    this.options.decisions.count(call, 'escalate');
     this.options.decisions.record(call, {
       decisionId,
       approval: approval.id,
@@ -264,6 +269,7 @@ export class CallApprovals {
     why: string,
     metadata: Record<string, string> = {},
   ): GateVerdict {
+    this.options.decisions.count(call, 'deny');
     this.options.decisions.record(call, { decisionId, approval: approvalId, decision: 'deny', status: code, reason: `${reason}: ${why}` });
     const message = refusalMessage(code, decisionId);
     // Only what the agent needs to act: a presented id that matched nothing is not echoed as if it were a request.

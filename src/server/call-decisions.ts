@@ -130,6 +130,14 @@ export class CallDecisions {
     end(call.stream, code, refusalMessage(code, call.decisionId));
   }
 
+  /** Counts a decision recorded with `record` (the escalated calls' steps), as `decide` counts its own. */
+  count(call: CallContext, outcome: 'allow' | 'deny' | 'escalate'): void {
+    const metrics = this.metrics;
+    if (outcome === 'escalate') return metrics.escalated.inc();
+    metrics.decisionSeconds.observe((performance.now() - call.started) / 1000);
+    (outcome === 'allow' ? metrics.allowed : metrics.denied).inc();
+  }
+
   /** Ends a call whose refusal is already recorded (with fields `deny` has no room for), counted as denied. */
   endRecorded(call: CallContext, code: StatusCode): void {
     this.metrics.denied.inc();

@@ -100,6 +100,7 @@ describe('escalated calls (@approval): held, bound to the exact call, single use
     expect(records.find((l) => l.event === 'approval granted')).toMatchObject({ approval: id, by: ALICE, caller: RESEARCH_BOT, action: READ });
     expect(records.find((l) => l.decision === 'allow')).toMatchObject({ decisionId: escalated.decisionId, approval: id, by: [ALICE], policies: ['payroll-needs-approval'] });
     expect((await world.gateway.approvals.get(id))?.state).toBe('consumed');
+    expect(await world.metric('toolgate_decisions_total', { decision: 'escalate' })).toBeGreaterThanOrEqual(1);
   });
 
   it('an agent that gave up gets APPROVAL_REQUIRED with the id; its retry with the id succeeds once, and a replay is refused', async () => {
