@@ -17,7 +17,8 @@ interface StoredApproval extends Omit<NewApproval, 'ttlMs'> {
  * KEYS[1] the request's hash; ARGV[1] now (ms), ARGV[2] `approve` or `deny`, ARGV[3] the
  * approver, ARGV[4] the channel, ARGV[5] the id. The checks of `MemoryApprovalStore` in
  * the same order; an approver is a field `by:<approver>` (HSETNX: counted once). Publishes
- * the id when the request becomes approved or denied. Returns 'ok' or the refusal.
+ * the id when the request becomes approved or denied. Returns the refusal, or the hash as
+ * the decision left it (HGETALL's flat list), so that the answer is never a later state.
  */
 const DECIDE = new RedisScript(
   'toolgateDecideApproval',
@@ -33,14 +34,14 @@ if ARGV[3] == approval.caller then return 'own-call' end
 if ARGV[2] == 'deny' then
   redis.call('HSET', KEYS[1], 'state', 'denied', 'deniedBy', ARGV[3])
   redis.call('PUBLISH', ARGV[4], ARGV[5])
-  return 'ok'
+  return redis.call('HGETALL', KEYS[1])
 end
 if redis.call('HSETNX', KEYS[1], 'by:' .. ARGV[3], ARGV[1]) == 0 then return 'already-approved' end
 if redis.call('HINCRBY', KEYS[1], 'approvals', 1) >= approval.quorum then
   redis.call('HSET', KEYS[1], 'state', 'approved')
   redis.call('PUBLISH', ARGV[4], ARGV[5])
 end
-return 'ok'
+return redis.call('HGETALL', KEYS[1])
 `,
 );
 
@@ -167,11 +168,11 @@ export class RedisApprovalStore implements ApprovalStore {
 
   async #decide(id: string, verdict: 'approve' | 'deny', approver: string, now: Date): Promise<DecideResult> {
     if (!isApprovalId(id)) return { ok: false, reason: 'not-found' };
-    const reply = (await this.#scripts.decide([this.#key(id)], [now.getTime(), verdict, approver, this.#channel, id])) as string;
-    if (reply !== 'ok') return { ok: false, reason: reply as DecideRefusal };
-    const approval = await this.get(id, now);
-    if (approval === undefined) throw new StateError('an approval request decided a moment ago is gone from Redis');
-    return { ok: true, approval };
+    const reply = (await this.#scripts.decide([this.#key(id)], [now.getTime(), verdict, approver, this.#channel, id])) as string | string[];
+    if (typeof reply === 'string') return { ok: false, reason: reply as DecideRefusal };
+    const fields: Record<string, string> = {};
+    for (let i = 0; i + 1 < reply.length; i += 2) fields[reply[i]!] = reply[i + 1]!;
+    return { ok: true, approval: approvalOf(JSON.parse(fields.approval!) as StoredApproval, fields, now) };
   }
 
   #subscribe(): void {
