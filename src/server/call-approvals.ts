@@ -1,4 +1,4 @@
-import type { Approval } from '../approvals/approval';
+import { isApprovalId, type Approval } from '../approvals/approval';
 import { approvalDigest } from '../approvals/approval-digest';
 import type { ApprovalStore, ConsumeRefusal } from '../approvals/approval-store';
 import { errorMessage } from '../errors/unknown-error';
@@ -70,6 +70,10 @@ export class CallApprovals {
       message: message.payload,
     });
     const presented = single(call.headers[APPROVAL_HEADER]);
+    // Only an id of the gateway's own shape reaches the store, a record or the caller's ErrorInfo.
+    if (presented !== undefined && !isApprovalId(presented)) {
+      return this.refusal(call, decisionId, Status.FAILED_PRECONDITION, 'APPROVAL_MISMATCH', undefined, `${APPROVAL_HEADER} is not an approval id`);
+    }
     try {
       let approval: Approval | undefined;
       if (presented !== undefined) {
@@ -134,7 +138,12 @@ export class CallApprovals {
             reading = false;
             if (done) return;
             const state = now?.state ?? 'expired';
-            if (state === 'approved') return finish(this.release(call, decisionId, approval, digest, message));
+            if (state === 'approved') {
+              const released = this.release(call, decisionId, approval, digest, message).catch((err: unknown) =>
+                this.refusal(call, decisionId, Status.UNAVAILABLE, 'APPROVAL_UNAVAILABLE', approval.id, `approval store unavailable: ${errorMessage(err)}`),
+              );
+              return finish(released);
+            }
             if (state === 'denied' || state === 'consumed' || state === 'expired') return finish(this.refused(call, decisionId, approval.id, state));
             if (again) {
               again = false;

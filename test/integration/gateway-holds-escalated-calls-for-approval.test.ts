@@ -130,6 +130,9 @@ describe('escalated calls (@approval): held, bound to the exact call, single use
     const changed = await refusal(readFile(bot, '/payroll/q4.csv', { approval: id }));
     expect(changed).toMatchObject({ code: grpc.status.FAILED_PRECONDITION, details: { reason: 'APPROVAL_MISMATCH' } });
     expect(world.decisions.lines.at(-1)!.reason).toMatch(/another call/);
+    const malformed = await refusal(readFile(bot, '/payroll/q3.csv', { approval: 'ap_../../etc' }));
+    expect(malformed).toMatchObject({ code: grpc.status.FAILED_PRECONDITION, details: { reason: 'APPROVAL_MISMATCH' } });
+    expect(malformed.details!.metadata.approvalId).toBeUndefined();
     const otherCaller = await refusal(readFile(ci, '/payroll/q3.csv', { approval: id }));
     expect(otherCaller).toMatchObject({ code: grpc.status.FAILED_PRECONDITION, details: { reason: 'APPROVAL_MISMATCH' } });
     expect(world.decisions.lines.at(-1)).toMatchObject({ caller: CI_BUILDER, decision: 'deny', approval: id });
