@@ -30,7 +30,7 @@ export type ConsumeResult = { readonly ok: true; readonly approval: Approval } |
  * atomic: across replicas, an approval is consumed at most once.
  */
 export interface ApprovalStore {
-  /** Stores a new pending request, valid `ttlMs` from `now`. */
+  /** Stores a new pending request, valid `ttlMs` from `now`; throws `ApprovalError` `ERR_APPROVAL_LIMIT` past the caller's cap. */
   create(request: NewApproval, now: Date): Promise<Approval>;
   /** Every request not yet expired as of `now` (whatever its state), soonest to expire first. */
   list(now: Date): Promise<Approval[]>;

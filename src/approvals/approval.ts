@@ -26,10 +26,12 @@ export interface NewApproval {
   readonly policies: readonly string[];
   /** How long the request (and the approval once given) stays valid. */
   readonly ttlMs: number;
+  /** Pending requests one caller may have at once (`approvals.maxPendingPerCaller`); one more is refused `ERR_APPROVAL_LIMIT`. Default: no cap. */
+  readonly maxPendingPerCaller?: number;
 }
 
 /** One approval request as stored. */
-export interface Approval extends Omit<NewApproval, 'ttlMs'> {
+export interface Approval extends Omit<NewApproval, 'ttlMs' | 'maxPendingPerCaller'> {
   /** Unguessable (144 random bits): whoever holds it can only retry the one call it is bound to. */
   readonly id: string;
   readonly createdAt: Date;

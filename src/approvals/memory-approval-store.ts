@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { isApprovalId, newApprovalId, stateAt, type Approval, type NewApproval } from './approval';
 import { APPROVAL_RETAIN_MS, type ApprovalStore, type ConsumeResult, type DecideResult } from './approval-store';
 import { StateError } from '../state/state-error';
+import { limitError } from './approval-error';
 
 interface Stored {
   approval: Omit<Approval, 'state' | 'approvers' | 'deniedBy'>;
@@ -27,7 +28,12 @@ export class MemoryApprovalStore implements ApprovalStore {
   async create(request: NewApproval, now: Date): Promise<Approval> {
     this.prune(now);
     if (this.#requests.size >= this.maxRequests) throw new StateError(`${this.maxRequests} approval requests are open on this replica`);
-    const { ttlMs, ...facts } = request;
+    const { ttlMs, maxPendingPerCaller, ...facts } = request;
+    if (maxPendingPerCaller !== undefined) {
+      let pending = 0;
+      for (const stored of this.#requests.values()) if (stored.approval.caller === facts.caller && view(stored, now).state === 'pending') pending++;
+      if (pending >= maxPendingPerCaller) throw limitError(maxPendingPerCaller);
+    }
     const id = newApprovalId();
     const stored: Stored = { approval: { ...facts, id, createdAt: now, expiresAt: new Date(now.getTime() + ttlMs) }, state: 'pending', approvers: [] };
     this.#requests.set(id, stored);

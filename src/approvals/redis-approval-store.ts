@@ -5,16 +5,41 @@ import { APPROVAL_RETAIN_MS, type ApprovalStore, type ConsumeRefusal, type Consu
 import { closeRedis, connectRedis } from '../state/redis-client';
 import { RedisScript, type RedisScriptRun } from '../state/redis-script';
 import { StateError } from '../state/state-error';
+import { limitError } from './approval-error';
 
 /** The immutable part of a request, as the `approval` field of its hash (times in ms). */
-interface StoredApproval extends Omit<NewApproval, 'ttlMs'> {
+interface StoredApproval extends Omit<NewApproval, 'ttlMs' | 'maxPendingPerCaller'> {
   readonly id: string;
   readonly createdAt: number;
   readonly expiresAt: number;
 }
 
 /**
- * KEYS[1] the request's hash; ARGV[1] now (ms), ARGV[2] `approve` or `deny`, ARGV[3] the
+ * KEYS[1] the request's hash, KEYS[2] the index by expiry, KEYS[3] the caller's pending
+ * requests (ids scored by expiry); ARGV[1] the request JSON, ARGV[2] the hash's TTL (ms),
+ * ARGV[3] the id, ARGV[4] now (ms), ARGV[5] the expiry (ms), ARGV[6] the caller's cap (0:
+ * none). Drops the caller's expired requests, counts and adds in one step, so replicas
+ * never let a caller past its cap together. Returns 0 at the cap, 1 when stored.
+ */
+const CREATE = new RedisScript(
+  'toolgateCreateApproval',
+  `
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[4])
+local cap = tonumber(ARGV[6])
+if cap > 0 and redis.call('ZCARD', KEYS[3]) >= cap then return 0 end
+redis.call('HSET', KEYS[1], 'approval', ARGV[1], 'state', 'pending')
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
+local lifetime = tonumber(ARGV[5]) - tonumber(ARGV[4])
+if redis.call('PTTL', KEYS[3]) < lifetime then redis.call('PEXPIRE', KEYS[3], lifetime) end
+return 1
+`,
+);
+
+/**
+ * KEYS[1] the request's hash, KEYS[2] its caller's pending requests; ARGV[1] now (ms), ARGV[2] `approve` or `deny`, ARGV[3] the
  * approver, ARGV[4] the channel, ARGV[5] the id. The checks of `MemoryApprovalStore` in
  * the same order; an approver is a field `by:<approver>` (HSETNX: counted once). Publishes
  * the id when the request becomes approved or denied. Returns the refusal, or the hash as
@@ -33,12 +58,14 @@ if state ~= 'pending' then return 'decided' end
 if ARGV[3] == approval.caller then return 'own-call' end
 if ARGV[2] == 'deny' then
   redis.call('HSET', KEYS[1], 'state', 'denied', 'deniedBy', ARGV[3])
+  redis.call('ZREM', KEYS[2], ARGV[5])
   redis.call('PUBLISH', ARGV[4], ARGV[5])
   return redis.call('HGETALL', KEYS[1])
 end
 if redis.call('HSETNX', KEYS[1], 'by:' .. ARGV[3], ARGV[1]) == 0 then return 'already-approved' end
 if redis.call('HINCRBY', KEYS[1], 'approvals', 1) >= approval.quorum then
   redis.call('HSET', KEYS[1], 'state', 'approved')
+  redis.call('ZREM', KEYS[2], ARGV[5])
   redis.call('PUBLISH', ARGV[4], ARGV[5])
 end
 return redis.call('HGETALL', KEYS[1])
@@ -75,7 +102,8 @@ export interface RedisApprovalStoreOptions {
  * Approval requests in Redis, beside the tasks, shared by every replica, with the semantics
  * of `MemoryApprovalStore`. One hash per request, `<prefix>approval:{<id>}`: `approval` (the
  * request's facts as JSON), `state`, `approvals` (the count), `by:<approver>`, `deniedBy`,
- * `consumedAt`, indexed by expiry in the sorted set `<prefix>approvals` (`list`); it expires `APPROVAL_RETAIN_MS` after the request does (a TTL relative to
+ * `consumedAt`, indexed by expiry in the sorted set `<prefix>approvals` (`list`) and, while
+ * pending, in its caller's `<prefix>approvals-pending:{<SPIFFE ID>}` (the cap); it expires `APPROVAL_RETAIN_MS` after the request does (a TTL relative to
  * `now`, the caller's clock, like the task store's). Approve, deny and consume are Lua
  * scripts (atomic). A request that becomes approved or denied is published on
  * `<prefix>approval-decided`, heard by every replica (`onDecided`): a call held on one is
@@ -83,7 +111,7 @@ export interface RedisApprovalStoreOptions {
  */
 export class RedisApprovalStore implements ApprovalStore {
   readonly #client: Redis;
-  readonly #scripts: Readonly<Record<'decide' | 'consume', RedisScriptRun>>;
+  readonly #scripts: Readonly<Record<'create' | 'decide' | 'consume', RedisScriptRun>>;
   readonly #keyPrefix: string;
   readonly #channel: string;
   readonly #decided = new EventEmitter<{ decided: [id: string] }>();
@@ -94,7 +122,7 @@ export class RedisApprovalStore implements ApprovalStore {
   /** Takes ownership of `client`: `close` quits it. */
   constructor(client: Redis, options: RedisApprovalStoreOptions = {}) {
     this.#client = client;
-    this.#scripts = { decide: DECIDE.on(client), consume: CONSUME.on(client) };
+    this.#scripts = { create: CREATE.on(client), decide: DECIDE.on(client), consume: CONSUME.on(client) };
     this.#keyPrefix = options.keyPrefix ?? 'toolgate:';
     this.#channel = `${this.#keyPrefix}approval-decided`;
   }
@@ -104,18 +132,13 @@ export class RedisApprovalStore implements ApprovalStore {
   }
 
   async create(request: NewApproval, now: Date): Promise<Approval> {
-    const { ttlMs, ...facts } = request;
+    const { ttlMs, maxPendingPerCaller, ...facts } = request;
     const stored: StoredApproval = { ...facts, id: newApprovalId(), createdAt: now.getTime(), expiresAt: now.getTime() + ttlMs };
-    const replies = await this.#client
-      .multi()
-      .hset(this.#key(stored.id), 'approval', JSON.stringify(stored), 'state', 'pending')
-      .pexpire(this.#key(stored.id), Math.ceil(ttlMs + APPROVAL_RETAIN_MS))
-      // The index `list` reads: ids by expiry, the expired ones dropped as new ones come.
-      .zremrangebyscore(this.#indexKey(), '-inf', now.getTime())
-      .zadd(this.#indexKey(), stored.expiresAt, stored.id)
-      .exec();
-    if (replies === null) throw new StateError('the Redis transaction storing an approval request was aborted');
-    for (const [err] of replies) if (err) throw err;
+    const created = await this.#scripts.create(
+      [this.#key(stored.id), this.#indexKey(), this.#pendingKey(stored.caller)],
+      [JSON.stringify(stored), Math.ceil(ttlMs + APPROVAL_RETAIN_MS), stored.id, now.getTime(), stored.expiresAt, maxPendingPerCaller ?? 0],
+    );
+    if (created === 0) throw limitError(maxPendingPerCaller!);
     return approvalOf(stored, { state: 'pending' }, now);
   }
 
@@ -168,7 +191,11 @@ export class RedisApprovalStore implements ApprovalStore {
 
   async #decide(id: string, verdict: 'approve' | 'deny', approver: string, now: Date): Promise<DecideResult> {
     if (!isApprovalId(id)) return { ok: false, reason: 'not-found' };
-    const reply = (await this.#scripts.decide([this.#key(id)], [now.getTime(), verdict, approver, this.#channel, id])) as string | string[];
+    // The caller names the second key, which a script must be given up front; it never changes.
+    const stored = await this.#client.hget(this.#key(id), 'approval');
+    if (stored === null) return { ok: false, reason: 'not-found' };
+    const caller = (JSON.parse(stored) as StoredApproval).caller;
+    const reply = (await this.#scripts.decide([this.#key(id), this.#pendingKey(caller)], [now.getTime(), verdict, approver, this.#channel, id])) as string | string[];
     if (typeof reply === 'string') return { ok: false, reason: reply as DecideRefusal };
     const fields: Record<string, string> = {};
     for (let i = 0; i + 1 < reply.length; i += 2) fields[reply[i]!] = reply[i + 1]!;
@@ -186,6 +213,10 @@ export class RedisApprovalStore implements ApprovalStore {
       () => undefined,
       () => undefined,
     );
+  }
+
+  #pendingKey(caller: string): string {
+    return `${this.#keyPrefix}approvals-pending:{${caller}}`;
   }
 
   #indexKey(): string {

@@ -39,6 +39,7 @@ export const DEFAULTS = {
   approvalHoldSeconds: 30,
   approvalTtlSeconds: 600,
   approvalMaxTtlSeconds: 3600,
+  approvalMaxPendingPerCaller: 16,
   workloadJwtSvid: true,
 } as const;
 

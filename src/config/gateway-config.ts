@@ -111,6 +111,8 @@ export interface GatewayConfig {
     defaultTtlSeconds: number;
     /** The cap on any approval request's validity, `@approvalTtl` included. */
     maxTtlSeconds: number;
+    /** Pending approval requests one caller (SPIFFE ID) may have at once, across replicas with Redis; one more call is refused RESOURCE_EXHAUSTED. */
+    maxPendingPerCaller: number;
   };
   /** Where tasks, revocations and counters live: this process's memory, or a shared Redis. */
   state: {

@@ -78,6 +78,7 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
       holdSeconds: (approvals.holdSeconds as number | undefined) ?? DEFAULTS.approvalHoldSeconds,
       defaultTtlSeconds: (approvals.defaultTtlSeconds as number | undefined) ?? DEFAULTS.approvalTtlSeconds,
       maxTtlSeconds: (approvals.maxTtlSeconds as number | undefined) ?? DEFAULTS.approvalMaxTtlSeconds,
+      maxPendingPerCaller: (approvals.maxPendingPerCaller as number | undefined) ?? DEFAULTS.approvalMaxPendingPerCaller,
     },
     state,
     ...(workloadTokens && { workloadTokens }),

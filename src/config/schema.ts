@@ -271,6 +271,11 @@ export const configSchema = {
           description: 'How long an approval request stays valid when its permit has no @approvalTtl.',
         },
         maxTtlSeconds: { ...positiveInteger, default: DEFAULTS.approvalMaxTtlSeconds, description: "The cap on an approval request's validity, @approvalTtl included." },
+        maxPendingPerCaller: {
+          ...positiveInteger,
+          default: DEFAULTS.approvalMaxPendingPerCaller,
+          description: 'Pending approval requests one caller (SPIFFE ID) may have at once; one more escalated call is refused RESOURCE_EXHAUSTED (APPROVAL_LIMIT).',
+        },
       },
     },
     state: {

@@ -1,5 +1,6 @@
 import { isApprovalId, type Approval } from '../approvals/approval';
 import { approvalDigest } from '../approvals/approval-digest';
+import { ApprovalError } from '../approvals/approval-error';
 import type { ApprovalStore, ConsumeRefusal } from '../approvals/approval-store';
 import { errorMessage } from '../errors/unknown-error';
 import type { CedarValue } from '../identity/cedar-value';
@@ -16,7 +17,7 @@ import { APPROVAL_HEADER } from './owned-headers';
 export const APPROVAL_ERROR_DOMAIN = 'toolgate.dev';
 
 /** The reasons an agent reads in the ErrorInfo of a refused escalated call (docs/approvals.md). */
-export type ApprovalReason = 'APPROVAL_REQUIRED' | 'APPROVAL_DENIED' | 'APPROVAL_EXPIRED' | 'APPROVAL_MISMATCH' | 'APPROVAL_UNAVAILABLE';
+export type ApprovalReason = 'APPROVAL_REQUIRED' | 'APPROVAL_DENIED' | 'APPROVAL_EXPIRED' | 'APPROVAL_MISMATCH' | 'APPROVAL_LIMIT' | 'APPROVAL_UNAVAILABLE';
 
 export interface CallApprovalsOptions {
   readonly store: ApprovalStore;
@@ -27,6 +28,8 @@ export interface CallApprovalsOptions {
   readonly defaultTtlMs: number;
   /** `approvals.maxTtlSeconds` in ms: caps `@approvalTtl` too. */
   readonly maxTtlMs: number;
+  /** `approvals.maxPendingPerCaller`; undefined: no cap. */
+  readonly maxPendingPerCaller?: number;
   /** The policies in force now: a held call is re-evaluated under them when it is released. */
   readonly current: () => GatewayState;
   /** Wall clock, ms. Default `Date.now`. */
@@ -99,6 +102,7 @@ export class CallApprovals {
             quorum: escalate.quorum,
             policies: escalate.policies,
             ttlMs,
+            ...(this.options.maxPendingPerCaller !== undefined && { maxPendingPerCaller: this.options.maxPendingPerCaller }),
           },
           this.now(),
         );
@@ -106,6 +110,7 @@ export class CallApprovals {
       }
       return await this.hold(call, decisionId, approval, digest, message);
     } catch (err) {
+      if (err instanceof ApprovalError) return this.refusal(call, decisionId, Status.RESOURCE_EXHAUSTED, 'APPROVAL_LIMIT', undefined, err.message);
       return this.refusal(call, decisionId, Status.UNAVAILABLE, 'APPROVAL_UNAVAILABLE', presented, `approval store unavailable: ${errorMessage(err)}`);
     }
   }

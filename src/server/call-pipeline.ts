@@ -72,7 +72,7 @@ export interface CallPipelineOptions {
   /** The gateway's SPIFFE ID, from its current SVID: `By=` of the `x-forwarded-client-cert` it sets. */
   gatewayId: () => string;
   /** Where escalated calls' approval requests live, and how long calls are held (`approvals`); without it an escalate is denied. */
-  approvals?: { store: ApprovalStore; holdMs: number; defaultTtlMs: number; maxTtlMs: number; actions: ApprovalActions };
+  approvals?: { store: ApprovalStore; holdMs: number; defaultTtlMs: number; maxTtlMs: number; maxPendingPerCaller?: number; actions: ApprovalActions };
 }
 
 /** Why a client- or bidi-streaming message that policy escalates is denied instead (docs/approvals.md). */

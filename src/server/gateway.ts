@@ -278,6 +278,7 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
       holdMs: config.approvals.holdSeconds * 1000,
       defaultTtlMs: config.approvals.defaultTtlSeconds * 1000,
       maxTtlMs: config.approvals.maxTtlSeconds * 1000,
+      maxPendingPerCaller: config.approvals.maxPendingPerCaller,
       actions: approvals,
     },
   });

@@ -130,6 +130,20 @@ describeWithRedis('approval stores (memory and Redis alike)', () => {
       expect(listed.map((a) => a.id)).not.toContain(gone.id);
     });
 
+    it('caps the pending requests of one caller; a decided one frees its place', async () => {
+      const capped = { ...call(), maxPendingPerCaller: 2 };
+      const first = await store.create(capped, T0);
+      await store.create(capped, T0);
+      await expect(store.create(capped, T0)).rejects.toMatchObject({ code: 'ERR_APPROVAL_LIMIT' });
+      // Another caller is not counted against it.
+      await store.create({ ...capped, caller: `${BOT}-other` }, T0);
+      await store.deny(first.id, 'carol', T0);
+      await store.create(capped, T0);
+      // Expired requests no longer count.
+      await expect(store.create(capped, at(1))).rejects.toMatchObject({ code: 'ERR_APPROVAL_LIMIT' });
+      await store.create(capped, at(60_000));
+    });
+
     it('tells listeners when a request is approved or denied', async () => {
       const heard: string[] = [];
       store.onDecided((id) => heard.push(id));

@@ -47,7 +47,7 @@ describe('approvers decide through toolgate.v1.Approvals (List, Get, Approve, De
   let world: GatewayWorld;
 
   beforeAll(async () => {
-    world = await GatewayWorld.start({ policies: POLICIES, protos: true });
+    world = await GatewayWorld.start({ policies: POLICIES, protos: true, extraConfig: 'approvals:\n  maxPendingPerCaller: 1\n' });
     world.files.set('/payroll/q3.csv', Buffer.from('salaries'));
   }, 30_000);
 
@@ -100,9 +100,25 @@ describe('approvers decide through toolgate.v1.Approvals (List, Get, Approve, De
     expect((await unary<ApprovalReply>(self, 'get', { approvalId: id })).state).toBe('pending');
 
     const other = await approvers(OTHER_CI);
+    const outcome = codeOf(call);
     expect(await unary<ApprovalReply>(other, 'deny', { approvalId: id })).toMatchObject({ state: 'denied', deniedBy: OTHER_CI });
-    expect(await codeOf(call)).toBe(grpc.status.PERMISSION_DENIED);
+    expect(await outcome).toBe(grpc.status.PERMISSION_DENIED);
     expect(await codeOf(unary(other, 'approve', { approvalId: id }))).toBe(grpc.status.FAILED_PRECONDITION);
+  });
+
+  it('refuses a caller past approvals.maxPendingPerCaller: RESOURCE_EXHAUSTED, APPROVAL_LIMIT', async () => {
+    const { call, id } = await heldCall(RESEARCH_BOT);
+    const bot = (await world.agent(RESEARCH_BOT)) as Dynamic;
+    const metadata = new grpc.Metadata();
+    const second = await unary(bot, 'readFile', { path: '/payroll/q3.csv' }, metadata).then(
+      () => undefined,
+      (err: grpc.ServiceError) => err,
+    );
+    expect(second?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(world.decisions.lines.at(-1)!.reason).toMatch(/^APPROVAL_LIMIT: the caller has 1 pending approval requests/);
+    const outcome = codeOf(call);
+    await unary(await approvers(CI_BUILDER), 'deny', { approvalId: id });
+    expect(await outcome).toBe(grpc.status.PERMISSION_DENIED);
   });
 
   it('answers NOT_FOUND for an unknown id', async () => {
