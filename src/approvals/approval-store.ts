@@ -44,6 +44,8 @@ export interface ApprovalStore {
   consume(id: string, digest: string, now: Date): Promise<ConsumeResult>;
   /** Calls `listener` with the id of each request that became approved or denied, here or on another replica. */
   onDecided(listener: (id: string) => void): () => void;
+  /** Calls `listener` with the id of each new request, made here or on another replica (the approvers' Watch). */
+  onCreated(listener: (id: string) => void): () => void;
   close(): Promise<void>;
 }
 

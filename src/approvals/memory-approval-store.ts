@@ -21,7 +21,7 @@ const DEFAULT_MAX_REQUESTS = 10_000;
  */
 export class MemoryApprovalStore implements ApprovalStore {
   readonly #requests = new Map<string, Stored>();
-  readonly #decided = new EventEmitter<{ decided: [id: string] }>();
+  readonly #decided = new EventEmitter<{ decided: [id: string]; created: [id: string] }>();
 
   constructor(private readonly maxRequests = DEFAULT_MAX_REQUESTS) {}
 
@@ -37,6 +37,7 @@ export class MemoryApprovalStore implements ApprovalStore {
     const id = newApprovalId();
     const stored: Stored = { approval: { ...facts, id, createdAt: now, expiresAt: new Date(now.getTime() + ttlMs) }, state: 'pending', approvers: [] };
     this.#requests.set(id, stored);
+    this.#decided.emit('created', id);
     return view(stored, now);
   }
 
@@ -88,6 +89,11 @@ export class MemoryApprovalStore implements ApprovalStore {
   onDecided(listener: (id: string) => void): () => void {
     this.#decided.on('decided', listener);
     return () => this.#decided.off('decided', listener);
+  }
+
+  onCreated(listener: (id: string) => void): () => void {
+    this.#decided.on('created', listener);
+    return () => this.#decided.off('created', listener);
   }
 
   /** Drops requests expired more than `APPROVAL_RETAIN_MS` ago. */

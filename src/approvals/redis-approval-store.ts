@@ -18,8 +18,9 @@ interface StoredApproval extends Omit<NewApproval, 'ttlMs' | 'maxPendingPerCalle
  * KEYS[1] the request's hash, KEYS[2] the index by expiry, KEYS[3] the caller's pending
  * requests (ids scored by expiry); ARGV[1] the request JSON, ARGV[2] the hash's TTL (ms),
  * ARGV[3] the id, ARGV[4] now (ms), ARGV[5] the expiry (ms), ARGV[6] the caller's cap (0:
- * none). Drops the caller's expired requests, counts and adds in one step, so replicas
- * never let a caller past its cap together. Returns 0 at the cap, 1 when stored.
+ * none), ARGV[7] the channel new requests are published on. Drops the caller's expired
+ * requests, counts and adds in one step, so replicas never let a caller past its cap
+ * together. Returns 0 at the cap, 1 when stored.
  */
 const CREATE = new RedisScript(
   'toolgateCreateApproval',
@@ -34,6 +35,7 @@ redis.call('ZADD', KEYS[2], ARGV[5], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
 local lifetime = tonumber(ARGV[5]) - tonumber(ARGV[4])
 if redis.call('PTTL', KEYS[3]) < lifetime then redis.call('PEXPIRE', KEYS[3], lifetime) end
+redis.call('PUBLISH', ARGV[7], ARGV[3])
 return 1
 `,
 );
@@ -106,7 +108,7 @@ export interface RedisApprovalStoreOptions {
  * pending, in its caller's `<prefix>approvals-pending:{<SPIFFE ID>}` (the cap); it expires `APPROVAL_RETAIN_MS` after the request does (a TTL relative to
  * `now`, the caller's clock, like the task store's). Approve, deny and consume are Lua
  * scripts (atomic). A request that becomes approved or denied is published on
- * `<prefix>approval-decided`, heard by every replica (`onDecided`): a call held on one is
+ * `<prefix>approval-decided` (new ones on `<prefix>approval-created`), heard by every replica (`onDecided`, `onCreated`): a call held on one is
  * released by an approval given through another.
  */
 export class RedisApprovalStore implements ApprovalStore {
@@ -114,7 +116,8 @@ export class RedisApprovalStore implements ApprovalStore {
   readonly #scripts: Readonly<Record<'create' | 'decide' | 'consume', RedisScriptRun>>;
   readonly #keyPrefix: string;
   readonly #channel: string;
-  readonly #decided = new EventEmitter<{ decided: [id: string] }>();
+  readonly #createdChannel: string;
+  readonly #decided = new EventEmitter<{ decided: [id: string]; created: [id: string] }>();
   #subscriber: Redis | undefined;
   /** Settles once the subscriber listens. */
   #subscribed: Promise<void> = Promise.resolve();
@@ -125,6 +128,7 @@ export class RedisApprovalStore implements ApprovalStore {
     this.#scripts = { create: CREATE.on(client), decide: DECIDE.on(client), consume: CONSUME.on(client) };
     this.#keyPrefix = options.keyPrefix ?? 'toolgate:';
     this.#channel = `${this.#keyPrefix}approval-decided`;
+    this.#createdChannel = `${this.#keyPrefix}approval-created`;
   }
 
   static async connect(options: RedisApprovalStoreOptions & { url: string }): Promise<RedisApprovalStore> {
@@ -136,7 +140,7 @@ export class RedisApprovalStore implements ApprovalStore {
     const stored: StoredApproval = { ...facts, id: newApprovalId(), createdAt: now.getTime(), expiresAt: now.getTime() + ttlMs };
     const created = await this.#scripts.create(
       [this.#key(stored.id), this.#indexKey(), this.#pendingKey(stored.caller)],
-      [JSON.stringify(stored), Math.ceil(ttlMs + APPROVAL_RETAIN_MS), stored.id, now.getTime(), stored.expiresAt, maxPendingPerCaller ?? 0],
+      [JSON.stringify(stored), Math.ceil(ttlMs + APPROVAL_RETAIN_MS), stored.id, now.getTime(), stored.expiresAt, maxPendingPerCaller ?? 0, this.#createdChannel],
     );
     if (created === 0) throw limitError(maxPendingPerCaller!);
     return approvalOf(stored, { state: 'pending' }, now);
@@ -178,6 +182,12 @@ export class RedisApprovalStore implements ApprovalStore {
     return () => this.#decided.off('decided', listener);
   }
 
+  onCreated(listener: (id: string) => void): () => void {
+    if (this.#subscriber === undefined) this.#subscribe();
+    this.#decided.on('created', listener);
+    return () => this.#decided.off('created', listener);
+  }
+
   /** Resolves once this store hears decisions (tests; a held call also re-reads its request every second). */
   listening(): Promise<void> {
     if (this.#subscriber === undefined) this.#subscribe();
@@ -207,9 +217,10 @@ export class RedisApprovalStore implements ApprovalStore {
     subscriber.on('error', () => undefined);
     subscriber.on('message', (channel: string, id: string) => {
       if (channel === this.#channel) this.#decided.emit('decided', id);
+      else if (channel === this.#createdChannel) this.#decided.emit('created', id);
     });
     this.#subscriber = subscriber;
-    this.#subscribed = subscriber.subscribe(this.#channel).then(
+    this.#subscribed = subscriber.subscribe(this.#channel, this.#createdChannel).then(
       () => undefined,
       () => undefined,
     );

@@ -1,10 +1,11 @@
 import * as protobuf from 'protobufjs';
 import type { Approval } from '../approvals/approval';
 import type { ApprovalStore, DecideRefusal } from '../approvals/approval-store';
-import { APPROVALS_PROTO_PATH, APPROVE, DENY, GET_APPROVAL, LIST_APPROVALS } from '../approvals/approvals-api';
+import { APPROVALS_PROTO_PATH, APPROVE, DENY, GET_APPROVAL, LIST_APPROVALS, WATCH_APPROVALS } from '../approvals/approvals-api';
 import { errorMessage } from '../errors/unknown-error';
 import { loadProtoRoot } from '../protos/proto-files';
-import { Status, type StatusCode } from '../relay/grpc-status';
+import { grpcFrame } from '../relay/grpc-frames';
+import { closeUnfinishedRequest, encodeGrpcMessage, refusalMessage, Status, type StatusCode } from '../relay/grpc-status';
 import type { ApprovalActions } from './approval-actions';
 import type { IdentifiedCall } from './call-context';
 import type { CallDecisions } from './call-decisions';
@@ -18,6 +19,9 @@ export interface ApprovalsHandlerOptions {
   /** Wall clock, ms. Default `Date.now`. */
   readonly clock?: () => number;
 }
+
+/** What may wait unread for a watcher before its Watch is ended. */
+const WATCH_BUFFER_BYTES = 1024 * 1024;
 
 /** The status an approver's refused Approve or Deny gets, by the store's reason. */
 const REFUSAL_STATUS: Record<DecideRefusal, StatusCode> = {
@@ -53,7 +57,7 @@ export class ApprovalsHandler {
 
   handle(call: IdentifiedCall): void {
     const { action } = call;
-    if (action !== LIST_APPROVALS && action !== GET_APPROVAL && action !== APPROVE && action !== DENY) {
+    if (action !== LIST_APPROVALS && action !== GET_APPROVAL && action !== APPROVE && action !== DENY && action !== WATCH_APPROVALS) {
       this.options.decisions.deny(call, Status.UNIMPLEMENTED, 'no such method');
       return;
     }
@@ -73,6 +77,7 @@ export class ApprovalsHandler {
     }
     if (message === undefined) return;
     const now = new Date(this.clock());
+    if (action === WATCH_APPROVALS) return this.watch(call, groups, now);
     if (action === LIST_APPROVALS) {
       const pending = (await store.list(now)).filter((a) => a.state === 'pending' && groups.has(a.group));
       decisions.record(call, { decision: 'allow', reason: `approver: ${pending.length} pending requests listed` });
@@ -101,6 +106,43 @@ export class ApprovalsHandler {
       return this.end(call, code);
     }
     respondUnary(stream, encode(this.request, approvalMessage(result.approval)));
+  }
+
+  /**
+   * Streams the pending requests of the approver's groups, then each of their requests as it
+   * is made or decided, until the caller cancels. A watcher that does not read is ended
+   * (RESOURCE_EXHAUSTED) once `WATCH_BUFFER_BYTES` wait for it, rather than buffered without bound.
+   */
+  private async watch(call: IdentifiedCall, groups: ReadonlySet<string>, now: Date): Promise<void> {
+    const { store, decisions } = this.options;
+    const { stream } = call;
+    const initial = (await store.list(now)).filter((a) => a.state === 'pending' && groups.has(a.group));
+    if (stream.closed || stream.destroyed) return;
+    decisions.record(call, { decision: 'allow', reason: `approver: watching ${[...groups].join(', ') || 'no group'}` });
+    let trailers = { 'grpc-status': String(Status.OK), 'grpc-message': '' };
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    stream.on('wantTrailers', () => {
+      stream.sendTrailers(trailers);
+      closeUnfinishedRequest(stream);
+    });
+    const send = (approval: Approval) => {
+      if (stream.closed || stream.destroyed || stream.writableEnded || !groups.has(approval.group)) return;
+      if (stream.writableLength > WATCH_BUFFER_BYTES) {
+        trailers = { 'grpc-status': String(Status.RESOURCE_EXHAUSTED), 'grpc-message': encodeGrpcMessage(refusalMessage(Status.RESOURCE_EXHAUSTED, call.decisionId)) };
+        stream.end();
+        return;
+      }
+      stream.write(grpcFrame(encode(this.request, approvalMessage(approval))));
+    };
+    const changed = (id: string) => {
+      store.get(id, new Date(this.clock())).then(
+        (approval) => approval && send(approval),
+        () => undefined,
+      );
+    };
+    const stops = [store.onCreated(changed), store.onDecided(changed)];
+    stream.once('close', () => stops.forEach((stop) => stop()));
+    initial.forEach(send);
   }
 
   /** Ends a refused call already recorded, with the status and the decision id only. */

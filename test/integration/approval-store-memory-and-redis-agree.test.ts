@@ -146,15 +146,18 @@ describeWithRedis('approval stores (memory and Redis alike)', () => {
 
     it('tells listeners when a request is approved or denied', async () => {
       const heard: string[] = [];
+      const created: string[] = [];
       store.onDecided((id) => heard.push(id));
+      store.onCreated((id) => created.push(id));
       if (store instanceof RedisApprovalStore) await store.listening();
       const a = await store.create(call(), T0);
       const b = await store.create(call(), T0);
       await store.approve(a.id, 'alice', T0);
       await store.deny(b.id, 'alice', T0);
       const deadline = Date.now() + 10_000;
-      while (heard.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while ((heard.length < 2 || created.length < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(heard).toEqual([a.id, b.id]);
+      expect(created).toEqual([a.id, b.id]);
     });
   });
 

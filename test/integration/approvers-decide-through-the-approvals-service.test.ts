@@ -121,6 +121,38 @@ describe('approvers decide through toolgate.v1.Approvals (List, Get, Approve, De
     expect(await outcome).toBe(grpc.status.PERMISSION_DENIED);
   });
 
+  it("Watch streams the requests of the approver's groups as they are made and decided", async () => {
+    const ci = (await approvers(CI_BUILDER)) as Dynamic;
+    const watch = ci.watch({}) as grpc.ClientReadableStream<ApprovalReply>;
+    const seen: ApprovalReply[] = [];
+    watch.on('data', (a: ApprovalReply) => seen.push(a));
+    watch.on('error', () => undefined);
+    await waitUntil(() => world.decisions.lines.some((l) => l.action === 'toolgate.v1.Approvals/Watch'), 10_000);
+
+    const { call, id } = await heldCall(RESEARCH_BOT);
+    await waitUntil(() => seen.some((a) => a.approvalId === id && a.state === 'pending'), 10_000);
+    const outcome = codeOf(call);
+    await unary(await approvers(OTHER_CI), 'approve', { approvalId: id });
+    expect(await outcome).toBe(grpc.status.OK);
+    await waitUntil(() => seen.some((a) => a.approvalId === id && a.state !== 'pending'), 10_000);
+    expect(seen.filter((a) => a.approvalId === id).map((a) => a.state)[1]).toMatch(/^(approved|consumed)$/);
+
+    // A non-approver's Watch shows nothing of the group.
+    const bot = (await approvers(RESEARCH_BOT)) as Dynamic;
+    const botWatch = bot.watch({}) as grpc.ClientReadableStream<ApprovalReply>;
+    const botSeen: ApprovalReply[] = [];
+    botWatch.on('data', (a: ApprovalReply) => botSeen.push(a));
+    botWatch.on('error', () => undefined);
+    const second = await heldCall(CI_BUILDER);
+    await waitUntil(() => seen.some((a) => a.approvalId === second.id), 10_000);
+    const denied = codeOf(second.call);
+    await unary(await approvers(OTHER_CI), 'deny', { approvalId: second.id });
+    expect(await denied).toBe(grpc.status.PERMISSION_DENIED);
+    expect(botSeen).toEqual([]);
+    watch.cancel();
+    botWatch.cancel();
+  });
+
   it('answers NOT_FOUND for an unknown id', async () => {
     const ci = await approvers(CI_BUILDER);
     expect(await codeOf(unary(ci, 'get', { approvalId: 'ap_000000000000000000000000' }))).toBe(grpc.status.NOT_FOUND);
