@@ -1,6 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { APPROVALS_PROTO_PATH } from '../../src/approvals/approvals-api';
+import { ApprovalsClient } from '../../src/approvals/approvals-client';
 import { CI_BUILDER, GatewayWorld, RESEARCH_BOT } from './support/gateway-world';
 import { waitUntil } from './support/workload-fixtures';
 
@@ -14,9 +13,6 @@ const POLICIES = {
 permit (principal, action == Action::"${READ}", resource == Tool::"files") when { context.request.path like "/payroll/*" };
 `,
 };
-
-const definition = loadSync(APPROVALS_PROTO_PATH, { keepCase: false, longs: Number, enums: String, defaults: true });
-const ApprovalsClient = (grpc.loadPackageDefinition(definition) as unknown as { toolgate: { v1: { Approvals: grpc.ServiceClientConstructor } } }).toolgate.v1.Approvals;
 
 interface ApprovalReply {
   approvalId: string;

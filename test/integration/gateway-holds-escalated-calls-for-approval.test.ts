@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { approvalMetadata } from '../../src/approvals/approvals-client';
 import { RedisApprovalStore } from '../../src/approvals/redis-approval-store';
 import { errorInfoOf, STATUS_DETAILS_HEADER } from '../../src/relay/status-details';
 import { startDevRedisServer, type DevRedisServer } from '../support/dev-redis-server';
@@ -42,7 +43,7 @@ type Reply = { path: string; content: Buffer };
 /** ReadFile as a promise, with the approval header and a deadline when given. */
 function readFile(client: Client, path: string, options: { approval?: string; deadlineMs?: number } = {}): Promise<Reply> {
   const metadata = new grpc.Metadata();
-  if (options.approval !== undefined) metadata.set('x-toolgate-approval', options.approval);
+  if (options.approval !== undefined) approvalMetadata(options.approval, metadata);
   const callOptions = options.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs };
   return new Promise((resolve, reject) => client.readFile({ path }, metadata, callOptions, (err: grpc.ServiceError | null, reply: Reply) => (err ? reject(err) : resolve(reply))));
 }

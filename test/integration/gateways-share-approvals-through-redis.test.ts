@@ -1,8 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { APPROVALS_PROTO_PATH } from '../../src/approvals/approvals-api';
+import { ApprovalsClient } from '../../src/approvals/approvals-client';
 import { FilesClient } from '../../src/examples/files-proto';
 import { authorizeId } from '../../src/spiffe/tls/authorizer';
 import { grpcChannelCredentials } from '../../src/spiffe/tls/grpc-credentials';
@@ -22,9 +21,6 @@ const POLICIES = {
 permit (principal, action == Action::"${READ}", resource == Tool::"files") when { context.request.path like "/payroll/*" };
 `,
 };
-
-const definition = loadSync(APPROVALS_PROTO_PATH, { keepCase: false, longs: Number, enums: String, defaults: true });
-const ApprovalsClient = (grpc.loadPackageDefinition(definition) as unknown as { toolgate: { v1: { Approvals: grpc.ServiceClientConstructor } } }).toolgate.v1.Approvals;
 
 type Dynamic = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
