@@ -4,6 +4,7 @@ import { CI_BUILDER, GatewayWorld, RESEARCH_BOT } from './support/gateway-world'
 import { waitUntil } from './support/workload-fixtures';
 
 const READ = 'tools.files.v1.Files/ReadFile';
+const LIST = 'tools.files.v1.Files/ListDir';
 const OTHER_CI = 'spiffe://example.org/agents/ci/builder-8';
 
 const POLICIES = {
@@ -11,6 +12,11 @@ const POLICIES = {
 @id("payroll-needs-ci-approval")
 @approval("ci")
 permit (principal, action == Action::"${READ}", resource == Tool::"files") when { context.request.path like "/payroll/*" };
+
+@id("listing-payroll-needs-two")
+@approval("ci")
+@approvals("2")
+permit (principal, action == Action::"${LIST}", resource == Tool::"files") when { context.request.path == "/payroll" };
 `,
 };
 
@@ -147,6 +153,28 @@ describe('approvers decide through toolgate.v1.Approvals (List, Get, Approve, De
     expect(botSeen).toEqual([]);
     watch.cancel();
     botWatch.cancel();
+  });
+
+  it('holds a call whose permit asks @approvals("2") until two distinct approvers have approved', async () => {
+    const bot = (await world.agent(RESEARCH_BOT)) as Dynamic;
+    const seen = world.decisions.lines.length;
+    const list = bot.listDir({ path: '/payroll' }) as grpc.ClientReadableStream<{ name: string }>;
+    const names: string[] = [];
+    list.on('data', (entry: { name: string }) => names.push(entry.name));
+    const status = new Promise<grpc.StatusObject>((resolve) => list.on('status', resolve));
+    list.on('error', () => undefined);
+    await waitUntil(() => world.decisions.lines.slice(seen).some((l) => l.decision === 'escalate'), 10_000);
+    const id = world.decisions.lines.slice(seen).find((l) => l.decision === 'escalate')!.approval as string;
+
+    const first = await unary<ApprovalReply>(await approvers(CI_BUILDER), 'approve', { approvalId: id });
+    expect(first).toMatchObject({ state: 'pending', approvers: [CI_BUILDER] });
+    expect(await codeOf(unary(await approvers(CI_BUILDER), 'approve', { approvalId: id }))).toBe(grpc.status.ALREADY_EXISTS);
+    expect(world.decisions.lines.slice(seen).some((l) => l.decision === 'allow')).toBe(false);
+
+    await unary(await approvers(OTHER_CI), 'approve', { approvalId: id });
+    expect((await status).code).toBe(grpc.status.OK);
+    expect(names).toEqual(['q3.csv']);
+    expect(world.decisions.lines.slice(seen).find((l) => l.decision === 'allow')).toMatchObject({ approval: id, by: [CI_BUILDER, OTHER_CI] });
   });
 
   it('answers NOT_FOUND for an unknown id', async () => {
