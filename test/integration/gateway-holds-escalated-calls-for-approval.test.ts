@@ -264,4 +264,12 @@ describeWithRedis('escalated calls across replicas sharing one Redis', () => {
     // Consumed in Redis: once, for every replica.
     expect((await otherReplica.get(id, new Date()))?.state).toBe('consumed');
   });
+
+  it('fails closed when the shared approval store is gone: UNAVAILABLE, APPROVAL_UNAVAILABLE', async () => {
+    const bot = (await world.agent(RESEARCH_BOT)) as Client;
+    await redis.stop();
+    const gone = await refusal(readFile(bot, '/payroll/q3.csv'));
+    expect(gone).toMatchObject({ code: grpc.status.UNAVAILABLE, details: { reason: 'APPROVAL_UNAVAILABLE' } });
+    expect(world.decisions.lines.at(-1)!.reason).toMatch(/^APPROVAL_UNAVAILABLE: approval store unavailable/);
+  }, 20_000);
 });
