@@ -15,8 +15,8 @@ const LAYERS = [
   ['spiffe', 'observability', 'state', 'protos', 'net'],
   // Who a caller is (and the Principal and Cedar values it yields); rate limits.
   ['identity', 'limits'],
-  // Tasks, their tokens and stores, and the signing keys those tokens share with credentials.
-  ['tasks'],
+  // Tasks, their tokens and stores, and the signing keys those tokens share with credentials; approval requests.
+  ['tasks', 'approvals'],
   // The config file resolved into the types below; the per-call JWT and JWKS.
   ['config', 'credentials'],
   // Cedar decisions; one gRPC call between two HTTP/2 streams. Neither needs the other.

@@ -8,7 +8,10 @@ export { ToolgateError } from './errors/toolgate-error';
 export { ConfigError, type ConfigIssue } from './config/config-error';
 export type { GatewayConfig } from './config/gateway-config';
 export { TasksClient, taskMetadata, type BeginTaskReply, type TaskReply } from './tasks/tasks-client';
-export { TASK_HEADER, ON_BEHALF_OF_HEADER } from './server/owned-headers';
+export { TASK_HEADER, ON_BEHALF_OF_HEADER, APPROVAL_HEADER } from './server/owned-headers';
+export { ApprovalsClient, approvalMetadata, type ApprovalReply } from './approvals/approvals-client';
+export { ApprovalError, type ApprovalErrorCode } from './approvals/approval-error';
+export { errorInfoOf, STATUS_DETAILS_HEADER, type ErrorInfo } from './relay/status-details';
 export {
   createCallTokenVerifier,
   requireCallTokens,

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/load-config';
-import type { AuthorizationRequest, Explanation } from '../policy/authorization';
+import { outcomeOf, type AuthorizationRequest, type Explanation } from '../policy/authorization';
 import { PolicyEngine } from '../policy/policy-engine';
 import { PolicySet } from '../policy/policy-set';
 import { KnownActions } from '../policy/policy-test-actions';
@@ -95,8 +95,13 @@ function json(text: string, flag: string): unknown {
 function describe(e: Explanation, request: AuthorizationRequest): string[] {
   const list = (ids: readonly string[]): string => (ids.length === 0 ? 'none' : ids.join(', '));
   return [
-    `${e.allow ? 'ALLOW' : 'DENY'} ${request.principal.type}::${JSON.stringify(request.principal.id)} ${request.action} on Tool::${JSON.stringify(request.resource)}`,
+    `${outcomeOf(e).toUpperCase()} ${request.principal.type}::${JSON.stringify(request.principal.id)} ${request.action} on Tool::${JSON.stringify(request.resource)}`,
     `determining policies: ${list(e.policies)}`,
+    ...(e.escalate === undefined
+      ? []
+      : [
+          `approval needed:      ${e.escalate.quorum} of group "${e.escalate.group}"${e.escalate.ttlSeconds === undefined ? '' : `, request valid ${e.escalate.ttlSeconds} s`} (every determining permit has @approval)`,
+        ]),
     `satisfied policies:   ${list(e.satisfied)}`,
     ...(e.errors.length === 0 ? ['errors: none'] : ['errors:', ...e.errors.map((m) => `  ${m}`)]),
     `policy set: ${e.policySet}`,

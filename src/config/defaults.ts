@@ -38,6 +38,10 @@ export const DEFAULTS = {
   keyRotateSeconds: 86_400,
   upstreamTokenTtlSeconds: 60,
   redisKeyPrefix: 'toolgate:',
+  approvalHoldSeconds: 30,
+  approvalTtlSeconds: 600,
+  approvalMaxTtlSeconds: 3600,
+  approvalMaxPendingPerCaller: 16,
   workloadJwtSvid: true,
 } as const;
 

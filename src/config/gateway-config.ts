@@ -110,6 +110,17 @@ export interface GatewayConfig {
     /** Lifetime of the per-call upstream JWT, at most 60 s (and never past the task's end). */
     upstreamTokenTtlSeconds: number;
   };
+  /** Calls escalated by `@approval` permits (docs/approvals.md). */
+  approvals: {
+    /** How long an escalated call is held waiting for its approval (never past the call's deadline); 0: answered at once. */
+    holdSeconds: number;
+    /** How long an approval request stays valid when its permit names no `@approvalTtl`. */
+    defaultTtlSeconds: number;
+    /** The cap on any approval request's validity, `@approvalTtl` included. */
+    maxTtlSeconds: number;
+    /** Pending approval requests one caller (SPIFFE ID) may have at once, across replicas with Redis; one more call is refused RESOURCE_EXHAUSTED. */
+    maxPendingPerCaller: number;
+  };
   /** Where tasks, revocations and counters live: this process's memory, or a shared Redis. */
   state: {
     /**

@@ -45,6 +45,7 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
   const reload = asRecord(raw.reload);
   const credentials = resolveCredentials(asRecord(raw.tasks), asRecord(raw.credentials), options.baseDir, issues);
   const state = resolveState(asRecord(raw.state), options.env, issues);
+  const approvals = asRecord(raw.approvals);
   const onBehalfOf = raw.onBehalfOf == null ? undefined : resolveOidcIssuer(asRecord(raw.onBehalfOf), ['onBehalfOf'], options.baseDir, issues);
 
   if (issues.size > 0 || !listen || policies === undefined || decisionLog === undefined) return undefined;
@@ -73,6 +74,12 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
       ...(limits.agentRate != null && { agentRate: limits.agentRate as { perSecond: number; burst: number } }),
     },
     ...credentials,
+    approvals: {
+      holdSeconds: (approvals.holdSeconds as number | undefined) ?? DEFAULTS.approvalHoldSeconds,
+      defaultTtlSeconds: (approvals.defaultTtlSeconds as number | undefined) ?? DEFAULTS.approvalTtlSeconds,
+      maxTtlSeconds: (approvals.maxTtlSeconds as number | undefined) ?? DEFAULTS.approvalMaxTtlSeconds,
+      maxPendingPerCaller: (approvals.maxPendingPerCaller as number | undefined) ?? DEFAULTS.approvalMaxPendingPerCaller,
+    },
     state,
     ...(workloadTokens && { workloadTokens }),
     ...(onBehalfOf && { onBehalfOf }),

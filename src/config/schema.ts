@@ -258,6 +258,31 @@ export const configSchema = {
         },
       },
     },
+    approvals: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      description: 'Calls that @approval permits escalate to a person (docs/approvals.md).',
+      properties: {
+        holdSeconds: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 3600,
+          default: DEFAULTS.approvalHoldSeconds,
+          description: "How long an escalated call is held for its approval, never past the call's deadline; 0 answers FAILED_PRECONDITION at once.",
+        },
+        defaultTtlSeconds: {
+          ...positiveInteger,
+          default: DEFAULTS.approvalTtlSeconds,
+          description: 'How long an approval request stays valid when its permit has no @approvalTtl.',
+        },
+        maxTtlSeconds: { ...positiveInteger, default: DEFAULTS.approvalMaxTtlSeconds, description: "The cap on an approval request's validity, @approvalTtl included." },
+        maxPendingPerCaller: {
+          ...positiveInteger,
+          default: DEFAULTS.approvalMaxPendingPerCaller,
+          description: 'Pending approval requests one caller (SPIFFE ID) may have at once; one more escalated call is refused RESOURCE_EXHAUSTED (APPROVAL_LIMIT).',
+        },
+      },
+    },
     state: {
       type: ['object', 'null'],
       additionalProperties: false,

@@ -5,8 +5,8 @@ import { DecisionChain } from './decision-chain';
 import type { PreviousOrigin } from './previous-origin';
 import { NoteSigner } from './signed-note';
 
-/** What a decision record says happened to a call (or to one message of it). */
-export type DecisionOutcome = 'allow' | 'deny' | 'cut';
+/** What a decision record says happened to a call (or to one message of it); `escalate`: held for a person's approval (docs/approvals.md). */
+export type DecisionOutcome = 'allow' | 'deny' | 'cut' | 'escalate';
 
 /**
  * One decision record: every decision and every refusal the gateway takes on a call is one
@@ -20,8 +20,8 @@ export interface DecisionRecord {
   protocol?: 'mcp';
   /** allow, deny, or cut (a call of a task that ended or expired, stopped while it ran); absent on an event record. */
   decision?: DecisionOutcome;
-  /** A consequence of the decision with the same id, not a decision itself: `task begun`. */
-  event?: 'task begun';
+  /** A consequence of the decision with the same id, not a decision itself: `task begun`; or what an approver did to an approval request. */
+  event?: 'task begun' | 'approval granted' | 'approval denied';
   /** The caller's SPIFFE ID; absent only when no caller was authenticated (a refused bearer token). */
   caller?: string;
   /** `Agent::"name"` or `Workload::"spiffe id"`, once the caller is mapped. */
@@ -33,6 +33,10 @@ export interface DecisionRecord {
   /** The position of the message decided, for client- and bidi-streaming payload-aware methods. */
   message?: number;
   task?: string;
+  /** The approval request the record is about: the one an `escalate` opened, a call consumed or was refused with, an approver acted on. */
+  approval?: string;
+  /** Who acted on an approval request (an approver's identity); for an allow that consumed an approval, who approved it. */
+  by?: string | readonly string[];
   /** The on-behalf-of user's `sub`. */
   onBehalfOf?: string;
   /** The gRPC status the gateway ended the call with (deny and cut records of gRPC calls). */
@@ -54,7 +58,7 @@ export interface DecisionRecord {
   listener?: 'token';
   /** A refused bearer token's stable error code (`ERR_TOKEN_EXPIRED`, …). */
   code?: string;
-  /** A begun task's expiry (ISO 8601). */
+  /** A begun task's expiry, or an approval request's (ISO 8601). */
   expiresAt?: string;
 }
 

@@ -19,6 +19,8 @@ export class GatewayMetrics {
   private readonly decisions: Counter<'decision'>;
   readonly allowed;
   readonly denied;
+  /** Calls held for a person's approval (docs/approvals.md); their end is counted again as allow or deny. */
+  readonly escalated;
   readonly decisionSeconds: Histogram;
   readonly callSeconds: Histogram<'grpc_status'>;
   readonly upstreamErrors: Counter<'upstream'>;
@@ -45,12 +47,13 @@ export class GatewayMetrics {
     const registers = [this.registry];
     this.decisions = new Counter({
       name: 'toolgate_decisions_total',
-      help: 'Authorization decisions, by result.',
+      help: 'Authorization decisions, by result (allow, deny, escalate).',
       labelNames: ['decision'],
       registers,
     });
     this.allowed = this.decisions.labels('allow');
     this.denied = this.decisions.labels('deny');
+    this.escalated = this.decisions.labels('escalate');
     this.decisionSeconds = new Histogram({
       name: 'toolgate_decision_duration_seconds',
       help: 'Time to reach an authorization decision (identity, route and Cedar).',

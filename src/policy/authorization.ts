@@ -13,8 +13,29 @@ export interface AuthorizationRequest {
   context: Readonly<Record<string, CedarValue>>;
 }
 
+/**
+ * A call Cedar permits only through `@approval` permits (docs/approvals.md): it may go on
+ * once a person of `group` (a quorum of `quorum` distinct ones) approves that exact call.
+ */
+export interface ApprovalRequirement {
+  /** The approvers' group, from the first determining permit in set order. */
+  readonly group: string;
+  /** Distinct approvers needed: the largest `@approvals` of the determining permits (default 1). */
+  readonly quorum: number;
+  /** The shortest `@approvalTtl` of the determining permits, when any names one. */
+  readonly ttlSeconds?: number;
+  /** The `@approval` permits that asked for it. */
+  readonly policies: readonly string[];
+}
+
+/** The three outcomes: allow, deny, or escalate (permitted only with a person's approval). */
+export type DecisionOutcome = 'allow' | 'deny' | 'escalate';
+
 export interface Decision {
+  /** False for a deny and for an escalation: whoever does not know `escalate` denies (fail closed). */
   readonly allow: boolean;
+  /** Set when the decision is `escalate`: Cedar permits, no forbid applies, and every determining permit carries `@approval`. */
+  readonly escalate?: ApprovalRequirement;
   /**
    * The policies that determined the decision: the satisfied permits of an allow, the
    * satisfied forbids of a deny (empty when no permit applied), or the policies that
@@ -32,7 +53,7 @@ export interface Decision {
 
 /** What the shadow set would have decided, for the decision log. */
 export interface ShadowVerdict {
-  readonly decision: 'allow' | 'deny';
+  readonly decision: DecisionOutcome;
   readonly policies: readonly string[];
   readonly errors: readonly string[];
   readonly policySet: string;
@@ -56,4 +77,9 @@ export interface Explanation extends Decision {
   readonly cedarDecision: 'allow' | 'deny' | undefined;
   /** Every policy that was satisfied, even when an error overrode the decision. */
   readonly satisfied: readonly string[];
+}
+
+/** A decision's outcome in one word. */
+export function outcomeOf(decision: Pick<Decision, 'allow' | 'escalate'>): DecisionOutcome {
+  return decision.allow ? 'allow' : decision.escalate !== undefined ? 'escalate' : 'deny';
 }

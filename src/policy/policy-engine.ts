@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { approvalRequired } from './approval-annotations';
 import type { AttributeUsage } from './attribute-usage';
 import type { AuthorizationRequest, Decision, Explanation } from './authorization';
 import { statefulIsAuthorized, type AuthorizationAnswer, type EntityJson, type StatefulAuthorizationCall } from './cedar';
@@ -37,7 +38,7 @@ const MAX_ACTIONS = 10_000;
 const DEFAULT_SLICE_BUDGET = 20_000;
 
 /** The part of a decision that is a function of the Cedar input, and so can be reused. */
-type Verdict = Pick<Decision, 'allow' | 'policies' | 'errors'>;
+type Verdict = Pick<Decision, 'allow' | 'policies' | 'errors' | 'escalate'>;
 
 /** What the engine keeps per Principal object (immutable, so all of it stays valid). */
 interface PreparedPrincipal {
@@ -219,7 +220,14 @@ export class PolicyEngine {
         errors: Object.freeze(errors.map((e) => `policy "${e.policyId}": ${e.error.message}`)),
       });
     }
-    return Object.freeze({ allow: decision === 'allow', policies: Object.freeze(this.inSetOrder(diagnostics.reason)), errors: Object.freeze([]) });
+    const policies = Object.freeze(this.inSetOrder(diagnostics.reason));
+    // A set without @approval permits pays one field read here, on a miss only (cached verdicts keep the outcome).
+    const approvals = this.set.approvals;
+    if (decision === 'allow' && approvals !== undefined) {
+      const escalate = approvalRequired(policies, approvals);
+      if (escalate !== undefined) return Object.freeze({ allow: false, policies, errors: Object.freeze([]), escalate });
+    }
+    return Object.freeze({ allow: decision === 'allow', policies, errors: Object.freeze([]) });
   }
 
   private inSetOrder(ids: readonly string[]): string[] {
@@ -241,7 +249,8 @@ export class PolicyEngine {
 
   private decided(started: number, verdict: Verdict, cached: boolean): Decision {
     const evaluationMicros = Math.round((this.now() - started) * 10_000) / 10;
-    return { allow: verdict.allow, policies: verdict.policies, errors: verdict.errors, evaluationMicros, cached };
+    const decision = { allow: verdict.allow, policies: verdict.policies, errors: verdict.errors, evaluationMicros, cached };
+    return verdict.escalate === undefined ? decision : { ...decision, escalate: verdict.escalate };
   }
 }
 

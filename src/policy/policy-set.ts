@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyzeAttributeUsage, type AttributeUsage } from './attribute-usage';
+import { readApprovalAnnotations, type PolicyApproval } from './approval-annotations';
 import { preparsePolicySet, validate, type DetailedError } from './cedar';
 import { PolicyError } from './errors';
 import { parsePolicyFile, type LoadedPolicy } from './policy-file';
@@ -44,6 +45,8 @@ export class PolicySet {
   readonly attributeUsage: AttributeUsage;
   /** The id of this set in cedar-wasm's preparsed store. */
   readonly cedarId: string;
+  /** The `@approval` permits by id (approval-annotations.ts); undefined when the set has none, so decisions do no approval work. */
+  readonly approvals: ReadonlyMap<string, PolicyApproval> | undefined;
 
   private constructor(files: readonly PolicySource[], schema: PolicySource | undefined) {
     const digest = contentHash(files, schema);
@@ -51,6 +54,9 @@ export class PolicySet {
     this.cedarId = `toolgate:${digest}`;
     this.policies = loadPolicies(files);
     this.ids = this.policies.map((p) => p.id);
+    const annotations = readApprovalAnnotations(this.policies);
+    if (annotations.problems.length > 0) throw new PolicyError('ERR_POLICY_LOAD', 'invalid approval annotations', { problems: annotations.problems });
+    this.approvals = annotations.approvals;
     this.schema = schema?.text;
     const texts = Object.fromEntries(this.policies.map((p) => [p.id, p.text]));
     this.warnings = schema === undefined ? [] : validateAgainst(schema, texts, this.policies);

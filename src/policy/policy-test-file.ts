@@ -11,7 +11,8 @@ import { PolicyError } from './errors';
 /** One case: a request and the decision expected for it. */
 export interface PolicyTestCase extends RequestSpec {
   readonly name: string;
-  readonly expect: 'allow' | 'deny';
+  /** `escalate`: permitted only with a person's approval (`@approval` permits, docs/approvals.md). */
+  readonly expect: 'allow' | 'deny' | 'escalate';
   /** The policies expected to determine the decision, in any order; unchecked when absent. */
   readonly policies?: readonly string[];
 }
@@ -93,7 +94,8 @@ function parseCase(value: unknown, path: KeyPath, add: Add): PolicyTestCase | un
   if (typeof action !== 'string' || !action.includes('/')) problem('action', 'must be "<package.Service>/<Method>" or "mcp:<upstream>/<method>[/<name>]"');
   if (resource !== undefined && typeof resource !== 'string') problem('resource', "must be an upstream's name");
   if (authn !== undefined && authn !== 'x509-svid' && authn !== 'jwt-svid') problem('authn', 'must be x509-svid or jwt-svid');
-  if (expect !== 'allow' && expect !== 'deny') problem('expect', 'must be allow or deny');
+  const expected = expect === 'allow' || expect === 'deny' || expect === 'escalate';
+  if (!expected) problem('expect', 'must be allow, deny or escalate');
   if (policies !== undefined && !(Array.isArray(policies) && policies.every((p) => typeof p === 'string'))) problem('policies', 'must be a list of policy ids');
   let principal: PrincipalSpec | undefined;
   try {
@@ -115,12 +117,12 @@ function parseCase(value: unknown, path: KeyPath, add: Add): PolicyTestCase | un
       add([...path, key], errorMessage(err), formatKeyPath(path));
     }
   }
-  if (typeof name !== 'string' || typeof action !== 'string' || principal === undefined || (expect !== 'allow' && expect !== 'deny')) return undefined;
+  if (typeof name !== 'string' || typeof action !== 'string' || principal === undefined || !expected) return undefined;
   return {
     name,
     principal,
     action,
-    expect,
+    expect: expect as PolicyTestCase['expect'],
     ...(typeof resource === 'string' && { resource }),
     ...((authn === 'x509-svid' || authn === 'jwt-svid') && { authn }),
     ...(isMapping(metadata) && { metadata: metadata as Record<string, string> }),

@@ -1,3 +1,4 @@
+import { outcomeOf } from './authorization';
 import type { PolicyEngine } from './policy-engine';
 import type { KnownActions } from './policy-test-actions';
 import type { PolicyTestCase } from './policy-test-file';
@@ -32,7 +33,7 @@ function check(testCase: PolicyTestCase, engine: PolicyEngine, config: RequestCo
     return { failure: `cannot build the request: ${errorMessage(err)}` };
   }
   const decision = engine.explain(request);
-  const got = decision.allow ? 'allow' : 'deny';
+  const got = outcomeOf(decision);
   if (decision.errors.length > 0) return { failure: `expected ${testCase.expect}, got ${got} with errors: ${decision.errors.join('; ')}` };
   if (got !== testCase.expect) return { failure: `expected ${testCase.expect}, got ${got} (policies: ${list(decision.policies)})` };
   const expected = testCase.policies;

@@ -1,4 +1,4 @@
-import type { AuthorizationRequest, Decision } from './authorization';
+import { outcomeOf, type AuthorizationRequest, type Decision } from './authorization';
 import { PolicyEngine, type PolicyEngineOptions } from './policy-engine';
 import type { PolicySet } from './policy-set';
 
@@ -22,7 +22,7 @@ export interface ShadowedEngineOptions extends PolicyEngineOptions {
 
 /**
  * An engine on the live set that also evaluates every request against a candidate
- * (shadow) set, reports where the two disagree (allow vs deny), and returns the live
+ * (shadow) set, reports where the two disagree (allow, deny or escalate), and returns the live
  * decision untouched. It is a `PolicyEngine`, so the call pipeline uses it without
  * knowing: shadow evaluation needs no change on the per-call path.
  *
@@ -50,10 +50,11 @@ export class ShadowedEngine extends PolicyEngine {
     const live = super.authorize(req);
     try {
       const shadow = this.shadowEngine.authorize(req);
-      if (shadow.allow === live.allow) return live;
+      const shadowOutcome = outcomeOf(shadow);
+      if (shadowOutcome === outcomeOf(live)) return live;
       this.shadowOptions.onDisagreement({ request: req, live, livePolicySet: this.set.hash, shadow, shadowPolicySet: this.shadowSet.hash });
       // The live decision, annotated so that its own log line carries the disagreement.
-      const verdict = { decision: shadow.allow ? 'allow' : 'deny', policies: shadow.policies, errors: shadow.errors, policySet: this.shadowSet.hash } as const;
+      const verdict = { decision: shadowOutcome, policies: shadow.policies, errors: shadow.errors, policySet: this.shadowSet.hash } as const;
       return { ...live, shadow: verdict };
     } catch (err) {
       this.shadowOptions.onError(err);

@@ -12,11 +12,12 @@ export type StatusCode = grpcStatus;
 /**
  * Ends a call with a gRPC status. Before any response headers this is a trailers-only
  * response; after them the status goes in the trailers (the stream must have been
- * responded to with `waitForTrailers`); a closed stream is left alone.
+ * responded to with `waitForTrailers`); a closed stream is left alone. `extra` trailers go
+ * beside the status (`grpc-status-details-bin`: status-details.ts).
  */
-export function endWithStatus(stream: ServerHttp2Stream, code: StatusCode, message: string): void {
+export function endWithStatus(stream: ServerHttp2Stream, code: StatusCode, message: string, extra?: Readonly<Record<string, string>>): void {
   if (stream.closed || stream.destroyed) return;
-  const trailers = { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) };
+  const trailers = { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message), ...extra };
   if (!stream.headersSent) {
     stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });
     closeUnfinishedRequest(stream);

@@ -46,7 +46,12 @@ export interface Denial {
   code: StatusCode;
   message: string;
   reason: string;
+  /** Trailers sent beside the status, e.g. `grpc-status-details-bin` (status-details.ts). */
+  trailers?: Readonly<Record<string, string>>;
 }
+
+/** What the gate says of one request message. */
+export type GateVerdict = { relay: Buffer } | { denial: Denial };
 
 /**
  * Decides each request message before it is relayed (payload-aware policy). The upstream
@@ -56,9 +61,10 @@ export interface Denial {
 export interface MessageGate {
   /**
    * The frame to relay in the message's place (the message exactly as it was decided on,
-   * re-encoded), or why it is denied.
+   * re-encoded), or why it is denied; or, for a message held for a person's approval, the
+   * promise of either. Until it settles nothing more of the request is decided or relayed.
    */
-  admit(message: GrpcMessage, index: number): { relay: Buffer } | { denial: Denial };
+  admit(message: GrpcMessage, index: number): GateVerdict | { pending: Promise<GateVerdict> };
   /** A request stream that ended without any message. */
   admitEmpty(): Denial | undefined;
 }
@@ -110,16 +116,35 @@ export class RelayCall {
     this.watchIdle();
     let index = 0;
     let stopped = false;
-    const reader = new GrpcFrameReader(this.options.maxMessageBytes, (message) => {
-      if (stopped) return;
-      const verdict = gate.admit(message, index++);
+    /** Set once a message was held: every later step waits its turn behind it, in order. */
+    let held: Promise<void> | undefined;
+    const apply = (verdict: GateVerdict): void => {
+      if (stopped || this.ended) return;
       const up = 'denial' in verdict ? undefined : (this.upstream ?? this.open());
       if (!up) {
         stopped = true;
-        if ('denial' in verdict) this.fail(verdict.denial.code, verdict.denial.message, verdict.denial.reason);
+        if ('denial' in verdict) this.fail(verdict.denial.code, verdict.denial.message, verdict.denial.reason, undefined, verdict.denial.trailers);
         return;
       }
       if (!up.write((verdict as { relay: Buffer }).relay)) this.downstream.pause();
+    };
+    const decide = (message: GrpcMessage, at: number): Promise<void> | undefined => {
+      if (stopped || this.ended) return undefined;
+      const verdict = gate.admit(message, at);
+      if (!('pending' in verdict)) {
+        apply(verdict);
+        return undefined;
+      }
+      return verdict.pending.then(apply, (err: unknown) => {
+        stopped = true;
+        this.fail(Status.INTERNAL, this.generic(Status.INTERNAL), `held message failed: ${errorMessage(err)}`);
+      });
+    };
+    const reader = new GrpcFrameReader(this.options.maxMessageBytes, (message) => {
+      if (stopped) return;
+      const at = index++;
+      if (held !== undefined) held = held.then(() => decide(message, at));
+      else held = decide(message, at);
     });
     this.forwardRequest(
       (chunk) => {
@@ -128,13 +153,18 @@ export class RelayCall {
         return !stopped;
       },
       () => {
-        if (stopped || this.ended) return;
-        if (!reader.atBoundary) return this.truncated();
-        if (index === 0) {
-          const denial = gate.admitEmpty();
-          if (denial) return this.fail(denial.code, denial.message, denial.reason);
-        }
-        (this.upstream ?? this.open())?.end();
+        const end = () => {
+          if (stopped || this.ended) return;
+          if (!reader.atBoundary) return this.truncated();
+          if (index === 0) {
+            const denial = gate.admitEmpty();
+            if (denial) return this.fail(denial.code, denial.message, denial.reason);
+          }
+          (this.upstream ?? this.open())?.end();
+        };
+        // The half-close of a request whose message is held waits for the message's verdict.
+        if (held !== undefined) void held.then(end);
+        else end();
       },
     );
   }
@@ -143,15 +173,15 @@ export class RelayCall {
    * Ends the call with `code` whatever state it is in, cancelling the upstream side. The
    * caller reads `callerMessage`; `reason` is for the log, and `cause` says whose it is.
    */
-  fail(code: StatusCode, callerMessage: string, reason: string, cause?: 'upstream' | 'refused'): void {
+  fail(code: StatusCode, callerMessage: string, reason: string, cause?: 'upstream' | 'refused', extra?: Readonly<Record<string, string>>): void {
     if (this.ended) return;
     this.cancelUpstream();
     const down = this.downstream;
     if (!down.headersSent) {
-      endWithStatus(down, code, callerMessage);
+      endWithStatus(down, code, callerMessage, extra);
     } else {
       // Headers are out: the status goes in the trailers we asked Node to wait for.
-      this.trailers = { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(callerMessage) };
+      this.trailers = { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(callerMessage), ...extra };
       this.upstream?.unpipe(down);
       if (!down.writableEnded) down.end();
     }

@@ -18,7 +18,12 @@ import type { MethodInfo } from '../relay/method-catalog';
 import type { DecisionLog } from '../observability/decision-log';
 import { GATEWAY_RESOURCE, TASKS_SERVICE } from '../tasks/tasks-api';
 import { principalLabel, type Caller, type CallContext, type GatewayState, type IdentifiedCall } from './call-context';
+import { CallApprovals } from './call-approvals';
 import { CallDecisions } from './call-decisions';
+import type { ApprovalStore } from '../approvals/approval-store';
+import { APPROVALS_SERVICE } from '../approvals/approvals-api';
+import type { ApprovalActions } from './approval-actions';
+import { ApprovalsHandler } from './approvals-handler';
 import type { Admission, CallGuard } from './call-guard';
 import { endUnsupportedMediaType, isGrpcContentType } from './grpc-content-type';
 import { HEALTH_CHECK, HEALTH_SERVICE, serveHealth } from './health-service';
@@ -66,7 +71,14 @@ export interface CallPipelineOptions {
   upstreamToken: (facts: UpstreamTokenFacts) => string;
   /** The gateway's SPIFFE ID, from its current SVID: `By=` of the `x-forwarded-client-cert` it sets. */
   gatewayId: () => string;
+  /** Where escalated calls' approval requests live, and how long calls are held (`approvals`); without it an escalate is denied. */
+  approvals?: { store: ApprovalStore; holdMs: number; defaultTtlMs: number; maxTtlMs: number; maxPendingPerCaller?: number; actions: ApprovalActions };
 }
+
+/** Why a client- or bidi-streaming message that policy escalates is denied instead (docs/approvals.md). */
+const STREAM_CANNOT_ESCALATE = 'a client- or bidi-streaming call cannot be held for approval: one approval cannot be bound to messages not yet sent';
+/** Why a call decided on its headers alone that policy escalates is denied instead. */
+const HEADERS_CANNOT_ESCALATE = 'a call decided on its headers (an upstream without protos) cannot be bound to an approval: its message is never read';
 
 /** What the per-call upstream JWT says: who called what, for which task and user. */
 export interface UpstreamTokenFacts {
@@ -95,6 +107,10 @@ export class CallPipeline {
   /** Every decision and refusal, recorded through the one decision log. */
   private readonly decisions: CallDecisions;
   private readonly tasks: TasksHandler;
+  /** Escalated calls held for and released by approval; undefined: an escalate is denied. */
+  private readonly approvals: CallApprovals | undefined;
+  /** `toolgate.v1.Approvals` for approvers; undefined without `approvals`. */
+  private readonly approvers: ApprovalsHandler | undefined;
   private readonly trace: Trace;
   private readonly relayTrace: Trace;
 
@@ -106,6 +122,18 @@ export class CallPipeline {
     this.trace = tracing?.for('pipeline');
     this.relayTrace = tracing?.for('relay');
     this.decisions = new CallDecisions(options.decisionLog, options.metrics, tracing?.for('policy'));
+    this.approvals =
+      options.approvals &&
+      new CallApprovals({
+        ...options.approvals,
+        // A held call moves no byte: the idle limit would end it first.
+        holdMs: Math.min(options.approvals.holdMs, options.streamIdleMs - 1000),
+        decisions: this.decisions,
+        current: () => this.state,
+      });
+    this.approvers =
+      options.approvals &&
+      new ApprovalsHandler({ store: options.approvals.store, actions: options.approvals.actions, decisions: this.decisions, maxMessageBytes: options.maxMessageBytes });
     this.tasks = new TasksHandler({
       service: options.tasks,
       guard: options.guard,
@@ -154,7 +182,8 @@ export class CallPipeline {
       return;
     }
 
-    const ownService = method.service === TASKS_SERVICE;
+    const approvalsService = method.service === APPROVALS_SERVICE && this.approvers !== undefined;
+    const ownService = method.service === TASKS_SERVICE || approvalsService;
     const route = ownService ? undefined : this.state.routes.get(method.service);
     const call = this.context(stream, headers, caller, method.action, ownService ? GATEWAY_RESOURCE : route?.target.name, started);
     if (!this.identify(call)) return;
@@ -167,6 +196,11 @@ export class CallPipeline {
       return;
     }
     stream.once('close', releaseSlot);
+    if (approvalsService) {
+      this.trace?.debug({ decisionId: call.decisionId, action: call.action }, 'routed to the Approvals service');
+      this.approvers!.handle(call);
+      return;
+    }
     if (ownService) {
       this.trace?.debug({ decisionId: call.decisionId, action: call.action }, 'routed to the Tasks service');
       this.tasks.handle(call);
@@ -245,6 +279,7 @@ export class CallPipeline {
         call,
         decisionId,
         catalog === undefined ? undefined : { reason: `${call.action} is not declared in the protos of upstream "${route.target.name}"` },
+        HEADERS_CANNOT_ESCALATE,
       );
       if (denial) {
         task?.release();
@@ -272,8 +307,9 @@ export class CallPipeline {
         } catch (err) {
           return { denial: decisions.decide(call, id, { reason: errorMessage(err), index: at })! };
         }
-        const denial = decisions.decide(call, id, { request, index: at });
-        if (denial) return { denial };
+        const approvals = this.approvals;
+        const verdict = decisions.decide(call, id, { request, index: at }, info.requestStream ? STREAM_CANNOT_ESCALATE : approvals !== undefined || 'approvals are not configured');
+        if (verdict !== undefined && 'code' in verdict) return { denial: verdict };
         const payload = encodeCanonical(decoded);
         // Canonical varints can be longer than the caller's (a negative int32 sent in 5 bytes).
         if (payload.length > maxBytes) {
@@ -281,6 +317,7 @@ export class CallPipeline {
           decisions.record(call, { decisionId: id, ...(at !== undefined && { message: at }), decision: 'deny', status: Status.RESOURCE_EXHAUSTED, reason });
           return { denial: { code: Status.RESOURCE_EXHAUSTED, message: refusalMessage(Status.RESOURCE_EXHAUSTED, id), reason } };
         }
+        if (verdict !== undefined) return { pending: approvals!.settle(call, id, verdict, { request, payload }) };
         return { relay: grpcFrame(payload) };
       },
       admitEmpty: () => decisions.decide(call, decisionId, undefined),

@@ -26,6 +26,7 @@ import { McpBearerRoutes } from './mcp-bearer-routes';
 import type { GatewayState } from './call-context';
 import { CallPipeline } from './call-pipeline';
 import { openSharedState, type SharedState } from './shared-state';
+import { ApprovalActions } from './approval-actions';
 import { taskPipelineOptions } from './task-services';
 import { decisionIdGenerator } from './decision-id';
 import { ConnectionLimitError } from '../spiffe/tls/tls-server';
@@ -74,6 +75,7 @@ interface Running {
   readonly address: AddressInfo;
   readonly adminAddress: AddressInfo | undefined;
   readonly tokenAddress: AddressInfo | undefined;
+  readonly approvals: ApprovalActions;
 }
 
 /**
@@ -134,6 +136,11 @@ export class Gateway {
 
   get adminAddress(): AddressInfo | undefined {
     return this.running.adminAddress;
+  }
+
+  /** Approve or deny escalated calls' approval requests, each a decision record naming who acted (docs/approvals.md). */
+  get approvals(): ApprovalActions {
+    return this.running.approvals;
   }
 
   /** The token listener's address, when `workloadTokens` is configured. */
@@ -270,6 +277,9 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
   const nextDecisionId = decisionIdGenerator();
   // One count of open calls per caller, gRPC and MCP alike.
   const callerSlots = new CallerSlots(config.limits.perCaller.maxConcurrentCalls);
+  // The pipeline is made next; the records name the policy set in force when an approver acts.
+  let policyHash = () => state.policyHash;
+  const approvals = new ApprovalActions(shared.approvals, logs.decisionLog, nextDecisionId, () => policyHash());
   const pipeline = new CallPipeline(state, {
     decisionLog: logs.decisionLog,
     logger,
@@ -284,7 +294,16 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
     unavailable: () => expiry.reason(),
     ...taskOptions,
     gatewayId,
+    approvals: {
+      store: shared.approvals,
+      holdMs: config.approvals.holdSeconds * 1000,
+      defaultTtlMs: config.approvals.defaultTtlSeconds * 1000,
+      maxTtlMs: config.approvals.maxTtlSeconds * 1000,
+      maxPendingPerCaller: config.approvals.maxPendingPerCaller,
+      actions: approvals,
+    },
   });
+  policyHash = () => pipeline.current.policyHash;
   const reloader = new GatewayReloader(config, policies, {
     configFile: options.configFile,
     pipeline,
@@ -344,6 +363,7 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
     address: listening.address,
     adminAddress: admin?.address,
     tokenAddress: listening.tokenAddress,
+    approvals,
   };
 }
 

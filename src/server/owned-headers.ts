@@ -15,6 +15,8 @@ export const AUTHORIZATION_HEADER = 'authorization';
 export const TASK_HEADER = 'x-toolgate-task';
 /** A user token (OIDC) the agent acts for; for the gateway only, never relayed. */
 export const ON_BEHALF_OF_HEADER = 'x-toolgate-on-behalf-of';
+/** The approval id an agent retries an escalated call with (docs/approvals.md); for the gateway only, never relayed. */
+export const APPROVAL_HEADER = 'x-toolgate-approval';
 /** The task id a relayed call belongs to, set by the gateway for the upstream. */
 export const TASK_ID_HEADER = 'x-toolgate-task-id';
 /**

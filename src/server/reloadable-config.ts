@@ -33,6 +33,8 @@ const APPLIES: Readonly<Record<keyof GatewayConfig, 'live' | 'restart'>> = {
   tasks: 'restart',
   credentials: 'restart',
   state: 'restart',
+  // Bound into the call pipeline at start, as `limits` are.
+  approvals: 'restart',
   workloadTokens: 'restart',
   onBehalfOf: 'restart',
 };

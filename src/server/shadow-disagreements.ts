@@ -1,5 +1,6 @@
 import type { Logger } from '../observability/logger';
 import type { GatewayMetrics } from '../observability/metrics';
+import { outcomeOf } from '../policy/authorization';
 import type { PolicyStoreOptions } from '../policy/policy-store';
 import type { ShadowDisagreement } from '../policy/shadowed-engine';
 import { errorMessage } from '../errors/unknown-error';
@@ -13,7 +14,7 @@ import { errorMessage } from '../errors/unknown-error';
 export function shadowReporting(logger: Logger, metrics: GatewayMetrics): PolicyStoreOptions {
   return {
     onDisagreement({ shadow }: ShadowDisagreement): void {
-      metrics.shadowDisagreements.labels(shadow.allow ? 'allow' : 'deny').inc();
+      metrics.shadowDisagreements.labels(outcomeOf(shadow)).inc();
     },
     onError(err: unknown): void {
       logger.warn({ err: errorMessage(err) }, 'shadow policy evaluation failed; the live decision stands');

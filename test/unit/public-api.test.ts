@@ -25,6 +25,14 @@ describe('toolgate public API', () => {
     expect(new toolgate.TaskError('ERR_TASK_ENDED', 'x').code).toBe('ERR_TASK_ENDED');
   });
 
+  it('exports what an agent and an approver need for escalated calls (docs/approvals.md)', () => {
+    expect(toolgate.ApprovalsClient.service.Approve?.path).toBe('/toolgate.v1.Approvals/Approve');
+    expect(toolgate.approvalMetadata('ap_x').get(toolgate.APPROVAL_HEADER)).toEqual(['ap_x']);
+    expect(toolgate.STATUS_DETAILS_HEADER).toBe('grpc-status-details-bin');
+    expect(typeof toolgate.errorInfoOf).toBe('function');
+    expect(new toolgate.ApprovalError('ERR_APPROVAL_LIMIT', 'x')).toBeInstanceOf(toolgate.ToolgateError);
+  });
+
   it('exports the base of its errors and the error of loadConfig', () => {
     expect(() => toolgate.loadConfig('/nonexistent/toolgate.yaml')).toThrow(toolgate.ConfigError);
     expect(new toolgate.ConfigError('f', [])).toBeInstanceOf(toolgate.ToolgateError);

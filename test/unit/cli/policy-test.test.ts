@@ -217,7 +217,7 @@ cases:
     expect(out).toEqual([]);
     expect(err.split('\n')).toEqual([
       `toolgate policy: ${file} cannot be used:`,
-      `  ${file}:3: cases[0].expect: must be allow or deny`,
+      `  ${file}:3: cases[0].expect: must be allow, deny or escalate`,
       `  ${file}:4: cases[0].principal: must be an agent name, a SPIFFE ID, or {type: Agent|Workload, id, attrs?, groups?}`,
       `  ${file}:5: cases[0].action: must be "<package.Service>/<Method>" or "mcp:<upstream>/<method>[/<name>]"`,
       `  ${file}:6: cases[0].expected: unknown key (expected name, principal, action, resource, authn, metadata, request, context, expect, policies)`,

@@ -59,6 +59,7 @@ describe('loadConfig', () => {
       reload: { watch: true, debounceMs: 300 },
       tasks: { maxTtlSeconds: 3600, maxOpenPerCaller: 32 },
       credentials: { rotateSeconds: 86400, upstreamTokenTtlSeconds: 60 },
+      approvals: { holdSeconds: 30, defaultTtlSeconds: 600, maxTtlSeconds: 3600, maxPendingPerCaller: 16 },
       state: {},
     });
   });

@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+
+/** The exact call an approval is for (docs/approvals.md, "The digest"). */
+export interface ApprovedCall {
+  /** The caller's SPIFFE ID. */
+  readonly caller: string;
+  /** `Agent::"name"` or `Workload::"spiffe id"`. */
+  readonly principal: string;
+  /** `package.Service/Method`. */
+  readonly action: string;
+  /** The upstream's name. */
+  readonly upstream: string;
+  /** The task id, when the call runs under a task. */
+  readonly task?: string;
+  /** The request message exactly as the relay would forward it: the gateway's canonical re-encoding, uncompressed. */
+  readonly message: Uint8Array;
+}
+
+const DOMAIN = 'toolgate-approval-v1';
+
+/**
+ * sha256, hex, over `toolgate-approval-v1` then each of caller, principal, action, upstream,
+ * task (empty without one: task ids are never empty) and the message, each as a 4-byte
+ * big-endian length followed by its bytes (strings in UTF-8). Length prefixes make the
+ * encoding unambiguous: no boundary can move between fields without changing the digest.
+ * The message is the canonical encoding (relay/canonical-encode.ts), so two requests a
+ * tool would parse alike have one digest, and any changed argument another.
+ */
+export function approvalDigest(call: ApprovedCall): string {
+  const hash = createHash('sha256');
+  hash.update(DOMAIN);
+  for (const field of [call.caller, call.principal, call.action, call.upstream, call.task ?? '']) put(hash, Buffer.from(field, 'utf8'));
+  put(hash, call.message);
+  return hash.digest('hex');
+}
+
+function put(hash: ReturnType<typeof createHash>, bytes: Uint8Array): void {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(bytes.length);
+  hash.update(length);
+  hash.update(bytes);
+}

@@ -1,0 +1,12 @@
+import { ToolgateError } from '../errors/toolgate-error';
+
+/** Stable codes of what the approval store refuses (docs/errors.md). */
+export type ApprovalErrorCode =
+  /** The caller already has as many pending approval requests as `approvals.maxPendingPerCaller` allows. */
+  'ERR_APPROVAL_LIMIT';
+
+export class ApprovalError extends ToolgateError<ApprovalErrorCode> {}
+
+export function limitError(max: number): ApprovalError {
+  return new ApprovalError('ERR_APPROVAL_LIMIT', `the caller has ${max} pending approval requests (approvals.maxPendingPerCaller)`);
+}
