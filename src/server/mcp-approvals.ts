@@ -25,6 +25,13 @@ export interface McpApprovalsOptions {
   readonly pollMs?: number;
 }
 
+/**
+ * The longest an MCP tool call is held, whatever `approvals.holdSeconds` says: below the
+ * TypeScript SDK client's default request timeout (60 s), so that the agent reads the
+ * approval id (APPROVAL_REQUIRED) rather than giving up with a timeout of its own first.
+ */
+export const MCP_MAX_HOLD_MS = 50_000;
+
 /** What a record of an escalated tool call says beyond the call's own facts. */
 export type McpApprovalRecord = Pick<
   DecisionRecord,
@@ -143,7 +150,7 @@ export class McpApprovals {
   /** Waits for the request to be decided, up to the hold (never past the request's expiry), or until the caller goes. */
   private hold(call: EscalatedToolCall, approval: Approval, digest: string): Promise<McpDecision> {
     const { store } = this.options;
-    const holdMs = Math.min(this.options.holdMs, approval.expiresAt.getTime() - this.clock());
+    const holdMs = Math.min(this.options.holdMs, MCP_MAX_HOLD_MS, approval.expiresAt.getTime() - this.clock());
     if (holdMs <= 0) return Promise.resolve(this.required(call, approval, 'not held (approvals.holdSeconds is 0)'));
     return new Promise<McpDecision>((resolve) => {
       let done = false;
