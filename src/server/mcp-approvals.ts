@@ -57,8 +57,8 @@ export interface EscalatedToolCall {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** False for an element of a batch: refused APPROVAL_REQUIRED at once, never held, the header not read. */
   readonly holdable: boolean;
-  /** Calls `listener` when the caller's HTTP request ends (the caller went away), at once if it has. */
-  readonly onGone: (listener: () => void) => void;
+  /** Calls `listener` with why when the call can no longer go on: its HTTP request ended (the caller went away) or its task ended; at once if so. */
+  readonly onGone: (listener: (why: string) => void) => void;
   /** Cedar's decision on the call under the policies in force now, and that set's hash: a held call's release. */
   readonly reevaluate: () => { readonly decision: Decision; readonly policySet: string };
   /** Writes one record of the call: its facts (`protocol: "mcp"`), then `fields`. */
@@ -198,10 +198,10 @@ export class McpApprovals {
         () => clearInterval(poll),
         () => clearTimeout(timer),
       );
-      call.onGone(() => {
+      call.onGone((why) => {
         if (done) return;
         call.count('deny');
-        call.record({ approval: approval.id, decision: 'deny', reason: 'the caller went away while its call was held for approval' });
+        call.record({ approval: approval.id, decision: 'deny', reason: why });
         finish({ allow: false, decisionId: call.decisionId });
       });
       check();

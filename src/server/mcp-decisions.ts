@@ -181,22 +181,29 @@ export class McpDecisions {
     let decision: McpDecision;
     let escalated: Decision | undefined;
     const holdable = this.approvals !== undefined && request.method === TOOL_CALL && request.approvalBytes !== undefined;
+    // A held call keeps its task's slot, and is cut if its task ends meanwhile, as a running one is.
+    let taskHeld = false;
     try {
       decision = await onCedar(this.stateOf(caller), holdable ? (d) => (escalated = d) : undefined).decide(admitted, request);
-      // Held (with the task's slot) until approved, denied, or the hold ends.
-      if (escalated !== undefined) decision = await this.approvals!.settle(this.escalatedCall(admitted, request, decision.decisionId, escalated));
+      if (escalated !== undefined) {
+        if (scope !== undefined && task !== undefined) {
+          this.holdTask(caller, scope, request, task, decision.decisionId);
+          taskHeld = true;
+        }
+        decision = await this.approvals!.settle(this.escalatedCall(admitted, request, decision.decisionId, escalated));
+      }
     } catch (err) {
       // Admitted but not decided: the task's slot is given back (the relay refuses the call).
-      task?.release();
+      if (!taskHeld) task?.release();
       throw err;
     }
     if (!decision.allow) {
-      // Counted against the budget, as a gRPC call denied by policy is; its slot is given back now.
-      task?.release();
+      // Counted against the budget, as a gRPC call denied by policy is; its slot is given back now (a held call's, when its request ends).
+      if (!taskHeld) task?.release();
       return decision;
     }
     if (scope !== undefined) {
-      if (task !== undefined) this.holdTask(caller, scope, request, task, decision.decisionId);
+      if (task !== undefined && !taskHeld) this.holdTask(caller, scope, request, task, decision.decisionId);
     }
     return decision;
   }
@@ -221,7 +228,14 @@ export class McpDecisions {
       headers: scope?.headers ?? {},
       // Without a scope there is no request to hold, nor headers to read.
       holdable: request.inBatch !== true && scope !== undefined,
-      onGone: (listener) => scope?.onEnd(listener),
+      onGone: (listener) => {
+        scope?.onEnd(() => listener('the caller went away while its call was held for approval'));
+        // Cut: its task ended or expired while the call was held (holdTask registered it).
+        const cut = caller.cut;
+        const onCut = () => listener('its task ended or expired while the call was held for approval');
+        if (cut?.aborted === true) onCut();
+        else cut?.addEventListener('abort', onCut, { once: true });
+      },
       reevaluate: () => {
         const state = this.options.state();
         const again = state.engine.authorize({

@@ -4,6 +4,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { CI_BUILDER, GatewayWorld, POLICIES, RESEARCH_BOT } from './support/gateway-world';
 import { mcpClient, mtlsFetch, startMcpGatewayWorld, startMcpUpstream, type McpUpstream } from './support/mcp-gateway-world';
+import { tasksOf } from './support/task-calls';
 import { waitUntil } from './support/workload-fixtures';
 
 const READ_NOTE = 'mcp:notes/tools/call/read_note';
@@ -20,6 +21,9 @@ permit (principal, action == Action::"${READ_NOTE}", resource == Tool::"notes") 
 @id("payroll-notes-need-approval")
 @approval("payroll-owners")
 permit (principal, action == Action::"${READ_NOTE}", resource == Tool::"notes") when { context.request has path && context.request.path like "/payroll/*" };
+
+@id("researchers-begin-tasks")
+permit (principal in AgentGroup::"researchers", action == Action::"toolgate.v1.Tasks/BeginTask", resource == Tool::"toolgate");
 `,
 };
 
@@ -192,6 +196,27 @@ describe('escalated MCP tool calls (@approval): held, bound to the exact call, s
     } finally {
       rmSync(paused);
       world.gateway.reload('SIGHUP');
+    }
+  });
+
+  it('cuts a held tool call whose task ends meanwhile: refused, and the approval then given runs nothing', async () => {
+    const tasks = await tasksOf(world, RESEARCH_BOT);
+    const begun = await tasks.begin({ intent: 'payroll', tools: [READ_NOTE], ttlSeconds: 60 });
+    const inTask = await mcpClient(world, RESEARCH_BOT, { 'x-toolgate-task': begun.token });
+    try {
+      const seen = world.decisions.lines.length;
+      const runs = upstream.toolRuns.read_note ?? 0;
+      const call = refusal(readNote(inTask, '/payroll/q7'));
+      const escalated = await escalation(seen);
+      expect(escalated).toMatchObject({ task: begun.taskId });
+      await tasks.end(begun.taskId);
+      expect((await call).code).toBe(-32003);
+      expect(mcpLines(seen).find((l) => l.decision === 'cut')).toMatchObject({ task: begun.taskId, decisionId: escalated.decisionId });
+      expect(mcpLines(seen).find((l) => l.decision === 'deny')).toMatchObject({ approval: escalated.approval, reason: expect.stringMatching(/task ended/) });
+      await world.gateway.approvals.approve(escalated.approval as string, ALICE);
+      expect(upstream.toolRuns.read_note ?? 0).toBe(runs);
+    } finally {
+      await inTask.close();
     }
   });
 
