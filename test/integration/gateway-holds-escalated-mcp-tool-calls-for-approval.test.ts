@@ -4,6 +4,9 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { CI_BUILDER, GatewayWorld, POLICIES, RESEARCH_BOT } from './support/gateway-world';
 import { mcpClient, mtlsFetch, startMcpGatewayWorld, startMcpUpstream, type McpUpstream } from './support/mcp-gateway-world';
+import { RedisApprovalStore } from '../../src/approvals/redis-approval-store';
+import { startDevRedisServer, type DevRedisServer } from '../support/dev-redis-server';
+import { describeWithRedis } from './support/redis-server';
 import { tasksOf } from './support/task-calls';
 import { waitUntil } from './support/workload-fixtures';
 
@@ -241,4 +244,49 @@ describe('escalated MCP tool calls (@approval): held, bound to the exact call, s
     ]);
     expect(upstream.requestHeaders.filter((h) => h['mcp-protocol-version'] === '2025-03-26')).toEqual([]);
   });
+});
+
+describeWithRedis('escalated MCP tool calls across replicas sharing one Redis', () => {
+  let redis: DevRedisServer;
+  let upstream: McpUpstream;
+  let world: GatewayWorld;
+  let bot: Client;
+  let otherReplica: RedisApprovalStore;
+
+  beforeAll(async () => {
+    redis = await startDevRedisServer();
+    upstream = await startMcpUpstream();
+    world = await startMcpGatewayWorld(upstream, { policies: MCP_POLICIES, extraConfig: `state:\n  redis:\n    url: ${redis.url}\n` });
+    bot = await mcpClient(world, RESEARCH_BOT);
+    // Another replica's view of the same shared state: the store a second gateway opens on the same Redis.
+    otherReplica = await RedisApprovalStore.connect({ url: redis.url });
+  }, 30_000);
+
+  afterAll(async () => {
+    await bot?.close();
+    await otherReplica?.close();
+    await world?.close();
+    await upstream?.close();
+    await redis?.stop();
+  });
+
+  it('releases a tool call held on one replica by an approval given through another, used once', async () => {
+    const seen = world.decisions.lines.length;
+    const call = readNote(bot, '/payroll/q3');
+    await waitUntil(() => world.decisions.lines.slice(seen).some((l) => l.decision === 'escalate'), 10_000);
+    const id = world.decisions.lines.slice(seen).find((l) => l.decision === 'escalate')!.approval as string;
+    expect(await otherReplica.approve(id, ALICE, new Date())).toMatchObject({ ok: true, approval: { protocol: 'mcp' } });
+    expect(text(await call)).toBe('contents of /payroll/q3');
+    expect(world.decisions.lines.slice(seen).find((l) => l.decision === 'allow')).toMatchObject({ protocol: 'mcp', approval: id, by: [ALICE] });
+    expect((await otherReplica.get(id, new Date()))?.state).toBe('consumed');
+  });
+
+  it('fails closed when the shared approval store is gone: -32004 APPROVAL_UNAVAILABLE, nothing relayed', async () => {
+    const runs = upstream.toolRuns.read_note ?? 0;
+    await redis.stop();
+    const gone = await refusal(readNote(bot, '/payroll/q3'));
+    expect(gone).toMatchObject({ code: -32004, data: { reason: 'APPROVAL_UNAVAILABLE' } });
+    expect(world.decisions.lines.at(-1)!.reason).toMatch(/^APPROVAL_UNAVAILABLE: approval store unavailable/);
+    expect(upstream.toolRuns.read_note ?? 0).toBe(runs);
+  }, 20_000);
 });
