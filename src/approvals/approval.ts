@@ -26,6 +26,8 @@ export interface NewApproval {
   readonly policies: readonly string[];
   /** How long the request (and the approval once given) stays valid. */
   readonly ttlMs: number;
+  /** `mcp` for an MCP tool call (its records say so too); absent for a gRPC call. */
+  readonly protocol?: 'mcp';
   /** Pending requests one caller may have at once (`approvals.maxPendingPerCaller`); one more is refused `ERR_APPROVAL_LIMIT`. Default: no cap. */
   readonly maxPendingPerCaller?: number;
 }

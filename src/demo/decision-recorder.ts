@@ -4,7 +4,7 @@ import type { DecisionSink } from '../observability/decision-log';
 
 export interface DecisionLine {
   decisionId: string;
-  decision: 'allow' | 'deny';
+  decision: 'allow' | 'deny' | 'escalate';
   principal?: string;
   action: string;
   policies?: string[];

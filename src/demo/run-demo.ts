@@ -7,6 +7,7 @@ import { filesServiceImplementation } from '../examples/files-service';
 import { FilesClient, filesService } from '../examples/files-proto';
 import { CallTokenError, createCallTokenVerifier, type CallTokenVerifier, type VerifiedCallClaims } from '../credentials/call-token-verifier';
 import { TasksClient, taskMetadata, type BeginTaskReply } from '../tasks/tasks-client';
+import { ApprovalsClient } from '../approvals/approvals-client';
 import { JWKS_PATH } from '../credentials/jwks-route';
 import { NotesMcpServer } from '../examples/notes-mcp-server';
 import { ToolServer } from '../examples/tool-server';
@@ -27,6 +28,8 @@ const AGENTS = {
   stranger: 'spiffe://example.org/agents/stranger',
   partner: 'spiffe://partner.test/agents/helper',
 };
+/** A person in the approvers' group "payroll-owners" (examples/toolgate.yaml), with an SVID of her own. */
+const APPROVER = 'spiffe://example.org/people/alice';
 export const DEMO_CONFIG = resolve(__dirname, '../../examples/toolgate.yaml');
 
 type Files = grpc.Client & Record<string, (...args: unknown[]) => grpc.ClientUnaryCall | grpc.ClientReadableStream<unknown>>;
@@ -65,6 +68,7 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
     const notes = await NotesMcpServer.start(
       new Map([
         ['/notes/q3.md', 'Q3: revenue grew 12%; hiring paused.'],
+        ['/payroll/march.md', 'March payroll: 41 people, 312k in total.'],
         ['/secrets/api-key', 'sk-live-not-for-agents'],
       ]),
     );
@@ -162,9 +166,21 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
     print(`files now: ${[...files.keys()].join(', ')}; q3.md still says "${files.get('/reports/q3.md')}"`);
     print('');
 
+    // The approver: alice, through the gateway's toolgate.v1.Approvals, approves the next request she is asked.
+    const approvals = new ApprovalsClient(target, grpcChannelCredentials(await workload(APPROVER), authorizeId(GATEWAY))) as unknown as Files;
+    closers.push(() => approvals.close());
+    const approveNextRequest = async (): Promise<string> => {
+      const mark = decisions.lines.length;
+      const asked = await until(() => decisions.since(mark).find((l) => l.decision === 'escalate'));
+      const id = String(asked.approval);
+      await unary(approvals, 'approve', { approvalId: id });
+      return `approver  alice (${APPROVER}, group payroll-owners) approved ${id} through toolgate.v1.Approvals/Approve`;
+    };
+
     await runMcpScenes({
       print,
       scene,
+      approveNextRequest,
       notes,
       endpoint: new URL(`https://localhost:${gateway.address.port}/mcp/notes`),
       agentFetch: mtlsFetch(await workload(AGENTS.researchBot), authorizeId(GATEWAY)),
@@ -184,9 +200,24 @@ function explain(line: DecisionLine): string {
   const id = typeof line.message === 'number' ? `${line.decisionId} (message ${line.message})` : line.decisionId;
   const task = typeof line.task === 'string' ? ` in task ${line.task}` : '';
   if (line.event === 'task begun') return `decision ${id}: task ${line.task} begun, expires ${line.expiresAt}`;
-  if (line.decision === 'allow') return `decision ${id}: ALLOW ${who} ${line.action}${task}, by ${line.policies?.map((p) => `policy ${p}`).join(', ') ?? line.reason}`;
+  if (line.event === 'approval granted' || line.event === 'approval denied') return `decision ${id}: approval ${line.approval} ${line.event.slice(9)} by ${line.by}`;
+  if (line.decision === 'escalate')
+    return `decision ${id}: ESCALATE ${who} ${line.action}${task}: policy ${line.policies?.join(', ')} asks a person's approval; held as request ${line.approval}`;
+  const approved = Array.isArray(line.by) ? `, approved by ${line.by.join(', ')} (request ${line.approval}, now used)` : '';
+  if (line.decision === 'allow') return `decision ${id}: ALLOW ${who} ${line.action}${task}, by ${line.policies?.map((p) => `policy ${p}`).join(', ') ?? line.reason}${approved}`;
   const why = line.policies?.length ? `forbidden by ${line.policies.join(', ')}` : (line.reason ?? 'no policy permits it (default deny)');
   return `decision ${id}: DENY ${who} ${line.action}${task}: ${why}`;
+}
+
+/** Polls `find` until it finds something (the demo's records come within milliseconds; 10 s at most). */
+async function until<T>(find: () => T | undefined): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const found = find();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error('the gateway recorded no escalation');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 function firstSentence(text: string): string {

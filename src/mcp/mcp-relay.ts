@@ -3,13 +3,14 @@ import type * as http2 from 'node:http2';
 import * as https from 'node:https';
 import { errorMessage } from '../errors/unknown-error';
 import { filterListResult, idKey, LISTED_MEMBER, rewriteWatchedResults } from './discovery-filter';
+import { approvalBytes } from './approval-bytes';
 import type { JsonRpcId } from './json-rpc-message';
 import { parseMcpBody, type McpBody } from './mcp-body';
 import { McpMessageError } from './mcp-message-error';
 import { JSONRPC_INVALID_REQUEST, JSONRPC_PARSE_ERROR, questionFor } from './mcp-question';
 import { HEADER_MISMATCH, mirroredHeaderMismatch, mirroredHeadersFor } from './mirrored-headers';
 import { DEFAULT_PROTOCOL_VERSION, isKnownProtocolVersion, type ProtocolVersion } from './protocol-version';
-import type { McpAllowed, McpCaller, McpCouldPermit, McpCut, McpDecide, McpDecision, McpRelayEvent, McpUpstreamHeaders } from './relay-contract';
+import type { McpAllowed, McpCaller, McpCouldPermit, McpCut, McpDecide, McpDecision, McpDecisionError, McpRelayEvent, McpUpstreamHeaders } from './relay-contract';
 import { SessionBindings } from './session-bindings';
 import { SseRewriter } from './sse-rewriter';
 import type { ToolPins } from './tool-pins';
@@ -19,6 +20,12 @@ export type McpServerResponse = http.ServerResponse | http2.Http2ServerResponse;
 
 /** JSON-RPC code of a message refused by policy, or not relayed because another message of its batch was. */
 export const POLICY_DENIED = -32003;
+/**
+ * JSON-RPC code of a tool call that needs a person's approval it does not have (yet):
+ * `data.reason` APPROVAL_REQUIRED, _EXPIRED, _MISMATCH, _LIMIT or _UNAVAILABLE (docs/approvals.md).
+ * A person's denial is answered POLICY_DENIED, reason APPROVAL_DENIED.
+ */
+export const APPROVAL_NEEDED = -32004;
 /** JSON-RPC code the TypeScript SDK uses for an unknown session; the relay answers alike (with HTTP 404). */
 export const SESSION_NOT_FOUND = -32001;
 /** JSON-RPC code of an upstream the relay could not reach or read. */
@@ -61,6 +68,8 @@ interface Refusal {
   readonly code: number;
   readonly message: string;
   readonly decisionId?: string;
+  /** The error's `data` when the decider gave one (it holds `decisionId`). */
+  readonly data?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -252,8 +261,18 @@ export class McpRelay {
         refusals.set(index, { code: POLICY_DENIED, message });
         continue;
       }
-      const decision = await this.safeDecide(caller, { upstream, method: question.method, action: question.action, resource: question.resource, request: question.request });
+      const params = message.kind === 'request' ? message.params : undefined;
+      const decision = await this.safeDecide(caller, {
+        upstream,
+        method: question.method,
+        action: question.action,
+        resource: question.resource,
+        request: question.request,
+        ...(question.method === 'tools/call' && { approvalBytes: () => approvalBytes(params) }),
+        ...(body.batch && { inBatch: true }),
+      });
       if (decision.allow) decisions.push({ ...decision, action: question.action });
+      else if (decision.error !== undefined) refusals.set(index, { ...decision.error, decisionId: decision.decisionId });
       else refusals.set(index, { code: POLICY_DENIED, message: `Denied by policy (decision ${decision.decisionId})`, decisionId: decision.decisionId });
     }
     return { refusals, decisions };
@@ -262,7 +281,8 @@ export class McpRelay {
   private async safeDecide(caller: McpCaller, request: Parameters<McpDecide>[1]): Promise<McpDecision> {
     try {
       const decision = await this.options.decide(caller, request);
-      return { allow: decision.allow === true, decisionId: String(decision.decisionId) };
+      const allow = decision.allow === true;
+      return { allow, decisionId: String(decision.decisionId), ...(!allow && decision.error !== undefined && { error: decisionError(decision.error) }) };
     } catch {
       return { allow: false, decisionId: 'none' };
     }
@@ -290,10 +310,10 @@ export class McpRelay {
     const answers = body.messages.flatMap((message, index) => {
       if (message.kind !== 'request') return [];
       const refusal = refusals.get(index) ?? { code: POLICY_DENIED, message: 'Not relayed: another message of this batch was refused' };
-      return [rpcError(message.id, refusal.code, refusal.message, refusal.decisionId)];
+      return [rpcError(message.id, refusal.code, refusal.message, refusal.decisionId, refusal.data)];
     });
     if (answers.length === 0) {
-      sendJson(res, denied ? 403 : 400, rpcError(null, first.code, first.message, first.decisionId));
+      sendJson(res, denied ? 403 : 400, rpcError(null, first.code, first.message, first.decisionId, first.data));
       return;
     }
     sendJson(res, 200, body.batch ? answers : answers[0]);
@@ -504,8 +524,16 @@ function watchedRequests(body: McpBody | undefined): Map<string, string> {
   return watched;
 }
 
-function rpcError(id: JsonRpcId | null, code: number, message: string, decisionId?: string): object {
+function rpcError(id: JsonRpcId | null, code: number, message: string, decisionId?: string, data?: Readonly<Record<string, string>>): object {
+  if (data !== undefined) return { jsonrpc: '2.0', id, error: { code, message, data } };
   return { jsonrpc: '2.0', id, error: decisionId === undefined ? { code, message } : { code, message, data: { decisionId } } };
+}
+
+/** A decider's error as answered: its code if an integer (else POLICY_DENIED), its message and data as strings only (fail closed on anything odd). */
+function decisionError(error: McpDecisionError): McpDecisionError {
+  const data: Record<string, string> = {};
+  for (const [key, value] of Object.entries(error.data ?? {})) if (typeof value === 'string') data[key] = value;
+  return { code: Number.isInteger(error.code) ? error.code : POLICY_DENIED, message: String(error.message), data };
 }
 
 /** Answers with `value` as JSON, with its length: every JSON answer of the relay and of the gateway's MCP routes. */

@@ -31,12 +31,31 @@ export interface McpDecisionRequest {
   readonly resource: string;
   /** `context.request`: a tool's or prompt's arguments, a resource's URI, other params. */
   readonly request: Readonly<Record<string, CedarValue>>;
+  /**
+   * For a `tools/call`, the only method that can be held for approval: the bytes an approval
+   * of this message binds (approval-bytes.ts), computed when asked (only an escalated call needs them).
+   */
+  readonly approvalBytes?: () => Uint8Array;
+  /** The message is an element of a batch: an escalated one is refused at once, never held (docs/approvals.md, "MCP"). */
+  readonly inBatch?: boolean;
 }
 
 export interface McpDecision {
   readonly allow: boolean;
   /** Names the decision log line; a denied caller is told only this. */
   readonly decisionId: string;
+  /**
+   * A refusal's own JSON-RPC error, answered instead of "Denied by policy": an escalated tool
+   * call's (approval required, denied, expired, mismatch), whose `data` the agent acts on.
+   */
+  readonly error?: McpDecisionError;
+}
+
+/** A refusal the agent can act on: `data` holds `decisionId` and the facts (docs/approvals.md, "MCP"). */
+export interface McpDecisionError {
+  readonly code: number;
+  readonly message: string;
+  readonly data: Readonly<Record<string, string>>;
 }
 
 /**

@@ -41,6 +41,7 @@ export class ApprovalActions {
   private record(approval: Approval, event: 'approval granted' | 'approval denied', by: string, decisionId = this.nextDecisionId()): void {
     this.log.write({
       decisionId,
+      ...(approval.protocol !== undefined && { protocol: approval.protocol }),
       caller: approval.caller,
       principal: approval.principal,
       action: approval.action,

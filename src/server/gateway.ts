@@ -280,6 +280,14 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
   // The pipeline is made next; the records name the policy set in force when an approver acts.
   let policyHash = () => state.policyHash;
   const approvals = new ApprovalActions(shared.approvals, logs.decisionLog, nextDecisionId, () => policyHash());
+  // One store and one hold for escalated gRPC and MCP calls alike.
+  const approvalOptions = {
+    store: shared.approvals,
+    holdMs: config.approvals.holdSeconds * 1000,
+    defaultTtlMs: config.approvals.defaultTtlSeconds * 1000,
+    maxTtlMs: config.approvals.maxTtlSeconds * 1000,
+    maxPendingPerCaller: config.approvals.maxPendingPerCaller,
+  };
   const pipeline = new CallPipeline(state, {
     decisionLog: logs.decisionLog,
     logger,
@@ -294,14 +302,7 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
     unavailable: () => expiry.reason(),
     ...taskOptions,
     gatewayId,
-    approvals: {
-      store: shared.approvals,
-      holdMs: config.approvals.holdSeconds * 1000,
-      defaultTtlMs: config.approvals.defaultTtlSeconds * 1000,
-      maxTtlMs: config.approvals.maxTtlSeconds * 1000,
-      maxPendingPerCaller: config.approvals.maxPendingPerCaller,
-      actions: approvals,
-    },
+    approvals: { ...approvalOptions, actions: approvals },
   });
   policyHash = () => pipeline.current.policyHash;
   const reloader = new GatewayReloader(config, policies, {
@@ -331,6 +332,7 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
     upstreamToken: taskOptions.upstreamToken,
     // Past the SVID's notAfter, MCP requests on connections already open are refused, as gRPC calls are.
     unavailable: () => expiry.reason(),
+    approvals: approvalOptions,
   });
   resources.add('MCP upstream connections', () => mcp.closeConnections());
   expiry.on('expired', () => mcp.closeConnections());

@@ -14,6 +14,8 @@ import { ON_BEHALF_OF_HEADER } from './owned-headers';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { McpRequestScope } from './mcp-request-scope';
 import type { OpenTaskCalls } from './open-task-calls';
+import type { Decision } from '../policy/authorization';
+import { McpApprovals, type EscalatedToolCall, type McpApprovalsOptions } from './mcp-approvals';
 
 /** A caller of the MCP relay: the relay's view (key, principal) and the listener's (peer), for one HTTP request. */
 export interface McpGatewayCaller extends McpCaller {
@@ -47,6 +49,8 @@ export interface McpDecisionsOptions {
   readonly guard?: CallGuard;
   /** Open tool calls by task, cut when their task ends or expires. */
   readonly openTasks?: OpenTaskCalls;
+  /** Where escalated tool calls' approval requests live, and how long they are held (`approvals`); without it an escalate is denied. */
+  readonly approvals?: McpApprovalsOptions;
 }
 
 /**
@@ -55,7 +59,12 @@ export interface McpDecisionsOptions {
  * one `DecisionLog` (with `protocol: 'mcp'`) and counted in the same metrics as gRPC calls.
  */
 export class McpDecisions {
-  constructor(private readonly options: McpDecisionsOptions) {}
+  /** Escalated tool calls held for and released by approval (docs/approvals.md, "MCP"); undefined: an escalate is denied. */
+  private readonly approvals: McpApprovals | undefined;
+
+  constructor(private readonly options: McpDecisionsOptions) {
+    this.approvals = options.approvals && new McpApprovals(options.approvals);
+  }
 
   /**
    * The relay's decider: a `tools/call` first through the call guard (the caller's task
@@ -65,11 +74,13 @@ export class McpDecisions {
    */
   decider(): { decide: McpDecide; couldPermit: McpCouldPermit } {
     const { metrics } = this.options;
-    const onCedar = (state: GatewayState) =>
+    // With `escalated`, an escalate is handed to it unrecorded (the call is then held for approval, each step recorded there).
+    const onCedar = (state: GatewayState, escalated?: (decision: Decision) => void) =>
       cedarDecider(state.engine, {
         contextFor: (caller) => contextOf(caller),
         nextDecisionId: this.options.nextDecisionId,
         onDecision: (caller, request, decision, decisionId) => {
+          if (decision.escalate !== undefined && escalated !== undefined) return escalated(decision);
           const admission = (caller as AdmittedCaller).admission;
           this.options.log.write({
             decisionId,
@@ -83,6 +94,7 @@ export class McpDecisions {
             decision: decision.allow ? 'allow' : 'deny',
             policies: decision.policies,
             errors: decision.errors,
+            ...(decision.escalate && { reason: `approval required (${decision.policies.join(', ')}), but ${cannotHold(request, this.approvals)}` }),
             ...(decision.shadow && { shadow: decision.shadow }),
             evalUs: Math.round(decision.evaluationMicros),
             cached: decision.cached,
@@ -123,7 +135,11 @@ export class McpDecisions {
     return couldPermit(engine.set, { principal: caller.principal, action, resource, context, ...(request !== undefined && { request }), unknownContext }).possible;
   }
 
-  private async decide(caller: McpGatewayCaller, request: McpDecisionRequest, onCedar: (state: GatewayState) => { decide: McpDecide }): Promise<McpDecision> {
+  private async decide(
+    caller: McpGatewayCaller,
+    request: McpDecisionRequest,
+    onCedar: (state: GatewayState, escalated?: (decision: Decision) => void) => { decide: McpDecide },
+  ): Promise<McpDecision> {
     const { guard } = this.options;
     const scope = caller.scope;
     let admission: Admission | undefined;
@@ -163,22 +179,93 @@ export class McpDecisions {
     const admitted: AdmittedCaller = admission === undefined ? caller : { ...caller, admission };
     const task = admission?.task;
     let decision: McpDecision;
+    let escalated: Decision | undefined;
+    const holdable = this.approvals !== undefined && request.method === TOOL_CALL && request.approvalBytes !== undefined;
+    // A held call keeps its task's slot, and is cut if its task ends meanwhile, as a running one is.
+    let taskHeld = false;
     try {
-      decision = await onCedar(this.stateOf(caller)).decide(admitted, request);
+      decision = await onCedar(this.stateOf(caller), holdable ? (d) => (escalated = d) : undefined).decide(admitted, request);
+      if (escalated !== undefined) {
+        if (scope !== undefined && task !== undefined) {
+          this.holdTask(caller, scope, request, task, decision.decisionId);
+          taskHeld = true;
+        }
+        decision = await this.approvals!.settle(this.escalatedCall(admitted, request, decision.decisionId, escalated));
+      }
     } catch (err) {
       // Admitted but not decided: the task's slot is given back (the relay refuses the call).
-      task?.release();
+      if (!taskHeld) task?.release();
       throw err;
     }
     if (!decision.allow) {
-      // Counted against the budget, as a gRPC call denied by policy is; its slot is given back now.
-      task?.release();
+      // Counted against the budget, as a gRPC call denied by policy is; its slot is given back now (a held call's, when its request ends).
+      if (!taskHeld) task?.release();
       return decision;
     }
     if (scope !== undefined) {
-      if (task !== undefined) this.holdTask(caller, scope, request, task, decision.decisionId);
+      if (task !== undefined && !taskHeld) this.holdTask(caller, scope, request, task, decision.decisionId);
     }
     return decision;
+  }
+
+  /** An escalated tool call as McpApprovals settles it: its facts, its request's headers and end, and how to record and re-decide it. */
+  private escalatedCall(caller: AdmittedCaller, request: McpDecisionRequest, decisionId: string, decision: Decision): EscalatedToolCall {
+    const { metrics, log } = this.options;
+    const scope = caller.scope;
+    const facts = {
+      caller: callerName(caller),
+      principal: principalLabel(caller.principal),
+      action: request.action,
+      upstream: request.resource,
+      ...(caller.admission?.task && { task: caller.admission.task.id }),
+    };
+    return {
+      ...facts,
+      decisionId,
+      message: request.approvalBytes!(),
+      escalate: decision.escalate!,
+      decision,
+      headers: scope?.headers ?? {},
+      // Without a scope there is no request to hold, nor headers to read.
+      holdable: request.inBatch !== true && scope !== undefined,
+      onGone: (listener) => {
+        scope?.onEnd(() => listener('the caller went away while its call was held for approval'));
+        // Cut: its task ended or expired while the call was held (holdTask registered it).
+        const cut = caller.cut;
+        const onCut = () => listener('its task ended or expired while the call was held for approval');
+        if (cut?.aborted === true) onCut();
+        else cut?.addEventListener('abort', onCut, { once: true });
+      },
+      reevaluate: () => {
+        const state = this.options.state();
+        const again = state.engine.authorize({
+          principal: caller.principal,
+          action: request.action,
+          resource: request.resource,
+          context: { ...contextOf(caller), request: request.request },
+        });
+        return { decision: again, policySet: state.policyHash };
+      },
+      record: (fields) =>
+        log.write({
+          decisionId,
+          protocol: 'mcp',
+          caller: facts.caller,
+          principal: facts.principal,
+          action: facts.action,
+          resource: facts.upstream,
+          ...(facts.task !== undefined && { task: facts.task }),
+          ...(fields.approval !== undefined && { approval: fields.approval }),
+          ...(fields.by !== undefined && { by: fields.by }),
+          ...(userOf(caller) && { onBehalfOf: userOf(caller)!.subject }),
+          ...fields,
+          policySet: fields.policySet ?? this.stateOf(caller).policyHash,
+        }),
+      count: (outcome) => {
+        if (outcome === 'escalate') return metrics.escalated.inc();
+        (outcome === 'allow' ? metrics.allowed : metrics.denied).inc();
+      },
+    };
   }
 
   /**
@@ -327,6 +414,12 @@ function contextOf(caller: McpCaller): Record<string, CedarValue> {
   const user = userOf(caller);
   if (user) context.onBehalfOf = { issuer: user.issuer, subject: user.subject };
   return context;
+}
+
+/** Why an escalated MCP request is denied rather than held (docs/approvals.md, "MCP"). */
+function cannotHold(request: McpDecisionRequest, approvals: McpApprovals | undefined): string {
+  if (approvals === undefined) return 'approvals are not configured';
+  return request.method === TOOL_CALL ? 'the call cannot be held for one' : 'only a tools/call can be held for one';
 }
 
 /**

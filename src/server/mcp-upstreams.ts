@@ -10,6 +10,7 @@ import type { GatewayState } from './call-context';
 import type { CallGuard } from './call-guard';
 import type { UpstreamTokenFacts } from './call-pipeline';
 import { mcpCallTokenHeaders } from './mcp-call-token';
+import type { McpApprovalsOptions } from './mcp-approvals';
 import { McpDecisions } from './mcp-decisions';
 import { McpRoutes } from './mcp-routes';
 import { McpUpstreamAgent } from './mcp-upstream-agent';
@@ -30,6 +31,8 @@ export interface McpUpstreamParts {
   readonly upstreamToken?: (facts: UpstreamTokenFacts) => string;
   /** Why no call is served now (the gateway's SVID expired): every MCP request is refused with 503 meanwhile. */
   readonly unavailable?: () => string | undefined;
+  /** The approval store and hold of escalated tool calls, the gRPC calls' own; without it an escalated tool call is denied. */
+  readonly approvals?: McpApprovalsOptions;
 }
 
 /** What serving the MCP upstreams holds: the routes for the listener, and the upstream agents to cut. */
@@ -54,6 +57,7 @@ export function openMcpUpstreams(config: GatewayConfig, parts: McpUpstreamParts)
     nextDecisionId: parts.nextDecisionId,
     ...(parts.guard && { guard: parts.guard }),
     ...(parts.openTasks && { openTasks: parts.openTasks }),
+    ...(parts.approvals && { approvals: parts.approvals }),
   });
   const { decide, couldPermit } = decisions.decider();
   const agents: McpUpstreamAgent[] = [];

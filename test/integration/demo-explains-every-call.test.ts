@@ -41,6 +41,10 @@ describe('npm run demo', () => {
       /calls read_note on \/secrets\/api-key.*\n\s+result\s+DENIED \(JSON-RPC -32003\) Denied by policy \(decision (\S+)\); the server ran read_note 0 times\n\s+evidence\s+decision \1: DENY Agent::"research-bot" mcp:notes\/tools\/call\/read_note: forbidden by no-reading-secret-notes/,
     );
     expect(text).not.toContain('sk-live-not-for-agents');
+    // (e) a call policy permits only with a person's approval: held, approved by alice through toolgate.v1.Approvals, then relayed.
+    expect(text).toMatch(
+      /calls read_note on \/payroll\/march\.md.*\n\s+result\s+OK "March payroll: 41 people, 312k in total\."\n\s+evidence\s+decision (\S+): ESCALATE Agent::"research-bot" mcp:notes\/tools\/call\/read_note: policy payroll-notes-need-approval asks a person's approval; held as request (ap_\S+)\n\s+evidence\s+decision \S+: approval \2 granted by spiffe:\/\/example\.org\/people\/alice\n\s+evidence\s+decision \1: ALLOW .*, approved by spiffe:\/\/example\.org\/people\/alice \(request \2, now used\)\n\s+approver\s+alice .* approved \2 through toolgate\.v1\.Approvals\/Approve/,
+    );
     // (d) a changed definition: hidden from the list, logged and counted once, its calls refused.
     expect(text).toMatch(
       /lists the tools again.*\n\s+result\s+OK tools: \(none\); hidden by the gateway: read_note, delete_all .*\n\s+evidence .*mcp:notes\/tools\/list.*\n\s+gateway\s+logged "MCP tool definition changed since it was pinned: refused until pinned again": upstream notes, tool read_note\n\s+metric\s+toolgate_mcp_tool_changed_total\{upstream="notes",tool="read_note"\} 1\n/,

@@ -68,7 +68,7 @@ describe('toolgate policy validate', () => {
   it('accepts the example policies against their schema', async () => {
     const { code, out } = await cli(['policy', 'validate', '--config', EXAMPLE]);
     expect(code).toBe(0);
-    expect(out).toMatch(/^\S+policies: 12 policies valid against the schema \(set [0-9a-f]{12}\)$/);
+    expect(out).toMatch(/^\S+policies: 13 policies valid against the schema \(set [0-9a-f]{12}\)$/);
   });
 
   it('refuses a policy that reads an attribute no request carries, naming the policy and the attribute', async () => {

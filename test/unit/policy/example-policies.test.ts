@@ -38,6 +38,7 @@ describe('example policies', () => {
       'no-changes-as-a-task-ends',
       'researchers-list-notes',
       'researchers-read-notes',
+      'payroll-notes-need-approval',
       'no-reading-secret-notes',
       'researchers-begin-read-tasks',
       'ci-begins-tasks',

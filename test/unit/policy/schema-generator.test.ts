@@ -113,7 +113,7 @@ describe('generateSchema', () => {
   it('describes the example config: principals, tools, actions and contexts, and Cedar parses it', () => {
     const schema = generateSchema(EXAMPLE);
     expect(checkParseSchema(schema)).toEqual({ type: 'success' });
-    expect(schema).toContain('entity AgentGroup enum ["researchers", "ci"];');
+    expect(schema).toContain('entity AgentGroup enum ["researchers", "ci", "payroll-owners"];');
     expect(schema).toContain(
       'entity Agent in [AgentGroup] {\n  spiffeId: String,\n  trustDomain: String,\n  team?: String,\n  tier?: String,\n  attributes: MappingAttributes,\n};',
     );
