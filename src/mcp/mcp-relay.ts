@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import type * as http2 from 'node:http2';
 import * as https from 'node:https';
 import { errorMessage } from '../errors/unknown-error';
+import { requestDigest } from '../observability/request-digest';
 import { filterListResult, idKey, LISTED_MEMBER, rewriteWatchedResults } from './discovery-filter';
 import type { JsonRpcId } from './json-rpc-message';
 import { parseMcpBody, type McpBody } from './mcp-body';
@@ -12,6 +13,7 @@ import { DEFAULT_PROTOCOL_VERSION, isKnownProtocolVersion, type ProtocolVersion 
 import type { McpAllowed, McpCaller, McpCouldPermit, McpCut, McpDecide, McpDecision, McpRelayEvent, McpUpstreamHeaders } from './relay-contract';
 import { SessionBindings } from './session-bindings';
 import { SseRewriter } from './sse-rewriter';
+import type { JsonValue } from './strict-json';
 import type { ToolPins } from './tool-pins';
 
 export type McpServerRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -252,7 +254,16 @@ export class McpRelay {
         refusals.set(index, { code: POLICY_DENIED, message });
         continue;
       }
-      const decision = await this.safeDecide(caller, { upstream, method: question.method, action: question.action, resource: question.resource, request: question.request });
+      // The message's text as forwarded: the body itself, or, in a batch, the element's JSON.stringify (the same bytes within the body's).
+      const forwarded = body.batch ? JSON.stringify((body.value as readonly JsonValue[])[index]) : body.canonical;
+      const decision = await this.safeDecide(caller, {
+        upstream,
+        method: question.method,
+        action: question.action,
+        resource: question.resource,
+        request: question.request,
+        requestDigest: requestDigest(forwarded),
+      });
       if (decision.allow) decisions.push({ ...decision, action: question.action });
       else refusals.set(index, { code: POLICY_DENIED, message: `Denied by policy (decision ${decision.decisionId})`, decisionId: decision.decisionId });
     }

@@ -31,6 +31,11 @@ export interface McpDecisionRequest {
   readonly resource: string;
   /** `context.request`: a tool's or prompt's arguments, a resource's URI, other params. */
   readonly request: Readonly<Record<string, CedarValue>>;
+  /**
+   * `sha256:<hex>` of the message as the relay forwards it: its canonical JSON text in UTF-8
+   * (a batch element's own text within the batch), for the decision record.
+   */
+  readonly requestDigest?: string;
 }
 
 export interface McpDecision {
