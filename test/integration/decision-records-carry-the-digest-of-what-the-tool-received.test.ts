@@ -2,7 +2,9 @@ import * as grpc from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { GatewayWorld, RESEARCH_BOT } from './support/gateway-world';
+import { approvalDigest } from '../../src/approvals/approval-digest';
+import { GatewayWorld, RESEARCH_BOT, unaryCall } from './support/gateway-world';
+import { waitUntil } from './support/workload-fixtures';
 import { mcpClient, startMcpGatewayWorld, startMcpUpstream, type McpUpstream } from './support/mcp-gateway-world';
 
 /**
@@ -102,6 +104,43 @@ describe('a payload-aware gRPC call: each record names the message the tool rece
       [0, 'allow', sha256(got[0]!)],
       [1, 'allow', sha256(got[1]!)],
     ]);
+  });
+});
+
+describe('an escalated call: every record of it names its message, and the approval binds the same digest', () => {
+  const READ = 'tools.files.v1.Files/ReadFile';
+  let world: GatewayWorld;
+
+  beforeAll(async () => {
+    world = await GatewayWorld.start({
+      policies: {
+        'files.cedar': `@id("payroll-needs-approval")\n@approval("payroll-owners")\npermit (principal, action == Action::"${READ}", resource == Tool::"files") when { context.request.path like "/payroll/*" };`,
+      },
+      protos: true,
+    });
+    world.files.set('/payroll/q3.csv', Buffer.from('salaries'));
+  });
+  afterAll(() => world.close());
+
+  it('escalate and allow carry one requestDigest; the approval digest is recomputed from the record', async () => {
+    const bot = await world.agent(RESEARCH_BOT);
+    const seen = world.decisions.lines.length;
+    const call = unaryCall<{ content: Buffer }>(bot, 'readFile', { path: '/payroll/q3.csv' });
+    await waitUntil(() => world.decisions.lines.slice(seen).some((l) => l.decision === 'escalate'), 10_000);
+    const escalated = world.decisions.lines.slice(seen).find((l) => l.decision === 'escalate')!;
+    const id = escalated.approval as string;
+    const approval = await world.gateway.approvals.get(id);
+    await world.gateway.approvals.approve(id, 'spiffe://example.org/people/alice');
+    expect((await call).content.toString()).toBe('salaries');
+
+    const records = world.decisions.lines.slice(seen).filter((l) => l.decisionId === escalated.decisionId);
+    expect(records.map((r) => r.decision)).toEqual(['escalate', 'allow']);
+    const digest = escalated.requestDigest as string;
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(records.every((r) => r.requestDigest === digest)).toBe(true);
+    expect(approval!.digest).toBe(
+      approvalDigest({ caller: escalated.caller as string, principal: escalated.principal as string, action: READ, upstream: escalated.resource as string, requestDigest: digest }),
+    );
   });
 });
 
