@@ -101,6 +101,8 @@ export class DecisionLogVerifier {
   private failure: VerifyFailure | undefined;
   /** The input's first line of any chain: where a window of a log (`fromCheckpoint`) begins. */
   private first: LineLocation | undefined;
+  /** The input's first genesis line: an origin begun before the window shows before it (`fromCheckpoint`). */
+  private firstGenesis: (LineLocation & { origin: string }) | undefined;
 
   constructor(private readonly options: VerifyOptions) {
     // Starting from the middle is safe only from a checkpoint whose signature is checked.
@@ -175,6 +177,7 @@ export class DecisionLogVerifier {
     const at = { ...where, origin, seq: 0 };
     if (this.states.has(origin)) return fail({ ...at, reason: 'a second genesis line for this origin' });
     if (line.hash !== lineHash(line)) return fail({ ...at, reason: 'the genesis line does not match its hash (edited?)' });
+    this.firstGenesis ??= { ...where, origin };
     const genesis = (line.genesis ?? {}) as { checkpointSeconds?: unknown; previous?: { origin?: unknown; last?: { seq?: unknown; hash?: unknown } } };
     if (typeof genesis.checkpointSeconds !== 'number' || 'prev' in line) return fail({ ...at, reason: 'not a genesis line (no checkpointSeconds, or a prev)' });
     const previous = genesis.previous;
@@ -195,6 +198,8 @@ export class DecisionLogVerifier {
     }
     if (line.hash !== lineHash(line)) return fail({ ...at, reason: 'the record does not match its hash (edited?)' });
     if (!state) {
+      const late = this.beganInside(at);
+      if (late) return late;
       // Begun before the input: taken as it stands until a signed checkpoint signs it (its prev cannot be checked).
       this.states.set(origin, {
         seq,
@@ -242,6 +247,8 @@ export class DecisionLogVerifier {
     if (unsigned) return unsigned;
     const vouched = `begins at seq ${state?.partial?.seq ?? checkpoint.size + 1}, without its genesis line (records before it are not in the input, and not verified); vouched for by the checkpoint of ${checkpoint.size} records signed at ${checkpoint.time} (${where.file}:${where.line})`;
     if (!state) {
+      const late = this.beganInside(at);
+      if (late) return late;
       // Begun before the input, first seen at a checkpoint: the chain goes on from what it signs.
       const last = { ...where, time: Date.parse(checkpoint.time), closed: checkpoint.closed };
       const partial = { seq: checkpoint.size + 1, where, vouched };
@@ -266,6 +273,20 @@ export class DecisionLogVerifier {
     if (state.partial && state.partial.vouched === undefined) state.partial.vouched = vouched;
     state.unsigned = undefined;
     return undefined;
+  }
+
+  /**
+   * An origin without its genesis line must have begun before the window: its first line comes
+   * before any genesis line of the input. One that shows up after a restart began inside the
+   * window, so its genesis line and first lines were deleted from the middle of the log.
+   */
+  private beganInside(at: Omit<VerifyFailure, 'reason'>): VerifyFailure | undefined {
+    const genesis = this.firstGenesis;
+    if (genesis === undefined) return undefined;
+    return fail({
+      ...at,
+      reason: `its genesis line is not in the input, yet its first line comes after the genesis line of ${genesis.origin} (${genesis.file}:${genesis.line}): it began inside the window, so its head was deleted (--from-checkpoint starts only origins begun before the first line given)`,
+    });
   }
 
   private checkSignature(note: ReturnType<typeof openNote>, keys: readonly NoteVerifier[], at: Omit<VerifyFailure, 'reason'>): VerifyFailure | undefined {

@@ -273,6 +273,16 @@ describe('`audit verify --from-checkpoint`: a log whose head is gone', () => {
     expect(verify([['d.log', crashed]], from).failure).toMatchObject({ line: 1, seq: 5, reason: expect.stringMatching(/no checkpoint signed by a given key follows to vouch/) });
   });
 
+  it('an origin whose head was deleted from the middle of the log (after a restart there) is not taken for one begun before the window', () => {
+    const first = writeLog();
+    const previous = { origin: parse(first[0]!).origin as string, last: { seq: 5, hash: parse(first[8]!).hash as string } };
+    const second = writeLog({ previous, replica: 'replica-a' });
+    const third = writeLog({ previous: { origin: parse(second[0]!).origin as string, last: { seq: 5, hash: parse(second[8]!).hash as string } } });
+    // The window: the first origin's tail, the second whole, the third without its genesis line and first records.
+    const report = verify([['d.log', [...first.slice(5), ...second, ...third.slice(5)]]], from);
+    expect(report.failure).toMatchObject({ line: 16, origin: parse(third[0]!).origin, reason: expect.stringMatching(/began inside the window, so its head was deleted/) });
+  });
+
   it('needs keys: a checkpoint vouches for a window only through its signature', () => {
     expect(() => new DecisionLogVerifier({ at: START, fromCheckpoint: true })).toThrow(/needs keys/);
   });
