@@ -1,7 +1,8 @@
 /*
  * Per-decision cost of the decision log's tamper evidence: what `DecisionLog.write` costs
  * with the chain (a canonical JSON encoding and a SHA-256 per record) and with signed
- * checkpoints (an Ed25519 signature every `checkpointRecords` records), against the writer
+ * checkpoints (an Ed25519 signature every `checkpointRecords` records), and the request
+ * digest a record of a message carries (one SHA-256 of the message as relayed), against the writer
  * before the chain (pino's `logger.info(record)`, which the decision log used to be).
  * Every side writes to a destination that drops the line, so the numbers are the CPU a call
  * spends on the event loop; the file write itself was and stays asynchronous (batched).
@@ -14,6 +15,7 @@
  */
 import pino from 'pino';
 import { DecisionLog, type DecisionRecord } from '../../src/observability/decision-log';
+import { requestDigest } from '../../src/observability/request-digest';
 
 const ROUNDS = Number(process.env.BENCH_MICRO_ROUNDS ?? 9);
 const ROUND_MS = Number(process.env.BENCH_MICRO_ROUND_MS ?? 150);
@@ -45,6 +47,13 @@ sides.push(['DecisionLog.write: chained, a checkpoint every 1000 (default)', () 
 const everyRecord = new DecisionLog({ sink: drop, checkpointRecords: 1, checkpointSeconds: 3600 });
 sides.push(['DecisionLog.write: chained, a checkpoint after every record', () => everyRecord.write(RECORD)]);
 sides.push(['a checkpoint alone (Ed25519 signature of the note)', () => chainOnly.checkpoint()]);
+// The request digest of a payload-aware message or an MCP message, at sizes from a small call to a large one.
+const WITH_DIGEST: DecisionRecord = { ...RECORD, requestDigest: requestDigest(Buffer.alloc(64)) };
+sides.push(['DecisionLog.write: chained, with a requestDigest (the record ~80 bytes longer)', () => chainOnly.write(WITH_DIGEST)]);
+for (const size of [64, 1024, 16 * 1024, 256 * 1024]) {
+  const message = Buffer.alloc(size, 0x5a);
+  sides.push([`requestDigest of a ${size < 1024 ? `${size}-byte` : `${size / 1024} KiB`} message (SHA-256, hex)`, () => void requestDigest(message)]);
+}
 
 function runRound(op: () => void, n: number): number {
   const t0 = performance.now();

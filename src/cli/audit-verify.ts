@@ -7,7 +7,7 @@ import { NoteVerifier } from '../observability/signed-note';
 import { UsageError, type CliCommand } from './command';
 import { parseFlags } from './flags';
 
-const USAGE = `Usage: toolgate audit verify FILE... [--keys FILE] [--at TIME]
+const USAGE = `Usage: toolgate audit verify FILE... [--keys FILE] [--at TIME] [--from-checkpoint]
 
 Checks decision logs: every origin's chain (each record's hash, seq and prev, from its
 genesis line on, without gaps, repeats or reordering), every checkpoint's signature and
@@ -22,6 +22,13 @@ counted and ignored.
                (GET /decision-log/keys) or \`toolgate audit vkey\` prints them;
                without it, checkpoint signatures are not checked
   --at TIME    judge the log as of TIME (ISO 8601); default: now
+  --from-checkpoint
+               verify a log whose oldest files are gone: an origin whose genesis
+               line is not given may begin at its first line given, when a
+               checkpoint signed by a key in --keys (required) follows and signs
+               it; each such origin is printed with where it begins. What came
+               before is NOT verified: compare the first checkpoint with the
+               last one a previous audit saw
   -h, --help   show this help
 
 Exits 0 when every file is intact, 1 naming the first bad line (file:line, origin,
@@ -33,12 +40,16 @@ export const auditVerifyCommand: CliCommand = {
   summary: 'check decision logs: chains, hashes, signed checkpoints, cut tails',
   usage: USAGE,
   async run(argv, context) {
-    const { values, positionals } = parseFlags(argv, { keys: { type: 'string' }, at: { type: 'string' } });
+    const { values, positionals } = parseFlags(argv, { keys: { type: 'string' }, at: { type: 'string' }, 'from-checkpoint': { type: 'boolean' } });
     if (positionals.length === 0) throw new UsageError(`no FILE given\n\n${USAGE}`);
     const at = values.at === undefined ? Date.now() : Date.parse(values.at);
     if (Number.isNaN(at)) throw new UsageError(`--at ${values.at}: not an ISO 8601 time`);
+    const fromCheckpoint = values['from-checkpoint'] === true;
+    // A checkpoint vouches for the middle of a log only through its signature.
+    if (fromCheckpoint && values.keys === undefined)
+      throw new UsageError(`--from-checkpoint needs --keys: only a checkpoint whose signature is checked vouches for a log's middle\n\n${USAGE}`);
     const keys = values.keys === undefined ? undefined : await readVerifierKeys(values.keys);
-    const verifier = new DecisionLogVerifier({ at, ...(keys && { keys }) });
+    const verifier = new DecisionLogVerifier({ at, ...(keys && { keys }), fromCheckpoint });
     for (const file of positionals) {
       let line = 0;
       const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
@@ -49,9 +60,12 @@ export const auditVerifyCommand: CliCommand = {
       lines.close();
     }
     const report = verifier.report();
-    for (const o of report.origins) context.stdout(`${o.origin}: ${o.records} records, ${o.checkpoints} checkpoints, ${o.end}`);
+    for (const o of report.origins) context.stdout(`${o.origin}: ${o.records} records, ${o.checkpoints} checkpoints, ${o.end}${o.begins === undefined ? '' : `; ${o.begins}`}`);
     context.stdout(`${report.ignored} other lines ignored`);
     if (!report.signaturesChecked) context.stdout('checkpoint signatures NOT checked: no --keys');
+    if (report.fromCheckpoint > 0) {
+      context.stdout(`--from-checkpoint: ${report.fromCheckpoint} origin(s) verified from the middle, NOT from their start: what precedes the lines given is not verified`);
+    }
     const f = report.failure;
     if (f) {
       context.stderr(`${f.file}:${f.line}: ${[f.origin && `origin ${f.origin}`, f.seq !== undefined && `seq ${f.seq}`].filter(Boolean).join(', ')}: ${f.reason}`);

@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import type * as http2 from 'node:http2';
 import * as https from 'node:https';
 import { errorMessage } from '../errors/unknown-error';
+import { requestDigest } from '../observability/request-digest';
 import { filterListResult, idKey, LISTED_MEMBER, rewriteWatchedResults } from './discovery-filter';
 import { approvalBytes } from './approval-bytes';
 import type { JsonRpcId } from './json-rpc-message';
@@ -13,6 +14,7 @@ import { DEFAULT_PROTOCOL_VERSION, isKnownProtocolVersion, type ProtocolVersion 
 import type { McpAllowed, McpCaller, McpCouldPermit, McpCut, McpDecide, McpDecision, McpDecisionError, McpRelayEvent, McpUpstreamHeaders } from './relay-contract';
 import { SessionBindings } from './session-bindings';
 import { SseRewriter } from './sse-rewriter';
+import type { JsonValue } from './strict-json';
 import type { ToolPins } from './tool-pins';
 
 export type McpServerRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -262,6 +264,8 @@ export class McpRelay {
         continue;
       }
       const params = message.kind === 'request' ? message.params : undefined;
+      // The message's text as forwarded: the body itself, or, in a batch, the element's JSON.stringify (the same bytes within the body's).
+      const forwarded = body.batch ? JSON.stringify((body.value as readonly JsonValue[])[index]) : body.canonical;
       const decision = await this.safeDecide(caller, {
         upstream,
         method: question.method,
@@ -270,6 +274,7 @@ export class McpRelay {
         request: question.request,
         ...(question.method === 'tools/call' && { approvalBytes: () => approvalBytes(params) }),
         ...(body.batch && { inBatch: true }),
+        requestDigest: requestDigest(forwarded),
       });
       if (decision.allow) decisions.push({ ...decision, action: question.action });
       else if (decision.error !== undefined) refusals.set(index, { ...decision.error, decisionId: decision.decisionId });

@@ -38,6 +38,11 @@ export interface McpDecisionRequest {
   readonly approvalBytes?: () => Uint8Array;
   /** The message is an element of a batch: an escalated one is refused at once, never held (docs/approvals.md, "MCP"). */
   readonly inBatch?: boolean;
+  /**
+   * `sha256:<hex>` of the message as the relay forwards it: its canonical JSON text in UTF-8
+   * (a batch element's own text within the batch), for the decision record.
+   */
+  readonly requestDigest?: string;
 }
 
 export interface McpDecision {

@@ -1,6 +1,7 @@
 import { errorMessage } from '../errors/unknown-error';
 import { parseCheckpoint } from './checkpoint';
 import { lineHash } from './decision-chain';
+import { DEFAULT_CHECKPOINT_SECONDS } from './decision-log';
 import { openNote, type NoteVerifier } from './signed-note';
 
 /** A line of the input: which file, which line (1-based). */
@@ -22,6 +23,12 @@ export interface OriginSummary {
   readonly checkpoints: number;
   /** `closed`, `continued by <origin>`, or `open` (a live gateway: its last checkpoint is within its heartbeat). */
   readonly end: string;
+  /**
+   * With `fromCheckpoint`, how an origin verified from the middle begins: where its first
+   * line is, which signed checkpoint vouches for it, what before it is not verified; or that
+   * its previous origin is not in the input. Absent for an origin verified from its genesis line.
+   */
+  readonly begins?: string;
 }
 
 export interface VerifyReport {
@@ -31,6 +38,8 @@ export interface VerifyReport {
   readonly ignored: number;
   /** Whether checkpoint signatures were checked (verifier keys were given). */
   readonly signaturesChecked: boolean;
+  /** How many origins were verified from a checkpoint rather than from their genesis line (`fromCheckpoint`). */
+  readonly fromCheckpoint: number;
 }
 
 export interface VerifyOptions {
@@ -38,6 +47,14 @@ export interface VerifyOptions {
   readonly keys?: readonly NoteVerifier[];
   /** When the log is judged, ms since the epoch: an origin neither closed nor continued must have signed within its heartbeat of it. */
   readonly at: number;
+  /**
+   * The auditor's choice, for a log whose oldest files are gone: an origin whose genesis line
+   * is not in the input may begin at its first line there, provided a checkpoint signed by
+   * one of `keys` (required) follows and signs it, or a later origin continues it; and a
+   * genesis line that is the input's first chained line may name a previous origin absent
+   * from it. Each such origin's summary says where it begins (`begins`).
+   */
+  readonly fromCheckpoint?: boolean;
 }
 
 interface Unsigned extends LineLocation {
@@ -56,6 +73,8 @@ interface OriginState {
   lastCheckpoint?: LineLocation & { time: number; closed: boolean };
   /** The first record after the last checkpoint. */
   unsigned?: Unsigned;
+  /** An origin verified from the middle (`fromCheckpoint`): its first line in the input, and the checkpoint that vouched for it once one did. */
+  partial?: { readonly seq: number; readonly where: LineLocation; vouched?: string };
 }
 
 /** What a genesis line says of the origin before it. */
@@ -80,8 +99,16 @@ export class DecisionLogVerifier {
   private readonly successors = new Map<string, Successor>();
   private ignored = 0;
   private failure: VerifyFailure | undefined;
+  /** The input's first line of any chain: where a window of a log (`fromCheckpoint`) begins. */
+  private first: LineLocation | undefined;
+  /** The input's first genesis line: an origin begun before the window shows before it (`fromCheckpoint`). */
+  private firstGenesis: (LineLocation & { origin: string }) | undefined;
 
-  constructor(private readonly options: VerifyOptions) {}
+  constructor(private readonly options: VerifyOptions) {
+    // Starting from the middle is safe only from a checkpoint whose signature is checked.
+    if (options.fromCheckpoint === true && options.keys === undefined)
+      throw new TypeError('fromCheckpoint needs keys: a checkpoint vouches for a log only when its signature is checked');
+  }
 
   /** Reads one line; false once a line was found wrong (the rest need not be read). */
   line(text: string, where: LineLocation): boolean {
@@ -92,8 +119,14 @@ export class DecisionLogVerifier {
   /** After the last line: the report, with the first failure if any. */
   report(): VerifyReport {
     // A restart names the origin before it in the file: that origin's lines must be here (all of them deleted would otherwise not show).
+    const begins = new Map<string, string>();
     for (const [origin, successor] of this.successors) {
       if (this.failure || this.states.has(origin)) continue;
+      // A window of the log: its first line may be a restart whose predecessor's lines are all before the window.
+      if (this.options.fromCheckpoint === true && this.first?.file === successor.file && this.first.line === successor.line) {
+        begins.set(successor.by, `its previous origin ${origin} is not in the input (it ended before the first line given)`);
+        continue;
+      }
       this.failure = {
         file: successor.file,
         line: successor.line,
@@ -110,9 +143,13 @@ export class DecisionLogVerifier {
         if (typeof ended === 'string') end = ended;
         else this.failure = ended;
       }
-      origins.push({ origin, records: state.records, checkpoints: state.checkpoints, end });
+      const partial = state.partial;
+      const from = partial && (partial.vouched ?? 'vouched for by no checkpoint');
+      const begun = [from, begins.get(origin)].filter((b) => b !== undefined).join('; ');
+      origins.push({ origin, records: state.records, checkpoints: state.checkpoints, end, ...(begun !== '' && { begins: begun }) });
     }
-    return { ...(this.failure && { failure: this.failure }), origins, ignored: this.ignored, signaturesChecked: this.options.keys !== undefined };
+    const fromCheckpoint = origins.filter((o) => o.begins !== undefined).length;
+    return { ...(this.failure && { failure: this.failure }), origins, ignored: this.ignored, signaturesChecked: this.options.keys !== undefined, fromCheckpoint };
   }
 
   private read(text: string, where: LineLocation): VerifyFailure | undefined {
@@ -129,6 +166,7 @@ export class DecisionLogVerifier {
       this.ignored += 1;
       return undefined;
     }
+    this.first ??= where;
     if (typeof line.checkpoint === 'string') return this.checkpoint(origin, line.checkpoint, where);
     if (typeof line.seq !== 'number') return fail({ ...where, origin, reason: 'a line of a chain that is neither a record, a genesis line nor a checkpoint' });
     if (line.seq === 0) return this.genesis(origin, line, where);
@@ -139,6 +177,7 @@ export class DecisionLogVerifier {
     const at = { ...where, origin, seq: 0 };
     if (this.states.has(origin)) return fail({ ...at, reason: 'a second genesis line for this origin' });
     if (line.hash !== lineHash(line)) return fail({ ...at, reason: 'the genesis line does not match its hash (edited?)' });
+    this.firstGenesis ??= { ...where, origin };
     const genesis = (line.genesis ?? {}) as { checkpointSeconds?: unknown; previous?: { origin?: unknown; last?: { seq?: unknown; hash?: unknown } } };
     if (typeof genesis.checkpointSeconds !== 'number' || 'prev' in line) return fail({ ...at, reason: 'not a genesis line (no checkpointSeconds, or a prev)' });
     const previous = genesis.previous;
@@ -154,8 +193,26 @@ export class DecisionLogVerifier {
   private record(origin: string, line: Record<string, unknown>, seq: number, where: LineLocation): VerifyFailure | undefined {
     const at = { ...where, origin, seq };
     const state = this.states.get(origin);
-    if (!state) return fail({ ...at, reason: "this origin's genesis line was not seen before its records (lines missing, or spliced from another log)" });
+    if (!state && this.options.fromCheckpoint !== true) {
+      return fail({ ...at, reason: "this origin's genesis line was not seen before its records (lines missing, or spliced from another log)" });
+    }
     if (line.hash !== lineHash(line)) return fail({ ...at, reason: 'the record does not match its hash (edited?)' });
+    if (!state) {
+      const late = this.beganInside(at);
+      if (late) return late;
+      // Begun before the input: taken as it stands until a signed checkpoint signs it (its prev cannot be checked).
+      this.states.set(origin, {
+        seq,
+        head: line.hash,
+        heartbeatSeconds: DEFAULT_CHECKPOINT_SECONDS,
+        records: 1,
+        checkpoints: 0,
+        lastLine: where,
+        unsigned: { ...where, seq, time: Date.parse(String(line.time)) },
+        partial: { seq, where },
+      });
+      return undefined;
+    }
     if (seq <= state.seq) return fail({ ...at, reason: `seq ${seq} comes after seq ${state.seq}: records reordered or repeated` });
     if (seq > state.seq + 1)
       return fail({
@@ -174,7 +231,9 @@ export class DecisionLogVerifier {
   private checkpoint(origin: string, note: string, where: LineLocation): VerifyFailure | undefined {
     const at = { ...where, origin };
     const state = this.states.get(origin);
-    if (!state) return fail({ ...at, reason: 'a checkpoint of an origin whose genesis line was not seen (lines missing, or spliced from another log)' });
+    if (!state && this.options.fromCheckpoint !== true) {
+      return fail({ ...at, reason: 'a checkpoint of an origin whose genesis line was not seen (lines missing, or spliced from another log)' });
+    }
     let opened: ReturnType<typeof openNote>;
     try {
       opened = openNote(note);
@@ -186,13 +245,48 @@ export class DecisionLogVerifier {
     if (checkpoint.origin !== origin) return fail({ ...at, reason: `the checkpoint is of another origin (${checkpoint.origin})` });
     const unsigned = this.options.keys && this.checkSignature(opened, this.options.keys, at);
     if (unsigned) return unsigned;
+    const vouched = `begins at seq ${state?.partial?.seq ?? checkpoint.size + 1}, without its genesis line (records before it are not in the input, and not verified); vouched for by the checkpoint of ${checkpoint.size} records signed at ${checkpoint.time} (${where.file}:${where.line})`;
+    if (!state) {
+      const late = this.beganInside(at);
+      if (late) return late;
+      // Begun before the input, first seen at a checkpoint: the chain goes on from what it signs.
+      const last = { ...where, time: Date.parse(checkpoint.time), closed: checkpoint.closed };
+      const partial = { seq: checkpoint.size + 1, where, vouched };
+      this.states.set(origin, {
+        seq: checkpoint.size,
+        head: checkpoint.head,
+        heartbeatSeconds: DEFAULT_CHECKPOINT_SECONDS,
+        records: 0,
+        checkpoints: 1,
+        lastLine: where,
+        lastCheckpoint: last,
+        partial,
+      });
+      return undefined;
+    }
     if (checkpoint.size !== state.seq) return fail({ ...at, reason: `the checkpoint signs ${checkpoint.size} records, ${state.seq} precede it` });
     if (checkpoint.head !== state.head) return fail({ ...at, reason: `the checkpoint's head is not the hash of seq ${state.seq}` });
     state.checkpoints += 1;
     state.lastLine = where;
     state.lastCheckpoint = { ...where, time: Date.parse(checkpoint.time), closed: checkpoint.closed };
+    // Its head is the hash of the last record, whose prev is the one before, and so on back to the first: all signed now.
+    if (state.partial && state.partial.vouched === undefined) state.partial.vouched = vouched;
     state.unsigned = undefined;
     return undefined;
+  }
+
+  /**
+   * An origin without its genesis line must have begun before the window: its first line comes
+   * before any genesis line of the input. One that shows up after a restart began inside the
+   * window, so its genesis line and first lines were deleted from the middle of the log.
+   */
+  private beganInside(at: Omit<VerifyFailure, 'reason'>): VerifyFailure | undefined {
+    const genesis = this.firstGenesis;
+    if (genesis === undefined) return undefined;
+    return fail({
+      ...at,
+      reason: `its genesis line is not in the input, yet its first line comes after the genesis line of ${genesis.origin} (${genesis.file}:${genesis.line}): it began inside the window, so its head was deleted (--from-checkpoint starts only origins begun before the first line given)`,
+    });
   }
 
   private checkSignature(note: ReturnType<typeof openNote>, keys: readonly NoteVerifier[], at: Omit<VerifyFailure, 'reason'>): VerifyFailure | undefined {
@@ -216,7 +310,17 @@ export class DecisionLogVerifier {
           reason: `the next origin (${successor.by}, ${successor.file}:${successor.line}) says this one ended at seq ${successor.seq}; here it ends at seq ${state.seq}: its tail was changed or cut`,
         });
       }
+      if (state.partial && state.partial.vouched === undefined)
+        state.partial.vouched = `begins at seq ${state.partial.seq}, without its genesis line (records before it are not in the input, and not verified); vouched for by the genesis line of ${successor.by}`;
       return `continued by ${successor.by}`;
+    }
+    if (state.partial && state.partial.vouched === undefined) {
+      return fail({
+        ...state.partial.where,
+        origin,
+        seq: state.partial.seq,
+        reason: 'its genesis line is not in the input, and no checkpoint signed by a given key follows to vouch for its lines (--from-checkpoint)',
+      });
     }
     if (state.lastCheckpoint?.closed && state.unsigned === undefined) return 'closed';
     const limitMs = 2 * state.heartbeatSeconds * 1000;

@@ -32,6 +32,12 @@ export interface DecisionRecord {
   resource?: string;
   /** The position of the message decided, for client- and bidi-streaming payload-aware methods. */
   message?: number;
+  /**
+   * `sha256:<hex>` of the request message the decision was made on, as the relay forwards it
+   * (request-digest.ts): a payload-aware gRPC call's canonical re-encoding, an MCP message's
+   * canonical JSON. Absent where no message was read (a call decided on its headers).
+   */
+  requestDigest?: string;
   task?: string;
   /** The approval request the record is about: the one an `escalate` opened, a call consumed or was refused with, an approver acted on. */
   approval?: string;

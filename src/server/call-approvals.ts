@@ -41,8 +41,10 @@ export interface CallApprovalsOptions {
 /** The message an escalation is about: as Cedar saw it, and as the relay would forward it. */
 export interface HeldMessage {
   readonly request: Record<string, CedarValue>;
-  /** The canonical re-encoding: what the digest binds and what is relayed once approved. */
+  /** The canonical re-encoding: what is relayed once approved. */
   readonly payload: Uint8Array;
+  /** `sha256:<hex>` of `payload` (the records' requestDigest): what the approval digest binds. */
+  readonly digest: string;
 }
 
 /** Before the deadline a held call is answered with its approval id, not left to DEADLINE_EXCEEDED: this much ahead (at least). */
@@ -70,7 +72,7 @@ export class CallApprovals {
       action: call.action,
       upstream: call.resource,
       ...(call.admission.task && { task: call.admission.task.id }),
-      message: message.payload,
+      requestDigest: message.digest,
     });
     const presented = single(call.headers[APPROVAL_HEADER]);
     // Only an id of the gateway's own shape reaches the store, a record or the caller's ErrorInfo.

@@ -58,6 +58,8 @@ export interface CallContext {
   metadata?: Record<string, string>;
   /** What the guard admitted the call with: its task, rate and on-behalf-of user. */
   admission: Admission;
+  /** A payload-aware single-request call's one message, `sha256:<hex>` of it as relayed: on every record of the call once it is read. */
+  requestDigest?: string;
 }
 
 /** A call whose caller is mapped to a principal and that is routed: what a decision needs. */

@@ -16,6 +16,8 @@ export interface PayloadFacts {
   index?: number;
   /** Why the message could not be read (it is then denied without asking Cedar). */
   reason?: string;
+  /** `sha256:<hex>` of the message as it would be relayed (its canonical re-encoding), for the record. */
+  requestDigest?: string;
 }
 
 /** How a refused call's stream is ended: `endWithStatus`, or another response carrying the same status. */
@@ -24,7 +26,7 @@ export type EndCall = (stream: ServerHttp2Stream, code: StatusCode, message: str
 /** What a record says beyond the call's own facts. */
 type RecordFields = Pick<
   DecisionRecord,
-  'message' | 'task' | 'approval' | 'by' | 'event' | 'status' | 'policies' | 'errors' | 'reason' | 'shadow' | 'evalUs' | 'cached' | 'expiresAt' | 'policySet'
+  'message' | 'requestDigest' | 'task' | 'approval' | 'by' | 'event' | 'status' | 'policies' | 'errors' | 'reason' | 'shadow' | 'evalUs' | 'cached' | 'expiresAt' | 'policySet'
 > & {
   decision?: DecisionOutcome;
   decisionId?: string;
@@ -93,6 +95,7 @@ export class CallDecisions {
     this.record(call, {
       decisionId,
       message: payload?.index,
+      requestDigest: payload?.requestDigest,
       decision: decision.allow ? 'allow' : 'deny',
       status: denied?.code,
       policies: decision.policies,
@@ -164,6 +167,8 @@ export class CallDecisions {
       action: call.action,
       resource: call.resource,
       message: fields.message,
+      // A single-request call's one message: on every record of the call (escalation steps, a cut).
+      requestDigest: fields.requestDigest ?? call.requestDigest,
       task: fields.task ?? admission.task?.id,
       approval: fields.approval,
       by: fields.by,

@@ -10,12 +10,12 @@ import { refusalMessage, Status, endWithStatus } from '../relay/grpc-status';
 import { decompress } from '../relay/decompress';
 import { decodeMessage, requestContext } from '../relay/proto-json';
 import { encodeCanonical } from '../relay/canonical-encode';
-import type { DecodedMessage } from '../relay/exact-decode';
 import { grpcFrame } from '../relay/grpc-frames';
 import { RelayCall } from '../relay/relay-call';
 import type { CallerSlots } from '../limits/caller-slots';
 import type { MethodInfo } from '../relay/method-catalog';
 import type { DecisionLog } from '../observability/decision-log';
+import { requestDigest } from '../observability/request-digest';
 import { GATEWAY_RESOURCE, TASKS_SERVICE } from '../tasks/tasks-api';
 import { principalLabel, type Caller, type CallContext, type GatewayState, type IdentifiedCall } from './call-context';
 import { CallApprovals } from './call-approvals';
@@ -248,6 +248,7 @@ export class CallPipeline {
       principalLabel: undefined,
       metadata: undefined,
       admission: NO_ADMISSION,
+      requestDigest: undefined,
     };
   }
 
@@ -299,25 +300,34 @@ export class CallPipeline {
       admit: (message, index) => {
         const id = index === 0 ? decisionId : this.options.nextDecisionId();
         const at = info.requestStream ? index : undefined;
-        let decoded: DecodedMessage;
         let request: Record<string, CedarValue>;
+        let payload: Uint8Array;
         try {
-          decoded = decodeMessage(info.requestType, decompress(message, encoding, maxBytes));
+          const decoded = decodeMessage(info.requestType, decompress(message, encoding, maxBytes));
           request = requestContext(decoded);
+          // Encoded before the decision: its record carries the digest of exactly what the tool would get.
+          payload = encodeCanonical(decoded);
         } catch (err) {
           return { denial: decisions.decide(call, id, { reason: errorMessage(err), index: at })! };
         }
+        // One SHA-256 of the message: the records' requestDigest, and what an approval's digest binds.
+        const digest = requestDigest(payload);
+        if (!info.requestStream) call.requestDigest = digest;
         const approvals = this.approvals;
-        const verdict = decisions.decide(call, id, { request, index: at }, info.requestStream ? STREAM_CANNOT_ESCALATE : approvals !== undefined || 'approvals are not configured');
+        const verdict = decisions.decide(
+          call,
+          id,
+          { request, index: at, requestDigest: digest },
+          info.requestStream ? STREAM_CANNOT_ESCALATE : approvals !== undefined || 'approvals are not configured',
+        );
         if (verdict !== undefined && 'code' in verdict) return { denial: verdict };
-        const payload = encodeCanonical(decoded);
         // Canonical varints can be longer than the caller's (a negative int32 sent in 5 bytes).
         if (payload.length > maxBytes) {
           const reason = `message re-encodes to ${payload.length} bytes, over the limit of ${maxBytes}`;
-          decisions.record(call, { decisionId: id, ...(at !== undefined && { message: at }), decision: 'deny', status: Status.RESOURCE_EXHAUSTED, reason });
+          decisions.record(call, { decisionId: id, ...(at !== undefined && { message: at }), requestDigest: digest, decision: 'deny', status: Status.RESOURCE_EXHAUSTED, reason });
           return { denial: { code: Status.RESOURCE_EXHAUSTED, message: refusalMessage(Status.RESOURCE_EXHAUSTED, id), reason } };
         }
-        if (verdict !== undefined) return { pending: approvals!.settle(call, id, verdict, { request, payload }) };
+        if (verdict !== undefined) return { pending: approvals!.settle(call, id, verdict, { request, payload, digest }) };
         return { relay: grpcFrame(payload) };
       },
       admitEmpty: () => decisions.decide(call, decisionId, undefined),

@@ -160,4 +160,23 @@ describe('the decision log is tamper-evident, and `toolgate audit verify` proves
     const result = await verify(before.slice(0, cutAt), after.slice(from));
     expect(result.err).toMatch(/decisions\.log:1: origin \S+, seq 1: this origin's genesis line was not seen/);
   });
+
+  it('the rotated file deleted (retention): the rest verifies only with --from-checkpoint and --keys, which say where it begins', async () => {
+    const alone = mkdtempSync(join(dir, 'window-'));
+    writeFileSync(join(alone, 'decisions.log'), `${after.join('\n')}\n`);
+    const current = join(alone, 'decisions.log');
+    expect((await run('audit', 'verify', '--keys', keysFile, current)).code).toBe(1);
+    expect(await run('audit', 'verify', '--from-checkpoint', current)).toMatchObject({ code: 2, err: expect.stringMatching(/--from-checkpoint needs --keys/) });
+    const result = await run('audit', 'verify', '--keys', keysFile, '--from-checkpoint', current);
+    expect(result).toMatchObject({ code: 0, err: '' });
+    expect(result.out).toMatch(
+      /: \d+ records, \d+ checkpoints, continued by toolgate\/\S+; begins at seq [67], without its genesis line \(records before it are not in the input, and not verified\); vouched for by the checkpoint of \d+ records signed at /,
+    );
+    expect(result.out).toMatch(/--from-checkpoint: 1 origin\(s\) verified from the middle, NOT from their start/);
+    expect(result.out).toMatch(/intact$/);
+    // A record of the window deleted still shows.
+    const i = where(after, (l) => isRecord(l) && l.seq === 7);
+    writeFileSync(current, `${after.filter((_, j) => j !== i).join('\n')}\n`);
+    expect((await run('audit', 'verify', '--keys', keysFile, '--from-checkpoint', current)).code).toBe(1);
+  });
 });

@@ -92,6 +92,8 @@ describe('MCP tool calls under tasks, with the per-call JWT (docs/mcp.md#tasks-a
     expect(refused.message).toContain(decisionId);
     expect(upstream.toolRuns.read_note).toBe(runs);
     expect(world.decisions.byDecisionId(decisionId)).toMatchObject({ protocol: 'mcp', action: READ, task: taskId, decision: 'deny', reason: expect.stringMatching(/budget/) });
+    // The guard's refusal names the message it refused (decision-records.md, "The request digest").
+    expect(world.decisions.byDecisionId(decisionId)?.requestDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(await (await tasksOf(world, RESEARCH_BOT)).get(taskId)).toMatchObject({ callsUsed: 1, callsRemaining: 0 });
     await client.close();
   });
@@ -173,6 +175,9 @@ describe('MCP tool calls under tasks, with the per-call JWT (docs/mcp.md#tasks-a
       task: begun.taskId,
       reason: 'task ended',
     });
+    const [allowed, cut] = world.decisions.lines.filter((l) => l.decisionId === decisionId);
+    expect(cut!.requestDigest).toBe(allowed!.requestDigest);
+    expect(cut!.requestDigest).toMatch(/^sha256:/);
     await client.close();
   });
 

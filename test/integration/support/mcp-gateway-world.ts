@@ -39,6 +39,8 @@ export interface McpUpstream {
   readonly requestHeaders: http.IncomingHttpHeaders[];
   /** The `authorization` header each tool run's request carried, as the tool handler reads it (undefined: none). */
   readonly toolAuthorizations: (string | undefined)[];
+  /** The body of every POST that reached the server, as its socket received it. */
+  readonly bodies: Buffer[];
   close(): Promise<void>;
 }
 
@@ -83,10 +85,20 @@ export async function startMcpUpstream(options: { tls?: boolean; slowTool?: bool
   };
   const transports = new Map<string, StreamableHTTPServerTransport>();
   const requestHeaders: http.IncomingHttpHeaders[] = [];
+  const bodies: Buffer[] = [];
   const server = http.createServer((req, res) => {
     requestHeaders.push(req.headers);
     void (async () => {
       const sessionId = req.headers['mcp-session-id'];
+      let parsedBody: unknown;
+      if (req.method === 'POST') {
+        // Read here, to keep the exact bytes; the transport is handed the parsed body.
+        const chunks: Buffer[] = [];
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+        const body = Buffer.concat(chunks);
+        bodies.push(body);
+        parsedBody = JSON.parse(body.toString('utf8'));
+      }
       let transport = typeof sessionId === 'string' ? transports.get(sessionId) : undefined;
       if (transport === undefined) {
         const created: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
@@ -96,7 +108,7 @@ export async function startMcpUpstream(options: { tls?: boolean; slowTool?: bool
         transport = created;
         await buildServer().connect(transport);
       }
-      await transport.handleRequest(req, res);
+      await transport.handleRequest(req, res, parsedBody);
     })().catch(() => res.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -108,6 +120,7 @@ export async function startMcpUpstream(options: { tls?: boolean; slowTool?: bool
     toolRuns,
     requestHeaders,
     toolAuthorizations,
+    bodies,
     listenTls: async (source) => {
       front = new MtlsServer(source, authorizeId(GATEWAY_ID), { alpnProtocols: ['http/1.1'] });
       front.on('connection', (socket) => server.emit('connection', socket));

@@ -79,7 +79,7 @@ export interface McpWorld {
   readonly relayUrl: string;
   readonly serverUrl: string;
   readonly counts: ServerCounts;
-  readonly decisions: { caller: string; action: string; allow: boolean; decisionId: string }[];
+  readonly decisions: { caller: string; action: string; allow: boolean; decisionId: string; requestDigest?: string }[];
   readonly events: McpRelayEvent[];
   readonly toolChanges: ToolChange[];
   readonly pins: ToolPins;
@@ -186,7 +186,7 @@ export async function startMcpWorld(options: McpWorldOptions = {}): Promise<McpW
   const engine = new PolicyEngine(PolicySet.fromText(MCP_POLICIES), { cacheSize: 0 });
   const { decide, couldPermit } = cedarDecider(engine, {
     onDecision: (caller: McpCaller, request: McpDecisionRequest, decision, decisionId) =>
-      decisions.push({ caller: caller.key, action: request.action, allow: decision.allow, decisionId }),
+      decisions.push({ caller: caller.key, action: request.action, allow: decision.allow, decisionId, requestDigest: request.requestDigest }),
   });
 
   await listen(mcpServer);

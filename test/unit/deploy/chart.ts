@@ -49,13 +49,16 @@ export function mergeValues(base: Values, over: Values): Values {
 
 /** Where the chart projects the signing key Secret ("toolgate.signingKeyFile"). */
 export const SIGNING_KEY_FILE = '/etc/toolgate/config/signing-key.json';
+/** Where the chart mounts the checkpoint key Secret ("toolgate.checkpointKeyFile"): outside the watched config folder. */
+export const CHECKPOINT_KEY_FILE = '/var/run/secrets/toolgate-checkpoint/checkpoint.key';
 /** The env var the chart passes the Redis URL in ("toolgate.redisUrlEnv"). */
 export const REDIS_URL_ENV = 'TOOLGATE_REDIS_URL';
 
 /**
  * The config file the chart renders ("toolgate.config" in _helpers.tpl): `config` as it is,
- * plus credentials.signingKeyFile with signingKey.existingSecret and state.redis.urlEnv with
- * redis.enabled. Throws where the template fails on a conflicting value.
+ * plus credentials.signingKeyFile with signingKey.existingSecret, decisionLog.checkpointKeyFile
+ * with checkpointKey.existingSecret and state.redis.urlEnv with redis.enabled. Throws where the
+ * template fails on a conflicting value.
  */
 export function chartConfig(values: Values): Values {
   const config = JSON.parse(JSON.stringify(values.config ?? {})) as Values;
@@ -67,6 +70,15 @@ export function chartConfig(values: Values): Values {
     config.credentials = { ...credentials, signingKeyFile: SIGNING_KEY_FILE };
   } else if (credentials.signingKeyFile === SIGNING_KEY_FILE) {
     throw new Error('config.credentials.signingKeyFile is the chart mount but signingKey.existingSecret is empty');
+  }
+  const checkpointKey = values.checkpointKey as Values;
+  const decisionLog = (isMap(config.decisionLog) ? config.decisionLog : {}) as Values;
+  if (checkpointKey.existingSecret) {
+    if (decisionLog.checkpointKeyFile !== undefined && decisionLog.checkpointKeyFile !== CHECKPOINT_KEY_FILE)
+      throw new Error('config.decisionLog.checkpointKeyFile conflicts with checkpointKey.existingSecret');
+    config.decisionLog = { ...decisionLog, checkpointKeyFile: CHECKPOINT_KEY_FILE };
+  } else if (decisionLog.checkpointKeyFile === CHECKPOINT_KEY_FILE) {
+    throw new Error('config.decisionLog.checkpointKeyFile is the chart mount but checkpointKey.existingSecret is empty');
   }
   if ((values.redis as Values).enabled) {
     const state = (isMap(config.state) ? config.state : {}) as Values;

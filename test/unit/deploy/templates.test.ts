@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { CHART, defaultValues, isMap, leafPaths, REDIS_URL_ENV, SIGNING_KEY_FILE } from './chart';
+import { CHART, CHECKPOINT_KEY_FILE, defaultValues, isMap, leafPaths, REDIS_URL_ENV, SIGNING_KEY_FILE } from './chart';
 
 /*
  * No Helm binary here, so the templates are checked statically:
@@ -134,6 +134,26 @@ describe('chart templates', () => {
     // Not a subPath mount: a subPath never sees a Secret update.
     expect(deployment).not.toMatch(/subPath/);
     expect(deployment).toMatch(/- name: \{\{ include "toolgate\.redisUrlEnv" \. \}\}\n\s+\{\{- if \.Values\.redis\.existingSecret \}\}\n\s+valueFrom:\n\s+secretKeyRef:/);
+  });
+
+  it('mounts the checkpoint key Secret read-only outside the watched config folder, and sets decisionLog.checkpointKeyFile to it', () => {
+    const helpers = sources.get('_helpers.tpl')!;
+    const helper = helpers.match(/define "toolgate\.config" -\}\}([\s\S]*?)\{\{- end -\}\}\n\n/)![1]!;
+    expect(helper).toContain('set $decisionLog "checkpointKeyFile" $checkpointKeyFile');
+    expect(helper).toContain('fail (printf "config.decisionLog.checkpointKeyFile (%v) conflicts with checkpointKey.existingSecret');
+    // The values-config test's chartConfig mirrors it with the same path.
+    expect(helpers).toContain(`define "toolgate.checkpointKeyDir" -}}${dirname(CHECKPOINT_KEY_FILE)}{{- end -}}`);
+    expect(helpers).toContain(`{{- printf "%s/${basename(CHECKPOINT_KEY_FILE)}" (include "toolgate.checkpointKeyDir" .) -}}`);
+    expect(helpers).toContain('if and .Values.checkpointKey.existingSecret (not .Values.checkpointKey.existingSecretKey)');
+    // The key is read once, at start (decisionLog is restart-only): not in the folder whose change reloads.
+    expect(CHECKPOINT_KEY_FILE.startsWith('/etc/toolgate/config/')).toBe(false);
+    const deployment = sources.get('deployment.yaml')!;
+    expect(deployment).toMatch(
+      /\{\{- if \.Values\.checkpointKey\.existingSecret \}\}\n\s+- name: checkpoint-key\n\s+mountPath: \{\{ include "toolgate\.checkpointKeyDir" \. \}\}\n\s+readOnly: true\n\s+\{\{- end \}\}/,
+    );
+    expect(deployment).toMatch(
+      /- name: checkpoint-key\n\s+secret:\n\s+secretName: \{\{ \.Values\.checkpointKey\.existingSecret \}\}\n\s+items:\n\s+- key: \{\{ \.Values\.checkpointKey\.existingSecretKey \}\}\n\s+path: \{\{ include "toolgate\.checkpointKeyFile" \. \| base \}\}\n\s+mode: 0440/,
+    );
   });
 
   it('exposes the token listener (config.workloadTokens) on the pod, the Service and the NetworkPolicy', () => {

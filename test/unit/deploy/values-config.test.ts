@@ -1,11 +1,12 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { main } from '../../../src/cli/main';
 import { parseConfig } from '../../../src/config/load-config';
 import { newSigningJwk } from '../../../src/cli/signing-key';
-import { CHART, chartConfig, defaultValues, examples, isMap, mergeValues, REDIS_URL_ENV, ROOT, SIGNING_KEY_FILE, type Values } from './chart';
+import { NoteSigner } from '../../../src/observability/signed-note';
+import { CHART, chartConfig, CHECKPOINT_KEY_FILE, defaultValues, examples, isMap, mergeValues, REDIS_URL_ENV, ROOT, SIGNING_KEY_FILE, type Values } from './chart';
 
 /*
  * The `config` of the default values and of each example, rendered as YAML as the chart's
@@ -16,17 +17,20 @@ import { CHART, chartConfig, defaultValues, examples, isMap, mergeValues, REDIS_
  * is empty, as configmap-policies.yaml does) and the protos folder `protos.files`. Where a
  * values file names an existing ConfigMap instead, its documented source stands in:
  * policies/ and proto/examples/ of this repository (see examples/existing-configmaps.yaml).
- * The config is the one the chart renders (chartConfig: plus credentials.signingKeyFile and
- * state.redis.urlEnv when signingKey/redis are set); the pod's signing key Secret is a fresh
- * `toolgate signing-key` JWK Set at that path, and $TOOLGATE_REDIS_URL is set as the chart's
+ * The config is the one the chart renders (chartConfig: plus credentials.signingKeyFile,
+ * decisionLog.checkpointKeyFile and state.redis.urlEnv when signingKey/checkpointKey/redis are
+ * set); the pod's signing key Secret is a fresh `toolgate signing-key` JWK Set at that path, its
+ * checkpoint key Secret a fresh `toolgate audit key` signer key at its own, and $TOOLGATE_REDIS_URL is set as the chart's
  * env would. The chart's own render-time rules (the `fail`s in _helpers.tpl) are mirrored too.
  */
 
 const MOUNT_ROOT = '/etc/toolgate/';
+/** Mounts outside MOUNT_ROOT, re-rooted too. */
+const MOUNTS = [MOUNT_ROOT, '/var/run/secrets/toolgate-'];
 const cases: Array<[string, Values]> = [['values.yaml (defaults)', defaultValues()], ...examples().map(([name, ex]): [string, Values] => [name, mergeValues(defaultValues(), ex)])];
 
 function reroot(value: unknown, root: string): unknown {
-  if (typeof value === 'string' && value.startsWith(MOUNT_ROOT)) return join(root, value);
+  if (typeof value === 'string' && MOUNTS.some((m) => value.startsWith(m))) return join(root, value);
   if (Array.isArray(value)) return value.map((v) => reroot(v, root));
   if (isMap(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reroot(v, root)]));
   return value;
@@ -67,6 +71,10 @@ describe('the config in the chart values', () => {
     mkdirSync(configDir, { recursive: true });
     const config = chartConfig(values);
     if ((values.signingKey as Values).existingSecret) writeFileSync(join(root, SIGNING_KEY_FILE), JSON.stringify({ keys: [await newSigningJwk()] }));
+    if ((values.checkpointKey as Values).existingSecret) {
+      mkdirSync(join(root, dirname(CHECKPOINT_KEY_FILE)), { recursive: true });
+      writeFileSync(join(root, CHECKPOINT_KEY_FILE), `${NoteSigner.generate('toolgate-decisions-prod').signerKey}\n`);
+    }
     const text = stringify(reroot(config, root));
     const file = join(configDir, 'toolgate.yaml');
     writeFileSync(file, text);
@@ -106,7 +114,7 @@ describe('the config in the chart values', () => {
       .filter((a): a is string => typeof a === 'string')
       .map((a) => a.split(':').at(-1));
     expect(new Set(ports).size).toBe(ports.length);
-    // The chart wires the signing key and the Redis URL itself: no conflicting config.
+    // The chart wires the signing key, the checkpoint key and the Redis URL itself: no conflicting config.
     expect(() => chartConfig(values)).not.toThrow();
     // Several replicas: tasks need Redis AND a shared key (NOTES.txt warns otherwise), so a
     // values file running several replicas sets both or neither (plain calls only), never half.

@@ -60,6 +60,8 @@ describe('values.schema.json', () => {
     ['an upstream without its SPIFFE ID', 'config: { upstreams: [{ name: files, services: [a.B], address: "a:1" }] }', /missingProperty.*spiffeId/],
     ['an unknown signingKey key', 'signingKey: { secretName: toolgate-signing-key }', /additionalProperty.*secretName/],
     ['a signing key Secret key that is no Secret key', 'signingKey: { existingSecretKey: "a/b.json" }', /\/signingKey\/existingSecretKey must match pattern/],
+    ['an unknown checkpointKey key', 'checkpointKey: { secretName: toolgate-checkpoint-key }', /additionalProperty.*secretName/],
+    ['a checkpoint key Secret key that is no Secret key', 'checkpointKey: { existingSecretKey: "" }', /\/checkpointKey\/existingSecretKey must NOT have fewer than 1 characters/],
     ['a token Service port out of range', 'service: { tokensPort: 70000 }', /\/service\/tokensPort must be <= 65535/],
     ['an appProtocol that is no protocol name', 'service: { appProtocol: "HTTP 2" }', /\/service\/appProtocol must match pattern/],
     ['a relative mount path', 'policies: { mountPath: etc/policies }', /\/policies\/mountPath must match pattern/],

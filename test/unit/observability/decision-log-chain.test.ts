@@ -45,8 +45,12 @@ function writeLog(options: { replica?: string; previous?: PreviousOrigin; close?
   return lines;
 }
 
-function verify(files: Array<[string, string[]]>, options: { keys?: boolean; at?: number } = {}): VerifyReport {
-  const verifier = new DecisionLogVerifier({ at: options.at ?? START + 60_000, ...(options.keys !== false && { keys: [SIGNER.verifier] }) });
+function verify(files: Array<[string, string[]]>, options: { keys?: boolean; at?: number; fromCheckpoint?: boolean } = {}): VerifyReport {
+  const verifier = new DecisionLogVerifier({
+    at: options.at ?? START + 60_000,
+    ...(options.keys !== false && { keys: [SIGNER.verifier] }),
+    ...(options.fromCheckpoint === true && { fromCheckpoint: true }),
+  });
   for (const [file, lines] of files) lines.every((text, i) => verifier.line(text, { file, line: i + 1 }));
   return verifier.report();
 }
@@ -202,5 +206,108 @@ describe('the decision log chain and `audit verify`', () => {
     log.close();
     log.write(record(1));
     expect(verify([['d.log', lines]], { at: START + HOUR }).origins[0]).toMatchObject({ records: 1, end: 'closed' });
+  });
+});
+
+/*
+ * A log whose oldest rotated files were deleted (retention): its first lines are in the middle
+ * of an origin. Verified only when the auditor asks (`fromCheckpoint`), from a signed
+ * checkpoint, and printed as such; deletions inside the window still show.
+ * Lines (0-based): 0 genesis, 1 cp0, 2 r1, 3 r2, 4 cp2, 5 r3, 6 r4, 7 cp4, 8 r5, 9 closing cp5.
+ */
+describe('`audit verify --from-checkpoint`: a log whose head is gone', () => {
+  const from = { fromCheckpoint: true, at: START + HOUR };
+
+  it('without it, a window of the log fails at its first line, as before', () => {
+    expect(verify([['d.log', writeLog().slice(5)]], { at: START + HOUR }).failure).toMatchObject({ line: 1, reason: expect.stringMatching(/genesis line was not seen/) });
+  });
+
+  it('begins at the first line given when a signed checkpoint after it signs it; the summary says where, and that what precedes is not verified', () => {
+    const lines = writeLog();
+    const report = verify([['d.log', lines.slice(5)]], from);
+    expect(report.failure).toBeUndefined();
+    expect(report.fromCheckpoint).toBe(1);
+    expect(report.origins).toEqual([
+      {
+        origin: parse(lines[0]!).origin,
+        records: 3,
+        checkpoints: 2,
+        end: 'closed',
+        begins: expect.stringMatching(
+          /^begins at seq 3, without its genesis line \(records before it are not in the input, and not verified\); vouched for by the checkpoint of 4 records signed at \S+ \(d\.log:3\)$/,
+        ),
+      },
+    ]);
+    // Beginning at a checkpoint line: the chain goes on from what it signs.
+    expect(verify([['d.log', lines.slice(4)]], from).origins[0]).toMatchObject({
+      records: 3,
+      begins: expect.stringMatching(/^begins at seq 3, .* checkpoint of 2 records .*\(d\.log:1\)$/),
+    });
+    // An untouched whole log is verified from its genesis line: nothing to say.
+    expect(verify([['d.log', lines]], from)).toMatchObject({ fromCheckpoint: 0, origins: [{ end: 'closed' }] });
+    expect(verify([['d.log', lines]], from).origins[0]).not.toHaveProperty('begins');
+  });
+
+  it('records in the window are still checked: an edit, a deletion before the first checkpoint, one after it', () => {
+    const lines = writeLog().slice(5); // r3 r4 cp4 r5 cp5
+    const edited = lines.map((l, i) => (i === 1 ? l.replace('abc-4', 'abc-8') : l));
+    expect(verify([['d.log', edited]], from).failure).toMatchObject({ line: 2, seq: 4, reason: expect.stringMatching(/does not match its hash/) });
+    // r4 deleted: the checkpoint signs 4 records, the window's chain reaches seq 3.
+    expect(verify([['d.log', [lines[0]!, ...lines.slice(2)]]], from).failure).toMatchObject({ line: 2, reason: 'the checkpoint signs 4 records, 3 precede it' });
+    // r3 replaced by a forged record with its own hash: the head the checkpoint signs no longer follows from it.
+    const forged = parse(lines[1]!);
+    forged.decision = 'deny';
+    forged.hash = lineHash(forged);
+    expect(verify([['d.log', [lines[0]!, JSON.stringify(forged), ...lines.slice(2)]]], from).failure).toMatchObject({
+      line: 3,
+      reason: "the checkpoint's head is not the hash of seq 4",
+    });
+    expect(verify([['d.log', [...lines.slice(0, 3), lines[4]!]]], from).failure).toMatchObject({ line: 4, reason: 'the checkpoint signs 5 records, 4 precede it' });
+  });
+
+  it('a window no signed checkpoint vouches for fails: re-signed with another key, or no checkpoint after it', () => {
+    const lines = writeLog();
+    const forged = forge(lines, (line) => (line.decision = 'deny'), 5, NoteSigner.generate('toolgate-decisions-test'));
+    expect(verify([['d.log', forged.slice(5)]], from).failure).toMatchObject({ line: 3, reason: expect.stringMatching(/signed by no key given with --keys/) });
+    const crashed = writeLog({ close: false }).slice(8, 9); // r5 alone, never signed
+    expect(verify([['d.log', crashed]], from).failure).toMatchObject({ line: 1, seq: 5, reason: expect.stringMatching(/no checkpoint signed by a given key follows to vouch/) });
+  });
+
+  it('an origin whose head was deleted from the middle of the log (after a restart there) is not taken for one begun before the window', () => {
+    const first = writeLog();
+    const previous = { origin: parse(first[0]!).origin as string, last: { seq: 5, hash: parse(first[8]!).hash as string } };
+    const second = writeLog({ previous, replica: 'replica-a' });
+    const third = writeLog({ previous: { origin: parse(second[0]!).origin as string, last: { seq: 5, hash: parse(second[8]!).hash as string } } });
+    // The window: the first origin's tail, the second whole, the third without its genesis line and first records.
+    const report = verify([['d.log', [...first.slice(5), ...second, ...third.slice(5)]]], from);
+    expect(report.failure).toMatchObject({ line: 16, origin: parse(third[0]!).origin, reason: expect.stringMatching(/began inside the window, so its head was deleted/) });
+  });
+
+  it('needs keys: a checkpoint vouches for a window only through its signature', () => {
+    expect(() => new DecisionLogVerifier({ at: START, fromCheckpoint: true })).toThrow(/needs keys/);
+  });
+
+  it('a restart at the first line given may name a previous origin absent from the input; one later in the input may not', () => {
+    const first = writeLog();
+    const previous = {
+      origin: parse(first[0]!).origin as string,
+      checkpoint: { size: 5, head: parse(first[8]!).hash as string },
+      last: { seq: 5, hash: parse(first[8]!).hash as string },
+    };
+    const restarted = writeLog({ previous });
+    const report = verify([['d.log', restarted]], from);
+    expect(report.failure).toBeUndefined();
+    expect(report.origins[0]!.begins).toBe(`its previous origin ${previous.origin} is not in the input (it ended before the first line given)`);
+    // Another log's lines before it: a whole origin between them was deleted, not a head.
+    const other = writeLog({ replica: 'replica-b' });
+    expect(verify([['d.log', [...other, ...restarted]]], from).failure).toMatchObject({
+      line: 11,
+      seq: 0,
+      reason: expect.stringMatching(/names the previous origin .*, whose lines are not in the input/),
+    });
+    // The previous origin's tail in the window, vouched for by its successor's genesis line.
+    const tail = verify([['d.log', [first[8]!, ...restarted]]], from);
+    expect(tail.failure).toBeUndefined();
+    expect(tail.origins[0]).toMatchObject({ records: 1, end: `continued by ${parse(restarted[0]!).origin}`, begins: expect.stringMatching(/vouched for by the genesis line of/) });
   });
 });

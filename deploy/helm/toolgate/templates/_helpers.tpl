@@ -121,10 +121,18 @@ the Workload API address inside it.
 {{- printf "%s/signing-key.json" (include "toolgate.configDir" .) -}}
 {{- end -}}
 
+{{/* Where the checkpoint key Secret is mounted: its own read-only volume, outside the watched
+     config folder (decisionLog is restart-only: the key is read once, at start). */}}
+{{- define "toolgate.checkpointKeyDir" -}}/var/run/secrets/toolgate-checkpoint{{- end -}}
+{{- define "toolgate.checkpointKeyFile" -}}
+{{- printf "%s/checkpoint.key" (include "toolgate.checkpointKeyDir" .) -}}
+{{- end -}}
+
 {{/*
 The config file the ConfigMap holds: .Values.config as it is, plus what the chart wires
 itself so that it cannot be forgotten or disagree with the pod spec:
 - signingKey.existingSecret: credentials.signingKeyFile = the projected key file;
+- checkpointKey.existingSecret: decisionLog.checkpointKeyFile = the mounted key file;
 - redis.enabled: state.redis.urlEnv = TOOLGATE_REDIS_URL (the env var the chart sets).
 A conflicting value in config fails the render.
 */}}
@@ -140,6 +148,17 @@ A conflicting value in config fails the render.
 {{- $_ := set $config "credentials" $credentials -}}
 {{- else if eq (toString $credentials.signingKeyFile) $keyFile -}}
 {{- fail (printf "config.credentials.signingKeyFile is %s, the chart's signing key mount, but signingKey.existingSecret is empty: set it" $keyFile) -}}
+{{- end -}}
+{{- $decisionLog := $config.decisionLog | default dict -}}
+{{- $checkpointKeyFile := include "toolgate.checkpointKeyFile" . -}}
+{{- if .Values.checkpointKey.existingSecret -}}
+{{- if and $decisionLog.checkpointKeyFile (ne (toString $decisionLog.checkpointKeyFile) $checkpointKeyFile) -}}
+{{- fail (printf "config.decisionLog.checkpointKeyFile (%v) conflicts with checkpointKey.existingSecret, which the chart mounts at %s: leave config.decisionLog.checkpointKeyFile out" $decisionLog.checkpointKeyFile $checkpointKeyFile) -}}
+{{- end -}}
+{{- $_ := set $decisionLog "checkpointKeyFile" $checkpointKeyFile -}}
+{{- $_ := set $config "decisionLog" $decisionLog -}}
+{{- else if eq (toString $decisionLog.checkpointKeyFile) $checkpointKeyFile -}}
+{{- fail (printf "config.decisionLog.checkpointKeyFile is %s, the chart's checkpoint key mount, but checkpointKey.existingSecret is empty: set it" $checkpointKeyFile) -}}
 {{- end -}}
 {{- if .Values.redis.enabled -}}
 {{- $state := $config.state | default dict -}}
@@ -188,6 +207,9 @@ A conflicting value in config fails the render.
 {{- end -}}
 {{- if and .Values.signingKey.existingSecret (not .Values.signingKey.existingSecretKey) -}}
 {{- fail "signingKey.existingSecret needs signingKey.existingSecretKey (the Secret's key holding the JWK)" -}}
+{{- end -}}
+{{- if and .Values.checkpointKey.existingSecret (not .Values.checkpointKey.existingSecretKey) -}}
+{{- fail "checkpointKey.existingSecret needs checkpointKey.existingSecretKey (the Secret's key holding the signer key)" -}}
 {{- end -}}
 {{- with include "toolgate.tokensPort" . -}}
 {{- if or (eq . (include "toolgate.grpcPort" $)) (eq . (include "toolgate.adminPort" $)) -}}
