@@ -6,7 +6,7 @@ import type { IdentityRule } from '../identity/identity-rule';
 import type { Logger } from '../observability/logger';
 import type { TrustDomain } from '../spiffe/id';
 import { authorizeId } from '../spiffe/tls/authorizer';
-import { MtlsServer } from '../spiffe/tls/mtls-server';
+import { MtlsServer, type MtlsServerOptions } from '../spiffe/tls/mtls-server';
 import type { X509TlsSource } from '../spiffe/tls/secure-context-cache';
 import type { ApprovalActions } from './approval-actions';
 import { ApprovalsConsole } from './approvals-console';
@@ -22,6 +22,8 @@ export interface ApprovalsConsoleParts {
   readonly callerTrustDomains: readonly TrustDomain[];
   readonly logger: Logger;
   readonly idleTimeoutMs?: number;
+  /** The connection and handshake limits the other listeners have (`limits.*`): a handshake costs CPU whoever starts it. */
+  readonly tls?: MtlsServerOptions;
 }
 
 /**
@@ -38,7 +40,7 @@ export async function openApprovalsConsole(config: ApprovalConsoleConfig, parts:
     throw new ConfigError('', [{ path: 'approvals.console.proxy.trustDomain', message }]);
   }
   const app = new ApprovalsConsole({ store: parts.store, actions: parts.actions, userHeader, trustDomain, identities: parts.identities, logger: parts.logger });
-  const tls = new MtlsServer(parts.source, authorizeId(spiffeId), { alpnProtocols: ['http/1.1'] });
+  const tls = new MtlsServer(parts.source, authorizeId(spiffeId), { ...parts.tls, alpnProtocols: ['http/1.1'] });
   const http = new Http1Connections<true>((req, res) => app.serve(req, res), parts.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: parts.idleTimeoutMs });
   tls.on('connection', (socket) => http.accept(socket, true));
   tls.on('rejected', (err, remote) => parts.logger.info({ remote, listener: 'approvals console', reason: err.message }, 'connection refused'));

@@ -355,6 +355,7 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
         callerTrustDomains: trustDomains.all,
         logger,
         idleTimeoutMs: config.limits.connectionIdleSeconds * 1000,
+        tls: { maxConnections: config.limits.maxConnections, handshakesPerTurn: config.limits.handshakesPerTurn, handshakesPerSecond: config.limits.handshakesPerSecond },
       },
       resources,
     ));

@@ -1,9 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { errorInfoOf, STATUS_DETAILS_HEADER } from '../../src/relay/status-details';
 import { authorizeId } from '../../src/spiffe/tls/authorizer';
@@ -11,6 +12,7 @@ import { mtlsClientOptions } from '../../src/spiffe/tls/mtls-client';
 import type { X509TlsSource } from '../../src/spiffe/tls/secure-context-cache';
 import { describeWithChromium, launchChromium } from './support/chromium';
 import { GATEWAY_ID, GatewayWorld, RESEARCH_BOT } from './support/gateway-world';
+import { taskMetadata, tasksOf } from './support/task-calls';
 import { waitUntil } from './support/workload-fixtures';
 
 const READ = 'tools.files.v1.Files/ReadFile';
@@ -18,10 +20,17 @@ const PROXY_ID = 'spiffe://example.org/auth-proxy';
 const ALICE = 'spiffe://people.test/alice';
 /** The redacted argument's value: it must never reach the page. */
 const SECRET_BYTES = 987_654;
-const SHOTS = join(__dirname, '../../docs/images');
+/**
+ * Where the screenshots go: a temporary folder, or docs/images to refresh the docs' pictures
+ * (`TOOLGATE_SCREENSHOTS_DIR=docs/images npx jest test/integration/approvers-decide-in-the-browser-console.test.ts`).
+ */
+const SHOTS = process.env.TOOLGATE_SCREENSHOTS_DIR ? resolve(process.env.TOOLGATE_SCREENSHOTS_DIR) : mkdtempSync(join(tmpdir(), 'toolgate-console-'));
 
 const POLICIES = {
   'files.cedar': `
+@id("researchers-begin-tasks")
+permit (principal in AgentGroup::"researchers", action == Action::"toolgate.v1.Tasks/BeginTask", resource == Tool::"toolgate");
+
 @id("payroll-needs-approval")
 @approval("payroll-owners")
 permit (principal, action == Action::"${READ}", resource == Tool::"files") when { context.request.path like "/payroll/*" };
@@ -31,9 +40,9 @@ permit (principal, action == Action::"${READ}", resource == Tool::"files") when 
 type Client = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 type Reply = { path: string; content: Buffer };
 
-function readFile(client: Client, path: string): Promise<Reply> {
+function readFile(client: Client, path: string, metadata = new grpc.Metadata()): Promise<Reply> {
   return new Promise((resolve, reject) =>
-    client.readFile({ path, max_bytes: SECRET_BYTES }, new grpc.Metadata(), (err: grpc.ServiceError | null, reply: Reply) => (err ? reject(err) : resolve(reply))),
+    client.readFile({ path, max_bytes: SECRET_BYTES }, metadata, (err: grpc.ServiceError | null, reply: Reply) => (err ? reject(err) : resolve(reply))),
   );
 }
 
@@ -123,9 +132,9 @@ describeWithChromium('approvers decide in the browser console, signed in through
   }
 
   /** Starts a held call and resolves with its approval id (from the escalate record) and the call. */
-  async function heldCall(path: string): Promise<{ id: string; call: Promise<Reply> }> {
+  async function heldCall(path: string, metadata?: grpc.Metadata): Promise<{ id: string; call: Promise<Reply> }> {
     const seen = world.decisions.lines.length;
-    const call = readFile(bot, path);
+    const call = readFile(bot, path, metadata);
     call.catch(() => undefined);
     await waitUntil(() => world.decisions.lines.slice(seen).some((l) => l.decision === 'escalate'), 10_000);
     return { id: world.decisions.lines.slice(seen).find((l) => l.decision === 'escalate')!.approval as string, call };
@@ -163,8 +172,9 @@ describeWithChromium('approvers decide in the browser console, signed in through
     await world?.close();
   }, 30_000);
 
-  it('shows a held call with its arguments (a redacted field as redacted); Approve releases it, recorded under the person', async () => {
-    const { id, call } = await heldCall('/payroll/q3.csv');
+  it('shows a held call with its task intent and arguments (a redacted field as redacted); Approve releases it, recorded under the person', async () => {
+    const task = await (await tasksOf(world, RESEARCH_BOT)).begin({ intent: 'reconcile the Q3 payroll', tools: ['tools.files.v1.Files'], ttlSeconds: 600 });
+    const { id, call } = await heldCall('/payroll/q3.csv', taskMetadata(task.token));
     const { page, incidents, url } = await signedIn('alice');
     await page.goto(url);
     const card = page.locator(`article[data-approval="${id}"]`);
@@ -174,6 +184,7 @@ describeWithChromium('approvers decide in the browser console, signed in through
     expect(text).toContain(READ);
     expect(text).toContain('Agent::"research-bot"');
     expect(text).toContain('payroll-needs-approval');
+    expect(text).toContain(`${task.taskId}: reconcile the Q3 payroll`);
     expect(text).toContain('"/payroll/q3.csv"');
     expect(await card.locator('pre.arguments .redacted').count()).toBe(1);
     expect(await page.content()).not.toContain(String(SECRET_BYTES));
@@ -182,8 +193,7 @@ describeWithChromium('approvers decide in the browser console, signed in through
 
     await card.locator('button.approve').click();
     expect((await call).content.toString()).toBe('salaries');
-    await page.locator('#recent tbody tr').first().waitFor({ timeout: 15_000 });
-    await page.locator('#recent tbody tr', { hasText: 'consumed' }).waitFor({ timeout: 15_000 });
+    await page.locator('#recent tbody tr', { hasText: 'approved, call made' }).waitFor({ timeout: 15_000 });
     await expect(page.locator(`article[data-approval="${id}"]`).count()).resolves.toBe(0);
     await page.screenshot({ path: join(SHOTS, 'approvals-console-approved.png') });
 
