@@ -3,6 +3,7 @@ import type { ApprovalStore } from '../approvals/approval-store';
 import { ConfigError } from '../config/config-error';
 import type { ApprovalConsoleConfig } from '../config/gateway-config';
 import type { IdentityRule } from '../identity/identity-rule';
+import type { DecisionLog } from '../observability/decision-log';
 import type { Logger } from '../observability/logger';
 import type { TrustDomain } from '../spiffe/id';
 import { authorizeId } from '../spiffe/tls/authorizer';
@@ -21,6 +22,9 @@ export interface ApprovalsConsoleParts {
   /** The trust domains of callers (SPIFFE ones and OIDC issuers'): never the people's. */
   readonly callerTrustDomains: readonly TrustDomain[];
   readonly logger: Logger;
+  /** The decision log and its ids: the console's refused decisions are records too. */
+  readonly decisionLog: DecisionLog;
+  readonly nextDecisionId: () => string;
   readonly idleTimeoutMs?: number;
   /** The connection and handshake limits the other listeners have (`limits.*`): a handshake costs CPU whoever starts it. */
   readonly tls?: MtlsServerOptions;
@@ -39,7 +43,16 @@ export async function openApprovalsConsole(config: ApprovalConsoleConfig, parts:
     const message = `trust domain "${trustDomain.name}" is a caller's: people need one of their own, or the proxy could name a person as an agent`;
     throw new ConfigError('', [{ path: 'approvals.console.proxy.trustDomain', message }]);
   }
-  const app = new ApprovalsConsole({ store: parts.store, actions: parts.actions, userHeader, trustDomain, identities: parts.identities, logger: parts.logger });
+  const app = new ApprovalsConsole({
+    store: parts.store,
+    actions: parts.actions,
+    userHeader,
+    trustDomain,
+    identities: parts.identities,
+    logger: parts.logger,
+    record: (record) => parts.decisionLog.write(record),
+    nextDecisionId: parts.nextDecisionId,
+  });
   const tls = new MtlsServer(parts.source, authorizeId(spiffeId), { ...parts.tls, alpnProtocols: ['http/1.1'] });
   const http = new Http1Connections<true>((req, res) => app.serve(req, res), parts.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: parts.idleTimeoutMs });
   tls.on('connection', (socket) => http.accept(socket, true));

@@ -2,11 +2,13 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Approval } from '../approvals/approval';
 import type { ApprovalStore, DecideRefusal } from '../approvals/approval-store';
+import { APPROVE, DENY } from '../approvals/approvals-api';
 import { isApproverOf } from '../approvals/approver';
 import { errorMessage } from '../errors/unknown-error';
 import { IdentityMapper } from '../identity/identity-mapper';
 import type { IdentityRule } from '../identity/identity-rule';
 import { spiffeIdFromSubject } from '../identity/workload-token-authenticator';
+import type { DecisionRecord } from '../observability/decision-log';
 import type { Logger } from '../observability/logger';
 import type { TrustDomain } from '../spiffe/id';
 import type { ApprovalActions } from './approval-actions';
@@ -22,6 +24,9 @@ export interface ApprovalsConsoleOptions {
   /** The identity rules in force (they reload): they give people their groups, as they give callers theirs. */
   readonly identities: () => readonly IdentityRule[];
   readonly logger: Logger;
+  /** The decision log, for the decisions it refuses (an approval or denial is recorded by `actions`). */
+  readonly record: (record: DecisionRecord) => void;
+  readonly nextDecisionId: () => string;
   /** Wall clock, ms. Default `Date.now`. */
   readonly clock?: () => number;
 }
@@ -115,12 +120,10 @@ export class ApprovalsConsole {
     }
     const decision = DECISION_PATH.exec(path);
     if (req.method !== 'POST' || decision === null) return text(res, req.method === 'POST' ? 404 : 405, 'not found');
+    const [, id, verb] = decision as unknown as [string, string, 'approve' | 'deny'];
     const refused = this.forged(req, approver);
-    if (refused !== undefined) {
-      this.options.logger.info({ approver: approver.id, approval: decision[1], reason: refused }, 'approvals console: decision refused (CSRF)');
-      return json(res, 403, { error: refused });
-    }
-    return this.decide(res, approver, decision[1]!, decision[2] as 'approve' | 'deny');
+    if (refused !== undefined) return this.refuse(res, approver, id, verb, 403, `possibly forged (CSRF): ${refused}`);
+    return this.decide(res, approver, id, verb);
   }
 
   /** The person the proxy names, mapped like any caller; undefined without a usable name. */
@@ -196,10 +199,29 @@ export class ApprovalsConsole {
     const { store, actions } = this.options;
     const approval = await store.get(id, new Date(this.clock()));
     // An approval of a group the person is not in is answered as an unknown one: nothing learnt of it.
-    if (approval === undefined || !isApproverOf(approver.groups, approval)) return json(res, 404, { error: 'no such request among yours' });
+    if (approval === undefined) return this.refuse(res, approver, id, verb, 404, 'no such approval request');
+    if (!isApproverOf(approver.groups, approval)) return this.refuse(res, approver, id, verb, 404, `not an approver of group "${approval.group}"`);
     const result = verb === 'approve' ? await actions.approve(id, approver.id) : await actions.deny(id, approver.id);
-    if (!result.ok) return json(res, REFUSAL_STATUS[result.reason], { error: `${verb} refused: ${result.reason}` });
+    if (!result.ok) return this.refuse(res, approver, id, verb, REFUSAL_STATUS[result.reason], `${verb} refused: ${result.reason}`);
     json(res, 200, { request: shown(result.approval, approver) });
+  }
+
+  /**
+   * A refused decision: one decision record naming the person (as the Approvals service's
+   * refusals are), and the answer. A request of a group not theirs is answered as an unknown
+   * one; the record says which it was.
+   */
+  private refuse(res: ServerResponse, approver: Approver, id: string, verb: 'approve' | 'deny', status: number, reason: string): void {
+    this.options.record({
+      decisionId: this.options.nextDecisionId(),
+      caller: approver.id,
+      action: verb === 'approve' ? APPROVE : DENY,
+      approval: id,
+      decision: 'deny',
+      httpStatus: status,
+      reason: `approvals console: ${reason}`,
+    });
+    json(res, status, { error: status === 404 ? 'no such request among yours' : reason });
   }
 }
 

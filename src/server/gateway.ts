@@ -354,6 +354,8 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
         identities: () => reloader.config.identities,
         callerTrustDomains: trustDomains.all,
         logger,
+        decisionLog: logs.decisionLog,
+        nextDecisionId,
         idleTimeoutMs: config.limits.connectionIdleSeconds * 1000,
         tls: { maxConnections: config.limits.maxConnections, handshakesPerTurn: config.limits.handshakesPerTurn, handshakesPerSecond: config.limits.handshakesPerSecond },
       },

@@ -250,6 +250,12 @@ describeWithChromium('approvers decide in the browser console, signed in through
     }, id);
     expect(status).toBe(404);
     expect((await world.gateway.approvals.get(id))?.state).toBe('pending');
+    expect(world.decisions.lines.find((l) => l.approval === id && l.caller === 'spiffe://people.test/mallory')).toMatchObject({
+      action: 'toolgate.v1.Approvals/Approve',
+      decision: 'deny',
+      httpStatus: 404,
+      reason: 'approvals console: not an approver of group "payroll-owners"',
+    });
     await world.gateway.approvals.deny(id, ALICE);
     await call.catch(() => undefined);
   }, 60_000);

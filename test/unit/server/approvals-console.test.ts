@@ -37,6 +37,8 @@ describe('ApprovalsConsole: what it answers, and what it refuses', () => {
       trustDomain: TrustDomain.parse('people.test'),
       identities: () => [{ spiffeId: SpiffeId.parse(ALICE), agent: 'alice', groups: ['owners'], attributes: {} }],
       logger: pino({ level: 'silent' }),
+      record: (record) => log.write(record),
+      nextDecisionId: () => `d${n++}`,
     });
     server = http.createServer((req, res) => app.serve(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -127,13 +129,19 @@ describe('ApprovalsConsole: what it answers, and what it refuses', () => {
     expect((await decide(request.id, { cookie: bob.cookie, [CSRF_HEADER]: bob.csrf })).status).toBe(403);
     expect((await decide(request.id, { [CSRF_HEADER]: alice.csrf })).status).toBe(403);
     expect((await store.get(request.id, new Date()))?.state).toBe('pending');
-    expect(records.filter((r) => r.approval === request.id)).toEqual([]);
+    // Each refusal is a record naming who tried, and none is an approval.
+    const refusals = records.filter((r) => r.approval === request.id);
+    expect(refusals).toHaveLength(6);
+    for (const r of refusals)
+      expect(r).toMatchObject({ decision: 'deny', httpStatus: 403, action: 'toolgate.v1.Approvals/Approve', reason: expect.stringMatching(/^approvals console: possibly forged/) });
+    expect(refusals.every((r) => r.caller === ALICE)).toBe(true);
 
     const approved = await decide(request.id, good);
     expect(approved.status).toBe(200);
-    expect(records.find((r) => r.approval === request.id)).toMatchObject({ event: 'approval granted', by: ALICE });
+    expect(records.find((r) => r.approval === request.id && r.event !== undefined)).toMatchObject({ event: 'approval granted', by: ALICE });
     // Decided: a second decision is a conflict, not a second record.
     expect((await decide(request.id, good, 'deny')).status).toBe(409);
+    expect(records.at(-1)).toMatchObject({ caller: ALICE, action: 'toolgate.v1.Approvals/Deny', approval: request.id, decision: 'deny', httpStatus: 409 });
   });
 
   it('takes decisions by POST only', async () => {
