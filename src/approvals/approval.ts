@@ -28,6 +28,15 @@ export interface NewApproval {
   readonly ttlMs: number;
   /** `mcp` for an MCP tool call (its records say so too); absent for a gRPC call. */
   readonly protocol?: 'mcp';
+  /**
+   * What approvers are shown of the call (approvals.console): its decoded arguments as JSON,
+   * configured fields redacted to `null` (never a Cedar value, so an agent cannot forge one),
+   * cut at `SHOWN_ARGUMENTS_MAX_CHARS` (then not JSON, `argumentsCut`); not part of the digest.
+   */
+  readonly arguments?: string;
+  readonly argumentsCut?: boolean;
+  /** The task's stated intent, when the call is under a task that gave one. */
+  readonly intent?: string;
   /** Pending requests one caller may have at once (`approvals.maxPendingPerCaller`); one more is refused `ERR_APPROVAL_LIMIT`. Default: no cap. */
   readonly maxPendingPerCaller?: number;
 }

@@ -42,6 +42,7 @@ export const DEFAULTS = {
   approvalTtlSeconds: 600,
   approvalMaxTtlSeconds: 3600,
   approvalMaxPendingPerCaller: 16,
+  approvalConsoleUserHeader: 'X-Forwarded-User',
   workloadJwtSvid: true,
 } as const;
 

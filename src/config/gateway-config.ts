@@ -120,6 +120,8 @@ export interface GatewayConfig {
     maxTtlSeconds: number;
     /** Pending approval requests one caller (SPIFFE ID) may have at once, across replicas with Redis; one more call is refused RESOURCE_EXHAUSTED. */
     maxPendingPerCaller: number;
+    /** The approvers' console in the browser, behind an auth proxy; undefined: none (docs/approvals.md). */
+    console?: ApprovalConsoleConfig;
   };
   /** Where tasks, revocations and counters live: this process's memory, or a shared Redis. */
   state: {
@@ -154,4 +156,19 @@ export interface GatewayConfig {
     /** Quiet time after the last change before reloading. */
     debounceMs: number;
   };
+}
+
+/** `approvals.console`: its own HTTPS listener, reached only by the auth proxy (mTLS), which names the person in a header. */
+export interface ApprovalConsoleConfig {
+  listen: HostPort;
+  proxy: {
+    /** The proxy's SPIFFE ID: the only client certificate the console listener accepts. */
+    spiffeId: SpiffeId;
+    /** The header the proxy names the signed-in person in (lower case, as Node reads headers). */
+    userHeader: string;
+    /** People approve as `spiffe://<trustDomain>/<user>`, mapped by the identity rules like any caller. */
+    trustDomain: TrustDomain;
+  };
+  /** Argument fields shown as redacted (and never stored): a name at any depth, or a dotted path with `*` segments. */
+  redact: string[];
 }

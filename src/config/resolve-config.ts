@@ -6,6 +6,7 @@ import type { GatewayConfig, HostPort } from './gateway-config';
 import { parseHostPort } from '../net/host-port';
 import type { IssueList } from './issue-list';
 import { asRecord, asString, stringItems, type RawRecord } from './raw-value';
+import { resolveApprovalConsole } from './resolve-approval-console';
 import { resolveCredentials, resolveState } from './resolve-credentials';
 import { resolveIdentities } from './resolve-identities';
 import { resolveMetadataAllow } from './resolve-metadata';
@@ -37,7 +38,11 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
   // Callers with OIDC workload tokens get SPIFFE IDs in their issuer's trust domain: rules may map them.
   const oidcDomains = workloadTokens?.oidc.map((o) => o.trustDomain) ?? [];
   checkOidcDomainsApart(oidcDomains, spiffe.trustDomains, issues);
-  const identities = resolveIdentities(raw.identities, spiffe.trustDomains && [...spiffe.trustDomains, ...oidcDomains], issues);
+  const approvals = asRecord(raw.approvals);
+  // People approving through the console get SPIFFE IDs in the proxy's trust domain: rules may map them too.
+  const approvalConsole = resolveApprovalConsole(approvals.console, [...(spiffe.trustDomains ?? []), ...oidcDomains], issues);
+  const peopleDomains = approvalConsole ? [approvalConsole.proxy.trustDomain] : [];
+  const identities = resolveIdentities(raw.identities, spiffe.trustDomains && [...spiffe.trustDomains, ...oidcDomains, ...peopleDomains], issues);
   const { upstreams, mcpUpstreams } = resolveUpstreams(raw.upstreams, options.baseDir, issues);
   const allow = resolveMetadataAllow(asRecord(raw.metadata).allow, issues);
   const limits = asRecord(raw.limits);
@@ -45,7 +50,6 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
   const reload = asRecord(raw.reload);
   const credentials = resolveCredentials(asRecord(raw.tasks), asRecord(raw.credentials), options.baseDir, issues);
   const state = resolveState(asRecord(raw.state), options.env, issues);
-  const approvals = asRecord(raw.approvals);
   const onBehalfOf = raw.onBehalfOf == null ? undefined : resolveOidcIssuer(asRecord(raw.onBehalfOf), ['onBehalfOf'], options.baseDir, issues);
 
   if (issues.size > 0 || !listen || policies === undefined || decisionLog === undefined) return undefined;
@@ -79,6 +83,7 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
       defaultTtlSeconds: (approvals.defaultTtlSeconds as number | undefined) ?? DEFAULTS.approvalTtlSeconds,
       maxTtlSeconds: (approvals.maxTtlSeconds as number | undefined) ?? DEFAULTS.approvalMaxTtlSeconds,
       maxPendingPerCaller: (approvals.maxPendingPerCaller as number | undefined) ?? DEFAULTS.approvalMaxPendingPerCaller,
+      ...(approvalConsole && { console: approvalConsole }),
     },
     state,
     ...(workloadTokens && { workloadTokens }),

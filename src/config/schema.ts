@@ -281,6 +281,40 @@ export const configSchema = {
           default: DEFAULTS.approvalMaxPendingPerCaller,
           description: 'Pending approval requests one caller (SPIFFE ID) may have at once; one more escalated call is refused RESOURCE_EXHAUSTED (APPROVAL_LIMIT).',
         },
+        console: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          required: ['listen', 'proxy'],
+          description: 'The approvers\' console in the browser, behind an auth proxy (docs/approvals.md, "The console").',
+          properties: {
+            listen: hostPort,
+            proxy: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['spiffeId', 'trustDomain'],
+              description: 'The auth proxy: the only client the console listener accepts (mTLS), and the header it names the person in.',
+              properties: {
+                spiffeId,
+                userHeader: {
+                  type: 'string',
+                  pattern: '^[A-Za-z0-9-]+$',
+                  default: DEFAULTS.approvalConsoleUserHeader,
+                  description: 'an HTTP header name, e.g. X-Forwarded-User',
+                },
+                trustDomain: { type: 'string', description: 'the trust domain of the SPIFFE IDs people get: spiffe://<trustDomain>/<user>' },
+              },
+            },
+            redact: {
+              type: ['array', 'null'],
+              default: [],
+              items: {
+                type: 'string',
+                pattern: '^(\\*|[A-Za-z0-9_-]+)(\\.(\\*|[A-Za-z0-9_-]+))*$',
+                description: 'a field name (at any depth) or a dotted path whose segments may be *, e.g. password or *.secret',
+              },
+            },
+          },
+        },
       },
     },
     state: {

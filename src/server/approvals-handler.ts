@@ -1,6 +1,7 @@
 import * as protobuf from 'protobufjs';
 import type { Approval } from '../approvals/approval';
 import type { ApprovalStore, DecideRefusal } from '../approvals/approval-store';
+import { isApproverOf } from '../approvals/approver';
 import { APPROVALS_PROTO_PATH, APPROVE, DENY, GET_APPROVAL, LIST_APPROVALS, WATCH_APPROVALS } from '../approvals/approvals-api';
 import { errorMessage } from '../errors/unknown-error';
 import { loadProtoRoot } from '../protos/proto-files';
@@ -79,7 +80,7 @@ export class ApprovalsHandler {
     const now = new Date(this.clock());
     if (action === WATCH_APPROVALS) return this.watch(call, groups, now);
     if (action === LIST_APPROVALS) {
-      const pending = (await store.list(now)).filter((a) => a.state === 'pending' && groups.has(a.group));
+      const pending = (await store.list(now)).filter((a) => a.state === 'pending' && isApproverOf(groups, a));
       decisions.record(call, { decision: 'allow', reason: `approver: ${pending.length} pending requests listed` });
       return respondUnary(stream, encode(this.list, { approvals: pending.map(approvalMessage) }));
     }
@@ -91,7 +92,7 @@ export class ApprovalsHandler {
     }
     const approval = await store.get(id, now);
     if (approval === undefined) return decisions.deny(call, Status.NOT_FOUND, `no such approval request ${JSON.stringify(id.slice(0, 40))}`);
-    if (!groups.has(approval.group)) {
+    if (!isApproverOf(groups, approval)) {
       decisions.record(call, { approval: id, decision: 'deny', status: Status.PERMISSION_DENIED, reason: `not an approver of group "${approval.group}"` });
       return this.end(call, Status.PERMISSION_DENIED);
     }
@@ -116,7 +117,7 @@ export class ApprovalsHandler {
   private async watch(call: IdentifiedCall, groups: ReadonlySet<string>, now: Date): Promise<void> {
     const { store, decisions } = this.options;
     const { stream } = call;
-    const initial = (await store.list(now)).filter((a) => a.state === 'pending' && groups.has(a.group));
+    const initial = (await store.list(now)).filter((a) => a.state === 'pending' && isApproverOf(groups, a));
     if (stream.closed || stream.destroyed) return;
     decisions.record(call, { decision: 'allow', reason: `approver: watching ${[...groups].join(', ') || 'no group'}` });
     let trailers = { 'grpc-status': String(Status.OK), 'grpc-message': '' };
@@ -126,7 +127,7 @@ export class ApprovalsHandler {
       closeUnfinishedRequest(stream);
     });
     const send = (approval: Approval) => {
-      if (stream.closed || stream.destroyed || stream.writableEnded || !groups.has(approval.group)) return;
+      if (stream.closed || stream.destroyed || stream.writableEnded || !isApproverOf(groups, approval)) return;
       if (stream.writableLength > WATCH_BUFFER_BYTES) {
         trailers = { 'grpc-status': String(Status.RESOURCE_EXHAUSTED), 'grpc-message': encodeGrpcMessage(refusalMessage(Status.RESOURCE_EXHAUSTED, call.decisionId)) };
         stream.end();

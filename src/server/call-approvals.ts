@@ -2,6 +2,7 @@ import { isApprovalId, type Approval } from '../approvals/approval';
 import { approvalDigest } from '../approvals/approval-digest';
 import { ApprovalError } from '../approvals/approval-error';
 import type { ApprovalStore, ConsumeRefusal } from '../approvals/approval-store';
+import { shownArguments } from '../approvals/shown-arguments';
 import { errorMessage } from '../errors/unknown-error';
 import type { CedarValue } from '../identity/cedar-value';
 import { outcomeOf } from '../policy/authorization';
@@ -34,8 +35,16 @@ export interface CallApprovalsOptions {
   readonly current: () => GatewayState;
   /** Wall clock, ms. Default `Date.now`. */
   readonly clock?: () => number;
+  /** With the console (approvals.console): each request keeps the call's arguments (these fields redacted) and task intent for approvers. */
+  readonly show?: ShownCalls;
   /** How often a held call re-reads its request, besides hearing decisions published (a missed message). Default 1000. */
   readonly pollMs?: number;
+}
+
+/** What a request keeps for approvers to read (docs/approvals.md, "The console"). */
+export interface ShownCalls {
+  /** `approvals.console.redact`. */
+  readonly redact: readonly string[];
 }
 
 /** The message an escalation is about: as Cedar saw it, and as the relay would forward it. */
@@ -103,6 +112,7 @@ export class CallApprovals {
             group: escalate.group,
             quorum: escalate.quorum,
             policies: escalate.policies,
+            ...(this.options.show && shownCall(call, message, this.options.show)),
             ttlMs,
             ...(this.options.maxPendingPerCaller !== undefined && { maxPendingPerCaller: this.options.maxPendingPerCaller }),
           },
@@ -297,6 +307,12 @@ export class CallApprovals {
   private now(): Date {
     return new Date(this.clock());
   }
+}
+
+/** The arguments (redacted) and task intent approvers read; never part of the digest. */
+function shownCall(call: IdentifiedCall, message: HeldMessage, show: ShownCalls) {
+  const intent = call.admission.task?.context.intent;
+  return { ...shownArguments(message.request, show.redact), ...(intent && { intent }) };
 }
 
 /** The time left before the call's `grpc-timeout`, in ms; Infinity without one. */

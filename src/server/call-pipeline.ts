@@ -18,7 +18,7 @@ import type { DecisionLog } from '../observability/decision-log';
 import { requestDigest } from '../observability/request-digest';
 import { GATEWAY_RESOURCE, TASKS_SERVICE } from '../tasks/tasks-api';
 import { principalLabel, type Caller, type CallContext, type GatewayState, type IdentifiedCall } from './call-context';
-import { CallApprovals } from './call-approvals';
+import { CallApprovals, type ShownCalls } from './call-approvals';
 import { CallDecisions } from './call-decisions';
 import type { ApprovalStore } from '../approvals/approval-store';
 import { APPROVALS_SERVICE } from '../approvals/approvals-api';
@@ -72,7 +72,7 @@ export interface CallPipelineOptions {
   /** The gateway's SPIFFE ID, from its current SVID: `By=` of the `x-forwarded-client-cert` it sets. */
   gatewayId: () => string;
   /** Where escalated calls' approval requests live, and how long calls are held (`approvals`); without it an escalate is denied. */
-  approvals?: { store: ApprovalStore; holdMs: number; defaultTtlMs: number; maxTtlMs: number; maxPendingPerCaller?: number; actions: ApprovalActions };
+  approvals?: { store: ApprovalStore; holdMs: number; defaultTtlMs: number; maxTtlMs: number; maxPendingPerCaller?: number; actions: ApprovalActions; show?: ShownCalls };
 }
 
 /** Why a client- or bidi-streaming message that policy escalates is denied instead (docs/approvals.md). */

@@ -27,6 +27,7 @@ import type { GatewayState } from './call-context';
 import { CallPipeline } from './call-pipeline';
 import { openSharedState, type SharedState } from './shared-state';
 import { ApprovalActions } from './approval-actions';
+import { openApprovalsConsole } from './approvals-console-listener';
 import { taskPipelineOptions } from './task-services';
 import { decisionIdGenerator } from './decision-id';
 import { ConnectionLimitError } from '../spiffe/tls/tls-server';
@@ -76,6 +77,7 @@ interface Running {
   readonly adminAddress: AddressInfo | undefined;
   readonly tokenAddress: AddressInfo | undefined;
   readonly approvals: ApprovalActions;
+  readonly consoleAddress: AddressInfo | undefined;
 }
 
 /**
@@ -141,6 +143,11 @@ export class Gateway {
   /** Approve or deny escalated calls' approval requests, each a decision record naming who acted (docs/approvals.md). */
   get approvals(): ApprovalActions {
     return this.running.approvals;
+  }
+
+  /** The approvers' console's address, when `approvals.console` is configured. */
+  get consoleAddress(): AddressInfo | undefined {
+    return this.running.consoleAddress;
   }
 
   /** The token listener's address, when `workloadTokens` is configured. */
@@ -302,7 +309,12 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
     unavailable: () => expiry.reason(),
     ...taskOptions,
     gatewayId,
-    approvals: { ...approvalOptions, actions: approvals },
+    approvals: {
+      ...approvalOptions,
+      actions: approvals,
+      // What approvers are shown of a gRPC call (MCP held calls show none yet).
+      ...(config.approvals.console && { show: { redact: config.approvals.console.redact } }),
+    },
   });
   policyHash = () => pipeline.current.policyHash;
   const reloader = new GatewayReloader(config, policies, {
@@ -337,6 +349,24 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
   resources.add('MCP upstream connections', () => mcp.closeConnections());
   expiry.on('expired', () => mcp.closeConnections());
   const listening = await openListeners(config, { source, jwtSource, pipeline, mcp, trustDomains, gatewayId, nextDecisionId, metrics, logger, tracing: logs.tracing }, resources);
+  const consoleAddress =
+    config.approvals.console &&
+    (await openApprovalsConsole(
+      config.approvals.console,
+      {
+        source,
+        store: shared.approvals,
+        actions: approvals,
+        identities: () => reloader.config.identities,
+        callerTrustDomains: trustDomains.all,
+        logger,
+        decisionLog: logs.decisionLog,
+        nextDecisionId,
+        idleTimeoutMs: config.limits.connectionIdleSeconds * 1000,
+        tls: { maxConnections: config.limits.maxConnections, handshakesPerTurn: config.limits.handshakesPerTurn, handshakesPerSecond: config.limits.handshakesPerSecond },
+      },
+      resources,
+    ));
   logger.info(
     {
       listen: listening.address,
@@ -366,6 +396,7 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
     adminAddress: admin?.address,
     tokenAddress: listening.tokenAddress,
     approvals,
+    consoleAddress,
   };
 }
 

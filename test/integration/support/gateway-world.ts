@@ -83,6 +83,8 @@ export interface GatewayWorldOptions {
   policies?: Record<string, string>;
   /** Extra YAML appended to the generated config. */
   extraConfig?: string;
+  /** Extra identity rules (YAML list items, indented two spaces) after the generated ones. */
+  extraIdentities?: string;
   /** The SPIFFE ID the files upstream must present, per the config. */
   filesUpstreamId?: string;
   /** Give the files upstream its protos, turning on payload-aware policy. */
@@ -175,7 +177,7 @@ identities:
     attributes: { team: research, tier: standard }
   - spiffeIdPrefix: spiffe://example.org/agents/ci/
     groups: [ci]
-upstreams:
+${options.extraIdentities ?? ''}upstreams:
   - name: files
     services: [tools.files.v1.Files${extraServices}]
     address: ${tool.target}

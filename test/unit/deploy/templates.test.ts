@@ -165,6 +165,16 @@ describe('chart templates', () => {
     expect(sources.get('networkpolicy.yaml')).toMatch(/if include "toolgate\.tokensPort" \.[\s\S]*?- port: tokens[\s\S]*?\.Values\.networkPolicy\.tokensFrom/);
   });
 
+  it("exposes the approvers' console (config.approvals.console) on the pod, the Service and the NetworkPolicy, on a port of its own", () => {
+    expect(sources.get('_helpers.tpl')).toMatch(/define "toolgate\.approvalsPort"[\s\S]*?\.console \| default dict\)\.listen/);
+    expect(sources.get('_helpers.tpl')).toMatch(/with include "toolgate\.approvalsPort" \. -\}\}\n\{\{- if or \(eq \. \(include "toolgate\.grpcPort" \$\)\)[\s\S]*?fail/);
+    expect(sources.get('deployment.yaml')).toMatch(/\{\{- with include "toolgate\.approvalsPort" \. \}\}[\s\S]*?- name: approvals\n\s+containerPort: \{\{ \. \}\}/);
+    expect(sources.get('service.yaml')).toMatch(
+      /include "toolgate\.approvalsPort" \.\) \.Values\.service\.approvalsPort[\s\S]*?- name: approvals\n\s+port: \{\{ \.Values\.service\.approvalsPort \}\}\n\s+targetPort: approvals/,
+    );
+    expect(sources.get('networkpolicy.yaml')).toMatch(/if include "toolgate\.approvalsPort" \.[\s\S]*?- port: approvals[\s\S]*?\.Values\.networkPolicy\.approvalsFrom/);
+  });
+
   it('declares service.appProtocol (default https: TLS carrying gRPC and MCP over h2 or HTTP/1.1) on the gRPC and token ports, none when empty', () => {
     expect(values.service).toMatchObject({ appProtocol: 'https' });
     const service = sources.get('service.yaml')!;

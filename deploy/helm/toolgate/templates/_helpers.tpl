@@ -111,6 +111,13 @@ the Workload API address inside it.
 {{- end -}}
 {{- end -}}
 
+{{/* The approvers' console's port (config.approvals.console.listen); empty without the console. */}}
+{{- define "toolgate.approvalsPort" -}}
+{{- with (((.Values.config).approvals | default dict).console | default dict).listen -}}
+{{- include "toolgate.portOf" . -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The env var the chart passes the Redis URL in (redis.enabled). */}}
 {{- define "toolgate.redisUrlEnv" -}}TOOLGATE_REDIS_URL{{- end -}}
 
@@ -214,6 +221,11 @@ A conflicting value in config fails the render.
 {{- with include "toolgate.tokensPort" . -}}
 {{- if or (eq . (include "toolgate.grpcPort" $)) (eq . (include "toolgate.adminPort" $)) -}}
 {{- fail (printf "config.workloadTokens.listen port %s must differ from the gRPC (config.listen) and admin (config.admin) ports" .) -}}
+{{- end -}}
+{{- end -}}
+{{- with include "toolgate.approvalsPort" . -}}
+{{- if or (eq . (include "toolgate.grpcPort" $)) (eq . (include "toolgate.adminPort" $)) (eq . (include "toolgate.tokensPort" $)) -}}
+{{- fail (printf "config.approvals.console.listen port %s must differ from the gRPC, admin and token listeners' ports" .) -}}
 {{- end -}}
 {{- end -}}
 {{- $_ := include "toolgate.config" . -}}
