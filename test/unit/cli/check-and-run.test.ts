@@ -16,7 +16,7 @@ describe('toolgate check and run', () => {
   it('check accepts the example config and its policies', async () => {
     const { code, out } = await cli(['check', '--config', EXAMPLE]);
     expect(code).toBe(0);
-    expect(out).toMatch(/OK \(2 identity rules, 1 upstreams, 1 MCP upstreams \(2 tools pinned from catalogs\), 12 policies in set [0-9a-f]{12}\)/);
+    expect(out).toMatch(/OK \(3 identity rules, 1 upstreams, 1 MCP upstreams \(2 tools pinned from catalogs\), 13 policies in set [0-9a-f]{12}\)/);
   });
 
   it.each(['check', 'run'])('%s exits 1 naming the bad key of a bad config', async (command) => {
