@@ -18,6 +18,10 @@ export interface NewApproval {
   /** The upstream's name. */
   readonly resource: string;
   readonly task?: string;
+  /** The task's declared intent, for approvers and notifications (not part of the digest). */
+  readonly intent?: string;
+  /** The decision id of the escalated call's record that opened the request. */
+  readonly decisionId?: string;
   /** The approvers' group the `@approval` permit names. */
   readonly group: string;
   /** Distinct approvers needed. */
