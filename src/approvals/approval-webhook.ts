@@ -1,3 +1,4 @@
+import { errorCode, errorMessage } from '../errors/unknown-error';
 import { exponentialBackoff, type Backoff, type BackoffStrategy } from '../spiffe/workload/backoff';
 import type { Approval } from './approval';
 import { approvalNoticeBody } from './approval-notice';
@@ -135,7 +136,7 @@ export class ApprovalWebhook {
     this.#attempt(notice, abort.signal)
       .then(
         (status) => this.#after(notice, status, `HTTP ${status}`),
-        (err: unknown) => this.#after(notice, undefined, abort.signal.aborted ? String((abort.signal.reason as Error)?.message ?? 'aborted') : errorText(err)),
+        (err: unknown) => this.#after(notice, undefined, abort.signal.aborted ? errorMessage(abort.signal.reason) : errorText(err)),
       )
       .finally(() => {
         clearTimeout(timeout);
@@ -195,6 +196,6 @@ export class ApprovalWebhook {
 
 function errorText(err: unknown): string {
   // fetch's TypeError("fetch failed") hides the reason in `cause` (ECONNREFUSED, …).
-  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  const cause = err instanceof Error ? err.cause : undefined;
+  return cause === undefined ? errorMessage(err) : (errorCode(cause) ?? errorMessage(cause));
 }

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { errorCode } from '../errors/unknown-error';
 import { ApprovalError } from './approval-error';
 
 /**
@@ -18,7 +19,7 @@ export class WebhookSecrets {
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
-      throw secretError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      throw secretError(`cannot read ${path}: ${errorCode(err) ?? 'error'}`);
     }
     return WebhookSecrets.parse(text, path);
   }

@@ -42,6 +42,9 @@ export const DEFAULTS = {
   approvalTtlSeconds: 600,
   approvalMaxTtlSeconds: 3600,
   approvalMaxPendingPerCaller: 16,
+  approvalWebhookTimeoutSeconds: 10,
+  approvalWebhookMaxAttempts: 10,
+  approvalWebhookMaxQueued: 1000,
   workloadJwtSvid: true,
 } as const;
 

@@ -120,6 +120,8 @@ export interface GatewayConfig {
     maxTtlSeconds: number;
     /** Pending approval requests one caller (SPIFFE ID) may have at once, across replicas with Redis; one more call is refused RESOURCE_EXHAUSTED. */
     maxPendingPerCaller: number;
+    /** Each new approval request POSTed, signed, to this URL (docs/approvals.md, "Webhook"); undefined: none. */
+    webhook?: ApprovalWebhookConfig;
   };
   /** Where tasks, revocations and counters live: this process's memory, or a shared Redis. */
   state: {
@@ -154,4 +156,14 @@ export interface GatewayConfig {
     /** Quiet time after the last change before reloading. */
     debounceMs: number;
   };
+}
+
+/** `approvals.webhook`, resolved: the URL checked, the secret file's absolute path (read by the gateway at start and on reload). */
+export interface ApprovalWebhookConfig {
+  /** https, or http to a loopback host. */
+  url: URL;
+  secretFile: string;
+  timeoutSeconds: number;
+  maxAttempts: number;
+  maxQueued: number;
 }

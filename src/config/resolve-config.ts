@@ -7,6 +7,7 @@ import { parseHostPort } from '../net/host-port';
 import type { IssueList } from './issue-list';
 import { asRecord, asString, stringItems, type RawRecord } from './raw-value';
 import { resolveCredentials, resolveState } from './resolve-credentials';
+import { resolveApprovalWebhook } from './resolve-approval-webhook';
 import { resolveIdentities } from './resolve-identities';
 import { resolveMetadataAllow } from './resolve-metadata';
 import { resolveUpstreams } from './resolve-upstreams';
@@ -46,6 +47,7 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
   const credentials = resolveCredentials(asRecord(raw.tasks), asRecord(raw.credentials), options.baseDir, issues);
   const state = resolveState(asRecord(raw.state), options.env, issues);
   const approvals = asRecord(raw.approvals);
+  const webhook = resolveApprovalWebhook(approvals.webhook, options.baseDir, issues);
   const onBehalfOf = raw.onBehalfOf == null ? undefined : resolveOidcIssuer(asRecord(raw.onBehalfOf), ['onBehalfOf'], options.baseDir, issues);
 
   if (issues.size > 0 || !listen || policies === undefined || decisionLog === undefined) return undefined;
@@ -79,6 +81,7 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
       defaultTtlSeconds: (approvals.defaultTtlSeconds as number | undefined) ?? DEFAULTS.approvalTtlSeconds,
       maxTtlSeconds: (approvals.maxTtlSeconds as number | undefined) ?? DEFAULTS.approvalMaxTtlSeconds,
       maxPendingPerCaller: (approvals.maxPendingPerCaller as number | undefined) ?? DEFAULTS.approvalMaxPendingPerCaller,
+      ...(webhook && { webhook }),
     },
     state,
     ...(workloadTokens && { workloadTokens }),

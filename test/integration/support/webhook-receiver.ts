@@ -8,6 +8,8 @@ export interface ReceivedWebhook {
   readonly body: Buffer;
   /** Answers it (a hanging receiver's tests answer late, or never). */
   readonly respond: (status: number) => void;
+  /** Whether it has been answered, or its connection closed. */
+  readonly settled: () => boolean;
 }
 
 /**
@@ -37,7 +39,7 @@ export class WebhookReceiver {
           if (!res.writableEnded) res.writeHead(status).end();
         };
         const index = self.received.length;
-        self.received.push({ headers: req.headers, body: Buffer.concat(chunks), respond });
+        self.received.push({ headers: req.headers, body: Buffer.concat(chunks), respond, settled: () => res.writableEnded || res.destroyed || res.socket === null });
         const status = answer(index);
         if (status !== 'hang') respond(status);
         self.#waiters.splice(0).forEach((wake) => wake());
