@@ -147,6 +147,27 @@ describe('approvals.webhook: each new request is POSTed, signed, and never holds
     await metricReaches(world, 'toolgate_approval_webhooks_total', { outcome: 'sent' }, 2);
     expect(((await call) as grpc.ServiceError).code).toBe(grpc.status.FAILED_PRECONDITION);
   }, 30_000);
+
+  it('reads the secret file again on reload: a new key signs too; a bad file keeps the keys in use', async () => {
+    answer = () => 204;
+    const rotated = `whsec_${randomBytes(32).toString('base64')}`;
+    writeFileSync(join(dir, 'webhook.secret'), `${rotated}\n${SECRET}\n`);
+    world.gateway.reload('rotate the webhook key');
+    let before = receiver.received.length;
+    await readFile(bot, '/payroll/q3.csv', 1000).catch(() => undefined);
+    await receiver.waitFor(before + 1);
+    expect(verifyWebhook(rotated, receiver.received[before]!.headers, receiver.received[before]!.body)).toBe(true);
+    expect(verifyWebhook(SECRET, receiver.received[before]!.headers, receiver.received[before]!.body)).toBe(true);
+
+    writeFileSync(join(dir, 'webhook.secret'), 'not a key\n');
+    world.gateway.reload('a bad webhook secret');
+    expect(world.operations.lines.some((l) => l.msg === 'approval webhook secret not reloaded; keeping the keys in use')).toBe(true);
+    expect(JSON.stringify(world.operations.lines)).not.toContain(rotated.slice(6));
+    before = receiver.received.length;
+    await readFile(bot, '/payroll/q3.csv', 1000).catch(() => undefined);
+    await receiver.waitFor(before + 1);
+    expect(verifyWebhook(rotated, receiver.received[before]!.headers, receiver.received[before]!.body)).toBe(true);
+  });
 });
 
 /** Resolves once the metric's value is `value`; fails after 10 s. */
