@@ -15,7 +15,11 @@ export class NotifyingApprovalStore implements ApprovalStore {
 
   async create(request: NewApproval, now: Date): Promise<Approval> {
     const approval = await this.store.create(request, now);
-    this.notify(approval);
+    try {
+      this.notify(approval);
+    } catch {
+      // A notification never decides the call's fate: the request is stored, the call goes on.
+    }
     return approval;
   }
 

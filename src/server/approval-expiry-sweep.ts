@@ -1,4 +1,5 @@
 import type { ApprovalStore } from '../approvals/approval-store';
+import { errorMessage } from '../errors/unknown-error';
 import type { Logger } from '../observability/logger';
 import type { ApprovalActions } from './approval-actions';
 
@@ -25,6 +26,8 @@ const CLAIMS_PER_SWEEP = 100;
 export class ApprovalExpirySweep {
   readonly #timer: NodeJS.Timeout;
   #sweeping: Promise<void> | undefined;
+  /** Whether the last sweep failed: an outage is logged once, not every second. */
+  #failing = false;
 
   constructor(private readonly options: ApprovalExpirySweepOptions) {
     this.#timer = setInterval(() => void this.sweep(), options.intervalMs ?? 1000);
@@ -43,10 +46,13 @@ export class ApprovalExpirySweep {
       for (;;) {
         const expired = await store.claimExpired(new Date((this.options.clock ?? Date.now)()), CLAIMS_PER_SWEEP);
         for (const approval of expired) actions.expired(approval);
-        if (expired.length < CLAIMS_PER_SWEEP) return;
+        if (expired.length < CLAIMS_PER_SWEEP) break;
       }
+      if (this.#failing) logger.info('approval expiry sweep works again');
+      this.#failing = false;
     } catch (err) {
-      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'approval expiry sweep failed; retried at the next');
+      if (!this.#failing) logger.warn({ err: errorMessage(err) }, 'approval expiry sweep failed; retried each second, logged again once it works');
+      this.#failing = true;
     }
   }
 
