@@ -190,7 +190,11 @@ export class ApprovalWebhook {
     if (at >= 0) this.#queue.splice(at, 1);
     clearTimeout(notice.timer);
     notice.abort?.abort(new Error('dropped'));
-    this.options.onOutcome?.(outcome, notice.approvalId, detail);
+    try {
+      this.options.onOutcome?.(outcome, notice.approvalId, detail);
+    } catch {
+      // A failing observer must not leave a delivery's promise rejected (nor stop the queue).
+    }
   }
 }
 
