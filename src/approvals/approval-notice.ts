@@ -26,7 +26,7 @@ export interface ApprovalNoticeBody {
     readonly action: string;
     readonly upstream: string;
     readonly taskId?: string;
-    /** The task's declared intent, as the agent wrote it. */
+    /** The task's declared intent, as the agent wrote it; past `MAX_INTENT_CHARS`, cut and ended with `…`. */
     readonly taskIntent?: string;
     /** The approvers' group the `@approval` permit names. */
     readonly group: string;
@@ -36,6 +36,13 @@ export interface ApprovalNoticeBody {
     /** The decision id of the escalated call's record. */
     readonly decisionId?: string;
   };
+}
+
+/** An agent writes the intent: a message stays small (Standard Webhooks: best under 20 KB) whatever it wrote. */
+export const MAX_INTENT_CHARS = 1000;
+
+function cut(intent: string): string {
+  return intent.length <= MAX_INTENT_CHARS ? intent : `${intent.slice(0, MAX_INTENT_CHARS - 1)}…`;
 }
 
 /** The message for a new request, as exact bytes: what is signed is what is sent. */
@@ -52,7 +59,7 @@ export function approvalNoticeBody(approval: Approval): Buffer {
       action: approval.action,
       upstream: approval.resource,
       ...(approval.task !== undefined && { taskId: approval.task }),
-      ...(approval.intent !== undefined && { taskIntent: approval.intent }),
+      ...(approval.intent !== undefined && { taskIntent: cut(approval.intent) }),
       group: approval.group,
       quorum: approval.quorum,
       policies: [...approval.policies],

@@ -107,8 +107,13 @@ describe('approval webhooks: signed per Standard Webhooks, retried, bounded', ()
       },
     });
     expect(got!.body.toString()).not.toContain(request.digest);
-    await waitFor(() => outcomes.length === 1);
-    expect(outcomes[0]).toEqual(['sent', request.id, 'HTTP 204']);
+    // An agent's long intent is cut: the message stays small.
+    webhook.notify(approval({ intent: 'x'.repeat(50_000) }));
+    await receiver.waitFor(2);
+    const long = JSON.parse(receiver.received[1]!.body.toString()) as { data: { taskIntent: string } };
+    expect(long.data.taskIntent).toBe(`${'x'.repeat(999)}…`);
+    await waitFor(() => outcomes.length === 2);
+    expect(outcomes).toContainEqual(['sent', request.id, 'HTTP 204']);
   });
 
   it('signs with every key of the secret file, so that a key is rotated without a gap', async () => {
