@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorInfoOf, STATUS_DETAILS_HEADER } from '../../src/relay/status-details';
 import { GatewayWorld, RESEARCH_BOT } from './support/gateway-world';
+import { taskMetadata, tasksOf } from './support/task-calls';
 import { verifyWebhook, WebhookReceiver } from './support/webhook-receiver';
 import { sleep, waitUntil } from './support/workload-fixtures';
 
@@ -17,15 +18,18 @@ const POLICIES = {
 @id("payroll-needs-approval")
 @approval("payroll-owners")
 permit (principal, action == Action::"${READ}", resource == Tool::"files") when { context.request.path like "/payroll/*" };
+
+@id("tasks")
+permit (principal, action == Action::"toolgate.v1.Tasks/BeginTask", resource == Tool::"toolgate");
 `,
 };
 
 type Client = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
-function readFile(client: Client, path: string, deadlineMs?: number): Promise<{ content: Buffer }> {
+function readFile(client: Client, path: string, deadlineMs?: number, metadata = new grpc.Metadata()): Promise<{ content: Buffer }> {
   const options = deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs };
   return new Promise((resolve, reject) =>
-    client.readFile({ path }, new grpc.Metadata(), options, (err: grpc.ServiceError | null, reply: { content: Buffer }) => (err ? reject(err) : resolve(reply))),
+    client.readFile({ path }, metadata, options, (err: grpc.ServiceError | null, reply: { content: Buffer }) => (err ? reject(err) : resolve(reply))),
   );
 }
 
@@ -100,6 +104,18 @@ describe('approvals.webhook: each new request is POSTed, signed, and never holds
     await metricReaches(world, 'toolgate_approval_webhooks_total', { outcome: 'sent' }, 1);
   });
 
+  it("names the call's task and its intent, as the agent declared it", async () => {
+    answer = () => 204;
+    const { taskId, token } = await (await tasksOf(world, RESEARCH_BOT)).begin({ intent: 'reconcile Q3 payroll', tools: [READ], ttlSeconds: 300 });
+    const before = receiver.received.length;
+    await readFile(bot, '/payroll/q3.csv', 1000, taskMetadata(token)).catch(() => undefined);
+    await receiver.waitFor(before + 1);
+    const body = JSON.parse(receiver.received[before]!.body.toString()) as { data: Record<string, unknown> };
+    expect(body.data).toMatchObject({ taskId, taskIntent: 'reconcile Q3 payroll' });
+    expect(receiver.received[before]!.body.toString()).not.toContain(token);
+    await metricReaches(world, 'toolgate_approval_webhooks_total', { outcome: 'sent' }, 2);
+  });
+
   it('a receiver that never answers delays nothing: the held call is released, the refused one refused, while its notice still waits', async () => {
     answer = () => 'hang';
     const order: string[] = [];
@@ -115,7 +131,7 @@ describe('approvals.webhook: each new request is POSTed, signed, and never holds
     await world.gateway.approvals.approve(approval as string, ALICE);
     expect((await call).content.toString()).toBe('salaries');
     expect(order).toEqual(['notice received, left unanswered', 'call answered, its notice still unanswered']);
-    expect(await world.metric('toolgate_approval_webhooks_total', { outcome: 'sent' })).toBe(1);
+    expect(await world.metric('toolgate_approval_webhooks_total', { outcome: 'sent' })).toBe(2);
 
     // Given up by the agent (its deadline before the hold's end): APPROVAL_REQUIRED as without a webhook.
     before = receiver.received.length;
@@ -132,7 +148,7 @@ describe('approvals.webhook: each new request is POSTed, signed, and never holds
     // Its notice was queued while the first still hangs: the queue (maxQueued 1) dropped the older one.
     await metricReaches(world, 'toolgate_approval_webhooks_total', { outcome: 'dropped' }, 1);
     await receiver.waitFor(before + 1);
-    expect(await world.metric('toolgate_approval_webhooks_total', { outcome: 'sent' })).toBe(1);
+    expect(await world.metric('toolgate_approval_webhooks_total', { outcome: 'sent' })).toBe(2);
   });
 
   it('retries a failing receiver (500, 500, then 200) with backoff until it takes the notice', async () => {
@@ -144,7 +160,7 @@ describe('approvals.webhook: each new request is POSTed, signed, and never holds
     const attempts = receiver.received.filter((r) => r.headers['webhook-id'] === id);
     expect(attempts).toHaveLength(3);
     expect(attempts.every((r) => verifyWebhook(SECRET, r.headers, r.body))).toBe(true);
-    await metricReaches(world, 'toolgate_approval_webhooks_total', { outcome: 'sent' }, 2);
+    await metricReaches(world, 'toolgate_approval_webhooks_total', { outcome: 'sent' }, 3);
     expect(((await call) as grpc.ServiceError).code).toBe(grpc.status.FAILED_PRECONDITION);
   }, 30_000);
 
