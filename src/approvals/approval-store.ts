@@ -42,6 +42,12 @@ export interface ApprovalStore {
   deny(id: string, approver: string, now: Date): Promise<DecideResult>;
   /** Uses the approval for the call with `digest`: ok once, only when approved, unexpired and for that call. */
   consume(id: string, digest: string, now: Date): Promise<ConsumeResult>;
+  /**
+   * Up to `max` requests that expired unused (pending or approved, past their expiry as of
+   * `now`) and were not claimed before: each is returned once, to one caller, across
+   * replicas (an atomic claim), so that its expiry is recorded once (docs/approvals.md).
+   */
+  claimExpired(now: Date, max: number): Promise<Approval[]>;
   /** Calls `listener` with the id of each request that became approved or denied, here or on another replica. */
   onDecided(listener: (id: string) => void): () => void;
   /** Calls `listener` with the id of each new request, made here or on another replica (the approvers' Watch). */

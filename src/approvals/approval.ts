@@ -18,6 +18,10 @@ export interface NewApproval {
   /** The upstream's name. */
   readonly resource: string;
   readonly task?: string;
+  /** The task's declared intent, for approvers and notifications (not part of the digest). */
+  readonly intent?: string;
+  /** The decision id of the escalated call's record that opened the request. */
+  readonly decisionId?: string;
   /** The approvers' group the `@approval` permit names. */
   readonly group: string;
   /** Distinct approvers needed. */
@@ -35,8 +39,6 @@ export interface NewApproval {
    */
   readonly arguments?: string;
   readonly argumentsCut?: boolean;
-  /** The task's stated intent, when the call is under a task that gave one. */
-  readonly intent?: string;
   /** Pending requests one caller may have at once (`approvals.maxPendingPerCaller`); one more is refused `ERR_APPROVAL_LIMIT`. Default: no cap. */
   readonly maxPendingPerCaller?: number;
 }

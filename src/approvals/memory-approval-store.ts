@@ -9,6 +9,8 @@ interface Stored {
   state: 'pending' | 'approved' | 'denied' | 'consumed';
   approvers: string[];
   deniedBy?: string;
+  /** Set once `claimExpired` returned it. */
+  expiryClaimed?: boolean;
 }
 
 /** Requests kept at most: past it, a new request is refused (the call denied), so that a flood cannot fill memory. */
@@ -86,6 +88,17 @@ export class MemoryApprovalStore implements ApprovalStore {
     return { ok: true, approval: view(stored, now) };
   }
 
+  async claimExpired(now: Date, max: number): Promise<Approval[]> {
+    const claimed: Approval[] = [];
+    for (const stored of this.#requests.values()) {
+      if (claimed.length >= max) break;
+      if (stored.expiryClaimed || view(stored, now).state !== 'expired') continue;
+      stored.expiryClaimed = true;
+      claimed.push(view(stored, now));
+    }
+    return claimed;
+  }
+
   onDecided(listener: (id: string) => void): () => void {
     this.#decided.on('decided', listener);
     return () => this.#decided.off('decided', listener);
@@ -124,7 +137,8 @@ function decideRefusal(stored: Stored | undefined, approver: string, now: Date):
 function view(stored: Stored, now: Date): Approval {
   return {
     ...stored.approval,
-    state: stateAt(stored.state, stored.approval.expiresAt.getTime(), now.getTime()),
+    // A claimed expiry is final, as in Redis, whatever `now` a caller passes.
+    state: stored.expiryClaimed ? 'expired' : stateAt(stored.state, stored.approval.expiresAt.getTime(), now.getTime()),
     approvers: stored.approvers.slice(),
     ...(stored.deniedBy !== undefined && { deniedBy: stored.deniedBy }),
   };

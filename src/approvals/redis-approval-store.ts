@@ -16,7 +16,8 @@ interface StoredApproval extends Omit<NewApproval, 'ttlMs' | 'maxPendingPerCalle
 
 /**
  * KEYS[1] the request's hash, KEYS[2] the index by expiry, KEYS[3] the caller's pending
- * requests (ids scored by expiry); ARGV[1] the request JSON, ARGV[2] the hash's TTL (ms),
+ * requests (ids scored by expiry), KEYS[4] the requests whose expiry is still to be recorded
+ * (scored by expiry); ARGV[1] the request JSON, ARGV[2] the hash's TTL (ms),
  * ARGV[3] the id, ARGV[4] now (ms), ARGV[5] the expiry (ms), ARGV[6] the caller's cap (0:
  * none), ARGV[7] the channel new requests are published on. Drops the caller's expired
  * requests, counts and adds in one step, so replicas never let a caller past its cap
@@ -33,6 +34,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
+redis.call('ZADD', KEYS[4], ARGV[5], ARGV[3])
 local lifetime = tonumber(ARGV[5]) - tonumber(ARGV[4])
 if redis.call('PTTL', KEYS[3]) < lifetime then redis.call('PEXPIRE', KEYS[3], lifetime) end
 redis.call('PUBLISH', ARGV[7], ARGV[3])
@@ -55,7 +57,7 @@ if not stored then return 'not-found' end
 local approval = cjson.decode(stored)
 local state = redis.call('HGET', KEYS[1], 'state')
 local now = tonumber(ARGV[1])
-if (state == 'pending' or state == 'approved') and now >= approval.expiresAt then return 'expired' end
+if (state == 'pending' or state == 'approved') and (now >= approval.expiresAt or redis.call('HEXISTS', KEYS[1], 'expiryClaimed') == 1) then return 'expired' end
 if state ~= 'pending' then return 'decided' end
 if ARGV[3] == approval.caller then return 'own-call' end
 if ARGV[2] == 'deny' then
@@ -88,10 +90,35 @@ local approval = cjson.decode(stored)
 if approval.digest ~= ARGV[2] then return 'mismatch' end
 local state = redis.call('HGET', KEYS[1], 'state')
 if state == 'denied' or state == 'consumed' then return state end
-if tonumber(ARGV[1]) >= approval.expiresAt then return 'expired' end
+if tonumber(ARGV[1]) >= approval.expiresAt or redis.call('HEXISTS', KEYS[1], 'expiryClaimed') == 1 then return 'expired' end
 if state ~= 'approved' then return 'pending' end
 redis.call('HSET', KEYS[1], 'state', 'consumed', 'consumedAt', ARGV[1])
 return 'ok'
+`,
+);
+
+/**
+ * KEYS[1] the request's hash, KEYS[2] the requests whose expiry is still to be recorded;
+ * ARGV[1] now (ms), ARGV[2] the id. Claims the expiry of a request that expired unused
+ * (pending or approved): once, whichever replica asks first (HSETNX `expiryClaimed`, which
+ * approve, deny and consume then read as expired, whatever their clock). Returns the hash
+ * (HGETALL's flat list) when claimed here, else false.
+ */
+const CLAIM_EXPIRY = new RedisScript(
+  'toolgateClaimApprovalExpiry',
+  `
+local stored = redis.call('HGET', KEYS[1], 'approval')
+if not stored then
+  redis.call('ZREM', KEYS[2], ARGV[2])
+  return false
+end
+local approval = cjson.decode(stored)
+if tonumber(ARGV[1]) < approval.expiresAt then return false end
+redis.call('ZREM', KEYS[2], ARGV[2])
+local state = redis.call('HGET', KEYS[1], 'state')
+if state ~= 'pending' and state ~= 'approved' then return false end
+if redis.call('HSETNX', KEYS[1], 'expiryClaimed', ARGV[1]) == 0 then return false end
+return redis.call('HGETALL', KEYS[1])
 `,
 );
 
@@ -105,7 +132,8 @@ export interface RedisApprovalStoreOptions {
  * of `MemoryApprovalStore`. One hash per request, `<prefix>approval:{<id>}`: `approval` (the
  * request's facts as JSON), `state`, `approvals` (the count), `by:<approver>`, `deniedBy`,
  * `consumedAt`, indexed by expiry in the sorted set `<prefix>approvals` (`list`) and, while
- * pending, in its caller's `<prefix>approvals-pending:{<SPIFFE ID>}` (the cap); it expires `APPROVAL_RETAIN_MS` after the request does (a TTL relative to
+ * pending, in its caller's `<prefix>approvals-pending:{<SPIFFE ID>}` (the cap), and, until its
+ * expiry is claimed (`claimExpired`), in `<prefix>approvals-expiring`; it expires `APPROVAL_RETAIN_MS` after the request does (a TTL relative to
  * `now`, the caller's clock, like the task store's). Approve, deny and consume are Lua
  * scripts (atomic). A request that becomes approved or denied is published on
  * `<prefix>approval-decided` (new ones on `<prefix>approval-created`), heard by every replica (`onDecided`, `onCreated`): a call held on one is
@@ -113,7 +141,7 @@ export interface RedisApprovalStoreOptions {
  */
 export class RedisApprovalStore implements ApprovalStore {
   readonly #client: Redis;
-  readonly #scripts: Readonly<Record<'create' | 'decide' | 'consume', RedisScriptRun>>;
+  readonly #scripts: Readonly<Record<'create' | 'decide' | 'consume' | 'claimExpiry', RedisScriptRun>>;
   readonly #keyPrefix: string;
   readonly #channel: string;
   readonly #createdChannel: string;
@@ -125,7 +153,7 @@ export class RedisApprovalStore implements ApprovalStore {
   /** Takes ownership of `client`: `close` quits it. */
   constructor(client: Redis, options: RedisApprovalStoreOptions = {}) {
     this.#client = client;
-    this.#scripts = { create: CREATE.on(client), decide: DECIDE.on(client), consume: CONSUME.on(client) };
+    this.#scripts = { create: CREATE.on(client), decide: DECIDE.on(client), consume: CONSUME.on(client), claimExpiry: CLAIM_EXPIRY.on(client) };
     this.#keyPrefix = options.keyPrefix ?? 'toolgate:';
     this.#channel = `${this.#keyPrefix}approval-decided`;
     this.#createdChannel = `${this.#keyPrefix}approval-created`;
@@ -139,7 +167,7 @@ export class RedisApprovalStore implements ApprovalStore {
     const { ttlMs, maxPendingPerCaller, ...facts } = request;
     const stored: StoredApproval = { ...facts, id: newApprovalId(), createdAt: now.getTime(), expiresAt: now.getTime() + ttlMs };
     const created = await this.#scripts.create(
-      [this.#key(stored.id), this.#indexKey(), this.#pendingKey(stored.caller)],
+      [this.#key(stored.id), this.#indexKey(), this.#pendingKey(stored.caller), this.#expiringKey()],
       [JSON.stringify(stored), Math.ceil(ttlMs + APPROVAL_RETAIN_MS), stored.id, now.getTime(), stored.expiresAt, maxPendingPerCaller ?? 0, this.#createdChannel],
     );
     if (created === 0) throw limitError(maxPendingPerCaller!);
@@ -176,6 +204,18 @@ export class RedisApprovalStore implements ApprovalStore {
     return { ok: true, approval };
   }
 
+  async claimExpired(now: Date, max: number): Promise<Approval[]> {
+    const ids = await this.#client.zrangebyscore(this.#expiringKey(), '-inf', now.getTime(), 'LIMIT', 0, max);
+    const claimed: Approval[] = [];
+    for (const id of ids) {
+      const reply = (await this.#scripts.claimExpiry([this.#key(id), this.#expiringKey()], [now.getTime(), id])) as string[] | null;
+      if (reply === null) continue;
+      const fields = fieldsOf(reply);
+      claimed.push(approvalOf(JSON.parse(fields.approval!) as StoredApproval, fields, now));
+    }
+    return claimed;
+  }
+
   onDecided(listener: (id: string) => void): () => void {
     if (this.#subscriber === undefined) this.#subscribe();
     this.#decided.on('decided', listener);
@@ -207,8 +247,7 @@ export class RedisApprovalStore implements ApprovalStore {
     const caller = (JSON.parse(stored) as StoredApproval).caller;
     const reply = (await this.#scripts.decide([this.#key(id), this.#pendingKey(caller)], [now.getTime(), verdict, approver, this.#channel, id])) as string | string[];
     if (typeof reply === 'string') return { ok: false, reason: reply as DecideRefusal };
-    const fields: Record<string, string> = {};
-    for (let i = 0; i + 1 < reply.length; i += 2) fields[reply[i]!] = reply[i + 1]!;
+    const fields = fieldsOf(reply);
     return { ok: true, approval: approvalOf(JSON.parse(fields.approval!) as StoredApproval, fields, now) };
   }
 
@@ -230,6 +269,10 @@ export class RedisApprovalStore implements ApprovalStore {
     return `${this.#keyPrefix}approvals-pending:{${caller}}`;
   }
 
+  #expiringKey(): string {
+    return `${this.#keyPrefix}approvals-expiring`;
+  }
+
   #indexKey(): string {
     return `${this.#keyPrefix}approvals`;
   }
@@ -237,6 +280,13 @@ export class RedisApprovalStore implements ApprovalStore {
   #key(id: string): string {
     return `${this.#keyPrefix}approval:{${id}}`;
   }
+}
+
+/** HGETALL's flat list as a record. */
+function fieldsOf(reply: readonly string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < reply.length; i += 2) fields[reply[i]!] = reply[i + 1]!;
+  return fields;
 }
 
 function approvalOf(stored: StoredApproval, fields: Record<string, string>, now: Date): Approval {
@@ -251,7 +301,8 @@ function approvalOf(stored: StoredApproval, fields: Record<string, string>, now:
     ...facts,
     createdAt: new Date(createdAt),
     expiresAt: new Date(expiresAt),
-    state: stateAt(state, expiresAt, now.getTime()),
+    // A claimed expiry is final, whatever the reader's clock says.
+    state: fields.expiryClaimed !== undefined && (state === 'pending' || state === 'approved') ? 'expired' : stateAt(state, expiresAt, now.getTime()),
     approvers,
     ...(fields.deniedBy !== undefined && { deniedBy: fields.deniedBy }),
   };

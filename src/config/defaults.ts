@@ -43,6 +43,9 @@ export const DEFAULTS = {
   approvalMaxTtlSeconds: 3600,
   approvalMaxPendingPerCaller: 16,
   approvalConsoleUserHeader: 'X-Forwarded-User',
+  approvalWebhookTimeoutSeconds: 10,
+  approvalWebhookMaxAttempts: 10,
+  approvalWebhookMaxQueued: 1000,
   workloadJwtSvid: true,
 } as const;
 

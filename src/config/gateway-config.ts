@@ -122,6 +122,8 @@ export interface GatewayConfig {
     maxPendingPerCaller: number;
     /** The approvers' console in the browser, behind an auth proxy; undefined: none (docs/approvals.md). */
     console?: ApprovalConsoleConfig;
+    /** Each new approval request POSTed, signed, to this URL (docs/approvals.md, "Webhook"); undefined: none. */
+    webhook?: ApprovalWebhookConfig;
   };
   /** Where tasks, revocations and counters live: this process's memory, or a shared Redis. */
   state: {
@@ -171,4 +173,14 @@ export interface ApprovalConsoleConfig {
   };
   /** Argument fields shown as redacted (and never stored): a name at any depth, or a dotted path with `*` segments. */
   redact: string[];
+}
+
+/** `approvals.webhook`, resolved: the URL checked, the secret file's absolute path (read by the gateway at start and on reload). */
+export interface ApprovalWebhookConfig {
+  /** https, or http to a loopback host. */
+  url: URL;
+  secretFile: string;
+  timeoutSeconds: number;
+  maxAttempts: number;
+  maxQueued: number;
 }

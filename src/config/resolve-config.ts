@@ -8,6 +8,7 @@ import type { IssueList } from './issue-list';
 import { asRecord, asString, stringItems, type RawRecord } from './raw-value';
 import { resolveApprovalConsole } from './resolve-approval-console';
 import { resolveCredentials, resolveState } from './resolve-credentials';
+import { resolveApprovalWebhook } from './resolve-approval-webhook';
 import { resolveIdentities } from './resolve-identities';
 import { resolveMetadataAllow } from './resolve-metadata';
 import { resolveUpstreams } from './resolve-upstreams';
@@ -50,6 +51,7 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
   const reload = asRecord(raw.reload);
   const credentials = resolveCredentials(asRecord(raw.tasks), asRecord(raw.credentials), options.baseDir, issues);
   const state = resolveState(asRecord(raw.state), options.env, issues);
+  const webhook = resolveApprovalWebhook(approvals.webhook, options.baseDir, issues);
   const onBehalfOf = raw.onBehalfOf == null ? undefined : resolveOidcIssuer(asRecord(raw.onBehalfOf), ['onBehalfOf'], options.baseDir, issues);
 
   if (issues.size > 0 || !listen || policies === undefined || decisionLog === undefined) return undefined;
@@ -84,6 +86,7 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
       maxTtlSeconds: (approvals.maxTtlSeconds as number | undefined) ?? DEFAULTS.approvalMaxTtlSeconds,
       maxPendingPerCaller: (approvals.maxPendingPerCaller as number | undefined) ?? DEFAULTS.approvalMaxPendingPerCaller,
       ...(approvalConsole && { console: approvalConsole }),
+      ...(webhook && { webhook }),
     },
     state,
     ...(workloadTokens && { workloadTokens }),

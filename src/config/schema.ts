@@ -315,6 +315,25 @@ export const configSchema = {
             },
           },
         },
+        webhook: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          required: ['url', 'secretFile'],
+          description: 'POST each new approval request, signed per Standard Webhooks, to a chat bot or ticket system (docs/approvals.md, "Webhook").',
+          properties: {
+            url: { type: 'string', minLength: 1, description: 'Where to POST: https, or http to a loopback host only. Never logged (it may hold a secret path).' },
+            secretFile: { ...path, description: 'One or more lines whsec_<base64 of 24-64 random bytes>; each signs every message. Read at start and on reload.' },
+            timeoutSeconds: { type: 'integer', minimum: 1, maximum: 60, default: DEFAULTS.approvalWebhookTimeoutSeconds, description: "One attempt's limit." },
+            maxAttempts: { type: 'integer', minimum: 1, maximum: 20, default: DEFAULTS.approvalWebhookMaxAttempts, description: 'Attempts per notice, the first included.' },
+            maxQueued: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 100000,
+              default: DEFAULTS.approvalWebhookMaxQueued,
+              description: 'Notices queued on this replica; one more drops the oldest (counted).',
+            },
+          },
+        },
       },
     },
     state: {

@@ -21,7 +21,7 @@ export interface DecisionRecord {
   /** allow, deny, or cut (a call of a task that ended or expired, stopped while it ran); absent on an event record. */
   decision?: DecisionOutcome;
   /** A consequence of the decision with the same id, not a decision itself: `task begun`; or what an approver did to an approval request. */
-  event?: 'task begun' | 'approval granted' | 'approval denied';
+  event?: 'task begun' | 'approval granted' | 'approval denied' | 'approval expired';
   /** The caller's SPIFFE ID; absent only when no caller was authenticated (a refused bearer token). */
   caller?: string;
   /** `Agent::"name"` or `Workload::"spiffe id"`, once the caller is mapped. */

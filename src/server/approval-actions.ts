@@ -37,8 +37,20 @@ export class ApprovalActions {
     return result;
   }
 
+  /** The `approval expired` event of a request that expired unused (`ApprovalExpirySweep`), with its approvers so far: no one acted. */
+  expired(approval: Approval): void {
+    const reason = approval.approvers.length < approval.quorum ? 'not approved before its expiry' : 'approved, but not used before its expiry';
+    this.record(approval, 'approval expired', undefined, undefined, reason);
+  }
+
   /** The event record, under the decision id of the approver's call when it came through the Approvals service. */
-  private record(approval: Approval, event: 'approval granted' | 'approval denied', by: string, decisionId = this.nextDecisionId()): void {
+  private record(
+    approval: Approval,
+    event: 'approval granted' | 'approval denied' | 'approval expired',
+    by: string | undefined,
+    decisionId = this.nextDecisionId(),
+    reason?: string,
+  ): void {
     this.log.write({
       decisionId,
       ...(approval.protocol !== undefined && { protocol: approval.protocol }),
@@ -50,6 +62,7 @@ export class ApprovalActions {
       approval: approval.id,
       by,
       event,
+      reason,
       policies: approval.policies,
       expiresAt: approval.expiresAt.toISOString(),
       policySet: this.policySet(),

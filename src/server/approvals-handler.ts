@@ -10,12 +10,18 @@ import { closeUnfinishedRequest, encodeGrpcMessage, refusalMessage, Status, type
 import type { ApprovalActions } from './approval-actions';
 import type { IdentifiedCall } from './call-context';
 import type { CallDecisions } from './call-decisions';
+import type { CallGuard } from './call-guard';
 import { readUnaryRequest, respondUnary } from './unary-call';
 
 export interface ApprovalsHandlerOptions {
   readonly store: ApprovalStore;
   readonly actions: ApprovalActions;
   readonly decisions: CallDecisions;
+  /**
+   * `limits.agentRate` (and an on-behalf-of token) apply to approvers' calls as to the Tasks
+   * service's: one token of the approver's own bucket per call, a Watch counted once when it opens.
+   */
+  readonly guard?: CallGuard;
   readonly maxMessageBytes: number;
   /** Wall clock, ms. Default `Date.now`. */
   readonly clock?: () => number;
@@ -70,6 +76,12 @@ export class ApprovalsHandler {
     const { stream, action, decisionId } = call;
     const approver = call.caller.peer.spiffeId;
     const groups = new Set(call.principal.groups);
+    const { guard } = this.options;
+    if (guard?.applies(call.headers)) {
+      const admission = await guard.admit(call.headers, approver, call.principalLabel, action, { countsTask: false });
+      if ('refused' in admission) return decisions.refuse(call, admission);
+      call.admission = admission;
+    }
     let message: Buffer | undefined;
     try {
       message = await readUnaryRequest(stream, this.options.maxMessageBytes);

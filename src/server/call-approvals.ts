@@ -109,6 +109,8 @@ export class CallApprovals {
             action: call.action,
             resource: call.resource,
             ...(call.admission.task && { task: call.admission.task.id }),
+            ...(call.admission.task?.context.intent && { intent: call.admission.task.context.intent }),
+            decisionId,
             group: escalate.group,
             quorum: escalate.quorum,
             policies: escalate.policies,

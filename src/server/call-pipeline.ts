@@ -133,7 +133,13 @@ export class CallPipeline {
       });
     this.approvers =
       options.approvals &&
-      new ApprovalsHandler({ store: options.approvals.store, actions: options.approvals.actions, decisions: this.decisions, maxMessageBytes: options.maxMessageBytes });
+      new ApprovalsHandler({
+        store: options.approvals.store,
+        actions: options.approvals.actions,
+        decisions: this.decisions,
+        guard: options.guard,
+        maxMessageBytes: options.maxMessageBytes,
+      });
     this.tasks = new TasksHandler({
       service: options.tasks,
       guard: options.guard,

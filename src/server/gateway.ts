@@ -28,6 +28,9 @@ import { CallPipeline } from './call-pipeline';
 import { openSharedState, type SharedState } from './shared-state';
 import { ApprovalActions } from './approval-actions';
 import { openApprovalsConsole } from './approvals-console-listener';
+import { ApprovalExpirySweep } from './approval-expiry-sweep';
+import { ApprovalNotices } from './approval-notices';
+import { NotifyingApprovalStore } from '../approvals/notifying-approval-store';
 import { taskPipelineOptions } from './task-services';
 import { decisionIdGenerator } from './decision-id';
 import { ConnectionLimitError } from '../spiffe/tls/tls-server';
@@ -78,6 +81,8 @@ interface Running {
   readonly tokenAddress: AddressInfo | undefined;
   readonly approvals: ApprovalActions;
   readonly consoleAddress: AddressInfo | undefined;
+  /** `approvals.webhook`, when configured: its secret file is read again on reload. */
+  readonly approvalNotices: ApprovalNotices | undefined;
 }
 
 /**
@@ -171,7 +176,7 @@ export class Gateway {
    * failure and keeps serving the last good. SIGHUP calls this. Never throws.
    */
   reload(reason = 'requested'): ReloadOutcome {
-    const { reloader, ring, logger, watcher, decisionLog } = this.running;
+    const { reloader, ring, logger, watcher, decisionLog, approvalNotices } = this.running;
     const outcome = reloader.reload(reason);
     // A rotated decision log file (logrotate renames it, then sends SIGHUP): the chain continues in a new one.
     decisionLog.reopen();
@@ -180,6 +185,8 @@ export class Gateway {
       (rotated) => rotated && logger.info({ signingKey: ring.keys.currentKid }, 'signing key rotated from its file'),
       (err: Error) => logger.error({ err: err.message }, 'signing key file not reloaded; keeping the current key'),
     );
+    // A rotated webhook secret (a new whsec_ line) signs from now on.
+    approvalNotices?.reloadSecrets();
     // Folders, their targets (a ConfigMap swap) or the watch settings may have changed.
     if (!this.closing) watcher.update(reloader.watchPlan());
     return outcome;
@@ -254,8 +261,9 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
   let readiness: () => string | undefined = () => 'waiting for the first X.509-SVID';
   const ready = () => readiness();
   const admin = await openAdmin(config, metrics, ready, resources);
-  // Keys and task state before the SVID wait: a bad key file or an unreachable Redis stops the start.
-  const { ring, shared } = await openTaskState(config, resources);
+  // Keys and task state before the SVID wait: a bad key file, webhook secret or an unreachable Redis stops the start.
+  const approvalNotices = openApprovalNotices(config, metrics, logger, resources);
+  const { ring, shared } = await openTaskState(config, resources, approvalNotices);
   const { source, jwtSource } = await openWorkloadSources(config, options, resources);
   const expiry = watchSvid(source, logger);
   readiness = () => {
@@ -295,6 +303,8 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
     maxTtlMs: config.approvals.maxTtlSeconds * 1000,
     maxPendingPerCaller: config.approvals.maxPendingPerCaller,
   };
+  const expirySweep = new ApprovalExpirySweep({ store: shared.approvals, actions: approvals, logger });
+  resources.add('approval expiry sweep', () => expirySweep.close());
   const pipeline = new CallPipeline(state, {
     decisionLog: logs.decisionLog,
     logger,
@@ -397,6 +407,7 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
     tokenAddress: listening.tokenAddress,
     approvals,
     consoleAddress,
+    approvalNotices,
   };
 }
 
@@ -414,8 +425,16 @@ async function openAdmin(
   return { server, address };
 }
 
-/** The signing keys (task tokens, per-call JWTs) and the task store and rate limiter. */
-async function openTaskState(config: GatewayConfig, resources: ResourceStack<Release>): Promise<{ ring: KeyRing; shared: SharedState }> {
+/** `approvals.webhook`, when configured, its secret file read (a bad one stops the start). */
+function openApprovalNotices(config: GatewayConfig, metrics: GatewayMetrics, logger: Logger, resources: ResourceStack<Release>): ApprovalNotices | undefined {
+  if (config.approvals.webhook === undefined) return undefined;
+  const notices = new ApprovalNotices(config.approvals.webhook, metrics, logger);
+  resources.add('approval webhook', () => notices.close());
+  return notices;
+}
+
+/** The signing keys (task tokens, per-call JWTs) and the task store and rate limiter; each new approval request notified, with a webhook. */
+async function openTaskState(config: GatewayConfig, resources: ResourceStack<Release>, notices: ApprovalNotices | undefined): Promise<{ ring: KeyRing; shared: SharedState }> {
   const ring = await KeyRing.create({
     ...(config.credentials.signingKeyFile !== undefined && { signingKeyFile: config.credentials.signingKeyFile }),
     rotateSeconds: config.credentials.rotateSeconds,
@@ -423,9 +442,11 @@ async function openTaskState(config: GatewayConfig, resources: ResourceStack<Rel
     retainSeconds: config.tasks.maxTtlSeconds + KEY_RETAIN_MARGIN_SECONDS,
   });
   resources.add('signing keys', () => ring.close());
-  const shared = await openSharedState(config);
-  resources.add('task state', () => shared.close());
-  return { ring, shared };
+  const opened = await openSharedState(config);
+  resources.add('task state', () => opened.close());
+  if (notices === undefined) return { ring, shared: opened };
+  // Every request this replica makes, whatever path makes it, goes through the one store.
+  return { ring, shared: { ...opened, approvals: new NotifyingApprovalStore(opened.approvals, (approval) => notices.webhook.notify(approval)) } };
 }
 
 /** The gateway's own X.509-SVID (waited for) and, for JWT-SVID callers, the Workload API's JWT bundles. */

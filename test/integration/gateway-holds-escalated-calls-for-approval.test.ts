@@ -60,6 +60,11 @@ async function refusal(call: Promise<unknown>) {
   return { code: err.code, details: details === undefined ? undefined : errorInfoOf(details as Buffer) };
 }
 
+/** The records since `seen` of calls: not the expiry events the sweep writes whenever an earlier test's request expires. */
+function callRecords(world: GatewayWorld, seen: number): Record<string, unknown>[] {
+  return world.decisions.lines.slice(seen).filter((l) => l.event !== 'approval expired');
+}
+
 async function escalation(world: GatewayWorld, seen: number): Promise<Record<string, unknown>> {
   await waitUntil(() => world.decisions.lines.slice(seen).some((l) => l.decision === 'escalate'), 10_000);
   return world.decisions.lines.slice(seen).find((l) => l.decision === 'escalate')!;
@@ -178,7 +183,7 @@ describe('escalated calls (@approval): held, bound to the exact call, single use
     const seen = world.decisions.lines.length;
     world.files.set('/payroll/secret.csv', Buffer.from('no'));
     expect((await refusal(readFile(bot, '/payroll/secret.csv'))).code).toBe(grpc.status.PERMISSION_DENIED);
-    const records = world.decisions.lines.slice(seen);
+    const records = callRecords(world, seen);
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ decision: 'deny', policies: ['payroll-secrets-never'] });
     expect(records[0]!.approval).toBeUndefined();
@@ -187,7 +192,7 @@ describe('escalated calls (@approval): held, bound to the exact call, single use
   it('decides calls without @approval exactly as before: allowed at once, no approval in the record', async () => {
     const seen = world.decisions.lines.length;
     expect((await readFile(bot, '/notes/a.txt')).content.toString()).toBe('alpha');
-    const records = world.decisions.lines.slice(seen);
+    const records = callRecords(world, seen);
     expect(records).toEqual([expect.objectContaining({ decision: 'allow', policies: ['read-notes'] })]);
     expect(Object.keys(records[0]!)).not.toContain('approval');
   });

@@ -77,6 +77,7 @@ describe('the gateway releases everything it made, newest first, when a start fa
         'JWT source',
         'upstream channels',
         'open task calls',
+        'approval expiry sweep',
         'MCP upstream connections',
         'listeners',
       ]);
