@@ -1,5 +1,5 @@
 import type { CedarValue } from '../identity/cedar-value';
-import { mcpAction } from './mcp-question';
+import { isActionSegment, mcpAction } from './mcp-question';
 import type { ToolPins } from './tool-pins';
 
 /** The list methods whose answers are filtered, and the member of `result` each lists. */
@@ -24,6 +24,7 @@ export type CouldPermitCall = (action: string, request: Readonly<Record<string, 
  * - a resource when `resources/read` of its URI could be permitted (the URI is known);
  * - a resource template when `resources/read` of some URI could be permitted.
  *
+ * A tool or prompt whose name has a `/` is hidden: its calls are refused (mcp-question.ts).
  * An item that is not an object with a string `name` (or `uri`) is dropped, and a `result`
  * whose list is not an array gets an empty one: what the gateway cannot read, it does not show.
  */
@@ -42,12 +43,12 @@ export function filterListResult(
     const entry = item as Record<string, unknown>;
     switch (method) {
       case 'tools/list': {
-        if (typeof entry.name !== 'string') return false;
+        if (typeof entry.name !== 'string' || !isActionSegment(entry.name)) return false;
         if (pins !== undefined && !['pinned', 'unchanged'].includes(pins.observe(entry as { name: string }))) return false;
         return couldPermit(mcpAction(upstream, 'tools/call', entry.name), undefined);
       }
       case 'prompts/list':
-        return typeof entry.name === 'string' && couldPermit(mcpAction(upstream, 'prompts/get', entry.name), undefined);
+        return typeof entry.name === 'string' && isActionSegment(entry.name) && couldPermit(mcpAction(upstream, 'prompts/get', entry.name), undefined);
       case 'resources/list':
         return typeof entry.uri === 'string' && couldPermit(mcpAction(upstream, 'resources/read'), { uri: entry.uri });
       default:

@@ -61,6 +61,19 @@ const DECIDED_BY_NAME = new Set([
 /** Every method decided by policy (a `policy` question): the schema generator declares an action for each (policy/mcp-schema.ts). */
 export const POLICY_METHODS: readonly string[] = ['tools/call', 'prompts/get', 'resources/read', ...DECIDED_BY_NAME];
 
+/**
+ * Whether a tool or prompt name can be the last segment of its action. An action's group is
+ * its name less its last `/` segment (policy/entities.ts), so a name with a `/` would put its
+ * action in another group: tool `admin/reset` in `mcp:<u>/tools/call/admin`, outside every
+ * policy and task written for `mcp:<u>/tools/call`. Such a name is refused, and not listed
+ * (discovery-filter.ts). The MCP spec advises names without it.
+ */
+export function isActionSegment(name: string): boolean {
+  return name.length > 0 && !name.includes('/');
+}
+
+const SLASH_REFUSED = 'params.name may not contain "/" (its Cedar action would fall outside its group: docs/mcp.md, "What is decided")';
+
 /** The Cedar action for `method` on `upstream`; `name` for the methods with an action per tool or prompt. */
 export function mcpAction(upstream: string, method: string, name?: string): string {
   return name === undefined ? `mcp:${upstream}/${method}` : `mcp:${upstream}/${method}/${name}`;
@@ -87,12 +100,14 @@ export function questionFor(upstream: string, message: ClientMessage): McpQuesti
     case 'tools/call': {
       const { name, arguments: args } = params;
       if (typeof name !== 'string' || name.length === 0) return invalidParams('needs params.name, a non-empty string');
+      if (!isActionSegment(name)) return invalidParams(SLASH_REFUSED);
       if (args !== undefined && !isJsonObject(args)) return invalidParams('params.arguments must be an object');
       return decided(mcpAction(upstream, method, name), cedarRecord(args ?? {}), name);
     }
     case 'prompts/get': {
       const { name, arguments: args } = params;
       if (typeof name !== 'string' || name.length === 0) return invalidParams('needs params.name, a non-empty string');
+      if (!isActionSegment(name)) return invalidParams(SLASH_REFUSED);
       if (args !== undefined && !isJsonObject(args)) return invalidParams('params.arguments must be an object');
       return decided(mcpAction(upstream, method, name), cedarRecord(args ?? {}), name);
     }
