@@ -186,8 +186,11 @@ export class McpRelay {
   /** The body, or undefined when it was over the limit or the caller went away (answered or moot). */
   private readBody(req: McpServerRequest, res: McpServerResponse, caller: McpCaller): Promise<Buffer | undefined> {
     const tooLarge = (): undefined => {
-      // Stop reading: the rest of an oversize body is not buffered, and the connection goes.
-      res.once('finish', () => req.destroy());
+      // The rest of an oversize body is never buffered: once the 413 is sent it is read and
+      // discarded, for LINGER_MS at most, then the request is cut. Cutting at once would reset
+      // a connection the caller is still writing to, and a reset can lose the 413 before the
+      // caller reads it (seen on the token listener, which answers after an async token check).
+      res.once('finish', () => discardRest(req));
       this.fail(res, caller, 413, 'refused', JSONRPC_INVALID_REQUEST, `Payload Too Large: the request body is over the limit of ${this.maxBodyBytes} bytes`);
       return undefined;
     };
@@ -540,6 +543,20 @@ function readAll(stream: http.IncomingMessage, max: number): Promise<string> {
     });
     stream.once('error', reject);
   });
+}
+
+/** How long the rest of an oversize body is read and discarded after its 413, before the request is cut. */
+const LINGER_MS = 5000;
+
+/** Reads and drops what is left of `req`, and cuts it if that takes longer than LINGER_MS. */
+function discardRest(req: McpServerRequest): void {
+  const timer = setTimeout(() => req.destroy(), LINGER_MS);
+  timer.unref();
+  const stop = (): void => clearTimeout(timer);
+  req.once('end', stop);
+  req.once('close', stop);
+  req.on('error', stop);
+  req.resume();
 }
 
 /** Responses whose caller has gone ('close' before the relay answered): nothing more is sent upstream for them. */
