@@ -1,5 +1,5 @@
 import type { CedarValue } from '../identity/cedar-value';
-import { isActionSegment, mcpAction } from './mcp-question';
+import { isActionSegment, mcpAction, normalUri } from './mcp-question';
 import type { ToolPins } from './tool-pins';
 
 /** The list methods whose answers are filtered, and the member of `result` each lists. */
@@ -24,7 +24,8 @@ export type CouldPermitCall = (action: string, request: Readonly<Record<string, 
  * - a resource when `resources/read` of its URI could be permitted (the URI is known);
  * - a resource template when `resources/read` of some URI could be permitted.
  *
- * A tool or prompt whose name has a `/` is hidden: its calls are refused (mcp-question.ts).
+ * A tool or prompt whose name has a `/`, and a resource whose URI is not its own normal
+ * form, are hidden: their requests are refused (mcp-question.ts).
  * An item that is not an object with a string `name` (or `uri`) is dropped, and a `result`
  * whose list is not an array gets an empty one: what the gateway cannot read, it does not show.
  */
@@ -50,7 +51,7 @@ export function filterListResult(
       case 'prompts/list':
         return typeof entry.name === 'string' && isActionSegment(entry.name) && couldPermit(mcpAction(upstream, 'prompts/get', entry.name), undefined);
       case 'resources/list':
-        return typeof entry.uri === 'string' && couldPermit(mcpAction(upstream, 'resources/read'), { uri: entry.uri });
+        return typeof entry.uri === 'string' && normalUri(entry.uri) === entry.uri && couldPermit(mcpAction(upstream, 'resources/read'), { uri: entry.uri });
       default:
         return couldPermit(mcpAction(upstream, 'resources/read'), undefined);
     }

@@ -72,6 +72,22 @@ export function isActionSegment(name: string): boolean {
   return name.length > 0 && !name.includes('/');
 }
 
+/**
+ * `uri` as a server reads it: the WHATWG URL serialization, which the TypeScript SDK's
+ * server (`new URL(uri)`) and servers on the Rust `url` crate look resources up by. It
+ * resolves dot segments (`%2e%2e` too), lowercases the scheme, drops a file URL's
+ * `localhost` and fixes backslashes and stray spaces, so a URI that differs from its normal
+ * form would be decided as one resource and read as another (`file:///public/../secrets/k`
+ * passing a forbid on `file:///secrets/*`). Undefined when it is no absolute URI.
+ */
+export function normalUri(uri: string): string | undefined {
+  try {
+    return new URL(uri).href;
+  } catch {
+    return undefined;
+  }
+}
+
 const SLASH_REFUSED = 'params.name may not contain "/" (its Cedar action would fall outside its group: docs/mcp.md, "What is decided")';
 
 /** The Cedar action for `method` on `upstream`; `name` for the methods with an action per tool or prompt. */
@@ -115,6 +131,9 @@ export function questionFor(upstream: string, message: ClientMessage): McpQuesti
     case 'resources/subscribe':
     case 'resources/unsubscribe': {
       if (typeof params.uri !== 'string') return invalidParams('needs params.uri, a string');
+      const normal = normalUri(params.uri);
+      if (normal === undefined) return invalidParams('needs params.uri, an absolute URI');
+      if (normal !== params.uri) return invalidParams(`params.uri must be in its normal form (WHATWG URL), which the server reads: ${clip(normal)}`);
       return decided(mcpAction(upstream, method), cedarRecord(withoutMeta(params)), params.uri);
     }
     default:
