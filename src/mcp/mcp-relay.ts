@@ -172,6 +172,11 @@ export class McpRelay {
       this.fail(res, caller, 400, 'refused', HEADER_MISMATCH, `Header mismatch: ${mismatch}`);
       return;
     }
+    if (isClosed(res)) return;
+    if (!this.claimIds(res, sessionId, body)) {
+      this.fail(res, caller, 400, 'refused', JSONRPC_INVALID_REQUEST, 'Invalid Request: a request id of this body is that of a request of this session still in flight');
+      return;
+    }
     const { refusals, decisions } = await this.decideAll(body, caller);
     // The caller went away while its messages were decided: the owner gave its slots back on
     // 'close', so nothing may run upstream for it now (it would run holding none).
@@ -181,6 +186,15 @@ export class McpRelay {
       return;
     }
     this.forward(req, res, caller, { method: 'POST', sessionId, body, decisions });
+  }
+
+  /** Claims the body's request ids in its session until the answer ends (SessionBindings.claimIds); false when one is in flight. */
+  private claimIds(res: McpServerResponse, sessionId: string | undefined, body: McpBody): boolean {
+    if (sessionId === undefined) return true;
+    const ids = body.messages.flatMap((m) => (m.kind === 'request' ? [idKey(m.id)] : []));
+    if (!this.sessions.claimIds(sessionId, ids)) return false;
+    res.once('close', () => this.sessions.releaseIds(sessionId, ids));
+    return true;
   }
 
   /** The body, or undefined when it was over the limit or the caller went away (answered or moot). */

@@ -15,6 +15,8 @@ export class SessionBindings {
   private readonly owners = new Map<string, string>();
   /** The protocol version the server answered each session's initialize with, once seen. */
   private readonly versions = new Map<string, string>();
+  /** The ids of each session's requests in flight through the relay. */
+  private readonly inFlight = new Map<string, Set<string>>();
 
   constructor(private readonly maxSessions = 10_000) {}
 
@@ -35,6 +37,29 @@ export class SessionBindings {
     const owner = this.owners.get(sessionId);
     if (owner === undefined) return 'unknown';
     return owner === callerKey ? 'own' : 'foreign';
+  }
+
+  /**
+   * Claims request ids (`idKey`s) for requests of `sessionId` about to be relayed: false, and
+   * nothing claimed, when one is already claimed by a request still in flight. The SDK's
+   * server routes an answer to the HTTP request by its id alone, so a second request reusing
+   * an id in flight could receive the first one's answer, unfiltered (a tools/list answer on
+   * a tools/call stream). Each claim is given back with `releaseIds` when its answer ends.
+   */
+  claimIds(sessionId: string, ids: readonly string[]): boolean {
+    if (ids.length === 0) return true;
+    const claimed = this.inFlight.get(sessionId) ?? new Set<string>();
+    if (ids.some((id) => claimed.has(id))) return false;
+    for (const id of ids) claimed.add(id);
+    this.inFlight.set(sessionId, claimed);
+    return true;
+  }
+
+  releaseIds(sessionId: string, ids: readonly string[]): void {
+    const claimed = this.inFlight.get(sessionId);
+    if (claimed === undefined) return;
+    for (const id of ids) claimed.delete(id);
+    if (claimed.size === 0) this.inFlight.delete(sessionId);
   }
 
   /** Forgets `sessionId` (the session was deleted, or the server no longer knows it). */

@@ -21,4 +21,15 @@ describe('SessionBindings', () => {
     expect([sessions.check('s1', 'a'), sessions.check('s2', 'a'), sessions.check('s3', 'a')]).toEqual(['unknown', 'own', 'own']);
     expect(sessions.size).toBe(2);
   });
+  it('claims request ids per session while in flight: a second claim of one is refused, whole, until released', () => {
+    const sessions = new SessionBindings();
+    expect(sessions.claimIds('s1', ['number:1', 'string:a'])).toBe(true);
+    expect(sessions.claimIds('s1', ['number:2', 'number:1'])).toBe(false);
+    // Nothing of the refused claim was taken, and other sessions are apart.
+    expect(sessions.claimIds('s1', ['number:2'])).toBe(true);
+    expect(sessions.claimIds('s2', ['number:1'])).toBe(true);
+    sessions.releaseIds('s1', ['number:1', 'string:a']);
+    expect(sessions.claimIds('s1', ['number:1'])).toBe(true);
+    expect(sessions.claimIds('s1', [])).toBe(true);
+  });
 });
