@@ -60,13 +60,30 @@ export function filterListResult(
 }
 
 /**
- * Applies `filter` to every JSON-RPC result in `text` (one message or a batch) whose id is
- * in `watched`, and returns the new text; undefined when no result changed (relay it as it
- * came: a filter that only observes returns the same object). Throws on text that is not JSON.
+ * The method name under which `rewriteWatchedResults` hands over an answer whose request the
+ * relay did not see: a stream resumed with GET and `Last-Event-ID` replays earlier answers,
+ * a tools/list one included, so each answer there is filtered by its shape (`filterListShaped`).
+ */
+export const REPLAYED_ANSWER = '(replayed)';
+
+/** `result` with every list member it has (tools, prompts, resources, resource templates) filtered as its list method's answer would be. */
+export function filterListShaped(result: Record<string, unknown>, upstream: string, couldPermit: CouldPermitCall, pins: ToolPins | undefined): Record<string, unknown> {
+  let filtered = result;
+  for (const [method, member] of Object.entries(LISTED_MEMBER)) {
+    if (member in filtered) filtered = filterListResult(method, filtered, upstream, couldPermit, pins);
+  }
+  return filtered;
+}
+
+/**
+ * Applies `filter` to every JSON-RPC result in `text` (one message or a batch) for which
+ * `methodOf` names the method it answers (from its id: the watched requests), and returns
+ * the new text; undefined when no result changed (relay it as it came: a filter that only
+ * observes returns the same object). Throws on text that is not JSON.
  */
 export function rewriteWatchedResults(
   text: string,
-  watched: ReadonlyMap<string, string>,
+  methodOf: (id: unknown) => string | undefined,
   filter: (method: string, result: Record<string, unknown>) => Record<string, unknown>,
 ): string | undefined {
   const value: unknown = JSON.parse(text);
@@ -74,7 +91,7 @@ export function rewriteWatchedResults(
   const rewriteOne = (message: unknown): unknown => {
     if (typeof message !== 'object' || message === null || Array.isArray(message)) return message;
     const m = message as Record<string, unknown>;
-    const method = watched.get(idKey(m.id));
+    const method = methodOf(m.id);
     if (method === undefined || typeof m.result !== 'object' || m.result === null || Array.isArray(m.result)) return message;
     const result = filter(method, m.result as Record<string, unknown>);
     if (result === m.result) return message;

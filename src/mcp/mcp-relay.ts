@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import type * as http2 from 'node:http2';
 import * as https from 'node:https';
 import { errorMessage } from '../errors/unknown-error';
-import { filterListResult, idKey, LISTED_MEMBER, rewriteWatchedResults } from './discovery-filter';
+import { filterListResult, filterListShaped, idKey, LISTED_MEMBER, REPLAYED_ANSWER, rewriteWatchedResults } from './discovery-filter';
 import type { JsonRpcId } from './json-rpc-message';
 import { parseMcpBody, type McpBody } from './mcp-body';
 import { McpMessageError } from './mcp-message-error';
@@ -429,7 +429,11 @@ export class McpRelay {
       relayed.sse = contentType === 'text/event-stream';
       source.pipe(res as NodeJS.WritableStream);
     };
-    if (watched.size === 0 || status !== 200) {
+    // A GET stream carries answers only when it resumes a stream (Last-Event-ID): they are
+    // replays of answers the relay may have filtered, so each is filtered by its shape.
+    const replay = call.method === 'GET' && contentType === 'text/event-stream';
+    const methodOf = replay ? (): string => REPLAYED_ANSWER : (id: unknown): string | undefined => watched.get(idKey(id));
+    if ((watched.size === 0 && !replay) || status !== 200) {
       relayStream(upstreamRes);
       return;
     }
@@ -440,10 +444,12 @@ export class McpRelay {
         if (negotiatedSession !== undefined && typeof result.protocolVersion === 'string') this.sessions.setVersion(negotiatedSession, result.protocolVersion);
         return result;
       }
-      return filterListResult(method, result, this.options.upstream, (action, request) => this.couldPermit(caller, action, request), this.options.pins);
+      const couldPermit = (action: string, request: Parameters<McpCouldPermit>[3]): boolean => this.couldPermit(caller, action, request);
+      if (method === REPLAYED_ANSWER) return filterListShaped(result, this.options.upstream, couldPermit, this.options.pins);
+      return filterListResult(method, result, this.options.upstream, couldPermit, this.options.pins);
     };
     if (contentType === 'text/event-stream') {
-      const rewriter = new SseRewriter((data) => (data.trim() === '' ? undefined : rewriteWatchedResults(data, watched, filter)), this.maxInspectedBytes);
+      const rewriter = new SseRewriter((data) => (data.trim() === '' ? undefined : rewriteWatchedResults(data, methodOf, filter)), this.maxInspectedBytes);
       relayStream(upstreamRes.pipe(rewriter));
       return;
     }
@@ -455,7 +461,7 @@ export class McpRelay {
       (text) => {
         let out: string;
         try {
-          out = rewriteWatchedResults(text, watched, filter) ?? text;
+          out = rewriteWatchedResults(text, methodOf, filter) ?? text;
         } catch (err) {
           fail(`the MCP server's list answer is not JSON (${errorMessage(err)})`);
           return;
