@@ -6,8 +6,10 @@
  * practices' "Session Hijacking" mitigation, with the caller's SPIFFE ID (or token subject)
  * as the binding instead of a user id.
  *
- * Bounded: past `maxSessions`, the oldest binding is forgotten, and its session answered 404
- * like an unknown one; an MCP client then starts a new session (Streamable HTTP, "Session
+ * Bounded: past `maxPerCaller` bindings of one caller, that caller's oldest is forgotten (so
+ * that one caller opening sessions in a loop cannot push every other caller's out), and past
+ * `maxSessions` in all, the oldest binding; a forgotten session is answered 404 like an
+ * unknown one; an MCP client then starts a new session (Streamable HTTP, "Session
  * Management" 4). Bindings live in this process: a restarted gateway or another replica
  * knows none, with the same outcome.
  */
@@ -18,17 +20,31 @@ export class SessionBindings {
   /** The ids of each session's requests in flight through the relay. */
   private readonly inFlight = new Map<string, Set<string>>();
 
-  constructor(private readonly maxSessions = 10_000) {}
+  /** How many bindings each caller holds. */
+  private readonly perCaller = new Map<string, number>();
+
+  constructor(
+    private readonly maxSessions = 10_000,
+    private readonly maxPerCaller = 1_000,
+  ) {}
 
   /** Records that `callerKey` opened `sessionId`. A session id already bound to another caller keeps its owner. */
   bind(sessionId: string, callerKey: string): 'bound' | 'taken' {
     const owner = this.owners.get(sessionId);
     if (owner !== undefined) return owner === callerKey ? 'bound' : 'taken';
+    if ((this.perCaller.get(callerKey) ?? 0) >= this.maxPerCaller) {
+      for (const [id, key] of this.owners) {
+        if (key !== callerKey) continue;
+        this.end(id);
+        break;
+      }
+    }
     if (this.owners.size >= this.maxSessions) {
       const oldest = this.owners.keys().next().value;
       if (oldest !== undefined) this.end(oldest);
     }
     this.owners.set(sessionId, callerKey);
+    this.perCaller.set(callerKey, (this.perCaller.get(callerKey) ?? 0) + 1);
     return 'bound';
   }
 
@@ -64,6 +80,12 @@ export class SessionBindings {
 
   /** Forgets `sessionId` (the session was deleted, or the server no longer knows it). */
   end(sessionId: string): void {
+    const owner = this.owners.get(sessionId);
+    if (owner !== undefined) {
+      const held = (this.perCaller.get(owner) ?? 1) - 1;
+      if (held > 0) this.perCaller.set(owner, held);
+      else this.perCaller.delete(owner);
+    }
     this.owners.delete(sessionId);
     this.versions.delete(sessionId);
   }
