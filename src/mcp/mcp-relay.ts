@@ -570,6 +570,8 @@ const LINGER_MS = 5000;
 
 /** Reads and drops what is left of `req`, and cuts it if that takes longer than LINGER_MS. */
 function discardRest(req: McpServerRequest): void {
+  // Already read to its end: nothing to drop, and a later cut could hit the connection's next request.
+  if (req.readableEnded) return;
   const timer = setTimeout(() => req.destroy(), LINGER_MS);
   timer.unref();
   const stop = (): void => clearTimeout(timer);
