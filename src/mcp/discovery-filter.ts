@@ -1,5 +1,5 @@
 import type { CedarValue } from '../identity/cedar-value';
-import { mcpAction } from './mcp-question';
+import { isActionSegment, mcpAction, normalUri } from './mcp-question';
 import type { ToolPins } from './tool-pins';
 
 /** The list methods whose answers are filtered, and the member of `result` each lists. */
@@ -24,6 +24,8 @@ export type CouldPermitCall = (action: string, request: Readonly<Record<string, 
  * - a resource when `resources/read` of its URI could be permitted (the URI is known);
  * - a resource template when `resources/read` of some URI could be permitted.
  *
+ * A tool or prompt whose name has a `/`, and a resource whose URI is not its own normal
+ * form, are hidden: their requests are refused (mcp-question.ts).
  * An item that is not an object with a string `name` (or `uri`) is dropped, and a `result`
  * whose list is not an array gets an empty one: what the gateway cannot read, it does not show.
  */
@@ -42,14 +44,14 @@ export function filterListResult(
     const entry = item as Record<string, unknown>;
     switch (method) {
       case 'tools/list': {
-        if (typeof entry.name !== 'string') return false;
+        if (typeof entry.name !== 'string' || !isActionSegment(entry.name)) return false;
         if (pins !== undefined && !['pinned', 'unchanged'].includes(pins.observe(entry as { name: string }))) return false;
         return couldPermit(mcpAction(upstream, 'tools/call', entry.name), undefined);
       }
       case 'prompts/list':
-        return typeof entry.name === 'string' && couldPermit(mcpAction(upstream, 'prompts/get', entry.name), undefined);
+        return typeof entry.name === 'string' && isActionSegment(entry.name) && couldPermit(mcpAction(upstream, 'prompts/get', entry.name), undefined);
       case 'resources/list':
-        return typeof entry.uri === 'string' && couldPermit(mcpAction(upstream, 'resources/read'), { uri: entry.uri });
+        return typeof entry.uri === 'string' && normalUri(entry.uri) === entry.uri && couldPermit(mcpAction(upstream, 'resources/read'), { uri: entry.uri });
       default:
         return couldPermit(mcpAction(upstream, 'resources/read'), undefined);
     }
@@ -58,13 +60,30 @@ export function filterListResult(
 }
 
 /**
- * Applies `filter` to every JSON-RPC result in `text` (one message or a batch) whose id is
- * in `watched`, and returns the new text; undefined when no result changed (relay it as it
- * came: a filter that only observes returns the same object). Throws on text that is not JSON.
+ * The method name under which `rewriteWatchedResults` hands over an answer whose request the
+ * relay did not see: a stream resumed with GET and `Last-Event-ID` replays earlier answers,
+ * a tools/list one included, so each answer there is filtered by its shape (`filterListShaped`).
+ */
+export const REPLAYED_ANSWER = '(replayed)';
+
+/** `result` with every list member it has (tools, prompts, resources, resource templates) filtered as its list method's answer would be. */
+export function filterListShaped(result: Record<string, unknown>, upstream: string, couldPermit: CouldPermitCall, pins: ToolPins | undefined): Record<string, unknown> {
+  let filtered = result;
+  for (const [method, member] of Object.entries(LISTED_MEMBER)) {
+    if (member in filtered) filtered = filterListResult(method, filtered, upstream, couldPermit, pins);
+  }
+  return filtered;
+}
+
+/**
+ * Applies `filter` to every JSON-RPC result in `text` (one message or a batch) for which
+ * `methodOf` names the method it answers (from its id: the watched requests), and returns
+ * the new text; undefined when no result changed (relay it as it came: a filter that only
+ * observes returns the same object). Throws on text that is not JSON.
  */
 export function rewriteWatchedResults(
   text: string,
-  watched: ReadonlyMap<string, string>,
+  methodOf: (id: unknown) => string | undefined,
   filter: (method: string, result: Record<string, unknown>) => Record<string, unknown>,
 ): string | undefined {
   const value: unknown = JSON.parse(text);
@@ -72,7 +91,7 @@ export function rewriteWatchedResults(
   const rewriteOne = (message: unknown): unknown => {
     if (typeof message !== 'object' || message === null || Array.isArray(message)) return message;
     const m = message as Record<string, unknown>;
-    const method = watched.get(idKey(m.id));
+    const method = methodOf(m.id);
     if (method === undefined || typeof m.result !== 'object' || m.result === null || Array.isArray(m.result)) return message;
     const result = filter(method, m.result as Record<string, unknown>);
     if (result === m.result) return message;

@@ -61,6 +61,35 @@ const DECIDED_BY_NAME = new Set([
 /** Every method decided by policy (a `policy` question): the schema generator declares an action for each (policy/mcp-schema.ts). */
 export const POLICY_METHODS: readonly string[] = ['tools/call', 'prompts/get', 'resources/read', ...DECIDED_BY_NAME];
 
+/**
+ * Whether a tool or prompt name can be the last segment of its action. An action's group is
+ * its name less its last `/` segment (policy/entities.ts), so a name with a `/` would put its
+ * action in another group: tool `admin/reset` in `mcp:<u>/tools/call/admin`, outside every
+ * policy and task written for `mcp:<u>/tools/call`. Such a name is refused, and not listed
+ * (discovery-filter.ts). The MCP spec advises names without it.
+ */
+export function isActionSegment(name: string): boolean {
+  return name.length > 0 && !name.includes('/');
+}
+
+/**
+ * `uri` as a server reads it: the WHATWG URL serialization, which the TypeScript SDK's
+ * server (`new URL(uri)`) and servers on the Rust `url` crate look resources up by. It
+ * resolves dot segments (`%2e%2e` too), lowercases the scheme, drops a file URL's
+ * `localhost` and fixes backslashes and stray spaces, so a URI that differs from its normal
+ * form would be decided as one resource and read as another (`file:///public/../secrets/k`
+ * passing a forbid on `file:///secrets/*`). Undefined when it is no absolute URI.
+ */
+export function normalUri(uri: string): string | undefined {
+  try {
+    return new URL(uri).href;
+  } catch {
+    return undefined;
+  }
+}
+
+const SLASH_REFUSED = 'params.name may not contain "/" (its Cedar action would fall outside its group: docs/mcp.md, "What is decided")';
+
 /** The Cedar action for `method` on `upstream`; `name` for the methods with an action per tool or prompt. */
 export function mcpAction(upstream: string, method: string, name?: string): string {
   return name === undefined ? `mcp:${upstream}/${method}` : `mcp:${upstream}/${method}/${name}`;
@@ -87,12 +116,14 @@ export function questionFor(upstream: string, message: ClientMessage): McpQuesti
     case 'tools/call': {
       const { name, arguments: args } = params;
       if (typeof name !== 'string' || name.length === 0) return invalidParams('needs params.name, a non-empty string');
+      if (!isActionSegment(name)) return invalidParams(SLASH_REFUSED);
       if (args !== undefined && !isJsonObject(args)) return invalidParams('params.arguments must be an object');
       return decided(mcpAction(upstream, method, name), cedarRecord(args ?? {}), name);
     }
     case 'prompts/get': {
       const { name, arguments: args } = params;
       if (typeof name !== 'string' || name.length === 0) return invalidParams('needs params.name, a non-empty string');
+      if (!isActionSegment(name)) return invalidParams(SLASH_REFUSED);
       if (args !== undefined && !isJsonObject(args)) return invalidParams('params.arguments must be an object');
       return decided(mcpAction(upstream, method, name), cedarRecord(args ?? {}), name);
     }
@@ -100,6 +131,9 @@ export function questionFor(upstream: string, message: ClientMessage): McpQuesti
     case 'resources/subscribe':
     case 'resources/unsubscribe': {
       if (typeof params.uri !== 'string') return invalidParams('needs params.uri, a string');
+      const normal = normalUri(params.uri);
+      if (normal === undefined) return invalidParams('needs params.uri, an absolute URI');
+      if (normal !== params.uri) return invalidParams(`params.uri must be in its normal form (WHATWG URL), which the server reads: ${clip(normal)}`);
       return decided(mcpAction(upstream, method), cedarRecord(withoutMeta(params)), params.uri);
     }
     default:

@@ -3,7 +3,7 @@ import type * as http2 from 'node:http2';
 import * as https from 'node:https';
 import { errorMessage } from '../errors/unknown-error';
 import { requestDigest } from '../observability/request-digest';
-import { filterListResult, idKey, LISTED_MEMBER, rewriteWatchedResults } from './discovery-filter';
+import { filterListResult, filterListShaped, idKey, LISTED_MEMBER, REPLAYED_ANSWER, rewriteWatchedResults } from './discovery-filter';
 import { approvalBytes } from './approval-bytes';
 import type { JsonRpcId } from './json-rpc-message';
 import { parseMcpBody, type McpBody } from './mcp-body';
@@ -183,6 +183,11 @@ export class McpRelay {
       this.fail(res, caller, 400, 'refused', HEADER_MISMATCH, `Header mismatch: ${mismatch}`);
       return;
     }
+    if (isClosed(res)) return;
+    if (!this.claimIds(res, sessionId, body)) {
+      this.fail(res, caller, 400, 'refused', JSONRPC_INVALID_REQUEST, 'Invalid Request: a request id of this body is that of a request of this session still in flight');
+      return;
+    }
     const { refusals, decisions } = await this.decideAll(body, caller);
     // The caller went away while its messages were decided: the owner gave its slots back on
     // 'close', so nothing may run upstream for it now (it would run holding none).
@@ -194,11 +199,23 @@ export class McpRelay {
     this.forward(req, res, caller, { method: 'POST', sessionId, body, decisions });
   }
 
+  /** Claims the body's request ids in its session until the answer ends (SessionBindings.claimIds); false when one is in flight. */
+  private claimIds(res: McpServerResponse, sessionId: string | undefined, body: McpBody): boolean {
+    if (sessionId === undefined) return true;
+    const ids = body.messages.flatMap((m) => (m.kind === 'request' ? [idKey(m.id)] : []));
+    if (!this.sessions.claimIds(sessionId, ids)) return false;
+    res.once('close', () => this.sessions.releaseIds(sessionId, ids));
+    return true;
+  }
+
   /** The body, or undefined when it was over the limit or the caller went away (answered or moot). */
   private readBody(req: McpServerRequest, res: McpServerResponse, caller: McpCaller): Promise<Buffer | undefined> {
     const tooLarge = (): undefined => {
-      // Stop reading: the rest of an oversize body is not buffered, and the connection goes.
-      res.once('finish', () => req.destroy());
+      // The rest of an oversize body is never buffered: once the 413 is sent it is read and
+      // discarded, for LINGER_MS at most, then the request is cut. Cutting at once would reset
+      // a connection the caller is still writing to, and a reset can lose the 413 before the
+      // caller reads it (seen on the token listener, which answers after an async token check).
+      res.once('finish', () => discardRest(req));
       this.fail(res, caller, 413, 'refused', JSONRPC_INVALID_REQUEST, `Payload Too Large: the request body is over the limit of ${this.maxBodyBytes} bytes`);
       return undefined;
     };
@@ -437,7 +454,11 @@ export class McpRelay {
       relayed.sse = contentType === 'text/event-stream';
       source.pipe(res as NodeJS.WritableStream);
     };
-    if (watched.size === 0 || status !== 200) {
+    // A GET stream carries answers only when it resumes a stream (Last-Event-ID): they are
+    // replays of answers the relay may have filtered, so each is filtered by its shape.
+    const replay = call.method === 'GET' && contentType === 'text/event-stream';
+    const methodOf = replay ? (): string => REPLAYED_ANSWER : (id: unknown): string | undefined => watched.get(idKey(id));
+    if ((watched.size === 0 && !replay) || status !== 200) {
       relayStream(upstreamRes);
       return;
     }
@@ -448,10 +469,12 @@ export class McpRelay {
         if (negotiatedSession !== undefined && typeof result.protocolVersion === 'string') this.sessions.setVersion(negotiatedSession, result.protocolVersion);
         return result;
       }
-      return filterListResult(method, result, this.options.upstream, (action, request) => this.couldPermit(caller, action, request), this.options.pins);
+      const couldPermit = (action: string, request: Parameters<McpCouldPermit>[3]): boolean => this.couldPermit(caller, action, request);
+      if (method === REPLAYED_ANSWER) return filterListShaped(result, this.options.upstream, couldPermit, this.options.pins);
+      return filterListResult(method, result, this.options.upstream, couldPermit, this.options.pins);
     };
     if (contentType === 'text/event-stream') {
-      const rewriter = new SseRewriter((data) => (data.trim() === '' ? undefined : rewriteWatchedResults(data, watched, filter)), this.maxInspectedBytes);
+      const rewriter = new SseRewriter((data) => (data.trim() === '' ? undefined : rewriteWatchedResults(data, methodOf, filter)), this.maxInspectedBytes);
       relayStream(upstreamRes.pipe(rewriter));
       return;
     }
@@ -463,7 +486,7 @@ export class McpRelay {
       (text) => {
         let out: string;
         try {
-          out = rewriteWatchedResults(text, watched, filter) ?? text;
+          out = rewriteWatchedResults(text, methodOf, filter) ?? text;
         } catch (err) {
           fail(`the MCP server's list answer is not JSON (${errorMessage(err)})`);
           return;
@@ -573,6 +596,22 @@ function readAll(stream: http.IncomingMessage, max: number): Promise<string> {
     });
     stream.once('error', reject);
   });
+}
+
+/** How long the rest of an oversize body is read and discarded after its 413, before the request is cut. */
+const LINGER_MS = 5000;
+
+/** Reads and drops what is left of `req`, and cuts it if that takes longer than LINGER_MS. */
+function discardRest(req: McpServerRequest): void {
+  // Already read to its end: nothing to drop, and a later cut could hit the connection's next request.
+  if (req.readableEnded) return;
+  const timer = setTimeout(() => req.destroy(), LINGER_MS);
+  timer.unref();
+  const stop = (): void => clearTimeout(timer);
+  req.once('end', stop);
+  req.once('close', stop);
+  req.on('error', stop);
+  req.resume();
 }
 
 /** Responses whose caller has gone ('close' before the relay answered): nothing more is sent upstream for them. */

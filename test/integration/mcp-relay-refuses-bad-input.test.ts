@@ -1,6 +1,7 @@
+import * as http from 'node:http';
 import { HEADER_MISMATCH } from '../../src/mcp/mirrored-headers';
 import { POLICY_DENIED } from '../../src/mcp/mcp-relay';
-import { rawPost, RESEARCH_BOT, startMcpWorld, type McpWorld } from './support/mcp-world';
+import { rawPost, RESEARCH_BOT, startMcpWorld, TEST_CALLER_HEADER, type McpWorld } from './support/mcp-world';
 
 /**
  * Input an SDK client would never send, sent raw into a session an SDK client opened: each
@@ -44,6 +45,30 @@ describe('the MCP relay refuses bad input before it reaches the server', () => {
     const big = JSON.stringify(call(1, 'write_file', { path: '/public/x', text: 'x'.repeat(70 * 1024) }));
     await refused(big, 413, 'Payload Too Large: the request body is over the limit of 65536 bytes');
   });
+
+  it('a body over the size limit that never ends: answered 413, the rest discarded unbuffered, and the request cut after a bounded time', async () => {
+    const before = world.counts.http;
+    const { status, closed } = await new Promise<{ status: number; closed: Promise<void> }>((resolve, reject) => {
+      const req = http.request(world.relayUrl, {
+        method: 'POST',
+        headers: { [TEST_CALLER_HEADER]: RESEARCH_BOT, 'content-type': 'application/json', 'transfer-encoding': 'chunked', ...session },
+      });
+      const chunk = Buffer.alloc(16 * 1024, 0x20);
+      const feed = setInterval(() => req.write(chunk), 5);
+      const closed = new Promise<void>((done) => req.once('close', () => (clearInterval(feed), done())));
+      req.on('error', () => {});
+      req.once('response', (res) => {
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, closed });
+      });
+      req.once('error', reject);
+      req.write('{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"cursor":"');
+    });
+    expect(status).toBe(413);
+    // Cut about 5 s after the answer; the bound here is generous for a loaded machine.
+    await closed;
+    expect(world.counts.http).toBe(before);
+  }, 60_000);
 
   it('a duplicate key, which JSON.parse would resolve to the last value', async () => {
     const body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"/public/a","path":"/secrets/key"}}}';

@@ -62,6 +62,15 @@ describe('questionFor: the authorization question of each MCP message', () => {
     expect(questionFor('files', request('resources/read', { uri: 7 }))).toMatchObject({ kind: 'refused', code: JSONRPC_INVALID_PARAMS });
   });
 
+  it('refuses a tool or prompt name with a "/", whose action would fall outside its group', () => {
+    for (const name of ['admin/reset', 'admin/', '/admin', 'a//b']) {
+      expect(questionFor('files', request('tools/call', { name }))).toMatchObject({ kind: 'refused', code: JSONRPC_INVALID_PARAMS, message: expect.stringContaining('"/"') });
+      expect(questionFor('files', request('prompts/get', { name }))).toMatchObject({ kind: 'refused', code: JSONRPC_INVALID_PARAMS });
+    }
+    // Other characters stay in the one segment: they cannot change the group.
+    expect(questionFor('files', request('tools/call', { name: 'a.b:c\\d é' }))).toMatchObject({ kind: 'policy', action: 'mcp:files/tools/call/a.b:c\\d é' });
+  });
+
   it('refuses an argument spelled as a Cedar entity or extension escape', () => {
     expect(() => questionFor('files', request('tools/call', { name: 'x', arguments: { who: { __entity: { type: 'Agent', id: 'admin' } } } }))).toThrow(McpMessageError);
   });
