@@ -1,7 +1,9 @@
 /*
  * Per-operation cost of the per-call credential and task checks the gateway runs on a
  * relayed call: minting the call token, verifying the task token (cached and uncached), and
- * counting the call in the task store (memory, and a real redis-server on a Unix socket).
+ * counting the call in the task store (memory, and a real redis-server on a Unix socket); and
+ * a policy decision with and without an @approval permit in the set (issue 13: no cost for
+ * calls no @approval policy applies to).
  *
  * Every operation is timed against a baseline in the same process and the same rounds
  * (operation and baseline alternate, round after round), so the results are differences
@@ -16,6 +18,7 @@
 import type { Redis } from 'ioredis';
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { mintCallToken, type CallTokenClaims } from '../../src/credentials/call-token';
+import { PolicyEngine, PolicySet, type AuthorizationRequest, type Principal } from '../../src/policy';
 import { connectRedis, closeRedis } from '../../src/state/redis-client';
 import { MemoryTaskStore } from '../../src/tasks/memory-task-store';
 import { RedisTaskStore } from '../../src/tasks/redis-task-store';
@@ -247,6 +250,37 @@ export async function runCredentialsMicroBench(log: (line: string) => void = () 
     ),
   );
   log('  node:crypto verify done');
+
+  // 2b. Issue 13's promise: policies without @approval cost nothing more. The same call, allowed
+  // by a plain permit, decided by an engine whose set also holds an @approval permit (for
+  // another method) against one whose set holds none: cached (the decision cache's hit path)
+  // and evaluated (cache off, every call through cedar-wasm and the outcome's classification).
+  const plainPolicies = `@id("read") permit (principal in AgentGroup::"load", action == Action::"${UNARY_ACTION}", resource == Tool::"echo");`;
+  const approvalPolicies = `${plainPolicies}
+    @id("writes-need-approval") @approval("owners")
+    permit (principal in AgentGroup::"load", action == Action::"${UNARY_ACTION}-write", resource == Tool::"echo");`;
+  const principal: Principal = { type: 'Agent', id: 'load-1', attrs: { spiffeId: CLIENT_ID, trustDomain: 'example.org', attributes: {} }, groups: ['load'] };
+  const call: AuthorizationRequest = {
+    principal,
+    action: UNARY_ACTION,
+    resource: 'echo',
+    context: { peer: { spiffeId: CLIENT_ID, trustDomain: 'example.org', authn: 'x509-svid' }, metadata: {} },
+  };
+  for (const [label, cacheSize] of [
+    ['cached', undefined],
+    ['evaluated', 0],
+  ] as const) {
+    const withApproval = new PolicyEngine(PolicySet.fromText({ 'p.cedar': approvalPolicies }), cacheSize === undefined ? {} : { cacheSize });
+    const without = new PolicyEngine(PolicySet.fromText({ 'p.cedar': plainPolicies }), cacheSize === undefined ? {} : { cacheSize });
+    if (!withApproval.authorize(call).allow || !without.authorize(call).allow) throw new Error('the bench call is not allowed');
+    rows.push(
+      await measure(
+        syncSide(`PolicyEngine.authorize, ${label}: a set with an @approval permit (for another method)`, () => withApproval.authorize(call)),
+        syncSide(`PolicyEngine.authorize, ${label}: the same set without it`, () => without.authorize(call)),
+      ),
+    );
+  }
+  log('  @approval cost done');
 
   // 3. The memory task store.
   const memory = new MemoryTaskStore({ maxTtlSeconds: 3600 });

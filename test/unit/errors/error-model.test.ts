@@ -22,7 +22,10 @@ const PLAIN_ERRORS: readonly { file: string; text?: string; why: string }[] = [
   { file: 'src/state/redis-client.ts', text: "reject(new Error('timed out'))", why: 'caught at once and reported as a StateError' },
   { file: 'src/policy/attribute-usage.ts', text: 'class UnknownForm extends Error', why: 'control flow inside one walk over a policy: never leaves it' },
   { file: 'src/demo/run-demo.ts', text: 'the gateway recorded no escalation', why: 'the demo script stops with it: a bug in the demo, shown as is, never a gateway error' },
-  { file: 'src/server/approvals-console-page.ts', why: "the console's browser script, served as text: its errors are the page's, shown to the approver, never thrown in the gateway" },
+  {
+    file: 'src/server/approvals-console-page.ts',
+    why: "the console's browser script, served as text: its errors are the page's, shown to the approver, never thrown in the gateway",
+  },
 ];
 
 /** The base class itself is the one direct subclass of Error. */
