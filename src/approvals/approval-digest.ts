@@ -13,6 +13,12 @@ export type ApprovedCall = {
   readonly upstream: string;
   /** The task id, when the call runs under a task. */
   readonly task?: string;
+  /**
+   * The on-behalf-of user (`x-toolgate-on-behalf-of`), as `<iss>#<sub>`, when the call carries
+   * one: an approver agrees to the agent acting for that person, and the tool's call token
+   * names them (`obo`), so a retry for another user is another call.
+   */
+  readonly onBehalfOf?: string;
 } & (
   | {
       /** The request message exactly as the relay would forward it: the gateway's canonical re-encoding, uncompressed. */
@@ -24,11 +30,12 @@ export type ApprovedCall = {
     }
 );
 
-const DOMAIN = 'toolgate-approval-v1';
+const DOMAIN = 'toolgate-approval-v2';
 
 /**
- * sha256, hex, over `toolgate-approval-v1` then each of caller, principal, action, upstream,
- * task (empty without one: task ids are never empty) and the 32 bytes of the message's
+ * sha256, hex, over `toolgate-approval-v2` then each of caller, principal, action, upstream,
+ * task (empty without one: task ids are never empty), on-behalf-of user (`<iss>#<sub>`, empty
+ * without one) and the 32 bytes of the message's
  * SHA-256, each as a 4-byte big-endian length followed by its bytes (strings in UTF-8).
  * Length prefixes make the encoding unambiguous: no boundary can move between fields without
  * changing the digest. The message is the canonical encoding (relay/canonical-encode.ts), so
@@ -39,7 +46,7 @@ const DOMAIN = 'toolgate-approval-v1';
 export function approvalDigest(call: ApprovedCall): string {
   const hash = createHash('sha256');
   hash.update(DOMAIN);
-  for (const field of [call.caller, call.principal, call.action, call.upstream, call.task ?? '']) put(hash, Buffer.from(field, 'utf8'));
+  for (const field of [call.caller, call.principal, call.action, call.upstream, call.task ?? '', call.onBehalfOf ?? '']) put(hash, Buffer.from(field, 'utf8'));
   put(hash, requestDigestBytes('requestDigest' in call ? call.requestDigest : requestDigest(call.message)));
   return hash.digest('hex');
 }
@@ -49,4 +56,9 @@ function put(hash: ReturnType<typeof createHash>, bytes: Uint8Array): void {
   length.writeUInt32BE(bytes.length);
   hash.update(length);
   hash.update(bytes);
+}
+
+/** The on-behalf-of user as the digest binds it: issuer and subject, the issuer first (an issuer URL holds no `#`). */
+export function approvedUser(user: { readonly issuer: string; readonly subject: string } | undefined): { onBehalfOf: string } | undefined {
+  return user === undefined ? undefined : { onBehalfOf: `${user.issuer}#${user.subject}` };
 }

@@ -1,5 +1,5 @@
 import { isApprovalId, type Approval } from '../approvals/approval';
-import { approvalDigest } from '../approvals/approval-digest';
+import { approvalDigest, approvedUser } from '../approvals/approval-digest';
 import { ApprovalError } from '../approvals/approval-error';
 import type { ApprovalStore, ConsumeRefusal } from '../approvals/approval-store';
 import { shownArguments } from '../approvals/shown-arguments';
@@ -81,6 +81,7 @@ export class CallApprovals {
       action: call.action,
       upstream: call.resource,
       ...(call.admission.task && { task: call.admission.task.id }),
+      ...approvedUser(call.admission.onBehalfOf),
       requestDigest: message.digest,
     });
     const presented = single(call.headers[APPROVAL_HEADER]);

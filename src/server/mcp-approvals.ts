@@ -49,6 +49,8 @@ export interface EscalatedToolCall {
   readonly action: string;
   readonly upstream: string;
   readonly task?: string;
+  /** The on-behalf-of user, `<iss>#<sub>` (approval-digest.ts `approvedUser`), when the request carries one. */
+  readonly onBehalfOf?: string;
   /** What the approval binds: the call's params as relayed, canonical (mcp/approval-bytes.ts). */
   readonly message: Uint8Array;
   readonly escalate: ApprovalRequirement;
@@ -101,6 +103,7 @@ export class McpApprovals {
       action: call.action,
       upstream: call.upstream,
       ...(call.task !== undefined && { task: call.task }),
+      ...(call.onBehalfOf !== undefined && { onBehalfOf: call.onBehalfOf }),
       message: call.message,
     });
     const header = call.holdable ? call.headers[APPROVAL_HEADER] : undefined;

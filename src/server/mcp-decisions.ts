@@ -15,6 +15,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { McpRequestScope } from './mcp-request-scope';
 import type { OpenTaskCalls } from './open-task-calls';
 import type { Decision } from '../policy/authorization';
+import { approvedUser } from '../approvals/approval-digest';
 import { McpApprovals, type EscalatedToolCall, type McpApprovalsOptions } from './mcp-approvals';
 
 /** A caller of the MCP relay: the relay's view (key, principal) and the listener's (peer), for one HTTP request. */
@@ -222,6 +223,7 @@ export class McpDecisions {
     };
     return {
       ...facts,
+      ...approvedUser(userOf(caller)),
       decisionId,
       message: request.approvalBytes!(),
       escalate: decision.escalate!,

@@ -27,8 +27,11 @@ describe('approvalDigest', () => {
       approvalDigest({ ...base, task: 't1' }),
       approvalDigest({ ...base, message: Buffer.from([1, 3]) }),
       approvalDigest({ ...base, upstream: 'file', task: 's' }),
+      approvalDigest({ ...base, onBehalfOf: 'https://idp.example#alice' }),
+      approvalDigest({ ...base, onBehalfOf: 'https://idp.example#bob' }),
+      approvalDigest({ ...base, task: 't1', onBehalfOf: '' }),
     ]);
-    expect(digests.size).toBe(8);
+    expect(digests.size).toBe(10);
     expect(approvalDigest(base)).toBe(approvalDigest({ ...base, message: Uint8Array.from([1, 2]) }));
     expect(approvalDigest(base)).toMatch(/^[0-9a-f]{64}$/);
   });

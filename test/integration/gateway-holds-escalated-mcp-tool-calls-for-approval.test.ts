@@ -1,6 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { OidcFixture } from '../unit/identity/support/oidc-fixture';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { CI_BUILDER, GatewayWorld, POLICIES, RESEARCH_BOT } from './support/gateway-world';
 import { mcpClient, mtlsFetch, startMcpGatewayWorld, startMcpUpstream, type McpUpstream } from './support/mcp-gateway-world';
@@ -65,9 +66,15 @@ describe('escalated MCP tool calls (@approval): held, bound to the exact call, s
   /** An SDK client retrying with `x-toolgate-approval: <id>` on every request. */
   const withApproval = async (id: string, as = RESEARCH_BOT) => mcpClient(world, as, { 'x-toolgate-approval': id });
 
+  let users: OidcFixture;
+
   beforeAll(async () => {
     upstream = await startMcpUpstream();
-    world = await startMcpGatewayWorld(upstream, { policies: MCP_POLICIES, extraConfig: `approvals:\n  holdSeconds: ${HOLD_SECONDS}\n` });
+    users = await OidcFixture.create('https://login.example.com');
+    world = await startMcpGatewayWorld(upstream, {
+      policies: MCP_POLICIES,
+      extraConfig: `approvals:\n  holdSeconds: ${HOLD_SECONDS}\nonBehalfOf: { issuer: ${users.issuer}, audience: toolgate-users, jwksUri: "${users.jwksUri}" }\n`,
+    });
     bot = await mcpClient(world, RESEARCH_BOT);
   }, 30_000);
 
@@ -75,6 +82,28 @@ describe('escalated MCP tool calls (@approval): held, bound to the exact call, s
     await bot?.close();
     await world?.close();
     await upstream?.close();
+    await users?.close();
+  });
+
+  it('binds the approval to the user the agent acts for: given for alice, refused for the same call for bob', async () => {
+    const forUser = async (sub: string, approval?: string) =>
+      mcpClient(world, RESEARCH_BOT, {
+        'x-toolgate-on-behalf-of': await users.sign({ sub, aud: 'toolgate-users' }),
+        ...(approval !== undefined && { 'x-toolgate-approval': approval }),
+      });
+    const alice = await forUser('alice');
+    const first = await refusal(readNote(alice, '/payroll/q3')).finally(() => alice.close());
+    const id = first.data.approvalId!;
+    await world.gateway.approvals.approve(id, ALICE);
+    const bob = await forUser('bob', id);
+    const aliceAgain = await forUser('alice', id);
+    try {
+      expect(await refusal(readNote(bob, '/payroll/q3'))).toMatchObject({ code: -32004, data: { reason: 'APPROVAL_MISMATCH', approvalId: id } });
+      expect(text(await readNote(aliceAgain, '/payroll/q3'))).toBe('contents of /payroll/q3');
+    } finally {
+      await bob.close();
+      await aliceAgain.close();
+    }
   });
 
   it('holds the HTTP request of an escalated tool call and relays it the moment a person approves; every step a record with protocol mcp', async () => {

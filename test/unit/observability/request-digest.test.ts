@@ -11,7 +11,7 @@ describe('requestDigest', () => {
   });
 
   it("is what an approval's digest binds: an auditor recomputes the approval digest from a record's fields", () => {
-    const call = { caller: 'spiffe://example.org/agents/a', principal: 'Agent::"a"', action: 'x.v1.S/M', upstream: 'files', task: 't1' };
+    const call = { caller: 'spiffe://example.org/agents/a', principal: 'Agent::"a"', action: 'x.v1.S/M', upstream: 'files', task: 't1', onBehalfOf: 'https://idp.example#alice' };
     const message = Buffer.from([0x0a, 0x02, 0x2f, 0x61]);
     const put = (hash: ReturnType<typeof createHash>, bytes: Buffer) => {
       const length = Buffer.alloc(4);
@@ -19,8 +19,8 @@ describe('requestDigest', () => {
       hash.update(length).update(bytes);
     };
     // docs/approvals.md, "The digest": the domain, then each field and the message's SHA-256, length-prefixed.
-    const hash = createHash('sha256').update('toolgate-approval-v1');
-    for (const field of [call.caller, call.principal, call.action, call.upstream, call.task]) put(hash, Buffer.from(field, 'utf8'));
+    const hash = createHash('sha256').update('toolgate-approval-v2');
+    for (const field of [call.caller, call.principal, call.action, call.upstream, call.task, call.onBehalfOf]) put(hash, Buffer.from(field, 'utf8'));
     put(hash, createHash('sha256').update(message).digest());
     const expected = hash.digest('hex');
     expect(approvalDigest({ ...call, message })).toBe(expected);
