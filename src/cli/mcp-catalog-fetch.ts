@@ -11,6 +11,7 @@ import { mcpAction } from '../mcp/mcp-question';
 import { McpUpstreamAgent } from '../server/mcp-upstream-agent';
 import { AUTHORIZATION_HEADER } from '../server/owned-headers';
 import { X509Source } from '../spiffe/workload/x509-source';
+import { isActionSegment } from '../config/tool-catalog';
 import type { CatalogItem, McpCatalog } from './mcp-catalog-file';
 import { McpFetchError, type McpFetchStage } from './mcp-fetch-error';
 import { printable } from './printable';
@@ -106,18 +107,31 @@ export async function fetchCatalog(options: FetchCatalogOptions): Promise<McpCat
       return { items, nextCursor };
     }).catch((err: unknown) => Promise.reject(failure('list tools', err, fetcher)));
     // A server without the prompts capability has no prompts/list: the file then has no `prompts`.
-    if (client.getServerCapabilities()?.prompts === undefined) return { upstream: upstream.name, tools };
+    if (client.getServerCapabilities()?.prompts === undefined) return { upstream: upstream.name, tools: callable(tools, 'tool', options.note) };
     const prompts = await listAll('prompts', options.maxItems, async (cursor) => {
       const { prompts: items, nextCursor } = await client.request({ method: 'prompts/list', params: cursorParams(cursor) }, PROMPTS_PAGE, requestOptions);
       return { items, nextCursor };
     }).catch((err: unknown) => Promise.reject(failure('list prompts', err, fetcher)));
-    return { upstream: upstream.name, tools, prompts };
+    return { upstream: upstream.name, tools: callable(tools, 'tool', options.note), prompts: callable(prompts, 'prompt', options.note) };
   } finally {
     for (const close of closers)
       await Promise.resolve()
         .then(close)
         .catch(() => undefined);
   }
+}
+
+/**
+ * The items whose names can name an action: one with a `/` is refused by the gateway and by
+ * a catalog (config/tool-catalog.ts, `isActionSegment`), so it is left out, with a note, and
+ * the file written stays one the gateway loads.
+ */
+function callable(items: readonly CatalogItem[], kind: string, note: (line: string) => void): CatalogItem[] {
+  return items.filter((item) => {
+    if (isActionSegment(item.name)) return true;
+    note(`note: ${kind} ${printable(item.name)} left out: a name with a "/" cannot be called through the gateway`);
+    return false;
+  });
 }
 
 function cursorParams(cursor: string | undefined): { cursor?: string } {

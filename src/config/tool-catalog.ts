@@ -75,6 +75,18 @@ export function parseToolCatalog(text: string, name: string): McpToolCatalog {
   return { file: name, tools, prompts };
 }
 
+/**
+ * Whether a tool or prompt name can be the last segment of its action. An action's group is
+ * its name less its last `/` segment (policy/entities.ts), so a name with a `/` would put its
+ * action in another group: tool `admin/reset` in `mcp:<u>/tools/call/admin`, outside every
+ * policy and task written for `mcp:<u>/tools/call`. Such a name is refused, and not listed
+ * (mcp/discovery-filter.ts), and a catalog naming one is refused
+ * (it would declare the action in the wrong group). The MCP spec advises names without it.
+ */
+export function isActionSegment(name: string): boolean {
+  return name.length > 0 && !name.includes('/');
+}
+
 /** The items of `list` that are objects with a string `name`, each name once; what is not is a problem. */
 function named(list: unknown, member: string, problems: string[]): { item: Record<string, unknown>; at: string }[] {
   const seen = new Set<string>();
@@ -85,6 +97,9 @@ function named(list: unknown, member: string, problems: string[]): { item: Recor
       return [];
     }
     if (seen.has(item.name)) problems.push(`${at}: duplicate name ${JSON.stringify(item.name)}`);
+    if (!isActionSegment(item.name)) {
+      problems.push(`${at}: name ${JSON.stringify(item.name)} holds a "/": the gateway refuses its calls (its action would fall in another group); leave it out`);
+    }
     seen.add(item.name);
     return [{ item, at }];
   });

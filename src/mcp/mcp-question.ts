@@ -1,3 +1,4 @@
+import { isActionSegment } from '../config/tool-catalog';
 import type { CedarValue } from '../identity/cedar-value';
 import { cedarRecord } from './cedar-arguments';
 import type { ClientMessage } from './json-rpc-message';
@@ -61,16 +62,7 @@ const DECIDED_BY_NAME = new Set([
 /** Every method decided by policy (a `policy` question): the schema generator declares an action for each (policy/mcp-schema.ts). */
 export const POLICY_METHODS: readonly string[] = ['tools/call', 'prompts/get', 'resources/read', ...DECIDED_BY_NAME];
 
-/**
- * Whether a tool or prompt name can be the last segment of its action. An action's group is
- * its name less its last `/` segment (policy/entities.ts), so a name with a `/` would put its
- * action in another group: tool `admin/reset` in `mcp:<u>/tools/call/admin`, outside every
- * policy and task written for `mcp:<u>/tools/call`. Such a name is refused, and not listed
- * (discovery-filter.ts). The MCP spec advises names without it.
- */
-export function isActionSegment(name: string): boolean {
-  return name.length > 0 && !name.includes('/');
-}
+export { isActionSegment };
 
 /**
  * `uri` as a server reads it: the WHATWG URL serialization, which the TypeScript SDK's

@@ -270,6 +270,22 @@ describe('toolgate mcp tools: the pins, pages and bounds', () => {
 });
 
 describe('toolgate mcp tools: what the file and the diff hold', () => {
+  it('leaves out a tool whose name holds a "/" (the gateway refuses its calls), with a note, so the file stays one the gateway loads', async () => {
+    const a = { name: 'a', description: 'A', inputSchema: { type: 'object' as const } };
+    const server = await startPagedMcpServer({ tools: [a, { name: 'admin/reset', inputSchema: { type: 'object' as const } }], pageSize: 10 });
+    const dir = tempDir();
+    try {
+      const configFile = writeConfig(dir, `  - name: paged\n    mcp: { url: '${server.url}' }\n`);
+      const { code, out, err } = await cli(['mcp', 'tools', '--config', configFile, '--upstream', 'paged']);
+      expect(code).toBe(0);
+      expect((JSON.parse(out) as { tools: { name: string }[] }).tools.map((t) => t.name)).toEqual(['a']);
+      expect(err).toContain('note: tool admin/reset left out');
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('writes the same bytes however the server orders its keys; --diff names what was added, removed and changed, and what the pin does not cover', async () => {
     const a = { name: 'a', title: 'A tool', description: 'A', inputSchema: { type: 'object' as const } };
     const b = { name: 'b', description: 'B', inputSchema: { type: 'object' as const, properties: { x: { type: 'string' } } } };

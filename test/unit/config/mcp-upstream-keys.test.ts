@@ -104,13 +104,16 @@ describe('an upstream may be an MCP server (upstreams[].mcp)', () => {
       expect(configErrors(withCatalog(catalog('{"prompts": []}')))[0]).toMatch(/: "tools" must be an array \(the tools of tools\/list\)$/);
       const bad = catalog(
         JSON.stringify({
-          tools: [{ name: 'a' }, { name: 'a' }, { description: 'no name' }, 'b', { name: 'c', inputSchema: 'object' }],
-          prompts: [{ name: 'p', arguments: [{ required: true }] }],
+          tools: [{ name: 'a' }, { name: 'a' }, { description: 'no name' }, 'b', { name: 'c', inputSchema: 'object' }, { name: 'admin/reset' }],
+          prompts: [{ name: 'p', arguments: [{ required: true }] }, { name: 'x/y' }],
         }),
       );
       expect(configErrors(withCatalog(bad))).toEqual([
         `toolgate.yaml:8: upstreams[1].mcp.tools: ${bad}: tools[1]: duplicate name "a"; tools[2] must be an object with a non-empty string "name"; ` +
-          'tools[3] must be an object with a non-empty string "name"; tools[4].inputSchema must be an object (a JSON Schema) when present; ' +
+          'tools[3] must be an object with a non-empty string "name"; ' +
+          'tools[5]: name "admin/reset" holds a "/": the gateway refuses its calls (its action would fall in another group); leave it out; ' +
+          'tools[4].inputSchema must be an object (a JSON Schema) when present; ' +
+          'prompts[1]: name "x/y" holds a "/": the gateway refuses its calls (its action would fall in another group); leave it out; ' +
           'prompts[0].arguments[0] must be an object with a string "name"',
       ]);
     });
