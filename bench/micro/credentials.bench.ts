@@ -1,6 +1,6 @@
 /*
  * Per-operation cost of the per-call credential and task checks the gateway runs on a
- * relayed call: minting the call token, verifying the task token (cached and uncached), and
+ * relayed call: minting the call token (and reusing one, issue 15), verifying the task token (cached and uncached), and
  * counting the call in the task store (memory, and a real redis-server on a Unix socket); and
  * a policy decision with and without an @approval permit in the set (issue 13: no cost for
  * calls no @approval policy applies to).
@@ -18,6 +18,7 @@
 import type { Redis } from 'ioredis';
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { mintCallToken, type CallTokenClaims } from '../../src/credentials/call-token';
+import { CallTokenCache } from '../../src/credentials/call-token-cache';
 import { PolicyEngine, PolicySet, type AuthorizationRequest, type Principal } from '../../src/policy';
 import { connectRedis, closeRedis } from '../../src/state/redis-client';
 import { MemoryTaskStore } from '../../src/tasks/memory-task-store';
@@ -216,6 +217,17 @@ export async function runCredentialsMicroBench(log: (line: string) => void = () 
     ),
   );
   log('  mintCallToken done');
+
+  // 1b. Issue 15: the call token reused for the calls with the same claims (upstreamTokenReuseSeconds,
+  // default 5 s): what a call pays on a hit (the cache key and lookup), against a signature per call.
+  const reused = new CallTokenCache(keys, 5);
+  rows.push(
+    await measure(
+      syncSide('call token with reuse (CallTokenCache, cache hit)', () => reused.token(claims)),
+      syncSide('mintCallToken (a signature per call: upstreamTokenReuseSeconds 0)', () => mintCallToken(keys, claims)),
+    ),
+  );
+  log('  call token reuse done');
 
   // 2. Task-token verification: cached (every call of a task after its first), and uncached.
   const verifier = new TaskTokenVerifier(keys, Date.now);

@@ -255,7 +255,8 @@ ${Object.entries(TOPOLOGY_NOTES)
 - toolgate: ${info.policies} Cedar policies (permits for groups, agents and actions; forbids that
   every call is checked against; policies read principal attributes, \`context.peer\` and
   \`context.metadata["x-task-id"]\`; one permits BeginTask for the bench's agents, none reads
-  \`context.task\`), a per-call ES256 call token minted for the upstream on every call, identity mapping with 10 rules, metadata allow-list
+  \`context.task\`), an ES256 call token for the upstream on every call (the default
+  \`credentials.upstreamTokenReuseSeconds\` 5: signed once per 5 s per claim set, reused in between), identity mapping with 10 rules, metadata allow-list
   [x-task-id], admin/metrics listener on, decision log ON to a file (pino, async), log level warn.
   ${decisionLogSummary}
 - Workloads: ${s.payloadBytes}-byte requests and responses. Unary = one call; stream = bidi

@@ -37,6 +37,10 @@ export const DEFAULTS = {
   taskMaxOpenPerCaller: DEFAULT_MAX_OPEN_PER_CALLER,
   keyRotateSeconds: 86_400,
   upstreamTokenTtlSeconds: 60,
+  // A call token serves the calls with the same claims for 5 s after it was signed (docs/tasks.md):
+  // at most one ES256 signature per claim set per 5 s, each token still expiring <= ttl after
+  // any call it goes with and never past the task's end. Capped at the ttl - 1 when unset.
+  upstreamTokenReuseSeconds: 5,
   redisKeyPrefix: 'toolgate:',
   approvalHoldSeconds: 30,
   approvalTtlSeconds: 600,

@@ -109,6 +109,8 @@ export interface GatewayConfig {
     rotateSeconds: number;
     /** Lifetime of the per-call upstream JWT, at most 60 s (and never past the task's end). */
     upstreamTokenTtlSeconds: number;
+    /** How long a signed upstream JWT serves further calls with the same claims; 0: one token (and `jti`) per call. Less than the ttl. */
+    upstreamTokenReuseSeconds: number;
   };
   /** Calls escalated by `@approval` permits (docs/approvals.md). */
   approvals: {

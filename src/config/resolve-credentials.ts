@@ -9,6 +9,12 @@ import { ConfigError } from './config-error';
 export function resolveCredentials(rawTasks: RawRecord, rawCredentials: RawRecord, baseDir: string, issues: IssueList): Pick<GatewayConfig, 'tasks' | 'credentials'> {
   const keyFile = asString(rawCredentials.signingKeyFile);
   const signingKeyFile = keyFile === undefined ? undefined : issues.check(['credentials', 'signingKeyFile'], undefined, () => existingFile(keyFile, baseDir));
+  const upstreamTokenTtlSeconds = (rawCredentials.upstreamTokenTtlSeconds as number | undefined) ?? DEFAULTS.upstreamTokenTtlSeconds;
+  const reuse = rawCredentials.upstreamTokenReuseSeconds as number | undefined;
+  // A token reused as long as it lives would go out with a moment left: the reuse ends at least 1 s before.
+  if (reuse !== undefined && reuse >= upstreamTokenTtlSeconds) {
+    issues.add(['credentials', 'upstreamTokenReuseSeconds'], `must be less than upstreamTokenTtlSeconds (${upstreamTokenTtlSeconds}), not ${reuse}`);
+  }
   return {
     tasks: {
       maxTtlSeconds: (rawTasks.maxTtlSeconds as number | undefined) ?? DEFAULTS.taskMaxTtlSeconds,
@@ -17,7 +23,8 @@ export function resolveCredentials(rawTasks: RawRecord, rawCredentials: RawRecor
     credentials: {
       ...(signingKeyFile !== undefined && { signingKeyFile }),
       rotateSeconds: (rawCredentials.rotateSeconds as number | undefined) ?? DEFAULTS.keyRotateSeconds,
-      upstreamTokenTtlSeconds: (rawCredentials.upstreamTokenTtlSeconds as number | undefined) ?? DEFAULTS.upstreamTokenTtlSeconds,
+      upstreamTokenTtlSeconds,
+      upstreamTokenReuseSeconds: reuse ?? Math.min(DEFAULTS.upstreamTokenReuseSeconds, upstreamTokenTtlSeconds - 1),
     },
   };
 }

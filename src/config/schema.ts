@@ -256,6 +256,14 @@ export const configSchema = {
           default: DEFAULTS.upstreamTokenTtlSeconds,
           description: "Lifetime of the per-call JWT sent to upstreams; never past the task's end.",
         },
+        upstreamTokenReuseSeconds: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 59,
+          default: DEFAULTS.upstreamTokenReuseSeconds,
+          description:
+            'How long a signed upstream JWT is reused for further calls with the same claims (caller, upstream, method, task, agent, on-behalf-of); less than upstreamTokenTtlSeconds. 0: a fresh token with its own jti per call. Default: 5, or upstreamTokenTtlSeconds - 1 if less.',
+        },
       },
     },
     approvals: {

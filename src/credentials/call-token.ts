@@ -53,6 +53,18 @@ export interface CallTokenPayload {
  * the caller should not relay then. The token is a bearer secret: never log it.
  */
 export function mintCallToken(keys: SigningKeys, claims: CallTokenClaims, now: number = keys.clock()): string {
+  return mintedCallToken(keys, claims, now).token;
+}
+
+/** A minted call token with what a cache of them needs to know: the `kid` that signed it and its `exp` (seconds). */
+export interface MintedCallToken {
+  readonly token: string;
+  readonly kid: string;
+  readonly exp: number;
+}
+
+/** `mintCallToken`, returning the signing `kid` and `exp` beside the token. */
+export function mintedCallToken(keys: SigningKeys, claims: CallTokenClaims, now: number = keys.clock()): MintedCallToken {
   const { kid, key } = keys.signingKeyObject();
   const header = encodedHeader(kid);
   const iat = Math.floor(now / 1000);
@@ -75,7 +87,7 @@ export function mintCallToken(keys: SigningKeys, claims: CallTokenClaims, now: n
   if (claims.onBehalfOf !== undefined) payload.obo = { iss: claims.onBehalfOf.issuer, sub: claims.onBehalfOf.subject };
   const signingInput = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
   const signature = sign('sha256', Buffer.from(signingInput), { key, dsaEncoding: 'ieee-p1363' });
-  return `${signingInput}.${signature.toString('base64url')}`;
+  return { token: `${signingInput}.${signature.toString('base64url')}`, kid, exp };
 }
 
 let cachedHeader: { kid: string; encoded: string } | undefined;

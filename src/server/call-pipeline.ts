@@ -358,7 +358,8 @@ export class CallPipeline {
     let untrack: (() => void) | undefined;
     const relayTrace = this.relayTrace;
     // Called once, when the upstream stream opens (at the first request byte): the token is
-    // minted then, so that its lifetime starts then, not when the caller's headers came.
+    // minted (or a reused one, at most upstreamTokenReuseSeconds old, taken) then, so that its
+    // lifetime is counted from then, not from when the caller's headers came.
     const upstreamHeaders = () => {
       owned[AUTHORIZATION_HEADER] = `Bearer ${this.options.upstreamToken({
         caller: caller.peer.spiffeId,

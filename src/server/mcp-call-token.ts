@@ -10,7 +10,8 @@ import { AUTHORIZATION_HEADER } from './owned-headers';
  * and `obo` when the request's tool call ran under them, `scope` the actions policy allowed
  * for the request, space-separated (OAuth's `scope` syntax; one action but in a batch), and
  * empty for a request no policy decided (initialize, notifications, the GET stream, DELETE).
- * Minted as the request is sent, so its short lifetime starts then. The caller's own
+ * Minted as the request is sent (or reused, signed at most `upstreamTokenReuseSeconds`
+ * before, for the same claims: CallTokenCache), so its short lifetime starts then. The caller's own
  * `authorization` never gets here: the relay relays an allowlist of headers without it.
  */
 export function mcpCallTokenHeaders(upstreamToken: (facts: UpstreamTokenFacts) => string, audience: string): McpUpstreamHeaders {

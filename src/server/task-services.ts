@@ -1,5 +1,5 @@
 import type { GatewayConfig } from '../config/gateway-config';
-import { mintCallToken } from '../credentials/call-token';
+import { CallTokenCache } from '../credentials/call-token-cache';
 import { OnBehalfOfTokenVerifier } from '../identity/on-behalf-of';
 import type { Logger } from '../observability/logger';
 import { LEASE_TTL_MS } from '../tasks/redis-task-store';
@@ -21,7 +21,8 @@ export type TaskPipelineOptions = Pick<CallPipelineOptions, 'guard' | 'tasks' | 
 /**
  * What the call pipeline needs for tasks and credentials, from the config: the guard (task
  * tokens, on-behalf-of tokens, rate limit, task budgets), the Tasks service, the registry of
- * open task calls, and the per-call upstream JWT signed with the gateway's current SPIFFE ID.
+ * open task calls, and the per-call upstream JWT signed with the gateway's current SPIFFE ID
+ * (reused for `credentials.upstreamTokenReuseSeconds` by calls with the same claims).
  */
 export function taskPipelineOptions(
   config: Pick<GatewayConfig, 'tasks' | 'credentials' | 'onBehalfOf'>,
@@ -32,6 +33,7 @@ export function taskPipelineOptions(
 ): TaskPipelineOptions {
   const { store, rateLimiter } = shared;
   const ttlSeconds = config.credentials.upstreamTokenTtlSeconds;
+  const callTokens = new CallTokenCache(keys, config.credentials.upstreamTokenReuseSeconds);
   return {
     guard: new CallGuard({
       store,
@@ -46,7 +48,7 @@ export function taskPipelineOptions(
     // and its leases outlive a replica that died only until they are due for renewal.
     openTasks: new OpenTaskCalls(store, shared.kind === 'redis' ? { recheckMs: END_RECHECK_MS, renewMs: LEASE_RENEW_MS } : {}),
     upstreamToken: (facts) =>
-      mintCallToken(keys, {
+      callTokens.token({
         issuer: gatewayId(),
         subject: facts.caller,
         audience: facts.audience,

@@ -58,7 +58,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       reload: { watch: true, debounceMs: 300 },
       tasks: { maxTtlSeconds: 3600, maxOpenPerCaller: 32 },
-      credentials: { rotateSeconds: 86400, upstreamTokenTtlSeconds: 60 },
+      credentials: { rotateSeconds: 86400, upstreamTokenTtlSeconds: 60, upstreamTokenReuseSeconds: 5 },
       approvals: { holdSeconds: 30, defaultTtlSeconds: 600, maxTtlSeconds: 3600, maxPendingPerCaller: 16 },
       state: {},
     });

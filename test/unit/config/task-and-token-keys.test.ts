@@ -12,20 +12,25 @@ upstreams:
 `;
 
 describe('config keys of tasks, credentials, shared state and workload tokens', () => {
-  it('defaults: a 1 h TTL cap, 32 open tasks per caller, generated keys rotated daily, 60 s upstream tokens, state in memory, no token listener', () => {
+  it('defaults: a 1 h TTL cap, 32 open tasks per caller, generated keys rotated daily, 60 s upstream tokens reused for 5 s, state in memory, no token listener', () => {
     const config = parseConfig(BASE, FIXTURES);
     expect(config.tasks).toEqual({ maxTtlSeconds: 3600, maxOpenPerCaller: 32 });
-    expect(config.credentials).toEqual({ rotateSeconds: 86400, upstreamTokenTtlSeconds: 60 });
+    expect(config.credentials).toEqual({ rotateSeconds: 86400, upstreamTokenTtlSeconds: 60, upstreamTokenReuseSeconds: 5 });
     expect(config.state).toEqual({});
     expect(config.limits.agentRate).toBeUndefined();
     expect(config.workloadTokens).toBeUndefined();
     expect(config.onBehalfOf).toBeUndefined();
   });
 
+  it('caps the default reuse of an upstream token below a short ttl: it never lasts as long as the token', () => {
+    expect(parseConfig(`${BASE}credentials: { upstreamTokenTtlSeconds: 3 }\n`, FIXTURES).credentials.upstreamTokenReuseSeconds).toBe(2);
+    expect(parseConfig(`${BASE}credentials: { upstreamTokenTtlSeconds: 1 }\n`, FIXTURES).credentials.upstreamTokenReuseSeconds).toBe(0);
+  });
+
   it('takes every key, files resolved against the config folder', () => {
     const config = parseConfig(
       `${BASE}tasks: { maxTtlSeconds: 900, maxOpenPerCaller: 4 }
-credentials: { signingKeyFile: toolgate.yaml, rotateSeconds: 600, upstreamTokenTtlSeconds: 30 }
+credentials: { signingKeyFile: toolgate.yaml, rotateSeconds: 600, upstreamTokenTtlSeconds: 30, upstreamTokenReuseSeconds: 0 }
 limits: { agentRate: { perSecond: 0.5, burst: 3 } }
 state: { redis: { urlEnv: REDIS_URL, keyPrefix: "tg:" } }
 workloadTokens:
@@ -36,7 +41,7 @@ onBehalfOf: { issuer: "https://login.example", audience: users, jwksFile: toolga
       FIXTURES,
     );
     expect(config.tasks).toEqual({ maxTtlSeconds: 900, maxOpenPerCaller: 4 });
-    expect(config.credentials).toEqual({ signingKeyFile: join(FIXTURES, 'toolgate.yaml'), rotateSeconds: 600, upstreamTokenTtlSeconds: 30 });
+    expect(config.credentials).toEqual({ signingKeyFile: join(FIXTURES, 'toolgate.yaml'), rotateSeconds: 600, upstreamTokenTtlSeconds: 30, upstreamTokenReuseSeconds: 0 });
     expect(config.limits.agentRate).toEqual({ perSecond: 0.5, burst: 3 });
     // The URL itself is read from the environment at start, never kept in the config.
     expect(config.state.redis).toEqual({ urlEnv: 'REDIS_URL', keyPrefix: 'tg:' });
@@ -52,6 +57,10 @@ onBehalfOf: { issuer: "https://login.example", audience: users, jwksFile: toolga
     expect(configErrors(`${BASE}credentials: { upstreamTokenTtlSeconds: 61, signingKeyFile: nowhere.jwk }\n`)).toEqual([
       'toolgate.yaml:5: credentials.upstreamTokenTtlSeconds: must be at most 60, not 61',
       `toolgate.yaml:5: credentials.signingKeyFile: file not found: ${join(FIXTURES, 'nowhere.jwk')}`,
+    ]);
+    expect(configErrors(`${BASE}credentials: { upstreamTokenReuseSeconds: 60 }\n`)).toEqual(['toolgate.yaml:5: credentials.upstreamTokenReuseSeconds: must be at most 59, not 60']);
+    expect(configErrors(`${BASE}credentials: { upstreamTokenTtlSeconds: 10, upstreamTokenReuseSeconds: 10 }\n`)).toEqual([
+      'toolgate.yaml:5: credentials.upstreamTokenReuseSeconds: must be less than upstreamTokenTtlSeconds (10), not 10',
     ]);
     const redis = configErrors(`${BASE}state: { redis: { url: "http://:secret@host" } }\n`);
     expect(redis).toEqual(['toolgate.yaml:5: state.redis.url: must be a redis://, rediss:// or unix:/// URL']);
