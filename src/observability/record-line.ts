@@ -107,7 +107,8 @@ function isPlain(value: unknown): boolean {
     case 'number':
       return Number.isFinite(value);
     case 'object':
-      if (!Array.isArray(value)) return false;
+      // An array with a toJSON of its own would be written by it, not as the canonicalizer reads it.
+      if (!Array.isArray(value) || 'toJSON' in value) return false;
       for (let i = 0; i < value.length; i++) if (typeof value[i] !== 'string') return false;
       return true;
     default:

@@ -127,6 +127,7 @@ describe("a decision record's line, made in one pass (record-line.ts)", () => {
     expect(canonicalRecordLine('t', { ...typical, shadow: { decision: 'deny' } }, ORIGIN, 1, 'p')).toBeUndefined();
     expect(canonicalRecordLine('t', { ...typical, level: 'warn' } as DecisionRecord, ORIGIN, 1, 'p')).toBeUndefined();
     expect(canonicalRecordLine('t', { ...typical, evalUs: Number.NaN }, ORIGIN, 1, 'p')).toBeUndefined();
+    expect(canonicalRecordLine('t', { ...typical, policies: Object.assign(['p'], { toJSON: () => 'x' }) }, ORIGIN, 1, 'p')).toBeUndefined();
   });
 
   it('reads only the record own members, never an inherited one (as JSON.stringify does)', () => {
