@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { checkpointText } from './checkpoint';
 import { DecisionChain } from './decision-chain';
+import { IsoTime } from './iso-time';
 import type { PreviousOrigin } from './previous-origin';
 import { NoteSigner } from './signed-note';
 
@@ -115,6 +116,7 @@ export class DecisionLog {
   private sinceCheckpoint = 0;
   private closed = false;
   private readonly timer: NodeJS.Timeout;
+  private readonly isoTime = new IsoTime();
 
   constructor(options: DecisionLogOptions) {
     this.sink = options.sink;
@@ -143,7 +145,7 @@ export class DecisionLog {
   }
 
   write(record: DecisionRecord): void {
-    this.sink.write(`${this.chain.link(this.stamp(), record).text}\n`);
+    this.sink.write(`${this.chain.linkRecord(this.isoTime.format(this.clock()), record).text}\n`);
     this.sinceCheckpoint += 1;
     // Written after close (a call that outlived the drain): closed again at once, so the log still ends closed.
     if (this.closed || this.sinceCheckpoint >= this.checkpointRecords) this.checkpoint();
@@ -176,7 +178,7 @@ export class DecisionLog {
   }
 
   private stamp(): { level: 'info'; time: string; log: 'decision' } {
-    return { level: 'info', time: new Date(this.clock()).toISOString(), log: 'decision' };
+    return { level: 'info', time: this.isoTime.format(this.clock()), log: 'decision' };
   }
 }
 
