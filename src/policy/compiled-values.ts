@@ -27,8 +27,9 @@ const MAX_DEPTH = 32;
  * Throws `Unanswerable` unless `value` is one Cedar reads without a schema exactly as this file
  * does: Longs only as safe integers (beyond 2^53 a JS number is not the integer its JSON spells,
  * and arithmetic near 2^63 is where Cedar overflows); strings well-formed UTF-16 (a lone surrogate
- * cannot cross into Rust); no extension values; entity references only in the `__entity` escape;
- * no record that another Cedar JSON reading could take for an entity (`{type, id}`) or an escape.
+ * cannot cross into Rust); no escape at all (`__entity`, `__extn`: Cedar checks an entity type's
+ * name, and toolgate's contexts carry none), nor a record another Cedar JSON reading could take
+ * for an entity (`{type, id}`).
  */
 export function checkValue(value: unknown, depth = 0): void {
   if (depth > MAX_DEPTH) throw UNANSWERABLE;
@@ -50,7 +51,6 @@ export function checkValue(value: unknown, depth = 0): void {
       if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) throw UNANSWERABLE;
       const record = value as Record<string, unknown>;
       const keys = Object.keys(record);
-      if (isEntityRef(value)) return;
       for (const key of keys) {
         if (key.startsWith('__') || !wellFormed(key)) throw UNANSWERABLE;
         checkValue(record[key], depth + 1);

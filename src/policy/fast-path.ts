@@ -1,6 +1,6 @@
 import type { EntityJson } from './cedar';
 import { compilePolicy, uidKey, type CompiledPolicy, type CompiledRequest } from './compiled-policy';
-import { checkValue, Unanswerable, type EntityRef } from './compiled-values';
+import { checkValue, isEntityRef, Unanswerable, type EntityRef } from './compiled-values';
 import type { PolicySet } from './policy-set';
 
 /** The policies of one index selection, compiled; undefined when any of them is outside the subset. */
@@ -105,7 +105,7 @@ export class FastPath {
     let r = this.resources.get(id);
     if (r === undefined) {
       const ref = { __entity: { type: 'Tool', id } };
-      checkValue(ref);
+      isEntityRef(ref); // throws for an id that is not well-formed
       r = { ref, ancestry: new Set([uidKey('Tool', id)]) };
       if (this.resources.size < MAX_RESOURCES) this.resources.set(id, r);
     }
@@ -120,10 +120,10 @@ function prepareEntity(entity: EntityJson): PreparedEntity {
   const ancestry = new Set([uidKey(uid.type, uid.id)]);
   let attrs: Readonly<Record<string, unknown>> | undefined = entity.attrs as Readonly<Record<string, unknown>>;
   try {
-    checkValue(ref);
+    isEntityRef(ref); // throws for a type or id that is not well-formed
     checkValue(attrs);
     for (const parent of entity.parents as unknown as { type: string; id: string }[]) {
-      checkValue({ __entity: { type: parent.type, id: parent.id } });
+      isEntityRef({ __entity: { type: parent.type, id: parent.id } });
       ancestry.add(uidKey(parent.type, parent.id));
     }
   } catch (err) {
