@@ -125,7 +125,10 @@ interface Evaluated {
  *   are evaluated (policy-index.ts, policy-slices.ts): a decision then costs about the same
  *   at 10 000 policies as at 10. The determining policies and errors are listed in set
  *   order, not in the order Cedar gives them (a hash order that varies from call to call),
- *   so that a decision reads the same however it was evaluated.
+ *   so that a decision reads the same however it was evaluated;
+ * - with `fastPath`, a cache miss whose slice is all in the compiled subset is decided in JS
+ *   (fast-path.ts) when that is sure to be Cedar's answer, and by cedar-wasm otherwise; one
+ *   fast decision in `fastPathCheckEvery` is also decided by cedar-wasm, whose verdict stands.
  */
 export class PolicyEngine {
   private readonly usage: AttributeUsage;
