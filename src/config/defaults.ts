@@ -33,6 +33,8 @@ export const DEFAULTS = {
   logLevel: 'info',
   reloadWatch: true,
   reloadDebounceMs: 300,
+  policyFastPath: false,
+  policyFastPathCheckEvery: 1000,
   taskMaxTtlSeconds: 3600,
   taskMaxOpenPerCaller: DEFAULT_MAX_OPEN_PER_CALLER,
   keyRotateSeconds: 86_400,

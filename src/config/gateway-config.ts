@@ -154,6 +154,12 @@ export interface GatewayConfig {
     checkpointSeconds: number;
   };
   logLevel: LogLevel;
+  policyEngine: {
+    /** Decide with the compiled fast path when it is sure of Cedar's answer (policy/fast-path.ts). */
+    fastPath: boolean;
+    /** One fast decision in this many is also decided by cedar-wasm and compared; 0 never. */
+    fastPathCheckEvery: number;
+  };
   reload: {
     /** Reload on change of the config file or a policy folder; SIGHUP reloads either way. */
     watch: boolean;

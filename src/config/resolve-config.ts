@@ -49,6 +49,7 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
   const limits = asRecord(raw.limits);
   const decisionLog = resolveDecisionLog(asRecord(raw.decisionLog), options.baseDir, issues);
   const reload = asRecord(raw.reload);
+  const policyEngine = asRecord(raw.policyEngine);
   const credentials = resolveCredentials(asRecord(raw.tasks), asRecord(raw.credentials), options.baseDir, issues);
   const state = resolveState(asRecord(raw.state), options.env, issues);
   const webhook = resolveApprovalWebhook(approvals.webhook, options.baseDir, issues);
@@ -94,6 +95,10 @@ export function resolveConfig(value: unknown, options: ResolveOptions, issues: I
     drainTimeoutSeconds: (raw.drainTimeoutSeconds as number | undefined) ?? DEFAULTS.drainTimeoutSeconds,
     decisionLog,
     logLevel: (raw.logLevel as LogLevel | undefined) ?? DEFAULTS.logLevel,
+    policyEngine: {
+      fastPath: (policyEngine.fastPath as boolean | undefined) ?? DEFAULTS.policyFastPath,
+      fastPathCheckEvery: (policyEngine.fastPathCheckEvery as number | undefined) ?? DEFAULTS.policyFastPathCheckEvery,
+    },
     reload: {
       watch: (reload.watch as boolean | undefined) ?? DEFAULTS.reloadWatch,
       debounceMs: (reload.debounceMs as number | undefined) ?? DEFAULTS.reloadDebounceMs,

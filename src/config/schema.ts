@@ -406,6 +406,24 @@ export const configSchema = {
       },
     },
     logLevel: { type: 'string', enum: [...LOG_LEVELS], default: DEFAULTS.logLevel },
+    policyEngine: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      properties: {
+        fastPath: {
+          type: 'boolean',
+          default: DEFAULTS.policyFastPath,
+          description:
+            'Decide in JS, without cedar-wasm, the calls whose policies are all in the compiled Cedar subset and on which no policy errors (docs/policies.md, "Fast path").',
+        },
+        fastPathCheckEvery: {
+          type: 'integer',
+          minimum: 0,
+          default: DEFAULTS.policyFastPathCheckEvery,
+          description: "One fast decision in this many is also decided by cedar-wasm; a disagreement is counted and logged, and cedar-wasm's decision is used. 0: never.",
+        },
+      },
+    },
     reload: {
       type: ['object', 'null'],
       additionalProperties: false,

@@ -31,6 +31,8 @@ export class GatewayMetrics {
   readonly lastReloadSuccessful: Gauge;
   private readonly policySetInfo: Gauge<'policy_set' | 'shadow_set'>;
   readonly shadowDisagreements: Counter<'shadow_decision'>;
+  /** Sampled fast-path decisions cedar-wasm decided otherwise (docs/policies.md, "Fast path"); cedar-wasm's stood. */
+  readonly fastPathDisagreements: Counter;
   /** Task lifecycle on this replica: begun, ended (EndTask here), cut (open calls cut at an end or expiry). */
   readonly taskEvents: Counter<'event'>;
   /** Calls the gateway refused outside a Cedar decision (task token or state, budgets, rate, on-behalf-of, store, bad task requests), by gRPC status. */
@@ -115,6 +117,11 @@ export class GatewayMetrics {
       name: 'toolgate_shadow_disagreements_total',
       help: 'Decisions the shadow (candidate) policy set would have made otherwise, by what it would have decided; never applied.',
       labelNames: ['shadow_decision'],
+      registers,
+    });
+    this.fastPathDisagreements = new Counter({
+      name: 'toolgate_policy_fast_path_disagreements_total',
+      help: "Sampled decisions of the policy fast path that cedar-wasm decided otherwise; cedar-wasm's decision was used. Any is a bug: report it.",
       registers,
     });
     this.connectionsOverLimit = new Counter({

@@ -4,6 +4,7 @@ import type { AttributeUsage } from './attribute-usage';
 import type { AuthorizationRequest, Decision, Explanation } from './authorization';
 import { statefulIsAuthorized, type AuthorizationAnswer, type EntityJson, type StatefulAuthorizationCall } from './cedar';
 import { actionEntity, contextToSend, principalEntity } from './entities';
+import { FastPath, type CompiledSlice } from './fast-path';
 import { PolicyIndex } from './policy-index';
 import type { PolicySet } from './policy-set';
 import { PolicySlices, type SliceStats } from './policy-slices';
@@ -28,6 +29,35 @@ export interface PolicyEngineOptions {
    * Default 20 000.
    */
   sliceBudget?: number;
+  /**
+   * Decide in JS, without cedar-wasm, whenever every policy that can apply is in the compiled
+   * subset and no policy errors (fast-path.ts, docs/policies.md "Fast path"); else ask
+   * cedar-wasm as usual. Default false.
+   */
+  fastPath?: boolean;
+  /** One fast decision in this many is also evaluated by cedar-wasm and compared (the shadow check); 0 never. Default 1000. */
+  fastPathCheckEvery?: number;
+  /** Called when the shadow check finds the fast path and cedar-wasm disagree; cedar-wasm's verdict is the one used. */
+  onFastPathDisagreement?: (disagreement: FastPathDisagreement) => void;
+}
+
+/** A fast decision that cedar-wasm, asked the same, decided otherwise. */
+export interface FastPathDisagreement {
+  readonly request: AuthorizationRequest;
+  readonly fast: Pick<Decision, 'allow' | 'policies' | 'errors' | 'escalate'>;
+  readonly cedar: Pick<Decision, 'allow' | 'policies' | 'errors' | 'escalate'>;
+}
+
+/** What the fast path did since the engine was built. */
+export interface FastPathStats {
+  /** Policies of the set in the compiled subset. */
+  readonly compiledPolicies: number;
+  /** Decisions the fast path answered (cache misses only). */
+  readonly answered: number;
+  /** Decisions left to cedar-wasm: a slice outside the subset, a value it cannot read exactly, or an error. */
+  readonly leftToCedar: number;
+  readonly checked: number;
+  readonly disagreements: number;
 }
 
 const DEFAULT_CACHE_SIZE = 10_000;
@@ -36,6 +66,7 @@ const MAX_KEY_LENGTH = 4096;
 /** Action entities kept; actions come from the route table, so this only guards against misuse. */
 const MAX_ACTIONS = 10_000;
 const DEFAULT_SLICE_BUDGET = 20_000;
+const DEFAULT_FAST_PATH_CHECK_EVERY = 1000;
 
 /** The part of a decision that is a function of the Cedar input, and so can be reused. */
 type Verdict = Pick<Decision, 'allow' | 'policies' | 'errors' | 'escalate'>;
@@ -45,8 +76,8 @@ interface PreparedPrincipal {
   entity: EntityJson;
   /** The entity's JSON: the principal's part of the cache key. */
   key: string;
-  /** Action → the preparsed set to evaluate its calls against, when indexing. */
-  policySets: Map<string, string>;
+  /** Action → the preparsed set to evaluate its calls against (and its compiled slice), when indexing. */
+  policySets: Map<string, Selection>;
 }
 
 interface Prepared {
@@ -55,6 +86,13 @@ interface Prepared {
   context: AuthorizationRequest['context'];
   principal: PreparedPrincipal;
   action: { name: string; entity: EntityJson };
+  resource: string;
+}
+
+/** The policies a call is evaluated against: their preparsed set in cedar-wasm, and their compiled form when all compiled. */
+interface Selection {
+  readonly id: string;
+  readonly compiled: CompiledSlice | undefined;
 }
 
 interface Evaluated {
@@ -87,7 +125,10 @@ interface Evaluated {
  *   are evaluated (policy-index.ts, policy-slices.ts): a decision then costs about the same
  *   at 10 000 policies as at 10. The determining policies and errors are listed in set
  *   order, not in the order Cedar gives them (a hash order that varies from call to call),
- *   so that a decision reads the same however it was evaluated.
+ *   so that a decision reads the same however it was evaluated;
+ * - with `fastPath`, a cache miss whose slice is all in the compiled subset is decided in JS
+ *   (fast-path.ts) when that is sure to be Cedar's answer, and by cedar-wasm otherwise; one
+ *   fast decision in `fastPathCheckEvery` is also decided by cedar-wasm, whose verdict stands.
  */
 export class PolicyEngine {
   private readonly usage: AttributeUsage;
@@ -99,6 +140,8 @@ export class PolicyEngine {
   /** Position of each policy id in the set: the order decisions list policies in. */
   private readonly order: ReadonlyMap<string, number>;
   private readonly index: { policies: PolicyIndex; slices: PolicySlices } | undefined;
+  private readonly fast: { path: FastPath; whole: Selection; checkEvery: number; onDisagreement: PolicyEngineOptions['onFastPathDisagreement'] } | undefined;
+  private fastCounts = { answered: 0, leftToCedar: 0, checked: 0, disagreements: 0 };
 
   constructor(
     readonly set: PolicySet,
@@ -113,6 +156,15 @@ export class PolicyEngine {
       (options.index ?? true)
         ? { policies: new PolicyIndex(set.policies.map((p) => p.json)), slices: new PolicySlices(set, options.sliceBudget ?? DEFAULT_SLICE_BUDGET) }
         : undefined;
+    if (options.fastPath === true) {
+      const path = new FastPath(set);
+      this.fast = {
+        path,
+        whole: { id: set.cedarId, compiled: path.slice(undefined) },
+        checkEvery: options.fastPathCheckEvery ?? DEFAULT_FAST_PATH_CHECK_EVERY,
+        onDisagreement: options.onFastPathDisagreement,
+      };
+    }
   }
 
   authorize(req: AuthorizationRequest): Decision {
@@ -123,7 +175,7 @@ export class PolicyEngine {
       const key = this.cache === undefined ? undefined : cacheKey(req, prepared);
       const hit = key === undefined ? undefined : this.cache?.get(key);
       if (hit !== undefined) return this.decided(started, hit, true);
-      const { verdict, answer } = this.evaluate(prepared);
+      const { verdict, answer } = this.evaluate(prepared, req);
       if (key !== undefined && answer !== undefined) this.cache?.set(key, verdict);
       return this.decided(started, verdict, false);
     } catch (err) {
@@ -136,14 +188,19 @@ export class PolicyEngine {
     return this.index?.slices.stats;
   }
 
-  /** Like `authorize`, always evaluated (the cache is neither read nor filled), with Cedar's input and full answer. */
+  /** What the fast path did; undefined when it is off. */
+  get fastPathStats(): FastPathStats | undefined {
+    return this.fast === undefined ? undefined : { compiledPolicies: this.fast.path.compiledCount, ...this.fastCounts };
+  }
+
+  /** Like `authorize`, always evaluated by cedar-wasm (the cache is neither read nor filled), with Cedar's input and full answer. */
   explain(req: AuthorizationRequest): Explanation {
     const started = this.now();
     const prepared = this.prepare(req);
     if (typeof prepared === 'string') {
       return { ...this.decided(started, deny([prepared]), false), policySet: this.set.hash, input: undefined, cedarDecision: undefined, satisfied: [] };
     }
-    const { verdict, answer } = this.evaluate(prepared);
+    const { verdict, answer } = this.evaluate(prepared, undefined);
     const { principal, action, resource, entities } = prepared.call;
     const context = prepared.context;
     const response = answer?.type === 'success' ? answer.response : undefined;
@@ -164,6 +221,7 @@ export class PolicyEngine {
     return {
       principal,
       action: { name: req.action, entity: action },
+      resource: req.resource,
       context,
       call: {
         principal: principal.entity.uid,
@@ -186,27 +244,62 @@ export class PolicyEngine {
     return prepared;
   }
 
-  /** Evaluates against the policies that can apply: the index's slice when indexing, else the whole set. */
-  private evaluate(prepared: Prepared): Evaluated {
-    if (this.index !== undefined) prepared.call.preparsedPolicySetId = this.policySetFor(this.index, prepared);
+  /**
+   * Evaluates against the policies that can apply: the index's slice when indexing, else the
+   * whole set; by the fast path when it is on and sure of Cedar's answer (`req` undefined: never,
+   * as for `explain`, which shows what cedar-wasm said).
+   */
+  private evaluate(prepared: Prepared, req: AuthorizationRequest | undefined): Evaluated {
+    const selection = this.index !== undefined ? this.selectionFor(this.index, prepared) : this.fast?.whole;
+    if (selection !== undefined) prepared.call.preparsedPolicySetId = selection.id;
+    const fast = req === undefined ? undefined : this.fastVerdict(selection, prepared);
+    if (fast !== undefined && !this.checkDue()) return { verdict: fast, answer: FAST_ANSWER };
     let answer: AuthorizationAnswer;
     try {
       answer = statefulIsAuthorized(prepared.call);
     } catch (err) {
       return { verdict: deny([`cedar-wasm threw: ${errorMessage(err)}`]), answer: undefined };
     }
-    return { verdict: this.verdictOf(answer), answer };
+    const verdict = this.verdictOf(answer);
+    if (fast !== undefined && req !== undefined) this.compareFast(req, fast, verdict);
+    return { verdict, answer };
   }
 
-  /** The preparsed set for this principal's calls of this action: selected once per Principal object and action. */
-  private policySetFor(index: NonNullable<PolicyEngine['index']>, { principal, action }: Prepared): string {
-    let id = principal.policySets.get(action.name);
-    if (id === undefined) {
-      const positions = index.policies.select(principal.entity, action.entity);
-      id = positions === undefined ? this.set.cedarId : index.slices.idFor(positions);
-      if (principal.policySets.size < MAX_ACTIONS) principal.policySets.set(action.name, id);
+  private fastVerdict(selection: Selection | undefined, prepared: Prepared): Verdict | undefined {
+    if (this.fast === undefined || selection === undefined) return undefined;
+    const answer = selection.compiled && this.fast.path.decide(selection.compiled, prepared.principal.entity, prepared.action.entity, prepared.resource, prepared.context);
+    if (answer === undefined) {
+      this.fastCounts.leftToCedar++;
+      return undefined;
     }
-    return id;
+    this.fastCounts.answered++;
+    return this.successVerdict(answer.decision, answer.reason);
+  }
+
+  /** Whether this fast decision is one of the sampled ones that cedar-wasm also decides. */
+  private checkDue(): boolean {
+    const every = this.fast?.checkEvery ?? 0;
+    return every > 0 && this.fastCounts.answered % every === 1 % every;
+  }
+
+  /** The shadow check: cedar-wasm's verdict stands (the caller returns it); a difference is counted and reported. */
+  private compareFast(req: AuthorizationRequest, fast: Verdict, cedar: Verdict): void {
+    this.fastCounts.checked++;
+    if (sameVerdict(fast, cedar)) return;
+    this.fastCounts.disagreements++;
+    this.fast?.onDisagreement?.({ request: req, fast, cedar });
+  }
+
+  /** The preparsed set (and compiled slice) for this principal's calls of this action: selected once per Principal object and action. */
+  private selectionFor(index: NonNullable<PolicyEngine['index']>, { principal, action }: Prepared): Selection {
+    let selection = principal.policySets.get(action.name);
+    if (selection === undefined) {
+      const positions = index.policies.select(principal.entity, action.entity);
+      const id = positions === undefined ? this.set.cedarId : index.slices.idFor(positions);
+      selection = { id, compiled: this.fast?.path.slice(positions) };
+      if (principal.policySets.size < MAX_ACTIONS) principal.policySets.set(action.name, selection);
+    }
+    return selection;
   }
 
   private verdictOf(answer: AuthorizationAnswer): Verdict {
@@ -220,7 +313,12 @@ export class PolicyEngine {
         errors: Object.freeze(errors.map((e) => `policy "${e.policyId}": ${e.error.message}`)),
       });
     }
-    const policies = Object.freeze(this.inSetOrder(diagnostics.reason));
+    return this.successVerdict(decision, diagnostics.reason);
+  }
+
+  /** The verdict of an answer in which no policy errored, from cedar-wasm or the fast path alike. */
+  private successVerdict(decision: 'allow' | 'deny', reason: readonly string[]): Verdict {
+    const policies = Object.freeze(this.inSetOrder(reason));
     // A set without @approval permits pays one field read here, on a miss only (cached verdicts keep the outcome).
     const approvals = this.set.approvals;
     if (decision === 'allow' && approvals !== undefined) {
@@ -261,6 +359,13 @@ export class PolicyEngine {
 function cacheKey(req: AuthorizationRequest, prepared: Prepared): string | undefined {
   const key = prepared.principal.key + JSON.stringify(req.action) + JSON.stringify(req.resource) + JSON.stringify(prepared.context);
   return key.length <= MAX_KEY_LENGTH ? key : undefined;
+}
+
+/** Stands for Cedar's answer when the fast path gave it: a success with no errors (only its presence is read, for caching). */
+const FAST_ANSWER: AuthorizationAnswer = { type: 'success', response: { decision: 'deny', diagnostics: { reason: [], errors: [] } }, warnings: [] };
+
+function sameVerdict(a: Verdict, b: Verdict): boolean {
+  return a.allow === b.allow && JSON.stringify([a.policies, a.errors, a.escalate]) === JSON.stringify([b.policies, b.errors, b.escalate]);
 }
 
 function deny(errors: string[]): Verdict {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PolicyError } from './errors';
-import { PolicyEngine } from './policy-engine';
+import { PolicyEngine, type PolicyEngineOptions } from './policy-engine';
 import { PolicySet } from './policy-set';
 import { ShadowedEngine, type ShadowedEngineOptions } from './shadowed-engine';
 
@@ -32,7 +32,10 @@ export interface LoadedPolicies {
   readonly engine: PolicyEngine;
 }
 
-export type PolicyStoreOptions = Pick<ShadowedEngineOptions, 'onDisagreement' | 'onError'>;
+export type PolicyStoreOptions = Pick<ShadowedEngineOptions, 'onDisagreement' | 'onError'> & {
+  /** The engines' fast path (policy-engine.ts); off when absent. */
+  readonly engine?: Pick<PolicyEngineOptions, 'fastPath' | 'fastPathCheckEvery' | 'onFastPathDisagreement'>;
+};
 
 /**
  * The folders to load: `shadow` as configured, else `<live>/shadow` when that folder
@@ -64,7 +67,7 @@ export function loadPolicies(folders: PolicyFolders, options: PolicyStoreOptions
   const shadow = folders.shadow === undefined ? undefined : loadSet('shadow policies', folders.shadow);
   // Same sets from different bytes (a file that no set reads changed): keep the warm engine.
   if (previous !== undefined && sameSets(previous, folders, live, shadow)) return { ...previous, digest };
-  const engine = shadow === undefined ? new PolicyEngine(live) : new ShadowedEngine(live, shadow, options);
+  const engine = shadow === undefined ? new PolicyEngine(live, options.engine) : new ShadowedEngine(live, shadow, { ...options, ...options.engine });
   return { folders, digest, live, shadow, engine };
 }
 

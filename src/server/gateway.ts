@@ -37,7 +37,7 @@ import { ConnectionLimitError } from '../spiffe/tls/tls-server';
 import { GatewayListener } from './gateway-listener';
 import { GatewayReloader, watchPlan, type ReloadOutcome } from './gateway-reloader';
 import { ResourceStack } from './resource-stack';
-import { shadowReporting } from './shadow-disagreements';
+import { fastPathReporting, shadowReporting } from './shadow-disagreements';
 import { SVID_EXPIRED_REASON, SvidExpiry } from './svid-expiry';
 import type { TlsHttp2Listener } from './tls-http2-listener';
 import { isOutage, WorkloadApiOutageLog } from './workload-api-outage';
@@ -252,7 +252,7 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
   const { logger } = logs;
   const metrics = new GatewayMetrics({ defaultMetrics: true });
   // Policies first: a bad set (live or shadow) must stop the start before anything listens.
-  const shadow = shadowReporting(logger, metrics);
+  const shadow = { ...shadowReporting(logger, metrics), engine: fastPathReporting(logger, metrics, config.policyEngine) };
   const policies = loadPolicies(policyFolders(config.policies, config.shadowPolicies), shadow);
   const watcher = openWatcher(config, options, policies, logger, lifecycle, resources);
 

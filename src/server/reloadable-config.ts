@@ -37,6 +37,8 @@ const APPLIES: Readonly<Record<keyof GatewayConfig, 'live' | 'restart'>> = {
   approvals: 'restart',
   workloadTokens: 'restart',
   onBehalfOf: 'restart',
+  // Bound into the policy loader's options at start: every engine a reload builds uses the running value.
+  policyEngine: 'restart',
 };
 
 /** How a reload names a change of any MCP upstream's tool catalog (its file's content, or the key). */

@@ -2,6 +2,8 @@ import type { Logger } from '../observability/logger';
 import type { GatewayMetrics } from '../observability/metrics';
 import { outcomeOf } from '../policy/authorization';
 import type { PolicyStoreOptions } from '../policy/policy-store';
+import type { FastPathDisagreement } from '../policy/policy-engine';
+import type { GatewayConfig } from '../config/gateway-config';
 import type { ShadowDisagreement } from '../policy/shadowed-engine';
 import { errorMessage } from '../errors/unknown-error';
 
@@ -18,6 +20,24 @@ export function shadowReporting(logger: Logger, metrics: GatewayMetrics): Policy
     },
     onError(err: unknown): void {
       logger.warn({ err: errorMessage(err) }, 'shadow policy evaluation failed; the live decision stands');
+    },
+  };
+}
+
+/**
+ * The engines' fast-path options from the config, with where the sampled check reports: each
+ * disagreement counted in `toolgate_policy_fast_path_disagreements_total` and logged at error
+ * level with both verdicts (not the context: it can hold a call's arguments); the call itself
+ * got cedar-wasm's decision.
+ */
+export function fastPathReporting(logger: Logger, metrics: GatewayMetrics, config: GatewayConfig['policyEngine']): NonNullable<PolicyStoreOptions['engine']> {
+  return {
+    fastPath: config.fastPath,
+    fastPathCheckEvery: config.fastPathCheckEvery,
+    onFastPathDisagreement({ request, fast, cedar }: FastPathDisagreement): void {
+      metrics.fastPathDisagreements.inc();
+      const principal = `${request.principal.type}::${JSON.stringify(request.principal.id)}`;
+      logger.error({ principal, action: request.action, resource: request.resource, fast, cedar }, "policy fast path disagreed with cedar-wasm; cedar-wasm's decision was used");
     },
   };
 }

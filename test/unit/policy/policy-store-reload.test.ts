@@ -25,6 +25,17 @@ describe('loadPolicies: the live and shadow sets load, and reload, as one', () =
     expect(policyFolders(dir, '/elsewhere')).toEqual({ live: dir, shadow: '/elsewhere' });
   });
 
+  it('builds engines with the fast path when the options ask for it, shadowed or not', () => {
+    expect(loadPolicies(policyFolders(dir, undefined), REPORT).engine.fastPathStats).toBeUndefined();
+    const fast = { ...REPORT, engine: { fastPath: true, fastPathCheckEvery: 0 } };
+    expect(loadPolicies(policyFolders(dir, undefined), fast).engine.fastPathStats).toMatchObject({ compiledPolicies: 1 });
+    mkdirSync(join(dir, 'shadow'));
+    writeFileSync(join(dir, 'shadow', 'candidate.cedar'), FORBID);
+    const both = loadPolicies(policyFolders(dir, undefined), fast);
+    expect(both.engine).toBeInstanceOf(ShadowedEngine);
+    expect(both.engine.fastPathStats).toMatchObject({ compiledPolicies: 1 });
+  });
+
   it('builds a plain engine without a shadow set, and a ShadowedEngine with one', () => {
     const plain = loadPolicies(policyFolders(dir, undefined), REPORT);
     expect(plain.engine).not.toBeInstanceOf(ShadowedEngine);
