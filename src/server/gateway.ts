@@ -302,6 +302,8 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
     defaultTtlMs: config.approvals.defaultTtlSeconds * 1000,
     maxTtlMs: config.approvals.maxTtlSeconds * 1000,
     maxPendingPerCaller: config.approvals.maxPendingPerCaller,
+    // With the console, what approvers are shown of a held call (its arguments, redacted), gRPC and MCP alike.
+    ...(config.approvals.console && { show: { redact: config.approvals.console.redact } }),
   };
   const expirySweep = new ApprovalExpirySweep({ store: shared.approvals, actions: approvals, logger });
   resources.add('approval expiry sweep', () => expirySweep.close());
@@ -322,8 +324,6 @@ async function assemble(config: GatewayConfig, options: StartOptions, logs: Logs
     approvals: {
       ...approvalOptions,
       actions: approvals,
-      // What approvers are shown of a gRPC call (MCP held calls show none yet).
-      ...(config.approvals.console && { show: { redact: config.approvals.console.redact } }),
     },
   });
   policyHash = () => pipeline.current.policyHash;

@@ -1,12 +1,14 @@
 import { isApprovalId, type Approval } from '../approvals/approval';
 import { approvalDigest } from '../approvals/approval-digest';
 import { ApprovalError } from '../approvals/approval-error';
+import { shownArguments } from '../approvals/shown-arguments';
 import type { ApprovalStore, ConsumeRefusal } from '../approvals/approval-store';
 import { errorMessage } from '../errors/unknown-error';
+import type { CedarValue } from '../identity/cedar-value';
 import { APPROVAL_NEEDED, POLICY_DENIED, type McpDecision } from '../mcp';
 import type { DecisionRecord } from '../observability/decision-log';
 import { outcomeOf, type ApprovalRequirement, type Decision } from '../policy/authorization';
-import { APPROVAL_ERROR_DOMAIN, type ApprovalReason } from './call-approvals';
+import { APPROVAL_ERROR_DOMAIN, type ApprovalReason, type ShownCalls } from './call-approvals';
 import { APPROVAL_HEADER } from './owned-headers';
 
 export interface McpApprovalsOptions {
@@ -19,6 +21,8 @@ export interface McpApprovalsOptions {
   readonly maxTtlMs: number;
   /** `approvals.maxPendingPerCaller`; undefined: no cap. */
   readonly maxPendingPerCaller?: number;
+  /** With the console (approvals.console): each request keeps the call's arguments (these fields redacted) and task intent for approvers. */
+  readonly show?: ShownCalls;
   /** Wall clock, ms. Default `Date.now`. */
   readonly clock?: () => number;
   /** How often a held call re-reads its request, besides hearing decisions published. Default 1000. */
@@ -51,6 +55,10 @@ export interface EscalatedToolCall {
   readonly task?: string;
   /** The on-behalf-of user, `<iss>#<sub>` (approval-digest.ts `approvedUser`), when the request carries one. */
   readonly onBehalfOf?: string;
+  /** The tool's arguments as policy saw them (`context.request`): what the console shows approvers, redacted. */
+  readonly request: Readonly<Record<string, CedarValue>>;
+  /** The task's stated intent, when the call runs under a task that gave one. */
+  readonly intent?: string;
   /** What the approval binds: the call's params as relayed, canonical (mcp/approval-bytes.ts). */
   readonly message: Uint8Array;
   readonly escalate: ApprovalRequirement;
@@ -137,6 +145,7 @@ export class McpApprovals {
             policies: escalate.policies,
             ttlMs,
             ...(this.options.maxPendingPerCaller !== undefined && { maxPendingPerCaller: this.options.maxPendingPerCaller }),
+            ...(this.options.show && { ...shownArguments(call.request, this.options.show.redact), ...(call.intent !== undefined && { intent: call.intent }) }),
           },
           this.now(),
         );

@@ -224,6 +224,8 @@ export class McpDecisions {
     return {
       ...facts,
       ...approvedUser(userOf(caller)),
+      request: request.request,
+      ...(caller.admission?.task?.context.intent !== undefined && { intent: caller.admission.task.context.intent }),
       decisionId,
       message: request.approvalBytes!(),
       escalate: decision.escalate!,

@@ -12,6 +12,7 @@ function toolCall(records: McpApprovalRecord[]): EscalatedToolCall {
     principal: 'Agent::"a"',
     action: 'mcp:notes/tools/call/read_note',
     upstream: 'notes',
+    request: { path: '/payroll/q3' },
     message: Buffer.from('{}'),
     escalate,
     decision,
@@ -39,5 +40,22 @@ describe('McpApprovals: how long a tool call is held', () => {
     expect(MCP_MAX_HOLD_MS).toBeLessThan(60_000);
     expect(settled).toMatchObject({ allow: false, decisionId: 'd1', error: { code: -32004, data: { reason: 'APPROVAL_REQUIRED', decisionId: 'd1' } } });
     expect(records.map((r) => r.decision)).toEqual(['escalate', 'deny']);
+  });
+});
+
+describe('McpApprovals: what approvers are shown', () => {
+  it('keeps the tool call’s arguments, redacted, and its task intent on the request when the console is configured; nothing of them without it', async () => {
+    const call = { ...toolCall([]), holdable: false, request: { path: '/payroll/q3', token: 'hunter2' }, intent: 'close the quarter' };
+    const shown = new MemoryApprovalStore();
+    await new McpApprovals({ store: shown, holdMs: 0, defaultTtlMs: 600_000, maxTtlMs: 3_600_000, show: { redact: ['token'] } }).settle(call);
+    const [kept] = await shown.list(new Date());
+    expect(kept).toMatchObject({ arguments: '{"path":"/payroll/q3","token":null}', intent: 'close the quarter' });
+
+    const hidden = new MemoryApprovalStore();
+    await new McpApprovals({ store: hidden, holdMs: 0, defaultTtlMs: 600_000, maxTtlMs: 3_600_000 }).settle(call);
+    const [plain] = await hidden.list(new Date());
+    expect(plain).toBeDefined();
+    expect(plain!.arguments).toBeUndefined();
+    expect(plain!.intent).toBeUndefined();
   });
 });
