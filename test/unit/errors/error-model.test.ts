@@ -21,6 +21,12 @@ const PLAIN_ERRORS: readonly { file: string; text?: string; why: string }[] = [
   { file: 'src/relay/canonical-encode.ts', text: 'is not a scalar', why: 'invariant: the switch covers every scalar kind' },
   { file: 'src/state/redis-client.ts', text: "reject(new Error('timed out'))", why: 'caught at once and reported as a StateError' },
   { file: 'src/policy/attribute-usage.ts', text: 'class UnknownForm extends Error', why: 'control flow inside one walk over a policy: never leaves it' },
+  { file: 'src/policy/compiled-policy.ts', text: 'class OutsideSubset extends Error', why: 'control flow while compiling one policy: caught there, the policy left to cedar-wasm' },
+  {
+    file: 'src/policy/compiled-values.ts',
+    text: 'class Unanswerable extends Error',
+    why: 'control flow inside one fast-path decision: caught by the engine, which asks cedar-wasm',
+  },
   { file: 'src/demo/run-demo.ts', text: 'the gateway recorded no escalation', why: 'the demo script stops with it: a bug in the demo, shown as is, never a gateway error' },
   {
     file: 'src/server/approvals-console-page.ts',
