@@ -1,5 +1,6 @@
 import { isApprovalId, type Approval } from '../approvals/approval';
 import { approvalDigest, approvedUser } from '../approvals/approval-digest';
+import { awaitDecision } from '../approvals/await-decision';
 import { ApprovalError } from '../approvals/approval-error';
 import type { ApprovalStore, ConsumeRefusal } from '../approvals/approval-store';
 import { shownArguments } from '../approvals/shown-arguments';
@@ -131,71 +132,34 @@ export class CallApprovals {
   }
 
   /** Waits for the request to be decided, up to the hold (never past the call's deadline nor the request's expiry). */
-  private hold(call: IdentifiedCall, decisionId: string, approval: Approval, digest: string, message: HeldMessage): Promise<GateVerdict> {
+  private async hold(call: IdentifiedCall, decisionId: string, approval: Approval, digest: string, message: HeldMessage): Promise<GateVerdict> {
     const { store } = this.options;
     const holdMs = Math.min(this.options.holdMs, deadlineLeftMs(call) - DEADLINE_MARGIN_MS, approval.expiresAt.getTime() - this.clock());
-    if (holdMs <= 0 || call.stream.closed) return Promise.resolve(this.required(call, decisionId, approval, 'not held (approvals.holdSeconds is 0, or the deadline is too near)'));
-    return new Promise<GateVerdict>((resolve) => {
-      let done = false;
-      let reading = false;
-      let again = false;
-      const cleanups: (() => void)[] = [];
-      const finish = (verdict: GateVerdict | Promise<GateVerdict>): void => {
-        if (done) return;
-        done = true;
-        for (const cleanup of cleanups) cleanup();
-        resolve(verdict);
-      };
-      const check = (): void => {
-        if (done) return;
-        if (reading) {
-          again = true;
-          return;
-        }
-        reading = true;
-        store.get(approval.id, this.now()).then(
-          (now) => {
-            reading = false;
-            if (done) return;
-            const state = now?.state ?? 'expired';
-            if (state === 'approved') {
-              const released = this.release(call, decisionId, approval, digest, message).catch((err: unknown) =>
-                this.refusal(call, decisionId, Status.UNAVAILABLE, 'APPROVAL_UNAVAILABLE', approval.id, `approval store unavailable: ${errorMessage(err)}`),
-              );
-              return finish(released);
-            }
-            if (state === 'denied' || state === 'consumed' || state === 'expired') return finish(this.refused(call, decisionId, approval.id, state));
-            if (again) {
-              again = false;
-              check();
-            }
-          },
-          // A store that fails while the call is held: tried again at the next poll, until the hold ends.
-          () => (reading = false),
-        );
-      };
-      cleanups.push(store.onDecided((id) => id === approval.id && check()));
-      const poll = setInterval(check, this.options.pollMs ?? 1000);
-      const timer = setTimeout(() => finish(this.required(call, decisionId, approval, `not approved within the hold of ${Math.round(holdMs / 100) / 10} s`)), holdMs);
-      cleanups.push(
-        () => clearInterval(poll),
-        () => clearTimeout(timer),
-      );
-      const onClose = () => {
-        this.options.decisions.count(call, 'deny');
-        this.options.decisions.record(call, {
-          decisionId,
-          approval: approval.id,
-          decision: 'deny',
-          status: Status.CANCELLED,
-          reason: 'the caller went away while its call was held for approval',
-        });
-        finish({ denial: { code: Status.CANCELLED, message: refusalMessage(Status.CANCELLED, decisionId), reason: 'cancelled while held' } });
-      };
-      call.stream.once('close', onClose);
-      cleanups.push(() => call.stream.off('close', onClose));
-      check();
+    if (holdMs <= 0 || call.stream.closed) return this.required(call, decisionId, approval, 'not held (approvals.holdSeconds is 0, or the deadline is too near)');
+    const end = await awaitDecision(store, approval.id, {
+      holdMs,
+      pollMs: this.options.pollMs ?? 1000,
+      now: () => this.now(),
+      onGone: (listener) => {
+        const onClose = () => listener('the caller went away while its call was held for approval');
+        call.stream.once('close', onClose);
+        return () => call.stream.off('close', onClose);
+      },
     });
+    switch (end.end) {
+      case 'approved':
+        return this.release(call, decisionId, approval, digest, message).catch((err: unknown) =>
+          this.refusal(call, decisionId, Status.UNAVAILABLE, 'APPROVAL_UNAVAILABLE', approval.id, `approval store unavailable: ${errorMessage(err)}`),
+        );
+      case 'hold-over':
+        return this.required(call, decisionId, approval, `not approved within the hold of ${Math.round(holdMs / 100) / 10} s`);
+      case 'gone':
+        this.options.decisions.count(call, 'deny');
+        this.options.decisions.record(call, { decisionId, approval: approval.id, decision: 'deny', status: Status.CANCELLED, reason: end.why });
+        return { denial: { code: Status.CANCELLED, message: refusalMessage(Status.CANCELLED, decisionId), reason: 'cancelled while held' } };
+      default:
+        return this.refused(call, decisionId, approval.id, end.end);
+    }
   }
 
   /**

@@ -1,5 +1,6 @@
 import { isApprovalId, type Approval } from '../approvals/approval';
 import { approvalDigest } from '../approvals/approval-digest';
+import { awaitDecision } from '../approvals/await-decision';
 import { ApprovalError } from '../approvals/approval-error';
 import { shownArguments } from '../approvals/shown-arguments';
 import type { ApprovalStore, ConsumeRefusal } from '../approvals/approval-store';
@@ -160,64 +161,30 @@ export class McpApprovals {
   }
 
   /** Waits for the request to be decided, up to the hold (never past the request's expiry), or until the caller goes. */
-  private hold(call: EscalatedToolCall, approval: Approval, digest: string): Promise<McpDecision> {
+  private async hold(call: EscalatedToolCall, approval: Approval, digest: string): Promise<McpDecision> {
     const { store } = this.options;
     const holdMs = Math.min(this.options.holdMs, MCP_MAX_HOLD_MS, approval.expiresAt.getTime() - this.clock());
-    if (holdMs <= 0) return Promise.resolve(this.required(call, approval, 'not held (approvals.holdSeconds is 0)'));
-    return new Promise<McpDecision>((resolve) => {
-      let done = false;
-      let reading = false;
-      let again = false;
-      const cleanups: (() => void)[] = [];
-      const finish = (decision: McpDecision | Promise<McpDecision>): void => {
-        if (done) return;
-        done = true;
-        for (const cleanup of cleanups) cleanup();
-        resolve(decision);
-      };
-      const check = (): void => {
-        if (done) return;
-        if (reading) {
-          again = true;
-          return;
-        }
-        reading = true;
-        store.get(approval.id, this.now()).then(
-          (now) => {
-            reading = false;
-            if (done) return;
-            const state = now?.state ?? 'expired';
-            if (state === 'approved') {
-              const released = this.release(call, approval, digest).catch((err: unknown) =>
-                this.refusal(call, 'APPROVAL_UNAVAILABLE', approval.id, `approval store unavailable: ${errorMessage(err)}`),
-              );
-              return finish(released);
-            }
-            if (state === 'denied' || state === 'consumed' || state === 'expired') return finish(this.refused(call, approval.id, state));
-            if (again) {
-              again = false;
-              check();
-            }
-          },
-          // A store that fails while the call is held: tried again at the next poll, until the hold ends.
-          () => (reading = false),
-        );
-      };
-      cleanups.push(store.onDecided((id) => id === approval.id && check()));
-      const poll = setInterval(check, this.options.pollMs ?? 1000);
-      const timer = setTimeout(() => finish(this.required(call, approval, `not approved within the hold of ${Math.round(holdMs / 100) / 10} s`)), holdMs);
-      cleanups.push(
-        () => clearInterval(poll),
-        () => clearTimeout(timer),
-      );
-      call.onGone((why) => {
-        if (done) return;
-        call.count('deny');
-        call.record({ approval: approval.id, decision: 'deny', reason: why });
-        finish({ allow: false, decisionId: call.decisionId });
-      });
-      check();
+    if (holdMs <= 0) return this.required(call, approval, 'not held (approvals.holdSeconds is 0)');
+    const end = await awaitDecision(store, approval.id, {
+      holdMs,
+      pollMs: this.options.pollMs ?? 1000,
+      now: () => this.now(),
+      onGone: (listener) => call.onGone(listener),
     });
+    switch (end.end) {
+      case 'approved':
+        return this.release(call, approval, digest).catch((err: unknown) =>
+          this.refusal(call, 'APPROVAL_UNAVAILABLE', approval.id, `approval store unavailable: ${errorMessage(err)}`),
+        );
+      case 'hold-over':
+        return this.required(call, approval, `not approved within the hold of ${Math.round(holdMs / 100) / 10} s`);
+      case 'gone':
+        call.count('deny');
+        call.record({ approval: approval.id, decision: 'deny', reason: end.why });
+        return { allow: false, decisionId: call.decisionId };
+      default:
+        return this.refused(call, approval.id, end.end);
+    }
   }
 
   /**
