@@ -14,6 +14,8 @@ export interface CliCommand {
   summary: string;
   /** Full text for `toolgate <command> --help`. */
   usage: string;
+  /** A command group (command-group.ts): it answers `--help` itself, for the group or one subcommand. */
+  answersHelp?: boolean;
   /** Resolves to the exit code. Throws `UsageError` for bad arguments (exit 2). */
   run(argv: string[], context: CliContext): Promise<number>;
 }

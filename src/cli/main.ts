@@ -16,9 +16,6 @@ const COMMANDS: ReadonlyMap<string, CliCommand> = new Map(
   [runCommand, checkCommand, policyCommand, mcpCommand, auditCommand, demoCommand, devIdentityCommand, signingKeyCommand].map((c) => [c.name, c]),
 );
 
-/** Commands with subcommands. */
-const GROUPS: ReadonlySet<string> = new Set(['policy', 'mcp', 'audit']);
-
 function overview(): string {
   const width = Math.max(...[...COMMANDS.keys()].map((n) => n.length));
   const lines = [...COMMANDS.values()].map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
@@ -37,8 +34,7 @@ export async function main(argv: string[], context: CliContext): Promise<number>
     context.stderr(name === undefined ? overview() : `toolgate: unknown command "${name}"\n\n${overview()}`);
     return 2;
   }
-  // A command group (policy, mcp) answers --help itself, for the group or for one subcommand.
-  if (!GROUPS.has(command.name) && wantsHelp(rest)) {
+  if (command.answersHelp !== true && wantsHelp(rest)) {
     context.stdout(command.usage);
     return 0;
   }
