@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { runGatewayProcess } from './support/gateway-process';
 import { ApprovalsClient } from '../../src/approvals/approvals-client';
 import { FilesClient } from '../../src/examples/files-proto';
 import { authorizeId } from '../../src/spiffe/tls/authorizer';
@@ -10,8 +10,6 @@ import { CI_BUILDER, GATEWAY_ID, GatewayWorld, RESEARCH_BOT } from './support/ga
 import { describeWithRedis } from './support/redis-server';
 import { waitUntil } from './support/workload-fixtures';
 
-const REGISTER_TS = join(__dirname, '../unit/policy/support/register-ts.js');
-const CLI = join(__dirname, '../../src/cli/main.ts');
 const READ = 'tools.files.v1.Files/ReadFile';
 
 const POLICIES = {
@@ -27,27 +25,6 @@ type Dynamic = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 function unary<T>(client: grpc.Client, method: string, request: object, metadata = new grpc.Metadata()): Promise<T> {
   const fn = (client as Dynamic)[method]!;
   return new Promise((resolve, reject) => fn.call(client, request, metadata, (err: grpc.ServiceError | null, reply: T) => (err ? reject(err) : resolve(reply))));
-}
-
-/** `toolgate run` in a process of its own, on the same config file (a second replica); resolves with its listener's port once it serves. */
-function runGatewayProcess(configFile: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--no-turbo-inline-js-wasm-calls', '--require', REGISTER_TS, CLI, 'run', '--config', configFile], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`second gateway did not start:\n${seen}`)), 30_000);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      for (const line of seen.split('\n')) {
-        if (!line.includes('toolgate is serving')) continue;
-        clearTimeout(timer);
-        resolve({ child, port: (JSON.parse(line) as { listen: { port: number } }).listen.port });
-        return;
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`second gateway exited (${code}):\n${seen}`)));
-  });
 }
 
 describeWithRedis('two gateway replicas sharing one Redis: approvals', () => {

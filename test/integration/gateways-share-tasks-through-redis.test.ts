@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { runGatewayProcess } from './support/gateway-process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,34 +15,10 @@ import { describeWithRedis } from './support/redis-server';
 import { call, statusOf, taskMetadata } from './support/task-calls';
 import { waitUntil } from './support/workload-fixtures';
 
-const REGISTER_TS = join(__dirname, '../unit/policy/support/register-ts.js');
-const CLI = join(__dirname, '../../src/cli/main.ts');
-
 const TASK_POLICIES = {
   ...POLICIES,
   'tasks.cedar': `permit (principal in AgentGroup::"researchers", action == Action::"toolgate.v1.Tasks/BeginTask", resource == Tool::"toolgate");`,
 };
-
-/** `toolgate run` in a process of its own, on the same config file; resolves with its listener's port once it serves. */
-function runGatewayProcess(configFile: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--no-turbo-inline-js-wasm-calls', '--require', REGISTER_TS, CLI, 'run', '--config', configFile], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`second gateway did not start:\n${seen}`)), 30_000);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      for (const line of seen.split('\n')) {
-        if (!line.includes('toolgate is serving')) continue;
-        clearTimeout(timer);
-        resolve({ child, port: (JSON.parse(line) as { listen: { port: number } }).listen.port });
-        return;
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`second gateway exited (${code}):\n${seen}`)));
-  });
-}
 
 describeWithRedis('two gateway processes sharing one Redis agree on tasks and budgets', () => {
   let redis: DevRedisServer;
