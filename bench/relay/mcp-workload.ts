@@ -1,7 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { agentFetch } from '../../src/demo/mtls-fetch';
+import { agentFetch } from '../../src/server/mtls-fetch';
 import { McpUpstreamAgent } from '../../src/server/mcp-upstream-agent';
 import { SpiffeId } from '../../src/spiffe/id';
 import type { X509TlsSource } from '../../src/spiffe/tls/secure-context-cache';

@@ -1,5 +1,5 @@
 import type * as https from 'node:https';
-import { agentFetch, type FetchLike } from '../demo/mtls-fetch';
+import { agentFetch, type FetchLike } from '../server/mtls-fetch';
 import { errorCode, errorMessage } from '../errors/unknown-error';
 import { AuthorizationError } from '../spiffe/errors';
 

@@ -3,7 +3,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { NotesMcpServer } from '../examples/notes-mcp-server';
 import type { DecisionLine } from './decision-recorder';
-import type { FetchLike } from './mtls-fetch';
+import type { FetchLike } from '../server/mtls-fetch';
 
 export interface McpScenesContext {
   readonly print: (line: string) => void;

@@ -18,7 +18,7 @@ import { grpcChannelCredentials } from '../spiffe/tls/grpc-credentials';
 import { X509Source } from '../spiffe/workload/x509-source';
 import { DecisionRecorder, type DecisionLine } from './decision-recorder';
 import { runMcpScenes } from './mcp-scenes';
-import { mtlsFetch } from './mtls-fetch';
+import { mtlsFetch } from '../server/mtls-fetch';
 
 const GATEWAY = 'spiffe://example.org/toolgate';
 const FILES = 'spiffe://example.org/tools/files';

@@ -1,5 +1,5 @@
 import * as tls from 'node:tls';
-import type { FetchLike } from '../../src/demo/mtls-fetch';
+import type { FetchLike } from '../../src/server/mtls-fetch';
 import { authorizeId } from '../../src/spiffe/tls/authorizer';
 import { mtlsClientOptions } from '../../src/spiffe/tls/mtls-client';
 import { CI_BUILDER, GATEWAY_ID, type GatewayWorld, RESEARCH_BOT } from './support/gateway-world';

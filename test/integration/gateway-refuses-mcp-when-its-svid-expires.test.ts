@@ -1,7 +1,7 @@
 import * as https from 'node:https';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { agentFetch } from '../../src/demo/mtls-fetch';
+import { agentFetch } from '../../src/server/mtls-fetch';
 import type { IssuedX509Svid } from '../../src/spiffe/dev/ca';
 import { authorizeId } from '../../src/spiffe/tls/authorizer';
 import { mtlsClientOptions } from '../../src/spiffe/tls/mtls-client';

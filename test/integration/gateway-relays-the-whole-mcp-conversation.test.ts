@@ -15,7 +15,7 @@ import {
   type JSONRPCMessage,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { FetchLike } from '../../src/demo/mtls-fetch';
+import type { FetchLike } from '../../src/server/mtls-fetch';
 import { GATEWAY_ID, GatewayWorld, POLICIES, RESEARCH_BOT } from './support/gateway-world';
 import { bearerTlsFetch, mtlsFetch } from './support/mcp-gateway-world';
 

@@ -8,7 +8,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
 import { authorizeId } from '../../../src/spiffe/tls/authorizer';
-import { agentFetch, mtlsFetch as demoMtlsFetch, type FetchLike } from '../../../src/demo/mtls-fetch';
+import { agentFetch, mtlsFetch as demoMtlsFetch, type FetchLike } from '../../../src/server/mtls-fetch';
 import { MtlsServer } from '../../../src/spiffe/tls/mtls-server';
 import type { X509Source } from '../../../src/spiffe/workload/x509-source';
 import { GATEWAY_ID, GatewayWorld, POLICIES, type GatewayWorldOptions } from './gateway-world';
