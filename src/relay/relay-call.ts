@@ -3,6 +3,7 @@ import { GrpcFrameReader, type GrpcMessage } from './grpc-frames';
 import { closeUnfinishedRequest, encodeGrpcMessage, endWithStatus, refusalMessage, Status, type StatusCode } from './grpc-status';
 import { IdleTimer } from './idle-timer';
 import { afterPeerCatchesUp } from './peer-caught-up';
+import { resetWithCancel } from './reset-with-cancel';
 import type { UpstreamChannel } from './upstream-channel';
 import { errorMessage } from '../errors/unknown-error';
 
@@ -77,8 +78,6 @@ export interface MessageGate {
  */
 export class RelayCall {
   private upstream: ClientHttp2Stream | undefined;
-  /** Resets the upstream stream with CANCEL and nothing else (see `cancelUpstream`). */
-  private readonly upstreamAbort = new AbortController();
   private trailers: OutgoingHttpHeaders | undefined;
   private ended = false;
   private idle: IdleTimer | undefined;
@@ -228,13 +227,9 @@ export class RelayCall {
     });
   }
 
-  /**
-   * Resets the upstream stream with RST_STREAM(CANCEL) alone. `close(NGHTTP2_CANCEL)` would
-   * first end the request side (END_STREAM), and a tool would take the messages it got so
-   * far for the whole request; an aborted signal makes Node send the reset without it.
-   */
+  /** Resets the upstream stream with RST_STREAM(CANCEL) alone, never END_STREAM first (reset-with-cancel.ts). */
   private cancelUpstream(): void {
-    if (this.upstream && !this.upstream.closed && !this.upstream.destroyed) this.upstreamAbort.abort();
+    if (this.upstream) resetWithCancel(this.upstream);
   }
 
   private tooLarge(problem: string): false {
@@ -252,7 +247,7 @@ export class RelayCall {
     let session: ClientHttp2Session;
     try {
       session = this.channel.session();
-      up = session.request(this.headers(), { signal: this.upstreamAbort.signal });
+      up = session.request(this.headers());
     } catch (err) {
       this.fail(Status.UNAVAILABLE, this.generic(Status.UNAVAILABLE), `upstream request failed: ${errorMessage(err)}`, 'upstream');
       return undefined;
