@@ -33,7 +33,8 @@ RUN mkdir -p /etc/toolgate && groupadd --system --gid 10001 toolgate \
 USER 10001:10001
 # 8443: gRPC (mTLS); 9090: admin HTTP (/healthz, /readyz, /metrics).
 EXPOSE 8443 9090
-# --no-turbo-inline-js-wasm-calls: the V8 guard for cedar-wasm (README, "V8 guard"). The
-# gateway also sets it itself before cedar-wasm loads; passing it here makes it certain.
-ENTRYPOINT ["node", "--no-turbo-inline-js-wasm-calls", "dist/cli/main.js"]
+# The node flags are src/cli/node-flags.ts's GATEWAY_NODE_FLAGS (a test holds the two
+# together; the reasons are there): the V8 guard for cedar-wasm (README, "V8 guard"), and
+# two that take ~40 MB off the gateway's memory at no measured CPU cost.
+ENTRYPOINT ["node", "--no-turbo-inline-js-wasm-calls", "--max-semi-space-size=4", "--no-liftoff", "dist/cli/main.js"]
 CMD ["run", "--config", "/etc/toolgate/toolgate.yaml"]
