@@ -14,6 +14,8 @@ import { errorMessage } from '../errors/unknown-error';
 export interface PolicyEngineOptions {
   /** Most decisions remembered; 0 turns the decision cache off. Default 10 000. */
   cacheSize?: number;
+  /** Most memory the decision cache's keys may take, in bytes (counted as below); default 8 MiB. */
+  cacheBytes?: number;
   /** A monotonic clock in milliseconds, for `evaluationMicros`. Default `performance.now`. */
   now?: () => number;
   /**
@@ -61,8 +63,16 @@ export interface FastPathStats {
 }
 
 const DEFAULT_CACHE_SIZE = 10_000;
-/** Keys longer than this (a large context, e.g. a decoded payload) are not cached, which bounds the cache's memory. */
+/** Keys longer than this (a large context, e.g. a decoded payload) are not cached. */
 const MAX_KEY_LENGTH = 4096;
+/**
+ * The cache's memory bound. Without it, callers varying 4 KB arguments would fill 10 000
+ * entries with ~80 MB of keys (two bytes a character for non-Latin-1 text); 8 MiB still holds
+ * the 10 000 of the bench's ~300-character keys.
+ */
+const DEFAULT_CACHE_BYTES = 8 * 1024 * 1024;
+/** What an entry costs besides its key, roughly (lru-cache's slots, the verdict), for the bound above. */
+const CACHE_ENTRY_OVERHEAD_BYTES = 200;
 /** Action entities kept; actions come from the route table, so this only guards against misuse. */
 const MAX_ACTIONS = 10_000;
 const DEFAULT_SLICE_BUDGET = 20_000;
@@ -150,7 +160,15 @@ export class PolicyEngine {
     this.usage = set.attributeUsage;
     this.now = options.now ?? (() => performance.now());
     const cacheSize = options.cacheSize ?? DEFAULT_CACHE_SIZE;
-    this.cache = cacheSize > 0 ? new LRUCache({ max: cacheSize }) : undefined;
+    this.cache =
+      cacheSize > 0
+        ? new LRUCache({
+            max: cacheSize,
+            maxSize: options.cacheBytes ?? DEFAULT_CACHE_BYTES,
+            // Two bytes a character: what V8 takes for a key with any non-Latin-1 character.
+            sizeCalculation: (_verdict, key) => 2 * key.length + CACHE_ENTRY_OVERHEAD_BYTES,
+          })
+        : undefined;
     this.order = new Map(set.ids.map((id, position) => [id, position]));
     this.index =
       (options.index ?? true)

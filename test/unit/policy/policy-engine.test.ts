@@ -162,6 +162,23 @@ describe('PolicyEngine decision cache', () => {
     expect(engine.authorize(request(researcher, READ, { resource: 'other' })).cached).toBe(false);
   });
 
+  it('bounds the memory its keys take, not only their number: large read arguments evict sooner than small ones', () => {
+    // The task id is read by a policy, so it is in the key: ~3000 characters make a ~6 KB entry.
+    const big = (i: number) => request(researcher, SYNC, { metadata: { 'x-task-id': `task-${i}-${'x'.repeat(3000)}` } });
+    const small = (i: number) => request(researcher, SYNC, { metadata: { 'x-task-id': `task-${i}` } });
+    const budget = 20_000; // room for three big entries, and for many small ones
+    const engine = new PolicyEngine(set, { cacheBytes: budget });
+    for (let i = 0; i < 4; i++) engine.authorize(big(i));
+    expect([0, 3].map((i) => engine.authorize(big(i)).cached)).toEqual([false, true]);
+    for (let i = 0; i < 20; i++) engine.authorize(small(i));
+    expect(engine.authorize(small(0)).cached).toBe(true);
+    // The default bound (8 MiB) holds far fewer than 10 000 entries of ~4 KB keys.
+    const bounded = new PolicyEngine(set);
+    const huge = (i: number) => request(researcher, SYNC, { metadata: { 'x-task-id': `task-${i}-${'y'.repeat(3600)}` } });
+    for (let i = 0; i < 1500; i++) bounded.authorize(huge(i));
+    expect([bounded.authorize(huge(0)).cached, bounded.authorize(huge(1499)).cached]).toEqual([false, true]);
+  });
+
   it('hits across values no policy reads (pruned before the key is made)', () => {
     const engine = new PolicyEngine(set);
     engine.authorize(request(researcher, READ, { metadata: { 'x-request-id': '1' } }));
