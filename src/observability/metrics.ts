@@ -38,6 +38,8 @@ export class GatewayMetrics {
   /** Calls the gateway refused outside a Cedar decision (task token or state, budgets, rate, on-behalf-of, store, bad task requests), by gRPC status. */
   readonly guardRefusals: Counter<'grpc_status'>;
   private svidExpiry: (() => number | undefined) | undefined;
+  /** Counted by the policy engines of every set in force since the start (PolicyEngineOptions.evaluations), read at each scrape. */
+  readonly policyEvaluations = { fastPath: 0, cedarWasm: 0 };
   private listeners: (() => Record<string, ListenerGauges>) | undefined;
   readonly connectionsOverLimit: Counter<'listener' | 'limit'>;
   /** MCP tools refused because their definition changed since it was pinned (docs/mcp.md, "Tool pinning"). */
@@ -163,6 +165,17 @@ export class GatewayMetrics {
       'Connections accepted on each listener whose TLS handshake waits to start (limits.handshakesPerTurn and limits.handshakesPerSecond).',
       (l) => l.waitingHandshakes,
     );
+    new Counter({
+      name: 'toolgate_policy_evaluations_total',
+      help: 'Decisions evaluated rather than taken from the decision cache, by what decided them: engine="fast_path" (policyEngine.fastPath, exact) or "cedar_wasm".',
+      labelNames: ['engine'],
+      registers,
+      collect() {
+        this.reset();
+        this.labels('fast_path').inc(metrics.policyEvaluations.fastPath);
+        this.labels('cedar_wasm').inc(metrics.policyEvaluations.cedarWasm);
+      },
+    });
     new Gauge({
       name: 'toolgate_svid_expiry_seconds',
       help: "Seconds until the gateway's own X.509-SVID expires; 0 when it has none or it has expired, never negative (alert below a few minutes).",

@@ -41,6 +41,8 @@ export interface PolicyEngineOptions {
   fastPathCheckEvery?: number;
   /** Called when the shadow check finds the fast path and cedar-wasm disagree; cedar-wasm's verdict is the one used. */
   onFastPathDisagreement?: (disagreement: FastPathDisagreement) => void;
+  /** Counts the decisions evaluated (cache misses) by what decided them; one object can be shared by the engines of successive policy sets. */
+  evaluations?: EvaluationCounts;
 }
 
 /** A fast decision that cedar-wasm, asked the same, decided otherwise. */
@@ -48,6 +50,12 @@ export interface FastPathDisagreement {
   readonly request: AuthorizationRequest;
   readonly fast: Pick<Decision, 'allow' | 'policies' | 'errors' | 'escalate'>;
   readonly cedar: Pick<Decision, 'allow' | 'policies' | 'errors' | 'escalate'>;
+}
+
+/** Decisions evaluated rather than taken from the cache, by what decided them (the fast path's sampled checks count once, as fast). */
+export interface EvaluationCounts {
+  fastPath: number;
+  cedarWasm: number;
 }
 
 /** What the fast path did since the engine was built. */
@@ -152,12 +160,14 @@ export class PolicyEngine {
   private readonly index: { policies: PolicyIndex; slices: PolicySlices } | undefined;
   private readonly fast: { path: FastPath; whole: Selection; checkEvery: number; onDisagreement: PolicyEngineOptions['onFastPathDisagreement'] } | undefined;
   private fastCounts = { answered: 0, leftToCedar: 0, checked: 0, disagreements: 0 };
+  private readonly evaluations: EvaluationCounts;
 
   constructor(
     readonly set: PolicySet,
     options: PolicyEngineOptions = {},
   ) {
     this.usage = set.attributeUsage;
+    this.evaluations = options.evaluations ?? { fastPath: 0, cedarWasm: 0 };
     this.now = options.now ?? (() => performance.now());
     const cacheSize = options.cacheSize ?? DEFAULT_CACHE_SIZE;
     this.cache =
@@ -271,7 +281,12 @@ export class PolicyEngine {
     const selection = this.index !== undefined ? this.selectionFor(this.index, prepared) : this.fast?.whole;
     if (selection !== undefined) prepared.call.preparsedPolicySetId = selection.id;
     const fast = req === undefined ? undefined : this.fastVerdict(selection, prepared);
-    if (fast !== undefined && !this.checkDue()) return { verdict: fast, answer: FAST_ANSWER };
+    if (fast !== undefined) {
+      this.evaluations.fastPath++;
+      if (!this.checkDue()) return { verdict: fast, answer: FAST_ANSWER };
+    } else if (req !== undefined) {
+      this.evaluations.cedarWasm++;
+    }
     let answer: AuthorizationAnswer;
     try {
       answer = statefulIsAuthorized(prepared.call);

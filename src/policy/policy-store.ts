@@ -34,7 +34,7 @@ export interface LoadedPolicies {
 
 export type PolicyStoreOptions = Pick<ShadowedEngineOptions, 'onDisagreement' | 'onError'> & {
   /** The engines' fast path (policy-engine.ts); off when absent. */
-  readonly engine?: Pick<PolicyEngineOptions, 'fastPath' | 'fastPathCheckEvery' | 'onFastPathDisagreement'>;
+  readonly engine?: Pick<PolicyEngineOptions, 'fastPath' | 'fastPathCheckEvery' | 'onFastPathDisagreement' | 'evaluations'>;
 };
 
 /**

@@ -34,6 +34,7 @@ export function fastPathReporting(logger: Logger, metrics: GatewayMetrics, confi
   return {
     fastPath: config.fastPath,
     fastPathCheckEvery: config.fastPathCheckEvery,
+    evaluations: metrics.policyEvaluations,
     onFastPathDisagreement({ request, fast, cedar }: FastPathDisagreement): void {
       metrics.fastPathDisagreements.inc();
       const principal = `${request.principal.type}::${JSON.stringify(request.principal.id)}`;
