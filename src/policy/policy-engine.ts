@@ -161,6 +161,8 @@ export class PolicyEngine {
   private readonly fast: { path: FastPath; whole: Selection; checkEvery: number; onDisagreement: PolicyEngineOptions['onFastPathDisagreement'] } | undefined;
   private fastCounts = { answered: 0, leftToCedar: 0, checked: 0, disagreements: 0 };
   private readonly evaluations: EvaluationCounts;
+  /** Set at the first disagreement the sampled check finds: this engine no longer trusts its fast path. */
+  private fastStopped = false;
 
   constructor(
     readonly set: PolicySet,
@@ -299,7 +301,7 @@ export class PolicyEngine {
   }
 
   private fastVerdict(selection: Selection | undefined, prepared: Prepared): Verdict | undefined {
-    if (this.fast === undefined || selection === undefined) return undefined;
+    if (this.fast === undefined || this.fastStopped || selection === undefined) return undefined;
     const answer = selection.compiled && this.fast.path.decide(selection.compiled, prepared.principal.entity, prepared.action.entity, prepared.resource, prepared.context);
     if (answer === undefined) {
       this.fastCounts.leftToCedar++;
@@ -320,6 +322,11 @@ export class PolicyEngine {
     this.fastCounts.checked++;
     if (sameVerdict(fast, cedar)) return;
     this.fastCounts.disagreements++;
+    // A fast path proven wrong once is not trusted again by this engine (the next policy set's
+    // engine starts afresh): every later decision goes to cedar-wasm, and the cache, which may
+    // hold other wrong fast answers, is emptied.
+    this.fastStopped = true;
+    this.cache?.clear();
     this.fast?.onDisagreement?.({ request: req, fast, cedar });
   }
 

@@ -28,7 +28,8 @@ export function shadowReporting(logger: Logger, metrics: GatewayMetrics): Policy
  * The engines' fast-path options from the config, with where the sampled check reports: each
  * disagreement counted in `toolgate_policy_fast_path_disagreements_total` and logged at error
  * level with both verdicts (not the context: it can hold a call's arguments); the call itself
- * got cedar-wasm's decision.
+ * got cedar-wasm's decision, and so does every later call of that policy set (the engine
+ * stops trusting its fast path and empties its cache).
  */
 export function fastPathReporting(logger: Logger, metrics: GatewayMetrics, config: GatewayConfig['policyEngine']): NonNullable<PolicyStoreOptions['engine']> {
   return {
@@ -38,7 +39,10 @@ export function fastPathReporting(logger: Logger, metrics: GatewayMetrics, confi
     onFastPathDisagreement({ request, fast, cedar }: FastPathDisagreement): void {
       metrics.fastPathDisagreements.inc();
       const principal = `${request.principal.type}::${JSON.stringify(request.principal.id)}`;
-      logger.error({ principal, action: request.action, resource: request.resource, fast, cedar }, "policy fast path disagreed with cedar-wasm; cedar-wasm's decision was used");
+      logger.error(
+        { principal, action: request.action, resource: request.resource, fast, cedar },
+        "policy fast path disagreed with cedar-wasm; cedar-wasm's decision was used, and decides every call of this policy set from now on",
+      );
     },
   };
 }
