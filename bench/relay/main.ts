@@ -331,7 +331,7 @@ function summarizeDecisionLog(file: string, who: string): string {
     else if (entry.decision === 'deny') deny++;
     if (typeof entry.evalUs === 'number') (entry.cached ? evalUs.cached : evalUs.evaluated).push(entry.evalUs);
   }
-  const m = (v: number[]) => median(v).toFixed(0);
+  const m = (v: number[]) => (v.length === 0 ? '–' : median(v).toFixed(0));
   return (
     `${who}'s decision log after the run: ${lines} lines (${allow} allow, ${deny} deny${lines - allow - deny > 0 ? `, ${lines - allow - deny} other events (task begun)` : ''}; ${evalUs.cached.length} served from the decision cache), ` +
     `${(text.length / lines).toFixed(0)} bytes per line; median evalUs (the engine's own wall-clock timing): ` +

@@ -331,7 +331,9 @@ ${Object.entries(TOPOLOGY_NOTES)
 - Shed (open-loop unary): of the calls scheduled in a measured window (sent or, with 2000 already
   outstanding, not), those not answered OK by the window's end + ${s.shedGraceMs} ms (the load goes on
   meanwhile), so that calls in flight at the window's edges do not count: errors, calls not sent,
-  and the backlog of a target that cannot keep the rate.
+  and the backlog of a target that cannot keep the rate. A toolgate that falls behind sheds by
+  itself: past its default \`limits.perCaller.maxConcurrentCalls\` (64 open calls per caller) it
+  answers RESOURCE_EXHAUSTED at once; the headline names each shed call's reason.
 - Fast path: the policy engine's counters (\`fastPathStats\`: decisions the fast path answered,
   decisions left to cedar-wasm), read from each toolgate over the bench's IPC at the window's
   edges; "fast path off" when the engine has none.
