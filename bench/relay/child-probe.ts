@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import type { FastPathStats } from '../../src/policy/policy-engine';
 
 /** What a child reports when asked, between load phases. */
 export interface ProcessSample {
@@ -9,6 +10,12 @@ export interface ProcessSample {
   rss: number;
   /** Highest RSS seen (sampled every 100 ms) since the previous sample, bytes. */
   peakRss: number;
+  /** The kernel's high-water mark of RSS over the process's whole life (ru_maxrss), bytes. */
+  maxRss: number;
+  /** process.memoryUsage() now, bytes: read as it is, no GC forced. */
+  memory: { heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
+  /** toolgate: what its policy engine's fast path has done so far; 'off' when the fast path is off. Absent for other processes. */
+  fastPath?: FastPathStats | 'off';
 }
 
 export type ParentMessage =
@@ -21,6 +28,13 @@ export type ChildMessage = { type: 'ready'; port: number } | { type: 'failed'; e
  * in-process V8 CPU profile (so a profile covers exactly one measured window), and exits
  * on request. The probe itself does nothing between requests but a 100 ms RSS poll.
  */
+let fastPathStats: (() => FastPathStats | undefined) | undefined;
+
+/** A toolgate child: lets samples report its policy engine's fast-path counters. */
+export function reportFastPath(read: () => FastPathStats | undefined): void {
+  fastPathStats = read;
+}
+
 export function serveProbe(): void {
   if (!process.send) throw new Error('bench children must be started with child_process.fork');
   let peakRss = process.memoryUsage.rss();
@@ -34,8 +48,15 @@ export function serveProbe(): void {
   process.on('message', (message: ParentMessage) => {
     switch (message.type) {
       case 'sample': {
-        const rss = process.memoryUsage.rss();
-        const sample: ProcessSample = { cpu: process.cpuUsage(), rss, peakRss: Math.max(peakRss, rss) };
+        const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+        const sample: ProcessSample = {
+          cpu: process.cpuUsage(),
+          rss,
+          peakRss: Math.max(peakRss, rss),
+          maxRss: process.resourceUsage().maxRSS * 1024,
+          memory: { heapTotal, heapUsed, external, arrayBuffers },
+          ...(fastPathStats && { fastPath: fastPathStats() ?? 'off' }),
+        };
         peakRss = rss;
         send({ type: 'reply', seq: message.seq, sample });
         return;

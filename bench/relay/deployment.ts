@@ -49,6 +49,7 @@ permit (principal == Agent::"agent-${i}", action == Action::"${service}/${method
 when { principal has team && principal.team == "team-${i}" };`;
   });
   const bench = [
+    // Every method of the echo service (unary, bidi and server streaming): the action's parent is its service.
     `@id("bench-uses-echo")
 permit (principal in AgentGroup::"bench", action in Action::"${ECHO_SERVICE}", resource == Tool::"echo")
 when { context.peer.authn == "x509-svid" };`,
@@ -93,8 +94,25 @@ export function policyCount(policies: Record<string, string>): number {
   return Object.values(policies).reduce((n, text) => n + (text.match(/^@id\(/gm)?.length ?? 0), 0);
 }
 
+/** What differs between the bench's toolgate processes; everything else (policies, identities, upstreams) is the same. */
+export interface GatewayVariant {
+  /** Names the config file (toolgate-<name>.yaml) and the decision log (decisions-<name>.log); the main gateway has none. */
+  name?: string;
+  /** The task store in this redis-server (else memory). */
+  redisUrl?: string;
+  /** Also relay the MCP upstream at this URL (https, `MCP_UPSTREAM_ID`). */
+  mcpUrl?: string;
+  /**
+   * `policyEngine.fastPath`, written only when set: the main gateway leaves it out, so that it
+   * follows the default (docs/policies.md "Fast path"), as a production config that does not
+   * mention it would; the cedar-wasm variant sets `false`.
+   */
+  fastPath?: boolean;
+}
+
 /** The config file, contract §3; the Workload API endpoint comes from $SPIFFE_ENDPOINT_SOCKET. */
-export function gatewayConfigYaml(upstreamAddress: string, redisUrl?: string, mcpUrl?: string): string {
+export function gatewayConfigYaml(upstreamAddress: string, variant: GatewayVariant = {}): string {
+  const { redisUrl, mcpUrl, fastPath } = variant;
   const agents = Array.from(
     { length: 8 },
     (_, i) => `  - spiffeId: spiffe://${TRUST_DOMAIN}/agents/agent-${i}
@@ -129,22 +147,25 @@ ${
 }metadata:
   allow: [${TASK_HEADER}]
 decisionLog:
-  destination: ./${redisUrl === undefined ? 'decisions.log' : 'decisions-redis.log'}
+  destination: ./${decisionLogName(variant)}
 logLevel: warn
-${redisUrl === undefined ? '' : `state:\n  redis:\n    url: ${redisUrl}\n    keyPrefix: 'bench:'\n`}`;
+${fastPath === undefined ? '' : `policyEngine:\n  fastPath: ${fastPath}\n`}${redisUrl === undefined ? '' : `state:\n  redis:\n    url: ${redisUrl}\n    keyPrefix: 'bench:'\n`}`;
+}
+
+function decisionLogName(variant: GatewayVariant): string {
+  return variant.name === undefined ? 'decisions.log' : `decisions-${variant.name}.log`;
 }
 
 /**
- * Writes policies/ and toolgate.yaml (or, with `redisUrl`, toolgate-redis.yaml: the same
- * gateway with its task store in Redis, and its own decision log) into `dir`; returns the
- * config file's path. With `mcpUrl`, the gateway also relays the MCP upstream there (https, `MCP_UPSTREAM_ID`).
+ * Writes policies/ (shared by every variant) and the variant's config file into `dir`;
+ * returns the config file's path, its decision log's, and the number of policies.
  */
-export function writeGatewayDeployment(dir: string, upstreamAddress: string, redisUrl?: string, mcpUrl?: string): { configFile: string; decisionLog: string; policies: number } {
+export function writeGatewayDeployment(dir: string, upstreamAddress: string, variant: GatewayVariant = {}): { configFile: string; decisionLog: string; policies: number } {
   const policyDir = join(dir, 'policies');
   mkdirSync(policyDir, { recursive: true });
   const policies = benchPolicies();
   for (const [name, text] of Object.entries(policies)) writeFileSync(join(policyDir, name), `${text}\n`);
-  const configFile = join(dir, redisUrl === undefined ? 'toolgate.yaml' : 'toolgate-redis.yaml');
-  writeFileSync(configFile, gatewayConfigYaml(upstreamAddress, redisUrl, mcpUrl));
-  return { configFile, decisionLog: join(dir, redisUrl === undefined ? 'decisions.log' : 'decisions-redis.log'), policies: policyCount(policies) };
+  const configFile = join(dir, variant.name === undefined ? 'toolgate.yaml' : `toolgate-${variant.name}.yaml`);
+  writeFileSync(configFile, gatewayConfigYaml(upstreamAddress, variant));
+  return { configFile, decisionLog: join(dir, decisionLogName(variant)), policies: policyCount(policies) };
 }

@@ -8,9 +8,13 @@ import type * as grpc from '@grpc/grpc-js';
 export const ECHO_SERVICE = 'bench.v1.Echo';
 export const UNARY_PATH = `/${ECHO_SERVICE}/Unary`;
 export const PING_PONG_PATH = `/${ECHO_SERVICE}/PingPong`;
-/** The Cedar action names of the two methods. */
+/** Server streaming: one request answered by `SERVER_STREAM_MESSAGES` responses. */
+export const SERVER_STREAM_PATH = `/${ECHO_SERVICE}/ServerStream`;
+export const SERVER_STREAM_MESSAGES = 8;
+/** The Cedar action names of the methods. */
 export const UNARY_ACTION = UNARY_PATH.slice(1);
 export const PING_PONG_ACTION = PING_PONG_PATH.slice(1);
+export const SERVER_STREAM_ACTION = SERVER_STREAM_PATH.slice(1);
 
 const same = (b: Buffer): Buffer => b;
 
@@ -29,6 +33,7 @@ function method(path: string, requestStream: boolean, responseStream: boolean): 
 export const echoServiceDefinition: grpc.ServiceDefinition = {
   Unary: method(UNARY_PATH, false, false),
   PingPong: method(PING_PONG_PATH, true, true),
+  ServerStream: method(SERVER_STREAM_PATH, false, true),
 };
 
 /** A payload of `n` bytes (content irrelevant; not all zeros, in case anything compresses). */

@@ -1,7 +1,7 @@
 import { loadConfig } from '../../src/config/load-config';
 import { assertWasmInliningGuard } from '../../src/policy';
 import { Gateway } from '../../src/server/gateway';
-import { requireEnv, runChild } from './child-probe';
+import { reportFastPath, requireEnv, runChild } from './child-probe';
 
 /**
  * Child process: toolgate as `toolgate run --config FILE` starts it (the same loadConfig
@@ -13,6 +13,8 @@ async function main(): Promise<number> {
   assertWasmInliningGuard();
   const config = loadConfig(requireEnv('BENCH_GATEWAY_CONFIG'));
   const gateway = await Gateway.start(config, { svidTimeoutMs: 10_000 });
+  // The engine in force now (a reload would replace it; the bench does not reload).
+  reportFastPath(() => gateway.pipeline.current.engine.fastPathStats);
   return gateway.address.port;
 }
 

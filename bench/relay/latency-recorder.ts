@@ -5,6 +5,16 @@ export class LatencyRecorder {
   errors = 0;
   /** Open-loop calls not sent because too many were already outstanding. */
   dropped = 0;
+  /** Open-loop unary: calls scheduled in the windows (sent or not). */
+  scheduled = 0;
+  /** Open-loop unary: of those, the ones answered OK by the window's end plus a grace (load-generator.ts, `answeredBy`). */
+  answeredInTime = 0;
+  /** Open-loop unary: why the others were not: a gRPC status name, 'late' (answered OK after the grace) or 'not sent'. */
+  readonly shedReasons = new Map<string, number>();
+
+  shedFor(reason: string): void {
+    this.shedReasons.set(reason, (this.shedReasons.get(reason) ?? 0) + 1);
+  }
 
   get count(): number {
     return this.n;

@@ -1,13 +1,18 @@
 import * as grpc from '@grpc/grpc-js';
 import { TASK_HEADER, TASK_TOKEN_HEADER } from './deployment';
-import { PING_PONG_PATH, raw, UNARY_PATH } from './echo-service';
+import { PING_PONG_PATH, raw, SERVER_STREAM_MESSAGES, SERVER_STREAM_PATH, UNARY_PATH } from './echo-service';
 import type { LatencyRecorder } from './latency-recorder';
 
 export interface Workload {
   name: string;
   title: string;
-  kind: 'unary' | 'stream';
+  /** unary: one call; stream: bidi ping-pong, each answered message a call; server-stream: one request answered by `SERVER_STREAM_MESSAGES` messages, each whole stream a call. */
+  kind: 'unary' | 'stream' | 'server-stream';
   mode: 'closed' | 'open';
+  /** Open loop: calls per second, when not the bench's BENCH_RATE. */
+  rate?: number;
+  /** Only these topologies (default: every topology that can take the workload). */
+  topologies?: readonly string[];
 }
 
 export interface LoadOptions {
@@ -39,6 +44,12 @@ const STOP_TIMEOUT_MS = 10_000;
  */
 export class LoadRun {
   measuring = false;
+  /**
+   * Open-loop unary: a call scheduled while measuring counts as answered in time (the
+   * recorder's `answeredInTime`) when it is answered OK no later than this (performance.now()
+   * ms). Infinity while the window lasts; set to the window's end plus a grace when it ends.
+   */
+  answeredBy = Infinity;
   private stopping = false;
   private outstanding = 0;
   private readonly streams: grpc.ClientDuplexStream<Buffer, Buffer>[] = [];
@@ -54,12 +65,14 @@ export class LoadRun {
   ) {
     const { kind, mode } = workload;
     if (kind === 'unary' && mode === 'closed') for (let i = 0; i < options.concurrency; i++) this.unaryLoop();
-    if (kind === 'unary' && mode === 'open') this.schedule(() => this.unaryOnce(() => {}));
+    if (kind === 'unary' && mode === 'open') this.schedule(() => this.unaryOnce(() => {}, this.measuring), true);
+    if (kind === 'server-stream' && mode === 'closed') for (let i = 0; i < options.concurrency; i++) this.serverStreamLoop();
+    if (kind === 'server-stream' && mode === 'open') this.schedule(() => this.serverStreamOnce(() => {}), false);
     if (kind === 'stream' && mode === 'closed') for (let i = 0; i < options.concurrency; i++) this.pingPong(true);
     if (kind === 'stream' && mode === 'open') {
       const queues = Array.from({ length: options.concurrency }, () => this.pingPong(false));
       let next = 0;
-      this.schedule(() => queues[next++ % queues.length]!());
+      this.schedule(() => queues[next++ % queues.length]!(), false);
     }
   }
 
@@ -106,13 +119,46 @@ export class LoadRun {
     this.unaryOnce(() => this.unaryLoop());
   }
 
-  private unaryOnce(then: () => void): void {
+  /** One unary call; `scheduledInWindow`: an open-loop call scheduled while measuring, followed for the shed count. */
+  private unaryOnce(then: () => void, scheduledInWindow = false): void {
     this.outstanding++;
     const t0 = performance.now();
     this.client.makeUnaryRequest(UNARY_PATH, raw, raw, this.options.request, this.metadata(), (err) => {
       this.options.onOutcome?.(err ? err.code : grpc.status.OK, 'call');
+      const now = performance.now();
       if (this.measuring) {
         if (err) this.recorder.errors++;
+        else this.recorder.record(now - t0);
+      }
+      if (scheduledInWindow) {
+        if (err) this.recorder.shedFor(grpc.status[err.code] ?? String(err.code));
+        else if (now > this.answeredBy) this.recorder.shedFor('late');
+        else this.recorder.answeredInTime++;
+      }
+      this.settled();
+      then();
+    });
+  }
+
+  private serverStreamLoop(): void {
+    if (this.stopping) return;
+    this.serverStreamOnce(() => this.serverStreamLoop());
+  }
+
+  /** One server-streaming call: its latency runs from the request to the stream's OK status, after all its messages. */
+  private serverStreamOnce(then: () => void): void {
+    this.outstanding++;
+    const t0 = performance.now();
+    let messages = 0;
+    const call = this.client.makeServerStreamRequest(SERVER_STREAM_PATH, raw, raw, this.options.request, this.metadata());
+    call.on('data', () => messages++);
+    call.on('error', () => {}); // the status below says it
+    call.on('status', (status: grpc.StatusObject) => {
+      // grpc-js emits each message as it arrives, before the status that follows them all.
+      const code = status.code === grpc.status.OK && messages !== SERVER_STREAM_MESSAGES ? grpc.status.INTERNAL : status.code;
+      this.options.onOutcome?.(code, 'call');
+      if (this.measuring) {
+        if (code !== grpc.status.OK) this.recorder.errors++;
         else this.recorder.record(performance.now() - t0);
       }
       this.settled();
@@ -120,8 +166,11 @@ export class LoadRun {
     });
   }
 
-  /** Fires `send` at `rate` per second, on schedule (catching up after a late timer). */
-  private schedule(send: () => void): void {
+  /**
+   * Fires `send` at `rate` per second, on schedule (catching up after a late timer).
+   * `countScheduled`: count each call scheduled while measuring (sent or not) in the recorder's `scheduled`.
+   */
+  private schedule(send: () => void, countScheduled: boolean): void {
     const interval = 1000 / this.options.rate;
     let next = performance.now();
     const tick = (): void => {
@@ -129,8 +178,10 @@ export class LoadRun {
       const now = performance.now();
       while (next <= now) {
         next += interval;
+        if (countScheduled && this.measuring) this.recorder.scheduled++;
         if (this.outstanding >= MAX_OUTSTANDING) {
           if (this.measuring) this.recorder.dropped++;
+          if (countScheduled && this.measuring) this.recorder.shedFor('not sent');
           continue;
         }
         send();

@@ -12,35 +12,57 @@ import { X509Source } from '../../src/spiffe/workload/x509-source';
 import { TasksClient, type BeginTaskReply } from '../../src/tasks/tasks-client';
 import { BenchChild } from './bench-child';
 import { CLIENT_ID, FORWARDER_ID, GATEWAY_ID, MCP_UPSTREAM, MCP_UPSTREAM_ID, TRUST_DOMAIN, UPSTREAM_ID, writeGatewayDeployment } from './deployment';
-import { ECHO_SERVICE } from './echo-service';
+import { ECHO_SERVICE, SERVER_STREAM_MESSAGES } from './echo-service';
 import type { Workload } from './load-generator';
 import { MCP_WORKLOAD, mcpConsoleLines, mcpMarkdown, runMcpWorkload, type McpResult } from './mcp-workload';
 import { runMicroBench, type MicroResult } from './micro-runner';
 import { median, procCpuMicros, type PhaseResult } from './phase-result';
 import { checkCall, idleCost, Phase, warmUp, type Topology } from './phase-runner';
+import { middleNodeFlags } from './node-flags';
 import { summarizeProfiles, type ProfileInput } from './profile-summary';
-import { consoleReport, markdownReport } from './report';
+import { type MiddleMemory } from './headline';
+import { consoleReport, headlineConsole, markdownReport } from './report';
 import { redisServerAvailable, startDevRedisServer, type DevRedisServer } from '../../test/support/dev-redis-server';
-import { readSettings } from './settings';
+import { readSettings, type BenchSettings } from './settings';
 
 /** bench/, from bench/dist/bench/relay. */
 const BENCH_DIR = resolve(__dirname, '../../..');
-const V8_GUARD = '--no-turbo-inline-js-wasm-calls';
 const TASK_TOPOLOGY = 'toolgate+task';
 const REDIS_TOPOLOGY = 'toolgate+task (redis)';
 /** The bench's tasks: an hour (the default tasks.maxTtlSeconds), a call budget no run spends. */
 const TASK_TTL_SECONDS = 3600;
 const TASK_CALL_BUDGET = 1_000_000_000;
 
-const WORKLOADS: Workload[] = [
-  { name: 'unary-closed', title: 'Unary 1 KB ↔ 1 KB, closed loop', kind: 'unary', mode: 'closed' },
-  { name: 'unary-open', title: 'Unary 1 KB ↔ 1 KB, open loop (fixed rate)', kind: 'unary', mode: 'open' },
-  { name: 'stream-closed', title: 'Bidi stream ping-pong 1 KB, closed loop (per message)', kind: 'stream', mode: 'closed' },
-  { name: 'stream-open', title: 'Bidi stream ping-pong 1 KB, open loop (fixed rate, per message)', kind: 'stream', mode: 'open' },
-];
+/** The fast-path-off variant: every uncached decision through cedar-wasm, on a second toolgate process. */
+const WASM_TOPOLOGY = 'toolgate-uncached-wasm';
+
+/** The workloads, in run order (BENCH_WORKLOADS picks by name). */
+function allWorkloads(s: BenchSettings): Workload[] {
+  return [
+    { name: 'unary-closed', title: 'Unary 1 KB ↔ 1 KB, closed loop', kind: 'unary', mode: 'closed' },
+    { name: 'unary-open', title: `Unary 1 KB ↔ 1 KB, open loop (${s.rate} calls/s)`, kind: 'unary', mode: 'open' },
+    {
+      name: 'unary-open-1000',
+      title: `Unary 1 KB ↔ 1 KB, open loop (${s.rateHigh} calls/s, every toolgate call a Cedar evaluation)`,
+      kind: 'unary',
+      mode: 'open',
+      rate: s.rateHigh,
+      topologies: ['direct', 'forwarder', 'toolgate-uncached', WASM_TOPOLOGY],
+    },
+    {
+      name: 'server-stream-closed',
+      title: `Server stream, 1 KB request → ${SERVER_STREAM_MESSAGES} × 1 KB, closed loop (per stream)`,
+      kind: 'server-stream',
+      mode: 'closed',
+    },
+    { name: 'stream-closed', title: 'Bidi stream ping-pong 1 KB, closed loop (per message)', kind: 'stream', mode: 'closed' },
+    { name: 'stream-open', title: `Bidi stream ping-pong 1 KB, open loop (${s.rate} messages/s)`, kind: 'stream', mode: 'open' },
+  ];
+}
 
 async function main(): Promise<void> {
   const settings = readSettings();
+  const nodeFlags = middleNodeFlags();
   const started = performance.now();
   const info = { date: new Date().toISOString(), cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', node: process.version, loadAverage: loadavg() };
   const dir = mkdtempSync(join(tmpdir(), 'toolgate-bench-'));
@@ -52,7 +74,7 @@ async function main(): Promise<void> {
   let redis: DevRedisServer | undefined;
   try {
     log(
-      `bench: ${info.cpus} cores, node ${info.node}; ${settings.rounds} rounds of ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per topology and workload`,
+      `bench: ${info.cpus} cores, node ${info.node}; ${settings.rounds} rounds of ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per topology and workload; middles run with ${nodeFlags.join(' ')}`,
     );
     const upstream = await BenchChild.start('upstream', 'upstream-process.js', {
       env: {
@@ -76,15 +98,16 @@ async function main(): Promise<void> {
       : undefined;
     if (mcpUpstream) children.push(mcpUpstream);
     const mcpUrl = mcpUpstream && `https://localhost:${mcpUpstream.port}/mcp`;
-    const deployment = writeGatewayDeployment(dir, upstreamAddress, undefined, mcpUrl);
+    // The main gateway sets no policyEngine.fastPath: it runs as the default has it.
+    const deployment = writeGatewayDeployment(dir, upstreamAddress, { ...(mcpUrl !== undefined && { mcpUrl }) });
     const [forwarder, gateway] = await Promise.all([
       BenchChild.start('forwarder', 'bare-forwarder.js', {
         env: { SPIFFE_ENDPOINT_SOCKET: await socket(FORWARDER_ID, 'forwarder'), BENCH_UPSTREAM_ADDRESS: upstreamAddress, BENCH_UPSTREAM_ID: UPSTREAM_ID },
-        execArgv: [V8_GUARD],
+        execArgv: nodeFlags,
       }),
       BenchChild.start('toolgate', 'gateway-process.js', {
         env: { SPIFFE_ENDPOINT_SOCKET: await socket(GATEWAY_ID, 'gateway'), BENCH_GATEWAY_CONFIG: deployment.configFile },
-        execArgv: [V8_GUARD],
+        execArgv: nodeFlags,
       }),
     ]);
     children.push(forwarder, gateway);
@@ -95,10 +118,10 @@ async function main(): Promise<void> {
     if (settings.topologies?.includes(REDIS_TOPOLOGY) ?? true) {
       if (redisServerAvailable()) {
         redis = await startDevRedisServer();
-        const redisDeployment = writeGatewayDeployment(dir, upstreamAddress, redis.url);
+        const redisDeployment = writeGatewayDeployment(dir, upstreamAddress, { name: 'redis', redisUrl: redis.url });
         redisGateway = await BenchChild.start('toolgate-redis', 'gateway-process.js', {
           env: { SPIFFE_ENDPOINT_SOCKET: await socket(GATEWAY_ID, 'gateway-redis'), BENCH_GATEWAY_CONFIG: redisDeployment.configFile },
-          execArgv: [V8_GUARD],
+          execArgv: nodeFlags,
         });
         children.push(redisGateway);
         log(`redis-server pid ${redis.pid}, toolgate (redis task store) pid ${redisGateway.pid}`);
@@ -106,6 +129,21 @@ async function main(): Promise<void> {
         log(`redis-server is not on PATH: skipping ${REDIS_TOPOLOGY}`);
       }
     }
+    // toolgate-uncached-wasm: a third toolgate process, the same policies, its config saying
+    // policyEngine.fastPath: false, so that every decision the cache cannot answer goes through cedar-wasm.
+    let wasmGateway: BenchChild | undefined;
+    let wasmDecisionLog: string | undefined;
+    if (settings.topologies?.includes(WASM_TOPOLOGY) ?? true) {
+      const wasmDeployment = writeGatewayDeployment(dir, upstreamAddress, { name: 'wasm', fastPath: false });
+      wasmDecisionLog = wasmDeployment.decisionLog;
+      wasmGateway = await BenchChild.start('toolgate-wasm', 'gateway-process.js', {
+        env: { SPIFFE_ENDPOINT_SOCKET: await socket(GATEWAY_ID, 'gateway-wasm'), BENCH_GATEWAY_CONFIG: wasmDeployment.configFile },
+        execArgv: nodeFlags,
+      });
+      children.push(wasmGateway);
+      log(`toolgate (policyEngine.fastPath: false) pid ${wasmGateway.pid}`);
+    }
+    const middles = [forwarder, gateway, ...(redisGateway ? [redisGateway] : []), ...(wasmGateway ? [wasmGateway] : [])];
 
     const source = await X509Source.create({ address: await socket(CLIENT_ID, 'client'), timeoutMs: 10_000 });
     sources.push(source);
@@ -121,6 +159,7 @@ async function main(): Promise<void> {
       { name: 'forwarder', client: client(forwarder.port, FORWARDER_ID), middle: forwarder, taskId: () => 'task-bench', unaryOnly: false },
       { name: 'toolgate', client: gatewayClient, middle: gateway, taskId: () => 'task-bench', unaryOnly: false },
       { name: 'toolgate-uncached', client: gatewayClient, middle: gateway, taskId: () => `task-${++task}`, unaryOnly: true },
+      ...(wasmGateway ? [{ name: WASM_TOPOLOGY, client: client(wasmGateway.port, GATEWAY_ID), middle: wasmGateway, taskId: () => `task-${++task}`, unaryOnly: true }] : []),
       // Task topologies: unary only, since a stream's task checks run once, when it opens.
       { name: TASK_TOPOLOGY, client: gatewayClient, middle: gateway, taskId: () => 'task-bench', unaryOnly: true },
     ];
@@ -159,16 +198,17 @@ async function main(): Promise<void> {
     for (const t of topologies) await checkCall(t);
 
     for (const t of topologies) if (t.name !== 'toolgate-uncached') await warmUp(t, settings, 3 * settings.warmupSeconds);
-    const idle = await idleCost(redisGateway ? [forwarder, gateway, redisGateway] : [forwarder, gateway], settings.idleSeconds);
+    const idle = await idleCost(middles, settings.idleSeconds);
     for (const [name, cost] of idle) log(`idle ${name}: ${cost.microsPerSecond.toFixed(0)} µs CPU per second, RSS ${cost.rssMb.toFixed(0)} MB`);
 
-    const workloads = WORKLOADS.filter((w) => settings.workloads?.includes(w.name) ?? true);
+    const workloads = allWorkloads(settings).filter((w) => settings.workloads?.includes(w.name) ?? true);
     const profileDir = join(BENCH_DIR, 'profiles');
     if (settings.profile) mkdirSync(profileDir, { recursive: true });
     const results: PhaseResult[] = [];
     const profiles: ProfileInput[] = [];
     for (const workload of workloads) {
-      const phases = topologies.filter((t) => !(t.unaryOnly && workload.kind !== 'unary')).map((t) => new Phase(workload, t, settings.rate));
+      const takes = (t: Topology) => (workload.topologies ? workload.topologies.includes(t.name) : !(t.unaryOnly && workload.kind !== 'unary'));
+      const phases = topologies.filter(takes).map((t) => new Phase(workload, t, settings));
       for (let round = 1; round <= settings.rounds; round++) {
         for (const phase of phases) {
           const t = phase.topology;
@@ -191,9 +231,10 @@ async function main(): Promise<void> {
           });
         }
         log(
-          `  ${workload.name.padEnd(13)} ${t.name.padEnd(17)} ${result.callsPerSecond.toFixed(0).padStart(6)} calls/s  p50 ${result.latency.p50.toFixed(2)} ms  p99 ${result.latency.p99.toFixed(2)} ms` +
+          `  ${workload.name.padEnd(20)} ${t.name.padEnd(22)} ${result.callsPerSecond.toFixed(0).padStart(6)} calls/s  p50 ${result.latency.p50.toFixed(2)} ms  p99 ${result.latency.p99.toFixed(2)} ms` +
             (result.middle ? `  middle ${result.middle.cpuMicrosPerCall.toFixed(0)} µs/call` : '') +
             (result.errors ? `  ${result.errors} errors` : '') +
+            (result.shed !== undefined ? `  shed ${result.shed} of ${result.scheduled}` : '') +
             `  (other load ${result.foreignCores.toFixed(2)} cores)`,
         );
       }
@@ -211,8 +252,17 @@ async function main(): Promise<void> {
       );
       for (const line of mcpConsoleLines(mcp)) log(line);
     }
+    // Memory after all the load, read as it is (no GC forced): the kernel's RSS high-water mark, and V8's heap.
+    const memory: MiddleMemory[] = [];
+    for (const c of middles) {
+      const end = await c.sample();
+      memory.push({ name: c.name, idleRssMb: idle.get(c.name)?.rssMb ?? NaN, peakRssMb: end.maxRss / 2 ** 20, end: end.memory });
+    }
     await sleep(500); // let pino's async destination flush
-    const decisionSummary = summarizeDecisionLog(deployment.decisionLog);
+    const decisionSummary = [
+      summarizeDecisionLog(deployment.decisionLog, 'toolgate'),
+      ...(wasmDecisionLog === undefined ? [] : [summarizeDecisionLog(wasmDecisionLog, 'The fast-path-off toolgate (toolgate-uncached-wasm)')]),
+    ].join(' ');
     console.log(consoleReport(results));
     console.log(`\n${decisionSummary}`);
     // The per-operation micro-benchmark (bench/micro/credentials.bench.ts), in its own process
@@ -224,7 +274,18 @@ async function main(): Promise<void> {
       micro = await runMicroBench();
       log(`micro-benchmark: ${micro.rows.length} rows`);
     }
-    const runInfo = { ...info, totalSeconds: (performance.now() - started) / 1000, policies: deployment.policies, decisionLog: deployment.decisionLog, settings, idle, micro };
+    const runInfo = {
+      ...info,
+      totalSeconds: (performance.now() - started) / 1000,
+      policies: deployment.policies,
+      decisionLog: deployment.decisionLog,
+      settings,
+      nodeFlags,
+      idle,
+      memory,
+      micro,
+    };
+    console.log(`\n${headlineConsole(results, runInfo)}`);
     if (settings.writeResults) {
       // Sections after the appendix marker come from other benches (policy scale): keep them.
       const previous = existsSync(join(BENCH_DIR, 'RESULTS.md')) ? readFileSync(join(BENCH_DIR, 'RESULTS.md'), 'utf8') : '';
@@ -239,6 +300,7 @@ async function main(): Promise<void> {
       writeFileSync(join(BENCH_DIR, 'PROFILE.md'), summary.markdown);
       log(`wrote ${join(BENCH_DIR, 'PROFILE.md')} (profiles in ${profileDir})`);
     }
+    log(`whole bench run: ${runInfo.totalSeconds.toFixed(0)} s`);
   } finally {
     for (const c of clients) c.close();
     for (const s of sources) s.close();
@@ -249,12 +311,13 @@ async function main(): Promise<void> {
   }
 }
 
-function summarizeDecisionLog(file: string): string {
+/** One toolgate's decision log after the run, in a sentence: `who` names the gateway. */
+function summarizeDecisionLog(file: string, who: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    return `Decision log: could not read ${file}: ${(err as Error).message}`;
+    return `${who}'s decision log: could not read ${file}: ${(err as Error).message}.`;
   }
   let lines = 0;
   let allow = 0;
@@ -268,11 +331,11 @@ function summarizeDecisionLog(file: string): string {
     else if (entry.decision === 'deny') deny++;
     if (typeof entry.evalUs === 'number') (entry.cached ? evalUs.cached : evalUs.evaluated).push(entry.evalUs);
   }
-  const m = (v: number[]) => median(v).toFixed(0);
+  const m = (v: number[]) => (v.length === 0 ? '–' : median(v).toFixed(0));
   return (
-    `Decision log after the run: ${lines} lines (${allow} allow, ${deny} deny${lines - allow - deny > 0 ? `, ${lines - allow - deny} other events (task begun)` : ''}; ${evalUs.cached.length} served from the decision cache), ` +
+    `${who}'s decision log after the run: ${lines} lines (${allow} allow, ${deny} deny${lines - allow - deny > 0 ? `, ${lines - allow - deny} other events (task begun)` : ''}; ${evalUs.cached.length} served from the decision cache), ` +
     `${(text.length / lines).toFixed(0)} bytes per line; median evalUs (the engine's own wall-clock timing): ` +
-    `${m(evalUs.evaluated)} µs evaluated by Cedar, ${m(evalUs.cached)} µs from the cache.`
+    `${m(evalUs.evaluated)} µs for a cache miss (${evalUs.evaluated.length} decisions: fast path or cedar-wasm), ${m(evalUs.cached)} µs from the cache.`
   );
 }
 

@@ -35,6 +35,14 @@ export interface PhaseResult {
   latency: LatencySummary;
   errors: number;
   dropped: number;
+  /** Open-loop unary: calls scheduled in the windows (sent or not). */
+  scheduled?: number;
+  /** Open-loop unary: of those, the ones not answered OK by the window's end plus BENCH_SHED_GRACE_MS (errors, not sent, late). */
+  shed?: number;
+  /** Open-loop unary: the shed calls by reason (a gRPC status name, 'late', 'not sent'); any rest was still unanswered when the run stopped. */
+  shedReasons?: Record<string, number>;
+  /** toolgate: what its policy fast path did during the windows (cache misses only), or 'off'. */
+  fastPath?: { answered: number; leftToCedar: number } | 'off';
   middle: ProcessCost | undefined;
   upstream: ProcessCost;
   client: ProcessCost;
@@ -88,8 +96,8 @@ export class CostAccumulator {
 
 /** The parent's own sample (the load client runs in the parent). */
 export function selfSample(): ProcessSample {
-  const rss = process.memoryUsage.rss();
-  return { cpu: process.cpuUsage(), rss, peakRss: rss };
+  const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+  return { cpu: process.cpuUsage(), rss, peakRss: rss, maxRss: process.resourceUsage().maxRSS * 1024, memory: { heapTotal, heapUsed, external, arrayBuffers } };
 }
 
 /** CPU time used by the whole machine so far (all cores, not idle), µs. */

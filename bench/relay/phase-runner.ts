@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchChild } from './bench-child';
+import type { ProcessSample } from './child-probe';
 import { TASK_HEADER, TASK_TOKEN_HEADER } from './deployment';
 import { payload, raw, UNARY_PATH } from './echo-service';
 import { LatencyRecorder } from './latency-recorder';
@@ -33,12 +34,18 @@ export class Phase {
   private foreignMicros = 0;
   private sideMicros = 0;
   private readonly sideRounds: number[] = [];
+  /** The middle's policy fast path over the windows: decisions it answered, decisions left to cedar-wasm; 'off'; undefined when not a toolgate. */
+  private fastPath: { answered: number; leftToCedar: number } | 'off' | undefined;
+  /** Open loop: calls (or messages) per second. */
+  readonly rate: number;
 
   constructor(
     readonly workload: Workload,
     readonly topology: Topology,
-    private readonly rate: number,
-  ) {}
+    settings: Pick<BenchSettings, 'rate'>,
+  ) {
+    this.rate = workload.rate ?? settings.rate;
+  }
 
   /**
    * One round: warm up, then measure one window. CPU of the middle and the upstream is read
@@ -50,7 +57,7 @@ export class Phase {
     const run = new LoadRun(
       t.client,
       this.workload,
-      { request: payload(s.payloadBytes), concurrency: s.concurrency, rate: s.rate, taskId: t.taskId, ...(t.taskToken !== undefined && { taskToken: t.taskToken }) },
+      { request: payload(s.payloadBytes), concurrency: s.concurrency, rate: this.rate, taskId: t.taskId, ...(t.taskToken !== undefined && { taskToken: t.taskToken }) },
       this.recorder,
     );
     await sleep(warmupSeconds * 1000);
@@ -63,12 +70,16 @@ export class Phase {
     run.measuring = true;
     await sleep(s.durationSeconds * 1000);
     run.measuring = false;
-    const seconds = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    run.answeredBy = t1 + s.shedGraceMs;
+    const seconds = (t1 - t0) / 1000;
     const busy1 = machineBusyMicros();
     const side = (t.sideCpuMicros?.() ?? 0) - side0;
     const c1 = selfSample();
     const [m1, u1] = await Promise.all([t.middle?.sample(), upstream.sample()]);
     if (profileFile) await t.middle!.stopProfile(profileFile);
+    // Open-loop unary: calls scheduled late in the window get the grace to be answered, under the same load.
+    if (this.workload.mode === 'open' && this.workload.kind === 'unary') await sleep(Math.max(0, run.answeredBy - performance.now()));
     await run.stop();
 
     const calls = this.recorder.count - before;
@@ -76,12 +87,22 @@ export class Phase {
     this.seconds += seconds;
     const ours0 = this.middle.cpuMicros + this.upstream.cpuMicros + this.client.cpuMicros;
     if (m0 && m1) this.middle.add(m0, m1, calls, seconds);
+    if (m0?.fastPath !== undefined && m1?.fastPath !== undefined) this.addFastPath(m0.fastPath, m1.fastPath);
     this.upstream.add(u0, u1, calls, seconds);
     this.client.add(c0, c1, calls, seconds);
     const ours = this.middle.cpuMicros + this.upstream.cpuMicros + this.client.cpuMicros - ours0 + side;
     this.sideMicros += side;
     if (t.sideCpuMicros) this.sideRounds.push(calls === 0 ? NaN : side / calls);
     this.foreignMicros += Math.max(0, busy1 - busy0 - ours);
+  }
+
+  private addFastPath(before: NonNullable<ProcessSample['fastPath']>, after: NonNullable<ProcessSample['fastPath']>): void {
+    if (before === 'off' || after === 'off') {
+      this.fastPath = 'off';
+      return;
+    }
+    const sum = this.fastPath === 'off' || this.fastPath === undefined ? { answered: 0, leftToCedar: 0 } : this.fastPath;
+    this.fastPath = { answered: sum.answered + after.answered - before.answered, leftToCedar: sum.leftToCedar + after.leftToCedar - before.leftToCedar };
   }
 
   result(): PhaseResult {
@@ -95,6 +116,12 @@ export class Phase {
       latency: this.recorder.summary(),
       errors: this.recorder.errors,
       dropped: this.recorder.dropped,
+      ...(this.recorder.scheduled > 0 && {
+        scheduled: this.recorder.scheduled,
+        shed: this.recorder.scheduled - this.recorder.answeredInTime,
+        shedReasons: Object.fromEntries(this.recorder.shedReasons),
+      }),
+      ...(this.fastPath !== undefined && { fastPath: this.fastPath }),
       middle: this.topology.middle ? this.middle.cost() : undefined,
       upstream: this.upstream.cost(),
       client: this.client.cost(),

@@ -1,4 +1,6 @@
 import { microMarkdown, type MicroReport } from '../micro/credentials.bench';
+import { SERVER_STREAM_MESSAGES } from './echo-service';
+import { fastPathNote, heapNote, issueFigures, shedReasonsText, type MiddleMemory } from './headline';
 import type { Workload } from './load-generator';
 import type { PhaseResult } from './phase-result';
 import type { IdleCost } from './phase-runner';
@@ -14,8 +16,12 @@ export interface RunInfo {
   policies: number;
   decisionLog: string;
   settings: BenchSettings;
+  /** The node flags every middle process ran with (node-flags.ts). */
+  nodeFlags: readonly string[];
   /** Each middle's CPU and RSS with no load, after the warm-up. */
   idle: ReadonlyMap<string, IdleCost>;
+  /** Each middle's memory: idle, peak, V8 heap at the end. */
+  memory: readonly MiddleMemory[];
   /** The credentials micro-benchmark, when it ran. */
   micro?: MicroReport | undefined;
 }
@@ -24,15 +30,19 @@ export const TOPOLOGY_NOTES: Record<string, string> = {
   direct: 'client → upstream (mTLS)',
   forwarder: 'client → bare node:http2 forwarder → upstream (mTLS both sides, bytes piped, no auth)',
   toolgate: 'client → toolgate → upstream (Cedar + decision log on; same principal/action/context on every call, so decisions come from the decision cache after the first)',
-  'toolgate-uncached': 'as toolgate, but every unary call carries a new x-task-id, which a policy reads: every decision is a Cedar evaluation (cache miss)',
+  'toolgate-uncached':
+    'as toolgate (same process, its config setting no policyEngine.fastPath, so the fast path is as the default has it), but every unary call carries a new x-task-id, which a policy reads: every decision is a Cedar evaluation (cache miss), by the fast path when it is on and sure of the answer, else by cedar-wasm',
+  'toolgate-uncached-wasm': 'as toolgate-uncached, on a second toolgate process whose config says policyEngine.fastPath: false (same policies): every decision through cedar-wasm',
   'toolgate+task':
     "as toolgate (same process), but every unary call carries a task token (x-toolgate-task) from one task begun at setup with BeginTask over the load client's own mTLS identity (tools: the echo service, TTL 1 h, budget 10⁹ calls, no concurrency cap): each call is verified (cached token), counted in the memory task store and released; no policy reads context.task, so decisions stay cached",
   'toolgate+task (redis)':
     "as toolgate+task, in a second toolgate process whose task store is a redis-server (Unix socket, started by the bench): consume is a Lua script round trip, release a ZREM; the redis-server's own CPU is reported separately",
 };
 /** The toolgate topologies, in report order. */
-const GATEWAY_TOPOLOGIES = ['toolgate', 'toolgate-uncached', 'toolgate+task', 'toolgate+task (redis)'];
+const GATEWAY_TOPOLOGIES = ['toolgate', 'toolgate-uncached', 'toolgate-uncached-wasm', 'toolgate+task', 'toolgate+task (redis)'];
 const TASK_TOPOLOGIES = ['toolgate+task', 'toolgate+task (redis)'];
+/** Issue 15's CPU goals, where it sets one (headline.ts judges them). */
+const CPU_TARGETS: Record<string, string> = { toolgate: ' (target ≤ 1.30×)', 'toolgate-uncached': ' (target ≤ 1.60×)' };
 
 const f = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 const ratio = (a: number | undefined, b: number | undefined): string =>
@@ -168,12 +178,22 @@ export function ratios(rs: readonly PhaseResult[]): Array<[string, string]> {
   for (const t of GATEWAY_TOPOLOGIES) {
     const g = by(t);
     if (!g) continue;
-    out.push([`${t} CPU/call ÷ forwarder CPU/call (target ≤ 1.30×)`, ratio(g.middle?.cpuMicrosPerCall, fw?.middle?.cpuMicrosPerCall)]);
+    out.push([`${t} CPU/call ÷ forwarder CPU/call${CPU_TARGETS[t] ?? ''}`, ratio(g.middle?.cpuMicrosPerCall, fw?.middle?.cpuMicrosPerCall)]);
     if (g.middle && fw?.middle) out.push([`${t} CPU/call − forwarder CPU/call`, `${f(g.middle.cpuMicrosPerCall - fw.middle.cpuMicrosPerCall)} µs`]);
     out.push([`${t} p50 ÷ direct p50`, ratio(g.latency.p50, d?.latency.p50)]);
     out.push([`${t} p99 ÷ direct p99`, ratio(g.latency.p99, d?.latency.p99)]);
     out.push([`${t} p50 ÷ forwarder p50`, ratio(g.latency.p50, fw?.latency.p50)]);
     if (g.workload.mode === 'closed') out.push([`${t} calls/s ÷ direct calls/s`, ratio(g.callsPerSecond, d?.callsPerSecond)]);
+    if (t.includes('uncached') && fastPathNote(g) !== '') out.push([`${t} policy engine`, fastPathNote(g)]);
+  }
+  for (const r of rs)
+    if (r.shed !== undefined)
+      out.push([
+        `${r.topology} calls shed (scheduled in a window, not answered OK by its end + grace)`,
+        `${r.shed} of ${r.scheduled}${r.shed! > 0 ? ` (${shedReasonsText(r)})` : ''}`,
+      ]);
+  if (rs[0]?.workload.kind === 'server-stream') {
+    for (const r of rs) if (r.middle) out.push([`${r.topology} CPU per message (÷ ${SERVER_STREAM_MESSAGES})`, `${f(r.middle.cpuMicrosPerCall / SERVER_STREAM_MESSAGES)} µs`]);
   }
   out.push(['forwarder p50 ÷ direct p50', ratio(fw?.latency.p50, d?.latency.p50)]);
   out.push(['forwarder p99 ÷ direct p99', ratio(fw?.latency.p99, d?.latency.p99)]);
@@ -198,6 +218,15 @@ function mdTable(header: string[], rows: string[][]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
+const FIGURE_COLUMNS = ['figure (issue 15)', 'goal', 'this run', 'verdict'];
+
+/** Issue 15's figures, for the console. */
+export function headlineConsole(results: readonly PhaseResult[], info: RunInfo): string {
+  const figures = issueFigures(results, info.memory, info.settings);
+  const heap = heapNote(info.memory);
+  return ['Issue 15 figures (this run):', ...figures.map((x) => `  [${x.verdict}] ${x.figure} (goal ${x.goal}): ${x.value}`), ...(heap === '' ? [] : [`  ${heap}`])].join('\n');
+}
+
 export function markdownReport(results: readonly PhaseResult[], info: RunInfo, decisionLogSummary: string): string {
   const s = info.settings;
   const idle = (name: string) => info.idle.get(name)?.microsPerSecond ?? NaN;
@@ -207,8 +236,17 @@ export function markdownReport(results: readonly PhaseResult[], info: RunInfo, d
   const headline = workloads.map((w) => {
     const rs = results.filter((r) => r.workload.name === w.name);
     const get = (label: string) => ratios(rs).find(([k]) => k.startsWith(label))?.[1] ?? '–';
-    return [w.title, get('toolgate CPU/call ÷'), get('toolgate-uncached CPU/call ÷'), get('toolgate p50 ÷ direct'), get('toolgate p99 ÷ direct'), get('forwarder p50 ÷ direct')];
+    return [
+      w.title,
+      get('toolgate CPU/call ÷'),
+      get('toolgate-uncached CPU/call ÷'),
+      get('toolgate-uncached-wasm CPU/call ÷'),
+      get('toolgate p50 ÷ direct'),
+      get('toolgate p99 ÷ direct'),
+      get('forwarder p50 ÷ direct'),
+    ];
   });
+  const figures = issueFigures(results, info.memory, s);
   const sections = workloads.map((w) => {
     const rs = results.filter((r) => r.workload.name === w.name);
     return `### ${w.title}
@@ -226,6 +264,18 @@ load client, the middle process and the upstream share ${info.cpus} cores, so tr
 ~10–15% as noise and rerun before drawing conclusions. Ratios are computed within this run, where
 all topologies saw the same machine state (the phases of each workload run back to back).
 
+## Headline
+
+Issue 15's figures, each beside the bare forwarder (or direct) of this run. CPU is the middle
+process's CPU per call (median over rounds); "met"/"missed" compares this run's value with the goal.
+
+${mdTable(
+  FIGURE_COLUMNS,
+  figures.map((x) => [x.figure, x.goal, x.value, x.verdict]),
+)}
+
+${heapNote(info.memory)}
+
 ## Machine
 
 - date: ${info.date}
@@ -235,9 +285,20 @@ all topologies saw the same machine state (the phases of each workload run back 
 - other work on the machine during the measured windows: ${f(foreign, 2)} cores on average (of ${info.cpus})
 - whole bench run: ${f(info.totalSeconds)} s
 
-## Headline
+## Ratios per workload
 
-${mdTable(['workload', 'toolgate CPU ÷ forwarder (target ≤ 1.30×)', 'uncached toolgate CPU ÷ forwarder', 'toolgate p50 ÷ direct', 'toolgate p99 ÷ direct', 'forwarder p50 ÷ direct'], headline)}
+${mdTable(
+  [
+    'workload',
+    'toolgate CPU ÷ forwarder',
+    'uncached CPU ÷ forwarder',
+    'uncached, fastPath: false, CPU ÷ forwarder',
+    'toolgate p50 ÷ direct',
+    'toolgate p99 ÷ direct',
+    'forwarder p50 ÷ direct',
+  ],
+  headline,
+)}
 
 ## Method
 
@@ -249,8 +310,9 @@ ${Object.entries(TOPOLOGY_NOTES)
   socket (real X.509-SVIDs, trust domain example.org). The upstream (grpc-js server, raw Buffer
   (de)serializers, fixed ${s.payloadBytes}-byte answer) and each middle process (the bare forwarder,
   bench/relay/bare-forwarder.ts, and toolgate, started as \`toolgate run\` does: loadConfig +
-  Gateway.start) run in their own child processes (child_process.fork). Both middles run with
-  \`--no-turbo-inline-js-wasm-calls\`. The load client (grpc-js, raw Buffer (de)serializers, one
+  Gateway.start) run in their own child processes (child_process.fork). Every middle (forwarder
+  and toolgate alike) runs with the node flags \`${info.nodeFlags.join(' ')}\` (bench/relay/node-flags.ts: the V8
+  guard, then BENCH_MIDDLE_NODE_FLAGS). The load client (grpc-js, raw Buffer (de)serializers, one
   HTTP/2 connection per topology) runs in the parent.
 - toolgate: ${info.policies} Cedar policies (permits for groups, agents and actions; forbids that
   every call is checked against; policies read principal attributes, \`context.peer\` and
@@ -260,9 +322,24 @@ ${Object.entries(TOPOLOGY_NOTES)
   [x-task-id], admin/metrics listener on, decision log ON to a file (pino, async), log level warn.
   ${decisionLogSummary}
 - Workloads: ${s.payloadBytes}-byte requests and responses. Unary = one call; stream = bidi
-  ping-pong, each answered message counted as a call. Closed loop: ${s.concurrency} calls (or
+  ping-pong, each answered message counted as a call; server stream = one request answered by
+  ${SERVER_STREAM_MESSAGES} messages, each whole stream counted as a call (its latency runs to the final status; CPU
+  per message is CPU per stream ÷ ${SERVER_STREAM_MESSAGES}). Closed loop: ${s.concurrency} calls (or
   ${s.concurrency} streams with one message each) in flight. Open loop: ${s.rate} calls (messages)/s on
-  schedule, spread over ${s.concurrency} streams for the stream workload.
+  schedule, spread over ${s.concurrency} streams for the stream workload; the high-rate workload
+  ${s.rateHigh} calls/s against direct, the forwarder and the two uncached toolgate topologies.
+- Shed (open-loop unary): of the calls scheduled in a measured window (sent or, with 2000 already
+  outstanding, not), those not answered OK by the window's end + ${s.shedGraceMs} ms (the load goes on
+  meanwhile), so that calls in flight at the window's edges do not count: errors, calls not sent,
+  and the backlog of a target that cannot keep the rate. A toolgate that falls behind sheds by
+  itself: past its default \`limits.perCaller.maxConcurrentCalls\` (64 open calls per caller) it
+  answers RESOURCE_EXHAUSTED at once; the headline names each shed call's reason.
+- Fast path: the policy engine's counters (\`fastPathStats\`: decisions the fast path answered,
+  decisions left to cedar-wasm), read from each toolgate over the bench's IPC at the window's
+  edges; "fast path off" when the engine has none.
+- Memory: idle RSS after the warm-up, before any measured load; peak RSS is the kernel's
+  high-water mark (\`process.resourceUsage().maxRSS\`) at the end of all the load (gRPC and MCP
+  workloads); V8's heap from \`process.memoryUsage()\` then.
 - Rounds: for each workload, ${s.rounds} rounds; each round runs every topology once, one after
   the other (${s.warmupSeconds} s of load to warm up in the first round, ${s.warmupSeconds / 2} s in later
   ones — connections, streams opened — then a ${s.durationSeconds} s measured window). CPU/call is the
@@ -278,15 +355,16 @@ ${Object.entries(TOPOLOGY_NOTES)
   100 ms poll during the windows in parentheses). Upstream and client CPU likewise. "other load":
   cores busy on the machine outside the bench's processes during the windows (/proc/stat via
   os.cpus()) — other work on this shared machine, i.e. noise.
-- Idle CPU with no load: forwarder ${f(idle('forwarder'))} µs/s, toolgate ${f(idle('toolgate'))} µs/s${info.idle.has('toolgate-redis') ? `, toolgate with the Redis task store ${f(idle('toolgate-redis'))} µs/s` : ''} (timers,
+- Idle CPU with no load: forwarder ${f(idle('forwarder'))} µs/s, toolgate ${f(idle('toolgate'))} µs/s${info.idle.has('toolgate-redis') ? `, toolgate with the Redis task store ${f(idle('toolgate-redis'))} µs/s` : ''}${info.idle.has('toolgate-wasm') ? `, toolgate with fastPath: false ${f(idle('toolgate-wasm'))} µs/s` : ''} (timers,
   prom-client default metrics, the bench probe's 100 ms RSS poll). At ${s.rate} calls/s that is
   ${f(idle('forwarder') / s.rate)} and ${f(idle('toolgate') / s.rate)} µs of each open-loop call's CPU. At low rates each call
   also pays for its own event-loop wake-ups and syscalls, which closed-loop load batches, so
   open-loop CPU/call is higher than closed-loop CPU/call for every topology. RSS with no load after
-  the warm-up: forwarder ${f(idleRss('forwarder'))} MB, toolgate ${f(idleRss('toolgate'))} MB.
+  the warm-up: ${info.memory.map((m) => `${m.name} ${f(idleRss(m.name))} MB`).join(', ')}.
 - An open-loop cell marked "saturated" did not reach 95% of the target rate: the machine could not
   keep up, and its latencies are queueing, not service time.
-- Env knobs: BENCH_WARMUP_S, BENCH_DURATION_S, BENCH_CONCURRENCY, BENCH_RATE, BENCH_PAYLOAD_BYTES,
+- Env knobs: BENCH_WARMUP_S, BENCH_DURATION_S, BENCH_CONCURRENCY, BENCH_RATE, BENCH_RATE_HIGH, BENCH_SHED_GRACE_MS,
+  BENCH_MIDDLE_NODE_FLAGS, BENCH_PAYLOAD_BYTES,
   BENCH_WORKLOADS, BENCH_TOPOLOGIES, BENCH_ROUNDS, BENCH_IDLE_S, BENCH_MICRO=0 (skip the micro-benchmark),
   BENCH_MICRO_ROUNDS, BENCH_MICRO_ROUND_MS. \`npm run bench:profile\` profiles the middles instead
   (bench/PROFILE.md).

@@ -14,8 +14,15 @@ export interface BenchSettings {
   idleSeconds: number;
   /** Calls (or streams) in flight for closed-loop workloads. BENCH_CONCURRENCY, default 32. */
   concurrency: number;
-  /** Calls (or stream messages) per second for open-loop workloads. BENCH_RATE, default 300. */
+  /** Calls (or stream messages) per second for open-loop workloads. BENCH_RATE, default 500. */
   rate: number;
+  /** Calls per second of the unary-open-1000 workload (every call a Cedar evaluation). BENCH_RATE_HIGH, default 1000. */
+  rateHigh: number;
+  /**
+   * Open-loop unary: a call scheduled in a window is shed unless answered OK by the window's
+   * end plus this many ms (so that the calls in flight when the window ends are not). BENCH_SHED_GRACE_MS, default 250.
+   */
+  shedGraceMs: number;
   /** Request and response message size in bytes. BENCH_PAYLOAD_BYTES, default 1024. */
   payloadBytes: number;
   /** Comma-separated workload names to run (default: all; when profiling unary-closed, unary-open, stream-closed). BENCH_WORKLOADS. */
@@ -41,7 +48,9 @@ export function readSettings(argv: readonly string[] = process.argv.slice(2), en
     rounds: profile ? 1 : int(env, 'BENCH_ROUNDS', 3),
     idleSeconds: num(env, 'BENCH_IDLE_S', 2),
     concurrency: int(env, 'BENCH_CONCURRENCY', 32),
-    rate: num(env, 'BENCH_RATE', 300),
+    rate: num(env, 'BENCH_RATE', 500),
+    rateHigh: num(env, 'BENCH_RATE_HIGH', 1000),
+    shedGraceMs: num(env, 'BENCH_SHED_GRACE_MS', 250),
     payloadBytes: int(env, 'BENCH_PAYLOAD_BYTES', 1024),
     // Profiling looks at the middles: no need for the direct topology or every workload.
     workloads: list(env.BENCH_WORKLOADS) ?? (profile ? ['unary-closed', 'unary-open', 'stream-closed'] : undefined),

@@ -3,13 +3,14 @@ import { ToolServer } from '../../src/examples/tool-server';
 import { authorizeOneOf } from '../../src/spiffe/tls/authorizer';
 import { X509Source } from '../../src/spiffe/workload/x509-source';
 import { requireEnv, runChild } from './child-probe';
-import { echoServiceDefinition, payload } from './echo-service';
+import { echoServiceDefinition, payload, SERVER_STREAM_MESSAGES } from './echo-service';
 
 /**
  * Child process: the upstream tool service of every topology. A grpc-js server over
  * SPIFFE mTLS (the same ToolServer the examples use) answering `bench.v1.Echo` with a
- * fixed response of BENCH_PAYLOAD_BYTES, and accepting only the client, the forwarder
- * and the gateway (BENCH_UPSTREAM_PEERS, comma-separated SPIFFE IDs).
+ * fixed response of BENCH_PAYLOAD_BYTES (once per call or ping, `SERVER_STREAM_MESSAGES`
+ * times for ServerStream), and accepting only the client, the forwarder and the gateway
+ * (BENCH_UPSTREAM_PEERS, comma-separated SPIFFE IDs).
  * Its Workload API endpoint is SPIFFE_ENDPOINT_SOCKET. BENCH_UPSTREAM_PORT (optional) fixes its
  * port, so that the fault suite (test/faults/) can restart it where the gateway expects it.
  */
@@ -23,6 +24,10 @@ async function main(): Promise<number> {
       call.on('data', () => call.write(response));
       call.on('end', () => call.end());
       call.on('error', () => {});
+    },
+    ServerStream: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+      for (let i = 0; i < SERVER_STREAM_MESSAGES; i++) call.write(response);
+      call.end();
     },
   };
   const server = await ToolServer.start(source, authorizeOneOf(...peers), [[echoServiceDefinition, implementation]], Number(process.env.BENCH_UPSTREAM_PORT ?? 0));
