@@ -33,7 +33,9 @@ export const DEFAULTS = {
   logLevel: 'info',
   reloadWatch: true,
   reloadDebounceMs: 300,
-  policyFastPath: false,
+  // On since issue 15: exact by construction, proven against cedar-wasm by differential tests,
+  // and re-checked in production (docs/policies.md, "Fast path").
+  policyFastPath: true,
   policyFastPathCheckEvery: 1000,
   taskMaxTtlSeconds: 3600,
   taskMaxOpenPerCaller: DEFAULT_MAX_OPEN_PER_CALLER,

@@ -56,7 +56,7 @@ describe('loadConfig', () => {
       drainTimeoutSeconds: 15,
       decisionLog: { destination: 'stdout', checkpointRecords: 1000, checkpointSeconds: 10 },
       logLevel: 'info',
-      policyEngine: { fastPath: false, fastPathCheckEvery: 1000 },
+      policyEngine: { fastPath: true, fastPathCheckEvery: 1000 },
       reload: { watch: true, debounceMs: 300 },
       tasks: { maxTtlSeconds: 3600, maxOpenPerCaller: 32 },
       credentials: { rotateSeconds: 86400, upstreamTokenTtlSeconds: 60, upstreamTokenReuseSeconds: 5 },

@@ -9,17 +9,17 @@ upstreams:
 
 describe('config keys of the policy engine', () => {
   it('defaults: the fast path off, and one fast decision in 1000 checked by cedar-wasm when it is on', () => {
-    expect(parseConfig(BASE, FIXTURES).policyEngine).toEqual({ fastPath: false, fastPathCheckEvery: 1000 });
-    expect(parseConfig(`${BASE}policyEngine:\n`, FIXTURES).policyEngine).toEqual({ fastPath: false, fastPathCheckEvery: 1000 });
+    expect(parseConfig(BASE, FIXTURES).policyEngine).toEqual({ fastPath: true, fastPathCheckEvery: 1000 });
+    expect(parseConfig(`${BASE}policyEngine:\n`, FIXTURES).policyEngine).toEqual({ fastPath: true, fastPathCheckEvery: 1000 });
     expect(configSchema.properties.policyEngine.properties.fastPath.default).toBe(DEFAULTS.policyFastPath);
     expect(configSchema.properties.policyEngine.properties.fastPathCheckEvery.default).toBe(DEFAULTS.policyFastPathCheckEvery);
   });
 
   it('takes the switch and the sampling rate; a reload keeps the running ones', () => {
-    const on = parseConfig(`${BASE}policyEngine: { fastPath: true, fastPathCheckEvery: 0 }\n`, FIXTURES);
-    expect(on.policyEngine).toEqual({ fastPath: true, fastPathCheckEvery: 0 });
+    const on = parseConfig(`${BASE}policyEngine: { fastPath: false, fastPathCheckEvery: 0 }\n`, FIXTURES);
+    expect(on.policyEngine).toEqual({ fastPath: false, fastPathCheckEvery: 0 });
     const { config, restartNeeded } = reloadableConfig(parseConfig(BASE, FIXTURES), on);
-    expect(config.policyEngine.fastPath).toBe(false);
+    expect(config.policyEngine.fastPath).toBe(true);
     expect(restartNeeded).toContain('policyEngine');
   });
 
