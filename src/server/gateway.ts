@@ -5,7 +5,7 @@ import { IdentityMapper } from '../identity/identity-mapper';
 import { AdminServer } from '../observability/admin-server';
 import { checkpointKeysHandler, CHECKPOINT_KEYS_PATH, readCheckpointKeyFile } from '../observability/checkpoint-key';
 import { DecisionLog, type DecisionSink } from '../observability/decision-log';
-import { createDestination, createLogger, type Logger } from '../observability/logger';
+import { createLogger, createRecordDestination, type Logger } from '../observability/logger';
 import { previousOrigin } from '../observability/previous-origin';
 import { GatewayMetrics } from '../observability/metrics';
 import { parseTraceSpec, Tracing, type TraceComponent } from '../observability/trace';
@@ -227,7 +227,7 @@ function openLogs(config: GatewayConfig, options: StartOptions): Logs {
   // Read before the first line is written: the new origin names where the last one stopped.
   const previous = options.decisionLog === undefined && destination !== 'stdout' ? previousOrigin(destination) : undefined;
   const decisionLog = new DecisionLog({
-    sink: options.decisionLog ?? createDestination(destination),
+    sink: options.decisionLog ?? createRecordDestination(destination),
     ...(signer && { signer }),
     checkpointRecords,
     checkpointSeconds,
