@@ -31,6 +31,8 @@ const MIDDLE_LABELS: Record<string, string> = {
   'toolgate-wasm': 'toolgate, fastPath: false',
 };
 
+/** What sets each topology of the high-rate shed rows apart from toolgate-uncached. */
+const SHED_NOTES: Record<string, string> = { 'toolgate-uncached-wasm': ' (fast path off)', 'toolgate-args': ' (payload-aware, decided on its arguments)' };
 /** toolgate-args calls Tool/Call; its baselines (direct, forwarder) call Echo Unary of the same size. */
 const echoBaseline = (topology: string): string => (topology === 'toolgate-args' ? ' (Echo Unary)' : '');
 const f = (n: number | undefined, digits = 0): string => (n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : '–');
@@ -96,12 +98,19 @@ export function issueFigures(results: readonly PhaseResult[], memory: readonly M
     `Unary, ${s.concurrency} in flight, every call a Cedar evaluation (x-task-id varies; ${fastPathDefault(get('unary-closed', 'toolgate-uncached'))}): toolgate-uncached CPU/call ÷ forwarder`,
     1.6,
   );
-  cpuFigure(
-    'unary-closed',
-    'toolgate-args',
-    `Unary, ${s.concurrency} in flight, every call decided on its arguments (payload-aware route: Tool/Call, path and size vary): toolgate-args CPU/call ÷ forwarder (Echo Unary)`,
-    1.6,
-  );
+  {
+    // The forwarder on the very same Tool/Call requests, when that topology ran: like for like.
+    const g = cpu(get('unary-closed', 'toolgate-args'));
+    const fa = cpu(get('unary-closed', 'forwarder-args'));
+    cpuFigure(
+      'unary-closed',
+      'toolgate-args',
+      `Unary, ${s.concurrency} in flight, every call decided on its arguments (payload-aware route: Tool/Call, path and size vary): toolgate-args CPU/call ÷ forwarder (Echo Unary)`,
+      1.6,
+      'µs/call',
+      fa === undefined ? '' : `÷ forwarder-args (the same Tool/Call requests, ${f(fa)} µs/call): ${times(quotient(g, fa))}`,
+    );
+  }
   cpuFigure(
     'unary-closed',
     'toolgate-uncached-wasm',
@@ -150,7 +159,7 @@ export function issueFigures(results: readonly PhaseResult[], memory: readonly M
 
   const shedOf = (topology: string) => get('unary-open-1000', topology);
   const fwShed = shedOf('forwarder')?.shed;
-  for (const topology of ['toolgate-uncached', 'toolgate-uncached-wasm']) {
+  for (const topology of ['toolgate-uncached', 'toolgate-uncached-wasm', 'toolgate-args']) {
     const g = shedOf(topology);
     const others = ['direct', 'forwarder']
       .map((t) => [t, shedOf(t)?.shed] as const)
@@ -164,7 +173,7 @@ export function issueFigures(results: readonly PhaseResult[], memory: readonly M
       else verdict = g.shed === 0 ? 'met' : 'missed';
     }
     figures.push({
-      figure: `Unary at ${s.rateHigh} calls/s, every call a Cedar evaluation: calls shed by ${topology}${topology === 'toolgate-uncached-wasm' ? ' (fast path off)' : ''}`,
+      figure: `Unary at ${s.rateHigh} calls/s, every call a Cedar evaluation: calls shed by ${topology}${SHED_NOTES[topology] ?? ''}`,
       goal: topology === 'toolgate-uncached' ? 'none shed (where the forwarder sheds none)' : '(reported)',
       value:
         g?.shed === undefined

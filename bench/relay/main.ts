@@ -38,6 +38,8 @@ const TASK_CALL_BUDGET = 1_000_000_000;
 const WASM_TOPOLOGY = 'toolgate-uncached-wasm';
 /** The payload-aware route: Tool/Call on the main toolgate, decided on each call's own arguments. */
 const ARGS_TOPOLOGY = 'toolgate-args';
+/** The same Tool/Call requests through the bare forwarder (a byte pipe whatever the method): toolgate-args's like-for-like baseline. */
+const FORWARDER_ARGS_TOPOLOGY = 'forwarder-args';
 
 /** The workloads, in run order (BENCH_WORKLOADS picks by name). */
 function allWorkloads(s: BenchSettings): Workload[] {
@@ -50,7 +52,7 @@ function allWorkloads(s: BenchSettings): Workload[] {
       kind: 'unary',
       mode: 'open',
       rate: s.rateHigh,
-      topologies: ['direct', 'forwarder', 'toolgate-uncached', WASM_TOPOLOGY],
+      topologies: ['direct', 'forwarder', 'toolgate-uncached', WASM_TOPOLOGY, ARGS_TOPOLOGY],
     },
     {
       name: 'server-stream-closed',
@@ -158,23 +160,20 @@ async function main(): Promise<void> {
     const gatewayClient = client(gateway.port, GATEWAY_ID);
     let task = 0;
     // toolgate-args's requests (tool-service.ts), built once, each about BENCH_PAYLOAD_BYTES: every call takes the next.
-    const callRequests = (settings.topologies?.includes(ARGS_TOPOLOGY) ?? true) ? callRequestPool(settings.payloadBytes) : [];
+    const wantsCalls = settings.topologies?.some((t) => t === ARGS_TOPOLOGY || t === FORWARDER_ARGS_TOPOLOGY) ?? true;
+    const callRequests = wantsCalls ? callRequestPool(settings.payloadBytes) : [];
     let nextCall = 0;
+    const toolCall = { path: TOOL_CALL_PATH, request: () => callRequests[nextCall++ % callRequests.length]! };
+    const forwarderClient = client(forwarder.port, FORWARDER_ID);
     const all: Topology[] = [
       { name: 'direct', client: client(upstream.port, UPSTREAM_ID), middle: undefined, taskId: () => 'task-bench', unaryOnly: false },
-      { name: 'forwarder', client: client(forwarder.port, FORWARDER_ID), middle: forwarder, taskId: () => 'task-bench', unaryOnly: false },
+      { name: 'forwarder', client: forwarderClient, middle: forwarder, taskId: () => 'task-bench', unaryOnly: false },
+      { name: FORWARDER_ARGS_TOPOLOGY, client: forwarderClient, middle: forwarder, taskId: () => 'task-bench', unaryOnly: true, unary: toolCall },
       { name: 'toolgate', client: gatewayClient, middle: gateway, taskId: () => 'task-bench', unaryOnly: false },
       { name: 'toolgate-uncached', client: gatewayClient, middle: gateway, taskId: () => `task-${++task}`, unaryOnly: true },
       ...(wasmGateway ? [{ name: WASM_TOPOLOGY, client: client(wasmGateway.port, GATEWAY_ID), middle: wasmGateway, taskId: () => `task-${++task}`, unaryOnly: true }] : []),
       // Unary only: a stream's messages would be decided one by one, another scenario.
-      {
-        name: ARGS_TOPOLOGY,
-        client: gatewayClient,
-        middle: gateway,
-        taskId: () => 'task-bench',
-        unaryOnly: true,
-        unary: { path: TOOL_CALL_PATH, request: () => callRequests[nextCall++ % callRequests.length]! },
-      },
+      { name: ARGS_TOPOLOGY, client: gatewayClient, middle: gateway, taskId: () => 'task-bench', unaryOnly: true, unary: toolCall },
       // Task topologies: unary only, since a stream's task checks run once, when it opens.
       { name: TASK_TOPOLOGY, client: gatewayClient, middle: gateway, taskId: () => 'task-bench', unaryOnly: true },
     ];

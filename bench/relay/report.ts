@@ -29,6 +29,8 @@ export interface RunInfo {
 export const TOPOLOGY_NOTES: Record<string, string> = {
   direct: 'client → upstream (mTLS)',
   forwarder: 'client → bare node:http2 forwarder → upstream (mTLS both sides, bytes piped, no auth)',
+  'forwarder-args':
+    'as forwarder (same process and connection), with the unary calls of toolgate-args (the same Tool/Call requests, which it pipes as bytes): its like-for-like baseline',
   toolgate: 'client → toolgate → upstream (Cedar + decision log on; same principal/action/context on every call, so decisions come from the decision cache after the first)',
   'toolgate-uncached':
     'as toolgate (same process, its config setting no policyEngine.fastPath, so the fast path is as the default has it), but every unary call carries a new x-task-id, which a policy reads: every decision is a Cedar evaluation (cache miss), by the fast path when it is on and sure of the answer, else by cedar-wasm',
@@ -38,7 +40,7 @@ export const TOPOLOGY_NOTES: Record<string, string> = {
     'The gateway decodes each request (a CallRequest `{ path, size, data }`) exactly, decides on `context.request` (a permit reads `path` and `size`, a forbid checked against every call reads `path`) and relays its own re-encoding of the message (docs/payload-exactness.md). ' +
     'The load client cycles through 20 000 pre-built, hand-encoded requests (path `/data/<n>`, size n, `data` padding the message to the payload size; no protobuf library in the client or the upstream), more than the decision cache holds (10 000): every decision misses the cache and is evaluated on the arguments. ' +
     "Such a unary call is decided on its one message before the upstream call opens, and its half-close is relayed as soon as it arrives: it skips the barrier a header-only unary call pays (a PING round trip on the caller's connection, shared by the calls waiting on it, before the half-close is relayed: src/relay/relay-call.ts `forwardRequest`, `singleRequest`). " +
-    'Its baselines are the Echo Unary calls of the same size and workload (direct and the forwarder do not run Tool/Call: the forwarder pipes bytes whatever the method)',
+    'Its headline baselines are the Echo Unary calls of the same size and workload, as for the other topologies; forwarder-args sends the bare forwarder the same Tool/Call requests (a byte pipe whatever the method), and the ratios list toolgate-args against it too',
   'toolgate+task':
     "as toolgate (same process), but every unary call carries a task token (x-toolgate-task) from one task begun at setup with BeginTask over the load client's own mTLS identity (tools: the echo service, TTL 1 h, budget 10⁹ calls, no concurrency cap): each call is verified (cached token), counted in the memory task store and released; no policy reads context.task, so decisions stay cached",
   'toolgate+task (redis)':
@@ -190,6 +192,8 @@ export function ratios(rs: readonly PhaseResult[]): Array<[string, string]> {
     out.push([`${t} p99 ÷ direct p99`, ratio(g.latency.p99, d?.latency.p99)]);
     out.push([`${t} p50 ÷ forwarder p50`, ratio(g.latency.p50, fw?.latency.p50)]);
     if (g.workload.mode === 'closed') out.push([`${t} calls/s ÷ direct calls/s`, ratio(g.callsPerSecond, d?.callsPerSecond)]);
+    const fa = t === 'toolgate-args' ? by('forwarder-args') : undefined;
+    if (fa) out.push([`${t} CPU/call ÷ forwarder-args CPU/call (the same Tool/Call requests)`, ratio(g.middle?.cpuMicrosPerCall, fa.middle?.cpuMicrosPerCall)]);
     if (decidedEveryCall(t) && fastPathNote(g) !== '') out.push([`${t} policy engine`, fastPathNote(g)]);
   }
   for (const r of rs)
@@ -335,7 +339,7 @@ ${Object.entries(TOPOLOGY_NOTES)
   per message is CPU per stream ÷ ${SERVER_STREAM_MESSAGES}). Closed loop: ${s.concurrency} calls (or
   ${s.concurrency} streams with one message each) in flight. Open loop: ${s.rate} calls (messages)/s on
   schedule, spread over ${s.concurrency} streams for the stream workload; the high-rate workload
-  ${s.rateHigh} calls/s against direct, the forwarder and the two uncached toolgate topologies.
+  ${s.rateHigh} calls/s against direct, the forwarder, the two uncached toolgate topologies and toolgate-args.
 - Shed (open-loop unary): of the calls scheduled in a measured window (sent or, with 2000 already
   outstanding, not), those not answered OK by the window's end + ${s.shedGraceMs} ms (the load goes on
   meanwhile), so that calls in flight at the window's edges do not count: errors, calls not sent,
