@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ECHO_SERVICE, PING_PONG_ACTION, UNARY_ACTION } from './echo-service';
+import { TOOL_CALL_ACTION, TOOL_PROTO, TOOL_SERVICE } from './tool-service';
 
 export const TRUST_DOMAIN = 'example.org';
 export const CLIENT_ID = `spiffe://${TRUST_DOMAIN}/agents/bench/load-1`;
@@ -15,6 +16,10 @@ export const MCP_ECHO_TOOL = 'echo';
 export const TASK_HEADER = 'x-task-id';
 /** The gateway's task-token header (src/server/owned-headers.ts): a toolgate+task call carries its task's token here. */
 export const TASK_TOKEN_HEADER = 'x-toolgate-task';
+/** The payload-aware upstream's name in the config (its Cedar resource `Tool::"tool"`): `bench.v1.Tool`, with protos. */
+export const TOOL_UPSTREAM = 'tool';
+/** Where the deployment writes the Tool service's protos, relative to its directory. */
+const TOOL_PROTO_FILE = 'protos/bench-tool.proto';
 /** The gateway's own Tasks API action that begins a task (on resource `Tool::"toolgate"`). */
 export const BEGIN_TASK_ACTION = 'toolgate.v1.Tasks/BeginTask';
 
@@ -30,11 +35,12 @@ const TOOLS = [
 const GROUPS = ['researchers', 'ci', 'ops', 'support', 'finance', 'data-eng', 'sre'] as const;
 
 /**
- * A 20-policy Cedar set: permits per group, per agent and per action across several tools,
+ * A 24-policy Cedar set: permits per group, per agent and per action across several tools,
  * forbids that every call is checked against, and the permits the bench's agent actually
  * matches (several, so Cedar finds more than one reason). Policies read principal
- * attributes (tier, team, trustDomain), `context.peer` and `context.metadata["x-task-id"]`,
- * so all of those are marshalled on each decision, as in production.
+ * attributes (tier, team, trustDomain), `context.peer`, `context.metadata["x-task-id"]` and,
+ * on the payload-aware tool, the call's arguments (`context.request.path` and `.size`), so
+ * all of those are marshalled on each decision, as in production.
  */
 export function benchPolicies(): Record<string, string> {
   const groupPermits = GROUPS.map((group, i) => {
@@ -63,6 +69,11 @@ when { principal has team && principal.team == "platform" };`,
     `@id("tasks-may-stream")
 permit (principal in AgentGroup::"researchers", action == Action::"${PING_PONG_ACTION}", resource == Tool::"echo")
 when { context.metadata has "${TASK_HEADER}" && context.metadata["${TASK_HEADER}"] like "task-*" };`,
+    // toolgate-args: the payload-aware tool's one method, decided on its arguments (every call
+    // has its own path and size, so every decision misses the cache).
+    `@id("bench-calls-tool-on-data")
+permit (principal in AgentGroup::"bench", action == Action::"${TOOL_CALL_ACTION}", resource == Tool::"${TOOL_UPSTREAM}")
+when { context.request.size <= 1000000 && context.request.path like "/data/*" };`,
     // The toolgate+task topologies begin one task at setup; no policy reads context.task, so
     // task calls keep hitting the decision cache and differ from toolgate only by the task checks.
     `@id("bench-begins-echo-tasks")
@@ -81,6 +92,11 @@ when { principal has trustDomain && principal.trustDomain != "${TRUST_DOMAIN}" }
     `@id("no-anonymous-tasks")
 forbid (principal, action, resource)
 when { context.metadata has "${TASK_HEADER}" && context.metadata["${TASK_HEADER}"] == "" };`,
+    // Checked against every call; `context has request` first, so that a header-only call (no
+    // context.request) skips it instead of erring (an error would send it to cedar-wasm).
+    `@id("no-secret-paths")
+forbid (principal, action, resource)
+when { context has request && context.request has path && context.request.path like "*secret*" };`,
   ];
   return {
     'agents.cedar': [...agentPermits].join('\n\n'),
@@ -137,6 +153,11 @@ upstreams:
     services: [${ECHO_SERVICE}]
     address: ${upstreamAddress}
     spiffeId: ${UPSTREAM_ID}
+  - name: ${TOOL_UPSTREAM}
+    services: [${TOOL_SERVICE}]
+    address: ${upstreamAddress}
+    spiffeId: ${UPSTREAM_ID}
+    protos: [./${TOOL_PROTO_FILE}]
 ${
   mcpUrl === undefined
     ? ''
@@ -157,7 +178,7 @@ function decisionLogName(variant: GatewayVariant): string {
 }
 
 /**
- * Writes policies/ (shared by every variant) and the variant's config file into `dir`;
+ * Writes policies/ and the Tool service's protos (shared by every variant) and the variant's config file into `dir`;
  * returns the config file's path, its decision log's, and the number of policies.
  */
 export function writeGatewayDeployment(dir: string, upstreamAddress: string, variant: GatewayVariant = {}): { configFile: string; decisionLog: string; policies: number } {
@@ -165,6 +186,8 @@ export function writeGatewayDeployment(dir: string, upstreamAddress: string, var
   mkdirSync(policyDir, { recursive: true });
   const policies = benchPolicies();
   for (const [name, text] of Object.entries(policies)) writeFileSync(join(policyDir, name), `${text}\n`);
+  mkdirSync(join(dir, 'protos'), { recursive: true });
+  writeFileSync(join(dir, TOOL_PROTO_FILE), TOOL_PROTO);
   const configFile = join(dir, variant.name === undefined ? 'toolgate.yaml' : `toolgate-${variant.name}.yaml`);
   writeFileSync(configFile, gatewayConfigYaml(upstreamAddress, variant));
   return { configFile, decisionLog: join(dir, decisionLogName(variant)), policies: policyCount(policies) };

@@ -31,6 +31,10 @@ const MIDDLE_LABELS: Record<string, string> = {
   'toolgate-wasm': 'toolgate, fastPath: false',
 };
 
+/** What sets each topology of the high-rate shed rows apart from toolgate-uncached. */
+const SHED_NOTES: Record<string, string> = { 'toolgate-uncached-wasm': ' (fast path off)', 'toolgate-args': ' (payload-aware, decided on its arguments)' };
+/** toolgate-args calls Tool/Call; its baselines (direct, forwarder) call Echo Unary of the same size. */
+const echoBaseline = (topology: string): string => (topology === 'toolgate-args' ? ' (Echo Unary)' : '');
 const f = (n: number | undefined, digits = 0): string => (n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : '–');
 const quotient = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined || b === 0 ? undefined : a / b);
 const times = (q: number | undefined): string => (q !== undefined && Number.isFinite(q) ? `${q.toFixed(2)}×` : '–');
@@ -47,6 +51,11 @@ export function shedReasonsText(r: PhaseResult): string {
   const rest = (r.shed ?? 0) - Object.values(r.shedReasons ?? {}).reduce((a, b) => a + b, 0);
   if (rest > 0) reasons.push(`unanswered at the end ${rest}`);
   return reasons.join(', ');
+}
+
+/** The topologies whose every call is a Cedar evaluation (a cache miss): the fast path's counters say who made it. */
+export function decidedEveryCall(topology: string): boolean {
+  return topology.includes('uncached') || topology === 'toolgate-args';
 }
 
 /** "the fast path answered N of M cache misses", from the middle's counters over the windows. */
@@ -72,7 +81,7 @@ export function issueFigures(results: readonly PhaseResult[], memory: readonly M
     const g = get(workload, topology);
     const fw = get(workload, 'forwarder');
     const q = quotient(cpu(g), cpu(fw));
-    const note = [extra, topology.includes('uncached') ? fastPathNote(g) : ''].filter((n) => n !== '').join('; ');
+    const note = [extra, decidedEveryCall(topology) ? fastPathNote(g) : ''].filter((n) => n !== '').join('; ');
     figures.push({
       figure,
       goal: goal === undefined ? '(reported)' : `≤ ${goal.toFixed(2)}×`,
@@ -89,6 +98,19 @@ export function issueFigures(results: readonly PhaseResult[], memory: readonly M
     `Unary, ${s.concurrency} in flight, every call a Cedar evaluation (x-task-id varies; ${fastPathDefault(get('unary-closed', 'toolgate-uncached'))}): toolgate-uncached CPU/call ÷ forwarder`,
     1.6,
   );
+  {
+    // The forwarder on the very same Tool/Call requests, when that topology ran: like for like.
+    const g = cpu(get('unary-closed', 'toolgate-args'));
+    const fa = cpu(get('unary-closed', 'forwarder-args'));
+    cpuFigure(
+      'unary-closed',
+      'toolgate-args',
+      `Unary, ${s.concurrency} in flight, every call decided on its arguments (payload-aware route: Tool/Call, path and size vary): toolgate-args CPU/call ÷ forwarder (Echo Unary)`,
+      1.6,
+      'µs/call',
+      fa === undefined ? '' : `÷ forwarder-args (the same Tool/Call requests, ${f(fa)} µs/call): ${times(quotient(g, fa))}`,
+    );
+  }
   cpuFigure(
     'unary-closed',
     'toolgate-uncached-wasm',
@@ -97,12 +119,12 @@ export function issueFigures(results: readonly PhaseResult[], memory: readonly M
   );
   cpuFigure('unary-open', 'toolgate', `Unary at ${s.rate} calls/s (open loop), cached decisions: toolgate CPU/call ÷ forwarder`, undefined);
 
-  for (const topology of ['toolgate', 'toolgate-uncached']) {
+  for (const topology of ['toolgate', 'toolgate-uncached', 'toolgate-args']) {
     const g = get('unary-open', topology);
     const d = get('unary-open', 'direct');
     const q = quotient(g?.latency.p50, d?.latency.p50);
     figures.push({
-      figure: `Unary at ${s.rate} calls/s (open loop): ${topology} p50 ÷ direct p50`,
+      figure: `Unary at ${s.rate} calls/s (open loop): ${topology} p50 ÷ direct p50${echoBaseline(topology)}`,
       goal: '≤ 1.70×',
       value: `${times(q)} (${f(g?.latency.p50, 2)} vs ${f(d?.latency.p50, 2)} ms)`,
       verdict: judge(q, { atMost: 1.7 }),
@@ -123,12 +145,12 @@ export function issueFigures(results: readonly PhaseResult[], memory: readonly M
     );
   }
 
-  for (const topology of ['toolgate', 'toolgate-uncached']) {
+  for (const topology of ['toolgate', 'toolgate-uncached', 'toolgate-args']) {
     const g = get('unary-closed', topology);
     const d = get('unary-closed', 'direct');
     const q = quotient(g?.callsPerSecond, d?.callsPerSecond);
     figures.push({
-      figure: `Throughput, unary, ${s.concurrency} in flight: ${topology} calls/s ÷ direct`,
+      figure: `Throughput, unary, ${s.concurrency} in flight: ${topology} calls/s ÷ direct${echoBaseline(topology)}`,
       goal: '≥ 0.40×',
       value: `${times(q)} (${f(g?.callsPerSecond)} vs ${f(d?.callsPerSecond)} calls/s)`,
       verdict: judge(q, { atLeast: 0.4 }),
@@ -137,7 +159,7 @@ export function issueFigures(results: readonly PhaseResult[], memory: readonly M
 
   const shedOf = (topology: string) => get('unary-open-1000', topology);
   const fwShed = shedOf('forwarder')?.shed;
-  for (const topology of ['toolgate-uncached', 'toolgate-uncached-wasm']) {
+  for (const topology of ['toolgate-uncached', 'toolgate-uncached-wasm', 'toolgate-args']) {
     const g = shedOf(topology);
     const others = ['direct', 'forwarder']
       .map((t) => [t, shedOf(t)?.shed] as const)
@@ -151,7 +173,7 @@ export function issueFigures(results: readonly PhaseResult[], memory: readonly M
       else verdict = g.shed === 0 ? 'met' : 'missed';
     }
     figures.push({
-      figure: `Unary at ${s.rateHigh} calls/s, every call a Cedar evaluation: calls shed by ${topology}${topology === 'toolgate-uncached-wasm' ? ' (fast path off)' : ''}`,
+      figure: `Unary at ${s.rateHigh} calls/s, every call a Cedar evaluation: calls shed by ${topology}${SHED_NOTES[topology] ?? ''}`,
       goal: topology === 'toolgate-uncached' ? 'none shed (where the forwarder sheds none)' : '(reported)',
       value:
         g?.shed === undefined

@@ -17,6 +17,11 @@ export interface Workload {
 
 export interface LoadOptions {
   request: Buffer;
+  /**
+   * Unary calls only: the method to call and a request per call, instead of Echo's Unary with
+   * `request` (toolgate-args: the payload-aware Tool/Call, each call with its own arguments).
+   */
+  unary?: UnaryCall;
   /** Closed loop: calls (unary) or streams (each with one message in flight) in flight. Open loop: streams used. */
   concurrency: number;
   /** Open loop: calls or stream messages per second. */
@@ -31,6 +36,13 @@ export interface LoadOptions {
    * measuring or not: the fault suite (test/faults/) counts outcomes by code.
    */
   onOutcome?: (code: grpc.status, what: 'call' | 'message' | 'stream') => void;
+}
+
+/** Another unary method than Echo's, and what each call sends to it. */
+export interface UnaryCall {
+  path: string;
+  /** The next call's request message; cheap (it runs on every call): e.g. the next of a pre-built pool. */
+  request: () => Buffer;
 }
 
 /** Open loop: calls not sent while this many are outstanding (the target cannot keep up). */
@@ -122,8 +134,9 @@ export class LoadRun {
   /** One unary call; `scheduledInWindow`: an open-loop call scheduled while measuring, followed for the shed count. */
   private unaryOnce(then: () => void, scheduledInWindow = false): void {
     this.outstanding++;
+    const unary = this.options.unary;
     const t0 = performance.now();
-    this.client.makeUnaryRequest(UNARY_PATH, raw, raw, this.options.request, this.metadata(), (err) => {
+    this.client.makeUnaryRequest(unary?.path ?? UNARY_PATH, raw, raw, unary?.request() ?? this.options.request, this.metadata(), (err) => {
       this.options.onOutcome?.(err ? err.code : grpc.status.OK, 'call');
       const now = performance.now();
       if (this.measuring) {

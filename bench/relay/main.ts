@@ -13,6 +13,7 @@ import { TasksClient, type BeginTaskReply } from '../../src/tasks/tasks-client';
 import { BenchChild } from './bench-child';
 import { CLIENT_ID, FORWARDER_ID, GATEWAY_ID, MCP_UPSTREAM, MCP_UPSTREAM_ID, TRUST_DOMAIN, UPSTREAM_ID, writeGatewayDeployment } from './deployment';
 import { ECHO_SERVICE, SERVER_STREAM_MESSAGES } from './echo-service';
+import { callRequestPool, TOOL_CALL_PATH } from './tool-service';
 import type { Workload } from './load-generator';
 import { MCP_WORKLOAD, mcpConsoleLines, mcpMarkdown, runMcpWorkload, type McpResult } from './mcp-workload';
 import { runMicroBench, type MicroResult } from './micro-runner';
@@ -35,6 +36,10 @@ const TASK_CALL_BUDGET = 1_000_000_000;
 
 /** The fast-path-off variant: every uncached decision through cedar-wasm, on a second toolgate process. */
 const WASM_TOPOLOGY = 'toolgate-uncached-wasm';
+/** The payload-aware route: Tool/Call on the main toolgate, decided on each call's own arguments. */
+const ARGS_TOPOLOGY = 'toolgate-args';
+/** The same Tool/Call requests through the bare forwarder (a byte pipe whatever the method): toolgate-args's like-for-like baseline. */
+const FORWARDER_ARGS_TOPOLOGY = 'forwarder-args';
 
 /** The workloads, in run order (BENCH_WORKLOADS picks by name). */
 function allWorkloads(s: BenchSettings): Workload[] {
@@ -47,7 +52,7 @@ function allWorkloads(s: BenchSettings): Workload[] {
       kind: 'unary',
       mode: 'open',
       rate: s.rateHigh,
-      topologies: ['direct', 'forwarder', 'toolgate-uncached', WASM_TOPOLOGY],
+      topologies: ['direct', 'forwarder', 'toolgate-uncached', WASM_TOPOLOGY, ARGS_TOPOLOGY],
     },
     {
       name: 'server-stream-closed',
@@ -154,12 +159,21 @@ async function main(): Promise<void> {
     };
     const gatewayClient = client(gateway.port, GATEWAY_ID);
     let task = 0;
+    // toolgate-args's requests (tool-service.ts), built once, each about BENCH_PAYLOAD_BYTES: every call takes the next.
+    const wantsCalls = settings.topologies?.some((t) => t === ARGS_TOPOLOGY || t === FORWARDER_ARGS_TOPOLOGY) ?? true;
+    const callRequests = wantsCalls ? callRequestPool(settings.payloadBytes) : [];
+    let nextCall = 0;
+    const toolCall = { path: TOOL_CALL_PATH, request: () => callRequests[nextCall++ % callRequests.length]! };
+    const forwarderClient = client(forwarder.port, FORWARDER_ID);
     const all: Topology[] = [
       { name: 'direct', client: client(upstream.port, UPSTREAM_ID), middle: undefined, taskId: () => 'task-bench', unaryOnly: false },
-      { name: 'forwarder', client: client(forwarder.port, FORWARDER_ID), middle: forwarder, taskId: () => 'task-bench', unaryOnly: false },
+      { name: 'forwarder', client: forwarderClient, middle: forwarder, taskId: () => 'task-bench', unaryOnly: false },
+      { name: FORWARDER_ARGS_TOPOLOGY, client: forwarderClient, middle: forwarder, taskId: () => 'task-bench', unaryOnly: true, unary: toolCall },
       { name: 'toolgate', client: gatewayClient, middle: gateway, taskId: () => 'task-bench', unaryOnly: false },
       { name: 'toolgate-uncached', client: gatewayClient, middle: gateway, taskId: () => `task-${++task}`, unaryOnly: true },
       ...(wasmGateway ? [{ name: WASM_TOPOLOGY, client: client(wasmGateway.port, GATEWAY_ID), middle: wasmGateway, taskId: () => `task-${++task}`, unaryOnly: true }] : []),
+      // Unary only: a stream's messages would be decided one by one, another scenario.
+      { name: ARGS_TOPOLOGY, client: gatewayClient, middle: gateway, taskId: () => 'task-bench', unaryOnly: true, unary: toolCall },
       // Task topologies: unary only, since a stream's task checks run once, when it opens.
       { name: TASK_TOPOLOGY, client: gatewayClient, middle: gateway, taskId: () => 'task-bench', unaryOnly: true },
     ];
@@ -323,19 +337,30 @@ function summarizeDecisionLog(file: string, who: string): string {
   let allow = 0;
   let deny = 0;
   const evalUs: { cached: number[]; evaluated: number[] } = { cached: [], evaluated: [] };
+  // Payload-aware decisions (toolgate-args): their records carry the request's digest.
+  const payloadAware = { decisions: 0, cached: 0, evaluatedUs: [] as number[] };
   for (const line of text.split('\n')) {
     if (line === '') continue;
     lines++;
-    const entry = JSON.parse(line) as { decision?: string; cached?: boolean; evalUs?: number };
+    const entry = JSON.parse(line) as { decision?: string; cached?: boolean; evalUs?: number; requestDigest?: string };
     if (entry.decision === 'allow') allow++;
     else if (entry.decision === 'deny') deny++;
     if (typeof entry.evalUs === 'number') (entry.cached ? evalUs.cached : evalUs.evaluated).push(entry.evalUs);
+    if (entry.requestDigest !== undefined && typeof entry.evalUs === 'number') {
+      payloadAware.decisions++;
+      if (entry.cached) payloadAware.cached++;
+      else payloadAware.evaluatedUs.push(entry.evalUs);
+    }
   }
   const m = (v: number[]) => (v.length === 0 ? '–' : median(v).toFixed(0));
   return (
     `${who}'s decision log after the run: ${lines} lines (${allow} allow, ${deny} deny${lines - allow - deny > 0 ? `, ${lines - allow - deny} other events (task begun)` : ''}; ${evalUs.cached.length} served from the decision cache), ` +
     `${(text.length / lines).toFixed(0)} bytes per line; median evalUs (the engine's own wall-clock timing): ` +
-    `${m(evalUs.evaluated)} µs for a cache miss (${evalUs.evaluated.length} decisions: fast path or cedar-wasm), ${m(evalUs.cached)} µs from the cache.`
+    `${m(evalUs.evaluated)} µs for a cache miss (${evalUs.evaluated.length} decisions: fast path or cedar-wasm), ${m(evalUs.cached)} µs from the cache.` +
+    (payloadAware.decisions === 0
+      ? ''
+      : ` Decided on the arguments (payload-aware, toolgate-args: records with a requestDigest): ${payloadAware.decisions} decisions, ` +
+        `${payloadAware.decisions - payloadAware.cached} of them cached: false (${payloadAware.cached} from the cache), median evalUs ${m(payloadAware.evaluatedUs)} µs.`)
   );
 }
 

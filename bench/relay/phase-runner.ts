@@ -5,7 +5,7 @@ import type { ProcessSample } from './child-probe';
 import { TASK_HEADER, TASK_TOKEN_HEADER } from './deployment';
 import { payload, raw, UNARY_PATH } from './echo-service';
 import { LatencyRecorder } from './latency-recorder';
-import { LoadRun, type Workload } from './load-generator';
+import { LoadRun, type LoadOptions, type UnaryCall, type Workload } from './load-generator';
 import { CostAccumulator, machineBusyMicros, median, selfSample, type PhaseResult } from './phase-result';
 import type { BenchSettings } from './settings';
 
@@ -19,6 +19,8 @@ export interface Topology {
   unaryOnly: boolean;
   /** toolgate+task: the token (from BeginTask at setup) every call carries as x-toolgate-task. */
   taskToken?: string;
+  /** Unary calls to another method than Echo's Unary, each with its own request (toolgate-args). */
+  unary?: UnaryCall;
   /** Another process of this topology whose CPU counts per call (the redis-server behind toolgate+task (redis)): CPU µs so far. */
   sideCpuMicros?: () => number;
 }
@@ -54,12 +56,7 @@ export class Phase {
   async round(upstream: BenchChild, s: BenchSettings, warmupSeconds: number, profileFile?: string): Promise<void> {
     const t = this.topology;
     const before = this.recorder.count;
-    const run = new LoadRun(
-      t.client,
-      this.workload,
-      { request: payload(s.payloadBytes), concurrency: s.concurrency, rate: this.rate, taskId: t.taskId, ...(t.taskToken !== undefined && { taskToken: t.taskToken }) },
-      this.recorder,
-    );
+    const run = new LoadRun(t.client, this.workload, loadOptions(t, s, this.rate), this.recorder);
     await sleep(warmupSeconds * 1000);
     if (profileFile) await t.middle!.startProfile(s.profileIntervalMicros);
     const [m0, u0] = await Promise.all([t.middle?.sample(), upstream.sample()]);
@@ -131,6 +128,17 @@ export class Phase {
   }
 }
 
+function loadOptions(t: Topology, s: BenchSettings, rate: number): LoadOptions {
+  return {
+    request: payload(s.payloadBytes),
+    concurrency: s.concurrency,
+    rate,
+    taskId: t.taskId,
+    ...(t.taskToken !== undefined && { taskToken: t.taskToken }),
+    ...(t.unary !== undefined && { unary: t.unary }),
+  };
+}
+
 /** Waits for the connection, then one call must succeed (e.g. toolgate must allow it). */
 export async function checkCall(t: Topology): Promise<void> {
   await new Promise<void>((resolve, reject) => t.client.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())));
@@ -138,19 +146,16 @@ export async function checkCall(t: Topology): Promise<void> {
   md.set(TASK_HEADER, t.taskId());
   if (t.taskToken !== undefined) md.set(TASK_TOKEN_HEADER, t.taskToken);
   await new Promise<void>((resolve, reject) =>
-    t.client.makeUnaryRequest(UNARY_PATH, raw, raw, payload(16), md, (err) => (err ? reject(new Error(`${t.name}: the check call failed: ${err.message}`)) : resolve())),
+    t.client.makeUnaryRequest(t.unary?.path ?? UNARY_PATH, raw, raw, t.unary?.request() ?? payload(16), md, (err) =>
+      err ? reject(new Error(`${t.name}: the check call failed: ${err.message}`)) : resolve(),
+    ),
   );
 }
 
 /** Unmeasured closed-loop unary load, so that the first measured phase does not pay for JIT and lazy setup. */
 export async function warmUp(t: Topology, s: BenchSettings, seconds: number): Promise<void> {
   const workload: Workload = { name: 'warm-up', title: 'warm-up', kind: 'unary', mode: 'closed' };
-  const run = new LoadRun(
-    t.client,
-    workload,
-    { request: payload(s.payloadBytes), concurrency: s.concurrency, rate: s.rate, taskId: t.taskId, ...(t.taskToken !== undefined && { taskToken: t.taskToken }) },
-    new LatencyRecorder(),
-  );
+  const run = new LoadRun(t.client, workload, loadOptions(t, s, s.rate), new LatencyRecorder());
   await sleep(seconds * 1000);
   await run.stop();
 }

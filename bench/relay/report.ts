@@ -1,6 +1,6 @@
 import { microMarkdown, type MicroReport } from '../micro/credentials.bench';
 import { SERVER_STREAM_MESSAGES } from './echo-service';
-import { fastPathNote, heapNote, issueFigures, shedReasonsText, type MiddleMemory } from './headline';
+import { decidedEveryCall, fastPathNote, heapNote, issueFigures, shedReasonsText, type MiddleMemory } from './headline';
 import type { Workload } from './load-generator';
 import type { PhaseResult } from './phase-result';
 import type { IdleCost } from './phase-runner';
@@ -29,20 +29,28 @@ export interface RunInfo {
 export const TOPOLOGY_NOTES: Record<string, string> = {
   direct: 'client → upstream (mTLS)',
   forwarder: 'client → bare node:http2 forwarder → upstream (mTLS both sides, bytes piped, no auth)',
+  'forwarder-args':
+    'as forwarder (same process and connection), with the unary calls of toolgate-args (the same Tool/Call requests, which it pipes as bytes): its like-for-like baseline',
   toolgate: 'client → toolgate → upstream (Cedar + decision log on; same principal/action/context on every call, so decisions come from the decision cache after the first)',
   'toolgate-uncached':
     'as toolgate (same process, its config setting no policyEngine.fastPath, so the fast path is as the default has it), but every unary call carries a new x-task-id, which a policy reads: every decision is a Cedar evaluation (cache miss), by the fast path when it is on and sure of the answer, else by cedar-wasm',
   'toolgate-uncached-wasm': 'as toolgate-uncached, on a second toolgate process whose config says policyEngine.fastPath: false (same policies): every decision through cedar-wasm',
+  'toolgate-args':
+    'issue 15\'s "every call a Cedar evaluation (arguments vary)" on a payload-aware route: the same toolgate process, unary calls to a second service of the same upstream, `bench.v1.Tool/Call`, whose upstream entry has `protos`. ' +
+    'The gateway decodes each request (a CallRequest `{ path, size, data }`) exactly, decides on `context.request` (a permit reads `path` and `size`, a forbid checked against every call reads `path`) and relays its own re-encoding of the message (docs/payload-exactness.md). ' +
+    'The load client cycles through 20 000 pre-built, hand-encoded requests (path `/data/<n>`, size n, `data` padding the message to the payload size; no protobuf library in the client or the upstream), more than the decision cache holds (10 000): every decision misses the cache and is evaluated on the arguments. ' +
+    "Such a unary call is decided on its one message before the upstream call opens, and its half-close is relayed as soon as it arrives: it skips the barrier a header-only unary call pays (a PING round trip on the caller's connection, shared by the calls waiting on it, before the half-close is relayed: src/relay/relay-call.ts `forwardRequest`, `singleRequest`). " +
+    'Its headline baselines are the Echo Unary calls of the same size and workload, as for the other topologies; forwarder-args sends the bare forwarder the same Tool/Call requests (a byte pipe whatever the method), and the ratios list toolgate-args against it too',
   'toolgate+task':
     "as toolgate (same process), but every unary call carries a task token (x-toolgate-task) from one task begun at setup with BeginTask over the load client's own mTLS identity (tools: the echo service, TTL 1 h, budget 10⁹ calls, no concurrency cap): each call is verified (cached token), counted in the memory task store and released; no policy reads context.task, so decisions stay cached",
   'toolgate+task (redis)':
     "as toolgate+task, in a second toolgate process whose task store is a redis-server (Unix socket, started by the bench): consume is a Lua script round trip, release a ZREM; the redis-server's own CPU is reported separately",
 };
 /** The toolgate topologies, in report order. */
-const GATEWAY_TOPOLOGIES = ['toolgate', 'toolgate-uncached', 'toolgate-uncached-wasm', 'toolgate+task', 'toolgate+task (redis)'];
+const GATEWAY_TOPOLOGIES = ['toolgate', 'toolgate-uncached', 'toolgate-uncached-wasm', 'toolgate-args', 'toolgate+task', 'toolgate+task (redis)'];
 const TASK_TOPOLOGIES = ['toolgate+task', 'toolgate+task (redis)'];
 /** Issue 15's CPU goals, where it sets one (headline.ts judges them). */
-const CPU_TARGETS: Record<string, string> = { toolgate: ' (target ≤ 1.30×)', 'toolgate-uncached': ' (target ≤ 1.60×)' };
+const CPU_TARGETS: Record<string, string> = { toolgate: ' (target ≤ 1.30×)', 'toolgate-uncached': ' (target ≤ 1.60×)', 'toolgate-args': ' (target ≤ 1.60×)' };
 
 const f = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 const ratio = (a: number | undefined, b: number | undefined): string =>
@@ -184,7 +192,9 @@ export function ratios(rs: readonly PhaseResult[]): Array<[string, string]> {
     out.push([`${t} p99 ÷ direct p99`, ratio(g.latency.p99, d?.latency.p99)]);
     out.push([`${t} p50 ÷ forwarder p50`, ratio(g.latency.p50, fw?.latency.p50)]);
     if (g.workload.mode === 'closed') out.push([`${t} calls/s ÷ direct calls/s`, ratio(g.callsPerSecond, d?.callsPerSecond)]);
-    if (t.includes('uncached') && fastPathNote(g) !== '') out.push([`${t} policy engine`, fastPathNote(g)]);
+    const fa = t === 'toolgate-args' ? by('forwarder-args') : undefined;
+    if (fa) out.push([`${t} CPU/call ÷ forwarder-args CPU/call (the same Tool/Call requests)`, ratio(g.middle?.cpuMicrosPerCall, fa.middle?.cpuMicrosPerCall)]);
+    if (decidedEveryCall(t) && fastPathNote(g) !== '') out.push([`${t} policy engine`, fastPathNote(g)]);
   }
   for (const r of rs)
     if (r.shed !== undefined)
@@ -241,6 +251,7 @@ export function markdownReport(results: readonly PhaseResult[], info: RunInfo, d
       get('toolgate CPU/call ÷'),
       get('toolgate-uncached CPU/call ÷'),
       get('toolgate-uncached-wasm CPU/call ÷'),
+      get('toolgate-args CPU/call ÷'),
       get('toolgate p50 ÷ direct'),
       get('toolgate p99 ÷ direct'),
       get('forwarder p50 ÷ direct'),
@@ -293,6 +304,7 @@ ${mdTable(
     'toolgate CPU ÷ forwarder',
     'uncached CPU ÷ forwarder',
     'uncached, fastPath: false, CPU ÷ forwarder',
+    'args (payload-aware) CPU ÷ forwarder',
     'toolgate p50 ÷ direct',
     'toolgate p99 ÷ direct',
     'forwarder p50 ÷ direct',
@@ -315,8 +327,8 @@ ${Object.entries(TOPOLOGY_NOTES)
   guard, then BENCH_MIDDLE_NODE_FLAGS). The load client (grpc-js, raw Buffer (de)serializers, one
   HTTP/2 connection per topology) runs in the parent.
 - toolgate: ${info.policies} Cedar policies (permits for groups, agents and actions; forbids that
-  every call is checked against; policies read principal attributes, \`context.peer\` and
-  \`context.metadata["x-task-id"]\`; one permits BeginTask for the bench's agents, none reads
+  every call is checked against; policies read principal attributes, \`context.peer\`,
+  \`context.metadata["x-task-id"]\` and, for bench.v1.Tool/Call, \`context.request.path\` and \`.size\`; one permits BeginTask for the bench's agents, none reads
   \`context.task\`), an ES256 call token for the upstream on every call (the default
   \`credentials.upstreamTokenReuseSeconds\` 5: signed once per 5 s per claim set, reused in between), identity mapping with 10 rules, metadata allow-list
   [x-task-id], admin/metrics listener on, decision log ON to a file (pino, async), log level warn.
@@ -327,7 +339,7 @@ ${Object.entries(TOPOLOGY_NOTES)
   per message is CPU per stream ÷ ${SERVER_STREAM_MESSAGES}). Closed loop: ${s.concurrency} calls (or
   ${s.concurrency} streams with one message each) in flight. Open loop: ${s.rate} calls (messages)/s on
   schedule, spread over ${s.concurrency} streams for the stream workload; the high-rate workload
-  ${s.rateHigh} calls/s against direct, the forwarder and the two uncached toolgate topologies.
+  ${s.rateHigh} calls/s against direct, the forwarder, the two uncached toolgate topologies and toolgate-args.
 - Shed (open-loop unary): of the calls scheduled in a measured window (sent or, with 2000 already
   outstanding, not), those not answered OK by the window's end + ${s.shedGraceMs} ms (the load goes on
   meanwhile), so that calls in flight at the window's edges do not count: errors, calls not sent,
