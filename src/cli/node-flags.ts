@@ -19,3 +19,13 @@ export const GATEWAY_NODE_FLAGS: readonly string[] = [
   // a decision in a tight loop, noise), paid once at start (~0.65 s of CPU).
   '--no-liftoff',
 ];
+
+/**
+ * The flags above that this process was not started with (on the command line or in
+ * NODE_OPTIONS), but for the V8 guard, which the gateway sets itself. `toolgate run` logs
+ * them once at `warn`: the gateway runs the same without them, with ~40 MB more memory.
+ */
+export function missingNodeFlags(execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): string[] {
+  const given = new Set([...execArgv, ...nodeOptions.split(/\s+/)]);
+  return GATEWAY_NODE_FLAGS.filter((flag) => flag !== '--no-turbo-inline-js-wasm-calls' && !given.has(flag));
+}

@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load-config';
 import { assertWasmInliningGuard } from '../policy/v8-guard';
 import { Gateway } from '../server/gateway';
 import type { CliCommand } from './command';
+import { missingNodeFlags } from './node-flags';
 import { CONFIG_FLAG, parseFlags, required } from './flags';
 
 const USAGE = `Usage: toolgate run --config FILE
@@ -29,7 +30,7 @@ export const runCommand: CliCommand = {
     let hangupDuringStart = false;
     const stopReloading = reloadOnHangup(() => (gateway ? gateway.reload('SIGHUP') : (hangupDuringStart = true)));
     try {
-      gateway = await Gateway.start(config, { signal: context.signal, configFile: file });
+      gateway = await Gateway.start(config, { signal: context.signal, configFile: file, missingNodeFlags: missingNodeFlags() });
       if (hangupDuringStart) gateway.reload('SIGHUP during start');
       if (!context.signal.aborted) await once(context.signal, 'abort');
     } finally {

@@ -107,6 +107,8 @@ export interface GatewayWorldOptions {
   ports?: { listen: number; admin: number };
   /** The gateway writes its decision log where its config says (`decisionLog` in `extraConfig`), not into `decisions`. */
   ownDecisionLog?: boolean;
+  /** Passed to Gateway.start: production node flags this process is said to run without. */
+  missingNodeFlags?: string[];
 }
 
 /**
@@ -191,7 +193,13 @@ ${options.protos ? `    protos: [${[FILES_PROTO_PATH, ...(options.extraProtos ??
     const operations = new CapturedLog(process.env.TOOLGATE_TEST_LOG ?? 'info', process.env.TOOLGATE_TEST_LOG !== undefined);
     let gateway: Gateway;
     try {
-      gateway = await Gateway.start(config, { logger: operations.logger, ...(!options.ownDecisionLog && { decisionLog: capture.sink }), svidTimeoutMs: 5000, configFile });
+      gateway = await Gateway.start(config, {
+        logger: operations.logger,
+        ...(!options.ownDecisionLog && { decisionLog: capture.sink }),
+        svidTimeoutMs: 5000,
+        configFile,
+        missingNodeFlags: options.missingNodeFlags,
+      });
     } catch (err) {
       // A test of a refused start must not leak the world it built.
       await tool.close();

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GATEWAY_NODE_FLAGS } from '../../../src/cli/node-flags';
+import { GATEWAY_NODE_FLAGS, missingNodeFlags } from '../../../src/cli/node-flags';
 import { WASM_INLINING_GUARD_FLAG } from '../../../src/policy/v8-guard';
 
 const ROOT = join(__dirname, '../../..');
@@ -22,5 +22,14 @@ describe('the node flags production runs the gateway with', () => {
     // node exits non-zero ("bad option") for a flag it does not know.
     const { status, stderr } = spawnSync(process.execPath, [...GATEWAY_NODE_FLAGS, '-e', '0'], { encoding: 'utf8' });
     expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+  });
+});
+
+describe('missingNodeFlags', () => {
+  it('names the memory flags a process was started without, from the command line or NODE_OPTIONS, never the V8 guard', () => {
+    expect(missingNodeFlags([], '')).toEqual(['--max-semi-space-size=4', '--no-liftoff']);
+    expect(missingNodeFlags(['--no-liftoff'], '')).toEqual(['--max-semi-space-size=4']);
+    expect(missingNodeFlags(['--no-liftoff'], '--max-semi-space-size=4 --enable-source-maps')).toEqual([]);
+    expect(missingNodeFlags([...GATEWAY_NODE_FLAGS], '')).toEqual([]);
   });
 });
