@@ -1,3 +1,5 @@
+import { wellFormed } from './cedar-input';
+
 /**
  * Cedar values for the compiled fast path (compiled-policy.ts), kept in Cedar's own JSON form
  * (the form the engine sends to cedar-wasm): a string is a String, a number a Long, a boolean a
@@ -166,9 +168,4 @@ export function likeMatches(text: string, pattern: readonly (string | null)[]): 
   }
   while (j < p.length && p[j] === null) j++;
   return j === p.length;
-}
-
-/** No lone surrogate (ES2024's `isWellFormed`, in Node 20 but not in this project's TS lib). */
-function wellFormed(text: string): boolean {
-  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 }

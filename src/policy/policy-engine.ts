@@ -3,6 +3,7 @@ import { approvalRequired } from './approval-annotations';
 import type { AttributeUsage } from './attribute-usage';
 import type { AuthorizationRequest, Decision, Explanation } from './authorization';
 import { statefulIsAuthorized, type AuthorizationAnswer, type EntityJson, type StatefulAuthorizationCall } from './cedar';
+import { MAX_ATTRS_DEPTH, MAX_CONTEXT_DEPTH, unreadableByCedar, wellFormed } from './cedar-input';
 import { actionEntity, contextToSend, principalEntity } from './entities';
 import { FastPath, type CompiledSlice } from './fast-path';
 import { PolicyIndex } from './policy-index';
@@ -76,6 +77,8 @@ interface PreparedPrincipal {
   entity: EntityJson;
   /** The entity's JSON: the principal's part of the cache key. */
   key: string;
+  /** Why cedar-wasm cannot read the entity (cedar-input.ts), if it cannot. */
+  unreadable: string | undefined;
   /** Action → the preparsed set to evaluate its calls against (and its compiled slice), when indexing. */
   policySets: Map<string, Selection>;
 }
@@ -238,7 +241,8 @@ export class PolicyEngine {
     let prepared = this.principals.get(principal);
     if (prepared === undefined) {
       const entity = principalEntity(principal, this.usage);
-      prepared = { entity, key: JSON.stringify(entity), policySets: new Map() };
+      const unreadable = unreadableByCedar(entity.attrs, MAX_ATTRS_DEPTH) ?? unreadableByCedar([principal.id, ...principal.groups], 1);
+      prepared = { entity, key: JSON.stringify(entity), unreadable: unreadable && `the principal's ${unreadable}`, policySets: new Map() };
       this.principals.set(principal, prepared);
     }
     return prepared;
@@ -254,6 +258,8 @@ export class PolicyEngine {
     if (selection !== undefined) prepared.call.preparsedPolicySetId = selection.id;
     const fast = req === undefined ? undefined : this.fastVerdict(selection, prepared);
     if (fast !== undefined && !this.checkDue()) return { verdict: fast, answer: FAST_ANSWER };
+    const unreadable = unreadableRequest(prepared);
+    if (unreadable !== undefined) return { verdict: deny([`not sent to cedar-wasm, which cannot read it: ${unreadable}`]), answer: undefined };
     let answer: AuthorizationAnswer;
     try {
       answer = statefulIsAuthorized(prepared.call);
@@ -350,6 +356,15 @@ export class PolicyEngine {
     const decision = { allow: verdict.allow, policies: verdict.policies, errors: verdict.errors, evaluationMicros, cached };
     return verdict.escalate === undefined ? decision : { ...decision, escalate: verdict.escalate };
   }
+}
+
+/** Why cedar-wasm cannot read this request (cedar-input.ts): sent, it would throw and leak wasm memory. */
+function unreadableRequest(prepared: Prepared): string | undefined {
+  if (prepared.principal.unreadable !== undefined) return prepared.principal.unreadable;
+  if (!wellFormed(prepared.action.name)) return 'the action holds a lone surrogate (not Unicode text)';
+  if (!wellFormed(prepared.resource)) return 'the resource holds a lone surrogate (not Unicode text)';
+  const context = unreadableByCedar(prepared.context, MAX_CONTEXT_DEPTH);
+  return context && `the context: ${context}`;
 }
 
 /**
