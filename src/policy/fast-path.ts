@@ -1,6 +1,6 @@
 import type { EntityJson } from './cedar';
 import { compilePolicy, uidKey, type CompiledPolicy, type CompiledRequest } from './compiled-policy';
-import { checkValue, isEntityRef, resetComparisonBudget, Unanswerable, type EntityRef } from './compiled-values';
+import { checkValue, isEntityRef, isRecord, resetComparisonBudget, Unanswerable, type EntityRef } from './compiled-values';
 import type { PolicySet } from './policy-set';
 
 /** The policies of one index selection, compiled; undefined when any of them is outside the subset. */
@@ -69,6 +69,7 @@ export class FastPath {
     try {
       resetComparisonBudget();
       checkValue(context);
+      if (!isRecord(context)) return undefined; // Cedar refuses any other context ("expression is not a record")
       const r = this.resource(resource);
       const request: CompiledRequest = {
         principal: p.ref,

@@ -242,7 +242,7 @@ export class PolicyEngine {
     if (prepared === undefined) {
       const entity = principalEntity(principal, this.usage);
       const unreadable = unreadableByCedar(entity.attrs, MAX_ATTRS_DEPTH) ?? unreadableByCedar([principal.id, ...principal.groups], 1);
-      prepared = { entity, key: JSON.stringify(entity), unreadable: unreadable && `the principal's ${unreadable}`, policySets: new Map() };
+      prepared = { entity, key: JSON.stringify(entity), unreadable: unreadable && `the principal: ${unreadable}`, policySets: new Map() };
       this.principals.set(principal, prepared);
     }
     return prepared;
