@@ -17,7 +17,7 @@ import { PolicyEngine, PolicyError, PolicySet, type AuthorizationRequest, type C
 
 const RUNS = Number(process.env['FAST_PATH_RUNS'] ?? 150);
 const ACTIONS = ['svc.A/M1', 'svc.A/M2', 'svc.B/M1'];
-/** Names Cedar cannot read (a lone surrogate: cedar-wasm refuses the request) or must escape; an MCP tool name can carry either. */
+/** Names Cedar cannot read (a lone surrogate: cedar-wasm refuses the request) or must escape. */
 const ODD_ACTIONS = ['svc.A/M\udc00', 'svc\ud800.A/M1', 'svc.A/"é"'];
 
 const STRINGS = ['', 'a', 'ab', 'a*b', 'ba', 'b\\', 'é', '😀a', 'x-task', '\ud800', 'type'];

@@ -32,7 +32,11 @@ const READS_S = 'permit (principal, action, resource) when { context.s == contex
 /** Divergences the review found: each failed before its fix. */
 const found: Record<string, Case> = {
   // Cedar cannot read the request (serde_json refuses a lone surrogate) and denies; the fast path allowed.
-  'an action name with a lone surrogate (an MCP tool name can carry one)': { policy: PERMIT_ALL, request: { action: 'mcp:files/tools/call/read\udc00' }, answered: false },
+  'an action name with a lone surrogate (the MCP and gRPC readers refuse them today; the engine must not rely on it)': {
+    policy: PERMIT_ALL,
+    request: { action: 'mcp:files/tools/call/read\udc00' },
+    answered: false,
+  },
   "an action's service with a lone surrogate": { policy: 'permit (principal, action in Action::"svc.A", resource);', request: { action: 'svc\ud800.A/M1' }, answered: false },
   // JSON.stringify (what cedar-wasm is sent) leaves out a non-enumerable property; `has` saw it.
   'a non-enumerable context attribute': {
