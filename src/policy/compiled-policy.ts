@@ -1,5 +1,5 @@
 import type { Expr, PolicyJson } from './cedar';
-import { isEntityRef, isRecord, likeMatches, setContains, UNANSWERABLE, valueEquals, type EntityRef } from './compiled-values';
+import { hasAttr, isEntityRef, isRecord, likeMatches, setContains, UNANSWERABLE, valueEquals, type EntityRef } from './compiled-values';
 
 /**
  * What a compiled policy reads of one request, in the form the engine sends to cedar-wasm.
@@ -191,14 +191,14 @@ function compileExpr(expr: Expr): Eval {
       const attr = stringAttr(node['attr']);
       return (r) => {
         const attrs = attributesOf(left(r), r);
-        if (!Object.hasOwn(attrs, attr)) throw UNANSWERABLE; // Cedar: attribute not found, an error
+        if (!hasAttr(attrs, attr)) throw UNANSWERABLE; // Cedar: attribute not found, an error
         return attrs[attr];
       };
     }
     case 'has': {
       const left = sub('left');
       const attr = stringAttr(node['attr']);
-      return (r) => Object.hasOwn(attributesOf(left(r), r), attr);
+      return (r) => hasAttr(attributesOf(left(r), r), attr);
     }
     case '&&': {
       const [left, right] = [sub('left'), sub('right')];

@@ -1,3 +1,5 @@
+import { wellFormed } from './cedar-input';
+
 /**
  * Cedar values for the compiled fast path (compiled-policy.ts), kept in Cedar's own JSON form
  * (the form the engine sends to cedar-wasm): a string is a String, a number a Long, a boolean a
@@ -95,14 +97,37 @@ export function valueEquals(a: unknown, b: unknown): boolean {
   const aKeys = Object.keys(a);
   if (aKeys.length !== Object.keys(b).length) return false;
   for (const key of aKeys) {
-    if (!Object.hasOwn(b, key) || !valueEquals((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) return false;
+    if (!hasAttr(b, key) || !valueEquals((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) return false;
   }
   return true;
 }
 
+/**
+ * Set elements one decision may compare. Sets compare element by element here, O(n·m), where
+ * Cedar's ordered sets take O(n log n): two caller-controlled sets of 10^5 (a few hundred KB of
+ * arguments) would hold the event loop for seconds. Past this budget the call goes to
+ * cedar-wasm (~0.2 ms of comparisons at most, about one cedar-wasm decision).
+ */
+const MAX_COMPARISONS = 100_000;
+let comparisonsLeft = MAX_COMPARISONS;
+
+/** Resets the comparison budget; called at the start of each decision (decisions are synchronous, so one counter serves all). */
+export function resetComparisonBudget(): void {
+  comparisonsLeft = MAX_COMPARISONS;
+}
+
 export function setContains(set: readonly unknown[], value: unknown): boolean {
+  if ((comparisonsLeft -= set.length) < 0) throw UNANSWERABLE;
   for (const item of set) if (valueEquals(item, value)) return true;
   return false;
+}
+
+/**
+ * Whether `record` has the attribute `name` as Cedar is sent it: JSON.stringify (cedar-wasm's
+ * marshalling) writes own enumerable properties only, so a non-enumerable one is no attribute.
+ */
+export function hasAttr(record: object, name: string): boolean {
+  return Object.prototype.propertyIsEnumerable.call(record, name);
 }
 
 function setEquals(a: readonly unknown[], b: readonly unknown[]): boolean {
@@ -143,9 +168,4 @@ export function likeMatches(text: string, pattern: readonly (string | null)[]): 
   }
   while (j < p.length && p[j] === null) j++;
   return j === p.length;
-}
-
-/** No lone surrogate (ES2024's `isWellFormed`, in Node 20 but not in this project's TS lib). */
-function wellFormed(text: string): boolean {
-  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 }

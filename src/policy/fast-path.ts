@@ -1,6 +1,6 @@
 import type { EntityJson } from './cedar';
 import { compilePolicy, uidKey, type CompiledPolicy, type CompiledRequest } from './compiled-policy';
-import { checkValue, isEntityRef, Unanswerable, type EntityRef } from './compiled-values';
+import { checkValue, isEntityRef, isRecord, resetComparisonBudget, Unanswerable, type EntityRef } from './compiled-values';
 import type { PolicySet } from './policy-set';
 
 /** The policies of one index selection, compiled; undefined when any of them is outside the subset. */
@@ -64,9 +64,12 @@ export class FastPath {
   decide(slice: CompiledSlice, principal: EntityJson, action: EntityJson, resource: string, context: Readonly<Record<string, unknown>>): FastAnswer | undefined {
     const p = this.prepared(this.principals, principal);
     const a = this.prepared(this.actions, action);
-    if (p?.attrs === undefined || a === undefined) return undefined;
+    // `attrs` undefined: an id, a parent or an attribute Cedar cannot read (an action name with a lone surrogate makes cedar-wasm refuse the request).
+    if (p?.attrs === undefined || a?.attrs === undefined) return undefined;
     try {
+      resetComparisonBudget();
       checkValue(context);
+      if (!isRecord(context)) return undefined; // Cedar refuses any other context ("expression is not a record")
       const r = this.resource(resource);
       const request: CompiledRequest = {
         principal: p.ref,

@@ -3,6 +3,7 @@ import { approvalRequired } from './approval-annotations';
 import type { AttributeUsage } from './attribute-usage';
 import type { AuthorizationRequest, Decision, Explanation } from './authorization';
 import { statefulIsAuthorized, type AuthorizationAnswer, type EntityJson, type StatefulAuthorizationCall } from './cedar';
+import { MAX_ATTRS_DEPTH, MAX_CONTEXT_DEPTH, unreadableByCedar, wellFormed } from './cedar-input';
 import { actionEntity, contextToSend, principalEntity } from './entities';
 import { FastPath, type CompiledSlice } from './fast-path';
 import { PolicyIndex } from './policy-index';
@@ -94,6 +95,8 @@ interface PreparedPrincipal {
   entity: EntityJson;
   /** The entity's JSON: the principal's part of the cache key. */
   key: string;
+  /** Why cedar-wasm cannot read the entity (cedar-input.ts), if it cannot. */
+  unreadable: string | undefined;
   /** Action → the preparsed set to evaluate its calls against (and its compiled slice), when indexing. */
   policySets: Map<string, Selection>;
 }
@@ -268,7 +271,8 @@ export class PolicyEngine {
     let prepared = this.principals.get(principal);
     if (prepared === undefined) {
       const entity = principalEntity(principal, this.usage);
-      prepared = { entity, key: JSON.stringify(entity), policySets: new Map() };
+      const unreadable = unreadableByCedar(entity.attrs, MAX_ATTRS_DEPTH) ?? unreadableByCedar([principal.id, ...principal.groups], 1);
+      prepared = { entity, key: JSON.stringify(entity), unreadable: unreadable && `the principal: ${unreadable}`, policySets: new Map() };
       this.principals.set(principal, prepared);
     }
     return prepared;
@@ -286,9 +290,10 @@ export class PolicyEngine {
     if (fast !== undefined) {
       this.evaluations.fastPath++;
       if (!this.checkDue()) return { verdict: fast, answer: FAST_ANSWER };
-    } else if (req !== undefined) {
-      this.evaluations.cedarWasm++;
     }
+    const unreadable = unreadableRequest(prepared);
+    if (unreadable !== undefined) return { verdict: deny([`not sent to cedar-wasm, which cannot read it: ${unreadable}`]), answer: undefined };
+    if (fast === undefined && req !== undefined) this.evaluations.cedarWasm++;
     let answer: AuthorizationAnswer;
     try {
       answer = statefulIsAuthorized(prepared.call);
@@ -390,6 +395,15 @@ export class PolicyEngine {
     const decision = { allow: verdict.allow, policies: verdict.policies, errors: verdict.errors, evaluationMicros, cached };
     return verdict.escalate === undefined ? decision : { ...decision, escalate: verdict.escalate };
   }
+}
+
+/** Why cedar-wasm cannot read this request (cedar-input.ts): sent, it would throw and leak wasm memory. */
+function unreadableRequest(prepared: Prepared): string | undefined {
+  if (prepared.principal.unreadable !== undefined) return prepared.principal.unreadable;
+  if (!wellFormed(prepared.action.name)) return 'the action holds a lone surrogate (not Unicode text)';
+  if (!wellFormed(prepared.resource)) return 'the resource holds a lone surrogate (not Unicode text)';
+  const context = unreadableByCedar(prepared.context, MAX_CONTEXT_DEPTH);
+  return context && `the context: ${context}`;
 }
 
 /**
