@@ -35,6 +35,7 @@ USER 10001:10001
 EXPOSE 8443 9090
 # The node flags are src/cli/node-flags.ts's GATEWAY_NODE_FLAGS (a test holds the two
 # together; the reasons are there): the V8 guard for cedar-wasm (README, "V8 guard"), and
-# two that take ~40 MB off the gateway's memory at no measured CPU cost.
-ENTRYPOINT ["node", "--no-turbo-inline-js-wasm-calls", "--max-semi-space-size=4", "--no-liftoff", "dist/cli/main.js"]
+# two that take ~40 MB off the gateway's memory at no measured CPU cost, and one that keeps
+# the heap grown for a burst ready for the next.
+ENTRYPOINT ["node", "--no-turbo-inline-js-wasm-calls", "--max-semi-space-size=4", "--no-liftoff", "--no-memory-reducer", "dist/cli/main.js"]
 CMD ["run", "--config", "/etc/toolgate/toolgate.yaml"]

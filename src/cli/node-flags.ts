@@ -18,6 +18,12 @@ export const GATEWAY_NODE_FLAGS: readonly string[] = [
   // for its hot functions: ~20 MB less RSS, the same decision time (132 µs against 143 µs
   // a decision in a tight loop, noise), paid once at start (~0.65 s of CPU).
   '--no-liftoff',
+  // The heap V8 grew for a burst is kept for the next one. V8's memory reducer shrinks it
+  // after a few seconds without allocation, and the next burst pays to grow it again: in the
+  // relay bench, the first window of cached calls after the gateway sat idle cost 205–217 µs
+  // a call with it and 154–170 µs without (every toolgate topology steadier the same way);
+  // an idle gateway then holds its peak RSS instead of giving ~70 MB back.
+  '--no-memory-reducer',
 ];
 
 /**

@@ -27,9 +27,9 @@ describe('the node flags production runs the gateway with', () => {
 
 describe('missingNodeFlags', () => {
   it('names the memory flags a process was started without, from the command line or NODE_OPTIONS, never the V8 guard', () => {
-    expect(missingNodeFlags([], '')).toEqual(['--max-semi-space-size=4', '--no-liftoff']);
-    expect(missingNodeFlags(['--no-liftoff'], '')).toEqual(['--max-semi-space-size=4']);
-    expect(missingNodeFlags(['--no-liftoff'], '--max-semi-space-size=4 --enable-source-maps')).toEqual([]);
+    expect(missingNodeFlags([], '')).toEqual(['--max-semi-space-size=4', '--no-liftoff', '--no-memory-reducer']);
+    expect(missingNodeFlags(['--no-liftoff'], '')).toEqual(['--max-semi-space-size=4', '--no-memory-reducer']);
+    expect(missingNodeFlags(['--no-liftoff', '--no-memory-reducer'], '--max-semi-space-size=4 --enable-source-maps')).toEqual([]);
     expect(missingNodeFlags([...GATEWAY_NODE_FLAGS], '')).toEqual([]);
   });
 });
