@@ -18,9 +18,7 @@ import pino from 'pino';
 import { DecisionChain } from '../../src/observability/decision-chain';
 import { DecisionLog, type DecisionRecord } from '../../src/observability/decision-log';
 import { requestDigest } from '../../src/observability/request-digest';
-
-const ROUNDS = Number(process.env.BENCH_MICRO_ROUNDS ?? 9);
-const ROUND_MS = Number(process.env.BENCH_MICRO_ROUND_MS ?? 150);
+import { alternatingRounds, median, ROUND_MS, ROUNDS } from './alternating-rounds';
 
 /** An allow as the relay bench writes them (~390 bytes a line). */
 const RECORD: DecisionRecord = {
@@ -86,32 +84,7 @@ for (const size of [64, 1024, 16 * 1024, 256 * 1024]) {
   sides.push([`requestDigest of a ${size < 1024 ? `${size}-byte` : `${size / 1024} KiB`} message (SHA-256, hex)`, () => void requestDigest(message)]);
 }
 
-function runRound(op: () => void, n: number): number {
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) op();
-  return ((performance.now() - t0) * 1000) / n;
-}
-
-function calibrate(op: () => void): number {
-  let n = 16;
-  for (;;) {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) op();
-    const ms = performance.now() - t0;
-    if (ms > 30) return Math.max(32, Math.round((n * ROUND_MS) / ms));
-    n *= 4;
-  }
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-const sizes = sides.map(([, op]) => calibrate(op));
-const results = sides.map(() => [] as number[]);
-for (let r = 0; r < ROUNDS; r++) {
-  const order = sides.map((_, i) => i);
-  if (r % 2 === 1) order.reverse();
-  for (const i of order) results[i]!.push(runRound(sides[i]![1], sizes[i]!));
-}
+const results = alternatingRounds(sides);
 for (const log of [chainOnly, byDefault, everyRecord]) log.close();
 
 console.log(`node ${process.version}, ${ROUNDS} rounds of ~${ROUND_MS} ms per side; µs per record (median; min–max over rounds)\n`);

@@ -12,9 +12,7 @@
  * Env: BENCH_MICRO_ROUNDS (default 9), BENCH_MICRO_ROUND_MS (default 150).
  */
 import { PolicyEngine, PolicySet, type AuthorizationRequest } from '../../src/policy';
-
-const ROUNDS = Number(process.env.BENCH_MICRO_ROUNDS ?? 9);
-const ROUND_MS = Number(process.env.BENCH_MICRO_ROUND_MS ?? 150);
+import { alternatingRounds, median, ROUND_MS, ROUNDS } from './alternating-rounds';
 
 const SERVICES = ['tools.files.v1.Files', 'tools.search.v1.Search', 'tools.shell.v1.Shell', 'tools.db.v1.Db'];
 const policies: string[] = [];
@@ -55,32 +53,7 @@ const sides: Array<[string, () => void]> = [
 ];
 for (const engine of [wasm, fast]) if (!engine.authorize(request()).allow) throw new Error('expected allow');
 
-function runRound(op: () => void, count: number): number {
-  const t0 = performance.now();
-  for (let i = 0; i < count; i++) op();
-  return ((performance.now() - t0) * 1000) / count;
-}
-
-function calibrate(op: () => void): number {
-  let count = 16;
-  for (;;) {
-    const t0 = performance.now();
-    for (let i = 0; i < count; i++) op();
-    const ms = performance.now() - t0;
-    if (ms > 30) return Math.max(32, Math.round((count * ROUND_MS) / ms));
-    count *= 4;
-  }
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-const sizes = sides.map(([, op]) => calibrate(op));
-const results = sides.map(() => [] as number[]);
-for (let r = 0; r < ROUNDS; r++) {
-  const order = sides.map((_, i) => i);
-  if (r % 2 === 1) order.reverse();
-  for (const i of order) results[i]!.push(runRound(sides[i]![1], sizes[i]!));
-}
+const results = alternatingRounds(sides);
 
 console.log(`node ${process.version}, ${set.size} policies, ${ROUNDS} rounds of ~${ROUND_MS} ms per side; µs per decision (median; min–max over rounds)\n`);
 console.log('| decision | µs/op | rounds min–max |');
