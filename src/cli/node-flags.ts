@@ -29,7 +29,8 @@ export const GATEWAY_NODE_FLAGS: readonly string[] = [
 /**
  * The flags above that this process was not started with (on the command line or in
  * NODE_OPTIONS), but for the V8 guard, which the gateway sets itself. `toolgate run` logs
- * them once at `warn`: the gateway runs the same without them, with ~40 MB more memory.
+ * them once at `warn`: without them the gateway decides and relays the same, with ~40 MB
+ * more memory and a slower first burst of calls after an idle spell.
  */
 export function missingNodeFlags(execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): string[] {
   const given = new Set([...execArgv, ...nodeOptions.split(/\s+/)]);

@@ -40,7 +40,7 @@ const BATCH_BYTES = 32 * 1024;
  * here first, and a failure is thrown as an error that names the path.
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const stream = createDestination(options.destination ?? 'stdout');
+  const stream = openDestination(options.destination ?? 'stdout', 'utf8');
   return pino(
     {
       level: options.level ?? 'info',
@@ -61,16 +61,8 @@ export interface LineDestination {
 }
 
 /**
- * The batching asynchronous destination `createLogger` writes to (see there): `stdout`,
- * `stderr` or a file path, appended to. Used alone by the decision log, which writes its
- * own lines.
- */
-export function createDestination(destination: string): LineDestination & ReturnType<typeof pino.destination> {
-  return openDestination(destination, 'utf8');
-}
-
-/**
- * The decision log's destination: as `createDestination`, but each line is handed over as a
+ * The decision log's destination (it writes its own lines): `stdout`, `stderr` or a file path,
+ * appended to, batched and asynchronous as `createLogger`'s, but each line is handed over as a
  * Buffer (sonic-boom's buffer mode). In its string mode, sonic-boom reads the UTF-8 length of
  * its whole pending batch again at every line, and each batch is converted from a string on
  * the event loop when it is written: `writeString` took 18.5 µs of the gateway's CPU a call
@@ -80,14 +72,15 @@ export function createDestination(destination: string): LineDestination & Return
 export function createRecordDestination(destination: string): LineDestination {
   const stream = openDestination(destination, 'buffer');
   // sonic-boom's types know only its string mode; in buffer mode `write` takes a Buffer.
-  // (maxWrite is raised above to 2 × BATCH_BYTES: sonic-boom requires minLength < maxWrite.)
   const writeBuffer = stream.write.bind(stream) as unknown as (data: Buffer) => boolean;
   return { write: (line) => writeBuffer(Buffer.from(line)), flush: () => stream.flush(), reopen: () => stream.reopen() };
 }
 
+/** The batching asynchronous destination of both: `stdout`, `stderr` or a file path, appended to. */
 function openDestination(destination: string, contentMode: 'utf8' | 'buffer'): LineDestination & ReturnType<typeof pino.destination> {
   const fd = STANDARD_STREAMS[destination];
   if (fd === undefined) assertWritable(destination);
+  // maxWrite above BATCH_BYTES: sonic-boom requires minLength < maxWrite.
   const stream = pino.destination({ dest: fd ?? destination, sync: false, minLength: BATCH_BYTES, maxWrite: 2 * BATCH_BYTES, contentMode });
   setInterval(() => {
     try {

@@ -105,7 +105,10 @@ export class Gateway {
   static async start(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
     const logs = openLogs(config, options);
     if (options.missingNodeFlags?.length) {
-      logs.logger.warn({ missing: options.missingNodeFlags }, 'node runs without the production flags (README, "Node flags"): the gateway runs the same, with ~40 MB more memory');
+      logs.logger.warn(
+        { missing: options.missingNodeFlags },
+        'node runs without the production flags (README, "Node flags"): the gateway decides and relays the same, with more memory and a slower first burst after an idle spell',
+      );
     }
     const trace = logs.tracing.for('gateway');
     const resources = new ResourceStack<Release>(
