@@ -148,8 +148,10 @@ function tasksSection(results: readonly PhaseResult[], info: RunInfo): string {
   const micro = info.micro;
   return `## Tasks and call credentials
 
-Every relayed call now gets a per-call ES256 JWT minted synchronously (src/credentials/call-token.ts),
-so **every toolgate column above already includes minting**; the micro-benchmark below isolates it.
+Every relayed call carries a per-call ES256 JWT (src/credentials/call-token.ts), signed once per
+claim set every \`credentials.upstreamTokenReuseSeconds\` (5 s by default) and reused in between
+(src/credentials/call-token-cache.ts), so **every toolgate column above includes it**; the
+micro-benchmark below isolates a signature and a reuse.
 The task topologies add, per call, the task-token check (cached after the first call), the
 store's consume (the bench's task has no concurrency cap, so no release after the call), on the same gateway and policies, unary only (a
 stream's task checks run once, when it opens). Measured in the same run and rounds as the rest;
