@@ -325,8 +325,8 @@ ${Object.entries(TOPOLOGY_NOTES)
   (de)serializers, fixed ${s.payloadBytes}-byte answer) and each middle process (the bare forwarder,
   bench/relay/bare-forwarder.ts, and toolgate, started as \`toolgate run\` does: loadConfig +
   Gateway.start) run in their own child processes (child_process.fork). Every middle (forwarder
-  and toolgate alike) runs with the node flags \`${info.nodeFlags.join(' ')}\` (bench/relay/node-flags.ts: the V8
-  guard, then BENCH_MIDDLE_NODE_FLAGS). The load client (grpc-js, raw Buffer (de)serializers, one
+  and toolgate alike) runs with the node flags \`${info.nodeFlags.join(' ')}\` (bench/relay/node-flags.ts: production's,
+  src/cli/node-flags.ts, then BENCH_MIDDLE_NODE_FLAGS). The load client (grpc-js, raw Buffer (de)serializers, one
   HTTP/2 connection per topology) runs in the parent.
 - toolgate: ${info.policies} Cedar policies (permits for groups, agents and actions; forbids that
   every call is checked against; policies read principal attributes, \`context.peer\`,
